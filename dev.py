@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Bootstrap and run revOS from a fresh clone with nothing but Python 3.11.
+
+    python3 dev.py demo      # set up .venv, then run revOS on embedded defaults
+    python3 dev.py test      # set up .venv, then lint, type-check and run the whole test suite
+
+Any other arguments after `demo` go to `revos demo`; after `test`, to pytest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".revos-install-stamp"
+
+
+def _run(*cmd: str | Path, **kw: object) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT, **kw)  # type: ignore[call-overload]
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"revOS needs Python >= 3.11 (this is {sys.version.split()[0]})")
+    if not (BIN / "python").exists():
+        _run(sys.executable, "-m", "venv", VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    _run(BIN / "python", "-m", "pip", "install", "--quiet", "-e", ".[dev]")
+    STAMP.write_text(digest)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "setup"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    cmd, rest = argv[0], argv[1:]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        if cmd == "demo":
+            _run(BIN / "revos", "demo", *rest, env=env)
+        elif cmd == "test":
+            _run(BIN / "ruff", "check", "src", "tests", "bench", env=env)
+            _run(BIN / "ruff", "format", "--check", "src", "tests", "bench", env=env)
+            _run(BIN / "mypy", env=env)
+            _run(BIN / "python", "-m", "pytest", *rest, env=env)
+    except subprocess.CalledProcessError as exc:
+        return exc.returncode or 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
