@@ -1,0 +1,77 @@
+"""create_app(): the FastAPI application served by `revos serve`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from revos import __version__
+from revos.api import errors
+from revos.db import migrate
+from revos.db.pool import Conn
+from revos.runtime import Runtime
+from revos.tenancy.api import router as tenancy_router
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    owns_runtime = runtime is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime.build()
+        app.state.runtime = rt
+        if owns_runtime:
+            await rt.open()
+        try:
+            yield
+        finally:
+            if owns_runtime:
+                await rt.close()
+
+    app = FastAPI(
+        title="revOS API",
+        version=__version__,
+        description="Turn LinkedIn engagement into captured leads. Authenticate with "
+        "`Authorization: Bearer <JWT>` or `X-API-Key: rvs_…`.",
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(tenancy_router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        rt: Runtime = app.state.runtime
+        try:
+            async with rt.db.raw() as conn:
+                await conn.execute("select 1")
+                pending = await _pending_migrations(conn)
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "detail": f"database: {exc.__class__.__name__}"}, status_code=503
+            )
+        if pending:
+            return JSONResponse(
+                {"status": "unavailable", "detail": f"{pending} migration(s) pending: run revos db migrate"},
+                status_code=503,
+            )
+        return JSONResponse({"status": "ready"})
+
+    return app
+
+
+async def _pending_migrations(conn: Conn) -> int:
+    found = await (await conn.execute("select to_regclass('revos_meta.schema_migrations') as t")).fetchone()
+    if not found or found["t"] is None:
+        return len(migrate.discover())
+    rows = await (await conn.execute("select version from revos_meta.schema_migrations")).fetchall()
+    applied = {r["version"] for r in rows}
+    return sum(1 for m in migrate.discover() if m.version not in applied)

@@ -1,0 +1,47 @@
+"""The role permission matrix (documented in the README; tests assert it).
+
+Roles are per client: admin > manager > member. Agency staff (an agency token: `agency_id`,
+`user_role=admin`, no `client_id`) hold the admin column across every client of their agency,
+plus `clients.create` and `agency.update`, which no client-scoped role has.
+"""
+
+from __future__ import annotations
+
+from revos.errors import Forbidden
+from revos.security.jwt import Claims
+
+ADMIN, MANAGER, MEMBER = "admin", "manager", "member"
+
+MATRIX: dict[str, frozenset[str]] = {
+    "agency.read": frozenset({ADMIN, MANAGER, MEMBER}),
+    "clients.read": frozenset({ADMIN, MANAGER, MEMBER}),
+    "clients.update": frozenset({ADMIN}),
+    "users.read": frozenset({ADMIN, MANAGER, MEMBER}),
+    "users.manage": frozenset({ADMIN}),
+    "api_keys.manage": frozenset({ADMIN}),
+    "campaigns.read": frozenset({ADMIN, MANAGER, MEMBER}),
+    "campaigns.write": frozenset({ADMIN, MANAGER}),
+    "linkedin_accounts.manage": frozenset({ADMIN, MANAGER}),
+    "webhooks.manage": frozenset({ADMIN, MANAGER}),
+    "leads.read": frozenset({ADMIN, MANAGER, MEMBER}),
+    "leads.review": frozenset({ADMIN, MANAGER, MEMBER}),
+    "audit.read": frozenset({ADMIN}),
+}
+AGENCY_ONLY = frozenset({"clients.create", "clients.delete", "agency.update"})
+
+
+def allowed(claims: Claims, permission: str) -> bool:
+    if permission in AGENCY_ONLY:
+        return claims.is_agency_staff
+    if claims.is_agency_staff:
+        return permission in MATRIX
+    roles = MATRIX.get(permission)
+    if roles is None:
+        raise KeyError(f"unknown permission {permission!r}")
+    return claims.user_role in roles
+
+
+def require(claims: Claims, permission: str) -> None:
+    if not allowed(claims, permission):
+        who = "agency staff" if claims.is_agency_staff else f"role {claims.user_role!r}"
+        raise Forbidden(f"{who} may not {permission.replace('.', ' ').replace('_', ' ')}")

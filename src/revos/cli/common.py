@@ -1,0 +1,38 @@
+"""Helpers shared by CLI commands: settings, database URL, console output."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from revos.config import Settings, get_settings
+from revos.db.embedded import resolve_database_url
+from revos.errors import RevosError
+
+T = TypeVar("T")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def settings_and_url() -> tuple[Settings, str]:
+    settings = get_settings()
+    if not settings.database_url:
+        err_console.print(f"[dim]embedded PostgreSQL, data in {settings.data_dir / 'pg'}[/dim]")
+    return settings, resolve_database_url(settings.database_url, settings.data_dir)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except RevosError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc

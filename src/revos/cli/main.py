@@ -1,0 +1,115 @@
+"""The `revos` command."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from revos.cli import db, keys
+from revos.cli.common import console, err_console, run, settings_and_url, setup_logging
+from revos.config import get_settings
+
+app = typer.Typer(help="revOS: LinkedIn engagement → captured leads.", no_args_is_help=True)
+app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+audit_app = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="bind address (default REVOS_HOST)"),
+    port: int = typer.Option(None, help="port (default REVOS_PORT)"),
+) -> None:
+    """Run the API server."""
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    settings.require_secrets()
+    from revos.api.app import create_app
+
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="bind address"),
+    port: int = typer.Option(8000, help="API port"),
+    exit_after_setup: bool = typer.Option(
+        False, "--exit-after-setup", help="print the credentials and exit instead of serving"
+    ),
+) -> None:
+    """Run revOS on embedded defaults: database, migrations, a demo tenant, and the API."""
+    from revos.api.app import create_app
+    from revos.db import migrate as migrations
+    from revos.runtime import Runtime
+    from revos.tenancy.bootstrap import ensure_demo_tenant
+
+    settings, url = settings_and_url()
+    settings.require_secrets()
+    applied = migrations.migrate(url)
+    console.print(f"database ready ({len(applied)} migration(s) applied)")
+
+    async def _main() -> None:
+        rt = Runtime.build(settings)
+        await rt.open()
+        try:
+            tenant = await ensure_demo_tenant(rt.db, rt.jwt_secret)
+            base = f"http://{host}:{port}"
+            console.rule("[bold]revOS is running[/bold]")
+            console.print(f"API:            {base}")
+            console.print(f"API docs:       {base}/docs")
+            console.print(f"agency:         {tenant.agency_id} (Demo Agency)")
+            console.print(f"client:         {tenant.client_id} (Demo Client)")
+            console.print(f"admin JWT:      {tenant.admin_jwt}")
+            console.print(f"client API key: {tenant.api_key}")
+            console.print(f'try:            curl -H "X-API-Key: {tenant.api_key}" {base}/v1/me')
+            if exit_after_setup:
+                return
+            server = uvicorn.Server(uvicorn.Config(create_app(rt), host=host, port=port, log_level="warning"))
+            await server.serve()
+        finally:
+            await rt.close()
+
+    try:
+        run(_main())
+    except KeyboardInterrupt:
+        err_console.print("stopped")
+
+
+@audit_app.command("verify")
+def audit_verify(client: str = typer.Option(None, help="only this client id")) -> None:
+    """Recompute the per-client hash chains; report the first broken link or that they hold."""
+    from uuid import UUID
+
+    import psycopg
+
+    from revos.audit.verify import verify_chain
+
+    _, url = settings_and_url()
+
+    async def _verify() -> bool:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            reports = await verify_chain(conn, UUID(client) if client else None)
+        ok = True
+        for report in reports:
+            console.print(str(report))
+            ok = ok and report.ok
+        if not reports:
+            console.print("no audit records yet")
+        return ok
+
+    if not run(_verify()):
+        raise typer.Exit(1)
+
+
+def _register_optional() -> None:
+    import importlib
+
+    try:
+        sim = importlib.import_module("revos.cli.sim")
+    except ImportError:
+        return
+    app.add_typer(sim.app, name="sim")
+
+
+_register_optional()

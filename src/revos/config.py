@@ -1,0 +1,121 @@
+"""Settings: every delay, cap, window and secret is a setting with a sane default (prefix REVOS_)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from revos.errors import ConfigError
+
+# Values that mean "somebody copied the example file and never changed it".
+PLACEHOLDERS = {"", "changeme", "change-me", "changethis", "secret", "placeholder", "xxx", "todo", "example"}
+
+
+def default_data_dir() -> Path:
+    """Where embedded PostgreSQL and local files live when REVOS_DATA_DIR is unset.
+
+    The embedded server, when run as root, loosens the permissions of every parent of its data
+    directory so its own unprivileged user can reach it. As root we therefore never choose a path
+    under a home directory: /var/lib/revos (or a /tmp directory when /var/lib is not writable).
+    """
+    if os.name != "nt" and os.geteuid() == 0:
+        var_lib = Path("/var/lib")
+        if os.access(var_lib, os.W_OK):
+            return var_lib / "revos"
+        return Path(tempfile.gettempdir()) / "revos-root"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "revos"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REVOS_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str | None = Field(
+        default=None, description="Any PostgreSQL >= 15 with pgvector; unset = embedded PostgreSQL"
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    master_key: SecretStr | None = Field(default=None, description="base64 32-byte key wrapping data keys")
+    master_key_previous: SecretStr | None = Field(
+        default=None, description="comma-separated master keys still accepted while a rotation runs"
+    )
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "revos"
+    jwt_ttl_seconds: int = 3600
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    log_level: str = "INFO"
+    page_size_default: int = 50
+    page_size_max: int = 200
+    # Unipile (LinkedIn). Unset DSN = the built-in simulator in `revos demo`.
+    unipile_dsn: str | None = None
+    unipile_api_key: SecretStr | None = None
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, v: Path) -> Path:
+        return v.expanduser().resolve()
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def master_key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def jwt_secret_file(self) -> Path:
+        return self.data_dir / "jwt.secret"
+
+    def require_secrets(self) -> None:
+        """Production refuses to start with a missing or placeholder secret; development makes its own."""
+        for name in ("master_key", "jwt_secret"):
+            value: SecretStr | None = getattr(self, name)
+            raw = value.get_secret_value() if value else ""
+            if raw.strip().lower() in PLACEHOLDERS:
+                if self.is_production:
+                    raise ConfigError(f"REVOS_{name.upper()} is missing or a placeholder; refusing to start")
+                setattr(self, name, SecretStr(self._dev_secret(name)))
+
+    def _dev_secret(self, name: str) -> str:
+        path = self.master_key_file if name == "master_key" else self.jwt_secret_file
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name == "master_key":
+            from revos.security.crypto import generate_master_key
+
+            value = generate_master_key()
+        else:
+            value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        logging.getLogger("revos.config").warning(
+            "development mode: generated REVOS_%s in %s (mode 0600); set it explicitly in production",
+            name.upper(),
+            path,
+        )
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()

