@@ -1,0 +1,230 @@
+"""Accounts (connect, checkpoints, reconnect), users/profiles and invitations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from revos.linkedin._http import HttpCore, build_request, page_params, seg
+from revos.linkedin.errors import CaptchaNotSupported
+from revos.linkedin.models import (
+    Account,
+    AccountCreated,
+    AccountDeleted,
+    AccountOwnerProfile,
+    AccountReconnected,
+    Checkpoint,
+    CheckpointResend,
+    ConnectResult,
+    InvitationCanceled,
+    ListPage,
+    SentInvitation,
+    UserInvitationSent,
+    UserProfile,
+    UserRelation,
+)
+from revos.linkedin.pagination import iterate_items
+from revos.linkedin.requests import (
+    ConnectAccountRequest,
+    InviteRequest,
+    Proxy,
+    ResendCheckpointRequest,
+    SolveCheckpointRequest,
+)
+
+
+def _reject_captcha(result: AccountCreated | AccountReconnected | Checkpoint) -> None:
+    # A CAPTCHA checkpoint can never be solved through the API; returning it as if the user could type a
+    # code would leave them stuck. Surface it as an error that says what to do instead.
+    if isinstance(result, Checkpoint) and not result.solvable:
+        raise CaptchaNotSupported(
+            "LinkedIn asked for a CAPTCHA",
+            account_id=result.account_id,
+            detail="CAPTCHA checkpoints cannot be solved server-side; connect with the li_at cookie instead",
+        )
+
+
+class AccountsAPI(HttpCore):
+    # --- accounts -----------------------------------------------------------------------------------------
+
+    async def connect_account(
+        self,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        access_token: str | None = None,
+        premium_token: str | None = None,
+        user_agent: str | None = None,
+        proxy: Proxy | None = None,
+        country: str | None = None,
+    ) -> AccountCreated | Checkpoint:
+        """Connect a LinkedIn account with username/password or the `li_at` cookie (+ browser user agent).
+
+        Returns `AccountCreated`, or a `Checkpoint` to solve with `solve_checkpoint`. Branches on `object`,
+        never on the HTTP status (202 vs 201 is unconfirmed). Raises `CaptchaNotSupported` for CAPTCHA.
+        """
+        body = build_request(
+            ConnectAccountRequest,
+            username=username,
+            password=password,
+            access_token=access_token,
+            premium_token=premium_token,
+            user_agent=user_agent,
+            proxy=proxy,
+            country=country,
+        ).body()
+        result: AccountCreated | AccountReconnected | Checkpoint = await self._send(
+            "POST", "/accounts", ConnectResult, json=body
+        )
+        _reject_captcha(result)
+        if isinstance(result, AccountReconnected):
+            # Not expected on a create; treat it as the account now existing rather than failing.
+            return AccountCreated(object="AccountCreated", account_id=result.account_id)
+        return result
+
+    async def solve_checkpoint(
+        self, account_id: str, code: str
+    ) -> AccountCreated | AccountReconnected | Checkpoint:
+        """Answer a 2FA/OTP (or PHONE_REGISTER/CONTRACT_CHOOSER) checkpoint; may chain another checkpoint."""
+        body = build_request(SolveCheckpointRequest, account_id=account_id, code=code).body()
+        result: AccountCreated | AccountReconnected | Checkpoint = await self._send(
+            "POST", "/accounts/checkpoint", ConnectResult, json=body
+        )
+        _reject_captcha(result)
+        return result
+
+    async def resend_checkpoint(self, account_id: str) -> CheckpointResend:
+        body = build_request(ResendCheckpointRequest, account_id=account_id).body()
+        result: CheckpointResend = await self._send(
+            "POST", "/accounts/checkpoint/resend", CheckpointResend, json=body
+        )
+        return result
+
+    async def reconnect_account(
+        self,
+        account_id: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        access_token: str | None = None,
+        premium_token: str | None = None,
+        user_agent: str | None = None,
+        proxy: Proxy | None = None,
+    ) -> AccountReconnected | AccountCreated | Checkpoint:
+        body = build_request(
+            ConnectAccountRequest,
+            username=username,
+            password=password,
+            access_token=access_token,
+            premium_token=premium_token,
+            user_agent=user_agent,
+            proxy=proxy,
+        ).body()
+        result: AccountCreated | AccountReconnected | Checkpoint = await self._send(
+            "POST", f"/accounts/{seg(account_id)}", ConnectResult, json=body
+        )
+        _reject_captcha(result)
+        return result
+
+    async def get_account(self, account_id: str) -> Account:
+        result: Account = await self._get(f"/accounts/{seg(account_id)}", Account)
+        return result
+
+    async def list_accounts(
+        self, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[Account], str | None]:
+        page: ListPage[Account] = await self._get(
+            "/accounts", ListPage[Account], page_params(limit, cursor, max_limit=250)
+        )
+        return page.items, page.cursor
+
+    def iter_accounts(self, *, limit: int = 100) -> AsyncIterator[Account]:
+        return iterate_items(lambda cursor: self.list_accounts(limit=limit, cursor=cursor))
+
+    async def delete_account(self, account_id: str) -> AccountDeleted:
+        result: AccountDeleted = await self._send("DELETE", f"/accounts/{seg(account_id)}", AccountDeleted)
+        return result
+
+    # --- users ---------------------------------------------------------------------------------------------
+
+    async def get_profile(
+        self,
+        identifier: str,
+        account_id: str,
+        *,
+        sections: list[str] | str | None = None,
+        notify: bool | None = None,
+    ) -> UserProfile:
+        """Profile by provider id (`ACoAA…`) or public identifier (the /in/<slug>). Counts as a visit."""
+        params: dict[str, Any] = {"account_id": account_id, "linkedin_sections": sections, "notify": notify}
+        result: UserProfile = await self._get(f"/users/{seg(identifier)}", UserProfile, params)
+        return result
+
+    async def get_own_profile(self, account_id: str) -> AccountOwnerProfile:
+        result: AccountOwnerProfile = await self._get(
+            "/users/me", AccountOwnerProfile, {"account_id": account_id}
+        )
+        return result
+
+    async def list_relations(
+        self,
+        account_id: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        filter: str | None = None,
+    ) -> tuple[list[UserRelation], str | None]:
+        params = {"account_id": account_id, "filter": filter, **page_params(limit, cursor, max_limit=1000)}
+        page: ListPage[UserRelation] = await self._get("/users/relations", ListPage[UserRelation], params)
+        return page.items, page.cursor
+
+    def iter_relations(
+        self, account_id: str, *, limit: int = 100, filter: str | None = None
+    ) -> AsyncIterator[UserRelation]:
+        return iterate_items(
+            lambda cursor: self.list_relations(account_id, limit=limit, cursor=cursor, filter=filter)
+        )
+
+    # --- invitations ---------------------------------------------------------------------------------------
+
+    async def send_invitation(
+        self,
+        provider_id: str,
+        account_id: str,
+        message: str | None = None,
+        *,
+        user_email: str | None = None,
+    ) -> UserInvitationSent:
+        """Invite a member to connect. The note is capped at 300 characters, checked before sending."""
+        body = build_request(
+            InviteRequest,
+            provider_id=provider_id,
+            account_id=account_id,
+            message=message or None,
+            user_email=user_email,
+        ).body()
+        result: UserInvitationSent = await self._send("POST", "/users/invite", UserInvitationSent, json=body)
+        return result
+
+    async def list_sent_invitations(
+        self, account_id: str, *, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[SentInvitation], str | None]:
+        params = {"account_id": account_id, **page_params(limit, cursor, max_limit=100)}
+        page: ListPage[SentInvitation] = await self._get(
+            "/users/invite/sent", ListPage[SentInvitation], params
+        )
+        return page.items, page.cursor
+
+    def iter_sent_invitations(self, account_id: str, *, limit: int = 100) -> AsyncIterator[SentInvitation]:
+        return iterate_items(
+            lambda cursor: self.list_sent_invitations(account_id, limit=limit, cursor=cursor)
+        )
+
+    async def cancel_invitation(self, invitation_id: str, account_id: str) -> InvitationCanceled:
+        result: InvitationCanceled = await self._send(
+            "DELETE",
+            f"/users/invite/sent/{seg(invitation_id)}",
+            InvitationCanceled,
+            params={"account_id": account_id},
+        )
+        return result
