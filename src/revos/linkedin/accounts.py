@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
 
 from revos.linkedin._http import HttpCore, build_request, page_params, seg
-from revos.linkedin.errors import CaptchaNotSupported
+from revos.linkedin.errors import (
+    ActionRejected,
+    AlreadyInvited,
+    CaptchaNotSupported,
+    CheckpointExpired,
+    InvalidRequest,
+)
 from revos.linkedin.models import (
     Account,
     AccountCreated,
@@ -32,6 +38,8 @@ from revos.linkedin.requests import (
     SolveCheckpointRequest,
 )
 
+T = TypeVar("T")
+
 
 def _reject_captcha(result: AccountCreated | AccountReconnected | Checkpoint) -> None:
     # A CAPTCHA checkpoint can never be solved through the API; returning it as if the user could type a
@@ -42,6 +50,26 @@ def _reject_captcha(result: AccountCreated | AccountReconnected | Checkpoint) ->
             account_id=result.account_id,
             detail="CAPTCHA checkpoints cannot be solved server-side; connect with the li_at cookie instead",
         )
+
+
+# 400s that mean "your request is malformed", as opposed to "this authentication intent no longer exists".
+_MALFORMED = frozenset({"errors/missing_parameters", "errors/invalid_parameters", "errors/malformed_request"})
+
+
+async def _intent_call(call: Awaitable[T]) -> T:
+    """Run a checkpoint call; a 400 that is not about the body means the ~5-minute intent is gone.
+
+    Unipile documents "408 after the window, 400 once the intent has self-destructed" without a dedicated
+    error type, so the route is what tells an expired intent apart from a generic bad request.
+    """
+    try:
+        return await call
+    except InvalidRequest as exc:
+        if exc.status != 400 or exc.type in _MALFORMED:
+            raise
+        raise CheckpointExpired(
+            exc.title, status=exc.status, type=exc.type, detail=exc.detail, method=exc.method, path=exc.path
+        ) from exc
 
 
 class AccountsAPI(HttpCore):
@@ -87,17 +115,29 @@ class AccountsAPI(HttpCore):
     ) -> AccountCreated | AccountReconnected | Checkpoint:
         """Answer a 2FA/OTP (or PHONE_REGISTER/CONTRACT_CHOOSER) checkpoint; may chain another checkpoint."""
         body = build_request(SolveCheckpointRequest, account_id=account_id, code=code).body()
-        result: AccountCreated | AccountReconnected | Checkpoint = await self._send(
-            "POST", "/accounts/checkpoint", ConnectResult, json=body
+        result: AccountCreated | AccountReconnected | Checkpoint = await _intent_call(
+            self._send("POST", "/accounts/checkpoint", ConnectResult, json=body)
         )
         _reject_captcha(result)
         return result
 
     async def resend_checkpoint(self, account_id: str) -> CheckpointResend:
+        """Ask LinkedIn for a new code. Too soon → `ActionRejected` (`errors/cannot_resend_yet`)."""
         body = build_request(ResendCheckpointRequest, account_id=account_id).body()
-        result: CheckpointResend = await self._send(
-            "POST", "/accounts/checkpoint/resend", CheckpointResend, json=body
-        )
+        try:
+            result: CheckpointResend = await _intent_call(
+                self._send("POST", "/accounts/checkpoint/resend", CheckpointResend, json=body)
+            )
+        except AlreadyInvited as exc:
+            # `cannot_resend_yet` is shared with invitations; here it is about a code, not an invitation.
+            raise ActionRejected(
+                exc.title,
+                status=exc.status,
+                type=exc.type,
+                detail=exc.detail,
+                method=exc.method,
+                path=exc.path,
+            ) from exc
         return result
 
     async def reconnect_account(

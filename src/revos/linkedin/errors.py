@@ -286,7 +286,13 @@ _AMBIGUOUS_ON_SEND = frozenset({500, 502, 503, 504})
 
 
 def error_class_for(status: int, type_: str | None) -> type[UnipileError]:
-    """Pick the exception class: `type` first (it is the contract), then the HTTP status family."""
+    """Pick the exception class: `type` first (it is the contract), then the HTTP status family.
+
+    Exception: 408 is only documented for the authentication intent window (spec §4.2), whatever `type`
+    accompanies it (a `request_timeout` type there must not read as an ambiguous provider timeout).
+    """
+    if status == 408:
+        return CheckpointExpired
     if type_ and type_ in _BY_TYPE:
         return _BY_TYPE[type_]
     if status in _BY_STATUS:
