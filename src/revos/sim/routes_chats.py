@@ -1,0 +1,184 @@
+"""/chats and /messages: start chats, send, read, list (spec §7)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from revos.sim import serialize
+from revos.sim.errors import SimError, invalid, missing
+from revos.sim.http import ListQuery, Payload, attachments_of, read_payload, respond
+from revos.sim.ids import parse_iso_filter
+from revos.sim.models import Account, Member, Message
+
+if TYPE_CHECKING:
+    from revos.sim.simulator import Simulator
+
+MESSAGE_MAX = 8000
+APIS = ("classic", "recruiter", "sales_navigator")
+
+
+def router(sim: Simulator) -> APIRouter:
+    r = APIRouter()
+    world = sim.world
+
+    def accounts_filter(q: ListQuery) -> list[Account] | None:
+        raw = q.get("account_id")
+        return [world.account(a) for a in raw.split(",") if a] if raw else None
+
+    def time_window(q: ListQuery) -> tuple[datetime | None, datetime | None]:
+        return parse_iso_filter(q.get("before"), "before"), parse_iso_filter(q.get("after"), "after")
+
+    def check_text(payload: Payload) -> str | None:
+        text = payload.string("text")
+        if text is not None and len(text) > MESSAGE_MAX:
+            raise SimError(400, "too_many_characters", f"Message text exceeds {MESSAGE_MAX} characters")
+        if text is None and not payload.files.get("attachments"):
+            raise missing("text")
+        return text
+
+    @r.post("/chats")
+    async def start_chat(request: Request) -> JSONResponse:
+        payload = await read_payload(request)
+        account = world.account(payload.string("account_id", required=True))
+        ids = [str(x) for x in payload.list("attendees_ids")]
+        if not ids:
+            raise missing("attendees_ids")
+        api = payload.string("linkedin[api]") or "classic"
+        if api not in APIS:
+            raise invalid(f"linkedin[api] must be one of {', '.join(APIS)}")
+        inmail = payload.flag("linkedin[inmail]")
+        text = check_text(payload)
+        members: list[Member] = []
+        for pid in ids:
+            try:
+                members.append(world.find_member(pid))
+            except SimError as exc:
+                raise SimError(422, "invalid_recipient", f"Unknown recipient {pid}") from exc
+        for member in members:
+            if world.is_connected(account.owner, member):
+                continue
+            if not inmail:
+                raise SimError(
+                    422,
+                    "no_connection_with_recipient",
+                    "The recipient appears not to be first degree connection",
+                )
+            if not (account.login.premium or member.is_open_profile):
+                raise SimError(422, "not_allowed_inmail", "This account cannot send InMails")
+        world.spend(account, "messages")
+        attachments = await attachments_of(payload)
+        chat = world.chat_with(account, members, inmail)
+        if payload.string("subject") and chat.subject is None:
+            chat.subject = payload.string("subject")
+        msg = world.post_message(chat, account.owner, text, attachments)
+        return respond({"object": "ChatStarted", "chat_id": chat.id, "message_id": msg.id}, 201)
+
+    @r.post("/chats/{chat_id}/messages")
+    async def send_message(chat_id: str, request: Request) -> JSONResponse:
+        chat = world.find_chat(chat_id)
+        payload = await read_payload(request)
+        guard = payload.string("account_id")
+        if guard and guard != chat.account_id:
+            raise SimError(404, "resource_not_found", "Account, chat or thread not found")
+        account = world.account(chat.account_id)
+        text = check_text(payload)
+        world.spend(account, "messages")
+        attachments = await attachments_of(payload)
+        msg = world.post_message(chat, account.owner, text, attachments)
+        return respond({"object": "MessageSent", "message_id": msg.id}, 201)
+
+    @r.get("/chats")
+    async def list_chats(request: Request) -> JSONResponse:
+        q = ListQuery(request, max_limit=250)
+        accounts = accounts_filter(q)
+        before, after = time_window(q)
+        unread = (q.get("unread") or "").lower() == "true"
+        chats = [
+            c
+            for c in world.chats.values()
+            if (accounts is None or world.accounts.get(c.account_id) in accounts)
+            and (before is None or c.updated_at < before)
+            and (after is None or c.updated_at > after)
+            and (not unread or c.unread_count > 0)
+        ]
+        chats.sort(key=lambda c: (c.updated_at, c.seq), reverse=True)
+        filters = {k: q.get(k) for k in ("account_id", "before", "after", "unread")}
+        page, cursor, _ = q.page(chats, filters)
+        return respond(
+            {"object": "ChatList", "items": [serialize.chat(world, c) for c in page], "cursor": cursor}
+        )
+
+    @r.get("/chats/{chat_id}")
+    async def get_chat(chat_id: str) -> JSONResponse:
+        chat = world.find_chat(chat_id)
+        world.account(chat.account_id)
+        return respond(serialize.chat(world, chat, with_last=True))
+
+    @r.patch("/chats/{chat_id}")
+    async def patch_chat(chat_id: str, request: Request) -> JSONResponse:
+        chat = world.find_chat(chat_id)
+        world.account(chat.account_id)
+        payload = await read_payload(request)
+        if payload.string("action") != "setReadStatus":
+            raise SimError(400, "invalid_action", "Only setReadStatus is simulated")
+        with world.lock:
+            read = payload.get("value") in (True, "true")
+            chat.read_until = chat.messages[-1].seq if read and chat.messages else 0
+            for m in chat.messages:
+                if not m.is_sender:
+                    m.seen = read
+        return respond({"object": "ChatPatched"})
+
+    @r.get("/chats/{chat_id}/attendees")
+    async def chat_attendees(chat_id: str) -> JSONResponse:
+        chat = world.find_chat(chat_id)
+        world.account(chat.account_id)
+        items = [serialize.attendee(chat.account_id, m, m is chat.owner) for m in chat.participants]
+        return respond({"object": "ChatAttendeeList", "items": items, "cursor": None})
+
+    def message_list(q: ListQuery, messages: list[Message], filters: dict[str, str | None]) -> JSONResponse:
+        before, after = time_window(q)
+        sender = q.get("sender_id")
+        kept = [
+            m
+            for m in messages
+            if (before is None or m.created_at < before)
+            and (after is None or m.created_at > after)
+            and (sender is None or m.sender.provider_id == sender)
+        ]
+        kept.sort(key=lambda m: m.seq, reverse=True)  # most recent first
+        filters = {**filters, **{k: q.get(k) for k in ("before", "after", "sender_id")}}
+        page, cursor, _ = q.page(kept, filters)
+        return respond(
+            {"object": "MessageList", "items": [serialize.message(world, m) for m in page], "cursor": cursor}
+        )
+
+    @r.get("/chats/{chat_id}/messages")
+    async def chat_messages(chat_id: str, request: Request) -> JSONResponse:
+        q = ListQuery(request, max_limit=250)
+        chat = world.find_chat(chat_id)
+        world.account(chat.account_id)
+        return message_list(q, list(chat.messages), {})
+
+    @r.get("/messages")
+    async def all_messages(request: Request) -> JSONResponse:
+        q = ListQuery(request, max_limit=250)
+        accounts = accounts_filter(q)
+        ids = {a.id for a in accounts} if accounts is not None else None
+        messages = [m for m in world.messages.values() if ids is None or m.account_id in ids]
+        return message_list(q, messages, {"account_id": q.get("account_id")})
+
+    @r.get("/messages/{message_id}")
+    async def get_message(message_id: str) -> JSONResponse:
+        msg = world.messages.get(message_id)
+        if msg is None:
+            raise SimError(404, "resource_not_found", "Message not found")
+        world.account(msg.account_id)
+        return respond(serialize.message(world, msg))
+
+    return r
