@@ -7,6 +7,8 @@ contract does not allow, fails the test that provoked it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -144,3 +146,44 @@ def world(sim: Any) -> World:
     open_profile = sim.add_member("Olga", "Open", open_profile=True)
     post = sim.add_post(login, "Comment GUIDE to get the playbook")
     return World(account.id, login, friend, stranger, open_profile, post)
+
+
+@dataclass
+class Received:
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@contextlib.asynccontextmanager
+async def webhook_receiver() -> AsyncIterator[tuple[str, list[Received]]]:
+    """A bare ASGI endpoint on loopback that records each delivery and answers 200 (as revOS will)."""
+    import uvicorn
+
+    received: list[Received] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = [(k.decode(), v.decode()) for k, v in scope["headers"]]
+        received.append(Received(headers, b"".join(chunks)))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/unipile/webhook", received
+    finally:
+        server.should_exit = True
+        await task
