@@ -21,14 +21,20 @@ def _adapt(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
 
 
-async def insert(conn: Conn, table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+async def insert(
+    conn: Conn, table: str, values: Mapping[str, Any], *, returning: bool = True
+) -> dict[str, Any]:
     cols = list(values)
-    query = sql.SQL("insert into {} ({}) values ({}) returning *").format(
+    query = sql.SQL("insert into {} ({}) values ({}){}").format(
         sql.Identifier(table),
         sql.SQL(", ").join(map(sql.Identifier, cols)),
         sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+        sql.SQL(" returning *" if returning else ""),
     )
-    row = await (await conn.execute(query, [_adapt(values[c]) for c in cols])).fetchone()
+    cur = await conn.execute(query, [_adapt(values[c]) for c in cols])
+    if not returning:
+        return dict(values)
+    row = await cur.fetchone()
     assert row is not None
     return row
 

@@ -42,34 +42,37 @@ class Vault:
         self._cache[(client_id, purpose, version)] = key
         return DataKey(client_id, purpose, version, key)
 
+    async def _key_rows(self, conn: AsyncConnection[Any], client_id: UUID, purpose: str) -> list[Any]:
+        # Through the guarded function: tenant roles have no privilege on encryption_keys itself.
+        cur = await conn.execute(
+            f"select {_KEY_COLUMNS}, active from public.revos_data_keys(%s, %s)", (client_id, purpose)
+        )
+        return list(await cur.fetchall())
+
     async def active_key(self, conn: AsyncConnection[Any], client_id: UUID, purpose: str = "data") -> DataKey:
-        row = await (
-            await conn.execute(
-                f"select {_KEY_COLUMNS} from encryption_keys"
-                " where client_id = %s and purpose = %s and active",
-                (client_id, purpose),
-            )
-        ).fetchone()
-        if row is None:
+        for _ in range(2):
+            rows = [r for r in await self._key_rows(conn, client_id, purpose) if _active(r)]
+            if rows:
+                return self._cached_or_unwrap(rows[0])
             version = 1
             key = os.urandom(32)
             wrapped = self.keyring.wrap(key, client_id=client_id, version=version, purpose=purpose)
-            # Two writers racing to create the first key: one insert wins, the other re-reads.
-            row = await (
-                await conn.execute(
-                    "insert into encryption_keys"
-                    " (client_id, purpose, key_version, wrapped_key, master_key_id, active)"
-                    " values (%s, %s, %s, %s, %s, true)"
-                    " on conflict do nothing"
-                    f" returning {_KEY_COLUMNS}",
-                    (client_id, purpose, version, wrapped, self.keyring.primary_id),
-                )
-            ).fetchone()
-            if row is None:
-                return await self.active_key(conn, client_id, purpose)
-        cached = self._cache.get((client_id, purpose, _values(row)[2]))
+            cur = await conn.execute(
+                "select public.revos_create_data_key(%s, %s, %s, %s, %s)",
+                (client_id, purpose, version, wrapped, self.keyring.primary_id),
+            )
+            created = await cur.fetchone()
+            if created is not None and list(_row_values(created))[0]:
+                self._cache[(client_id, purpose, version)] = key
+                return DataKey(client_id, purpose, version, key)
+            # Another transaction created it first: read theirs.
+        raise DecryptionError(f"could not create a {purpose} data key")
+
+    def _cached_or_unwrap(self, row: Any) -> DataKey:
+        client_id, purpose, version, _, _ = _values(row)
+        cached = self._cache.get((client_id, purpose, version))
         if cached is not None:
-            return DataKey(client_id, purpose, _values(row)[2], cached)
+            return DataKey(client_id, purpose, version, cached)
         return self._unwrap_row(row)
 
     async def key_version(
@@ -78,16 +81,10 @@ class Vault:
         cached = self._cache.get((client_id, purpose, version))
         if cached is not None:
             return DataKey(client_id, purpose, version, cached)
-        row = await (
-            await conn.execute(
-                f"select {_KEY_COLUMNS} from encryption_keys"
-                " where client_id = %s and purpose = %s and key_version = %s",
-                (client_id, purpose, version),
-            )
-        ).fetchone()
-        if row is None:
-            raise DecryptionError(f"no data key {purpose}/v{version} for this client")
-        return self._unwrap_row(row)
+        for row in await self._key_rows(conn, client_id, purpose):
+            if _values(row)[2] == version:
+                return self._unwrap_row(row)
+        raise DecryptionError(f"no data key {purpose}/v{version} for this client")
 
     async def encrypt(
         self,
@@ -154,7 +151,7 @@ class Vault:
             )
         ).fetchall()
         for row in rows:
-            values = list(row.values()) if isinstance(row, dict) else list(row)
+            values = _row_values(row)
             key_id, rest = values[0], values[1:]
             key = self._unwrap_row(rest).key
             client_id, purpose, version = rest[0], rest[1], rest[2]
@@ -167,6 +164,14 @@ class Vault:
         if progress:
             progress(len(rows))
         return len(rows)
+
+
+def _row_values(row: Any) -> list[Any]:
+    return list(row.values()) if isinstance(row, dict) else list(row)
+
+
+def _active(row: Any) -> bool:
+    return bool(row["active"] if isinstance(row, dict) else row[5])
 
 
 def _values(row: Any) -> tuple[UUID, str, int, bytes, str]:

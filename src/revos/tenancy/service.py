@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from revos.db import crud
 from revos.db.pool import Conn
@@ -43,10 +43,13 @@ async def update_agency(conn: Conn, agency_id: UUID, body: schemas.AgencyUpdate)
 
 
 async def create_client(conn: Conn, agency_id: UUID, body: schemas.ClientCreate) -> dict[str, Any]:
-    values = _changes(body) | {"agency_id": agency_id}
-    if body.website is not None:
-        values["website"] = str(body.website)
-    return await crud.insert(conn, "clients", values)
+    values = _changes(body) | {"agency_id": agency_id, "id": uuid4()}
+    # No RETURNING: the new row only becomes visible to the staff's select policy (the set of
+    # their agency's clients) from the next statement on.
+    await crud.insert(conn, "clients", values, returning=False)
+    row = await crud.get(conn, "clients", values["id"])
+    assert row is not None
+    return row
 
 
 async def update_client(conn: Conn, client_id: UUID, body: schemas.ClientUpdate) -> dict[str, Any]:

@@ -1,0 +1,3 @@
+from revos.cli.main import app
+
+app(prog_name="revos")

