@@ -107,7 +107,8 @@ async def test_api_key_lifecycle_shown_once_listed_without_secret_and_revoked(
     assert listed["last_used_at"] is not None
     with superuser_conn(db_url) as conn:
         stored = conn.execute("select * from api_keys where id = %s", (listed["id"],)).fetchone()
-    assert stored is not None and key not in str(stored)
+    assert stored is not None
+    assert key not in str(stored)
 
     revoked = await api.delete(f"/v1/api-keys/{listed['id']}", headers=admin)
     assert revoked.json()["revoked_at"] is not None

@@ -47,7 +47,8 @@ def test_edited_migration_is_reported_by_status_and_refused_by_migrate(
     assert run(["db", "migrate"], env).returncode == 0
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(
-            "update revos_meta.schema_migrations set checksum = 'x' where version = (select min(version) from revos_meta.schema_migrations)"
+            "update revos_meta.schema_migrations set checksum = 'x'"
+            " where version = (select min(version) from revos_meta.schema_migrations)"
         )
     refused = run(["db", "migrate"], env)
     assert refused.returncode == 1
@@ -63,7 +64,8 @@ def test_demo_sets_up_embedded_database_and_prints_working_credentials(tmp_path:
         assert result.returncode == 0, result.stderr
         out = result.stdout
         assert "http://127.0.0.1:8000" in out
-        assert "admin JWT:" in out and "client API key:" in out and "rvs_" in out
+        for label in ("admin JWT:", "client API key:", "rvs_"):
+            assert label in out
         assert (data / "master.key").stat().st_mode & 0o777 == 0o600
         again = run(["demo", "--exit-after-setup"], env, timeout=180)
         assert again.returncode == 0, again.stderr

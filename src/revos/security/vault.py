@@ -62,7 +62,7 @@ class Vault:
                 (client_id, purpose, version, wrapped, self.keyring.primary_id),
             )
             created = await cur.fetchone()
-            if created is not None and list(_row_values(created))[0]:
+            if created is not None and _row_values(created)[0]:
                 self._cache[(client_id, purpose, version)] = key
                 return DataKey(client_id, purpose, version, key)
             # Another transaction created it first: read theirs.
