@@ -25,7 +25,8 @@ API_KEY = "sim-key"
 # The simulator leaves multipart upload temp files unclosed (reported in /tmp/sim-bugs.txt); only tests
 # that upload files carry this mark, so any other unraisable exception still fails the suite.
 SIM_UPLOAD_LEAK = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <function SpooledTemporaryFile.__del__:pytest.PytestUnraisableExceptionWarning"
+    "ignore:Exception ignored in. <function SpooledTemporaryFile.__del__"
+    ":pytest.PytestUnraisableExceptionWarning"
 )
 
 
@@ -179,7 +180,7 @@ async def webhook_receiver() -> AsyncIterator[tuple[str, list[Received]]]:
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
         await asyncio.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
