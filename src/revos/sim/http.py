@@ -19,11 +19,18 @@ def respond(body: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 @dataclass
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
 class Payload:
     """A body read the same way whether it came as JSON or as form fields (bracketed keys flattened)."""
 
     fields: dict[str, list[Any]] = field(default_factory=dict)
-    files: dict[str, list[UploadFile]] = field(default_factory=dict)
+    files: dict[str, list[Upload]] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
         values = self.fields.get(name)
@@ -68,11 +75,16 @@ async def read_payload(request: Request) -> Payload:
             form = await request.form()
         except Exception as exc:  # malformed multipart surfaces as several exception types
             raise SimError(400, "malformed_request", f"Could not parse the form body: {exc}") from exc
-        for key, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                payload.files.setdefault(key.removesuffix("[]"), []).append(value)
-            else:
-                payload.fields.setdefault(key, []).append(value)
+        try:
+            for key, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    # Read now and close: spooled temp files must not outlive the request.
+                    upload = Upload(value.filename or "file", value.content_type or "", await value.read())
+                    payload.files.setdefault(key.removesuffix("[]"), []).append(upload)
+                else:
+                    payload.fields.setdefault(key, []).append(value)
+        finally:
+            await form.close()
         return payload
     raw = await request.body()
     if not raw.strip():
@@ -95,7 +107,7 @@ async def read_payload(request: Request) -> Payload:
 async def attachments_of(payload: Payload, name: str = "attachments") -> list[dict[str, Any]]:
     out = []
     for n, upload in enumerate(payload.files.get(name, [])):
-        data = await upload.read()
+        data = upload.data
         mimetype = upload.content_type or "application/octet-stream"
         kind = (
             "img" if mimetype.startswith("image/") else "video" if mimetype.startswith("video/") else "file"
