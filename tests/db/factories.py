@@ -1,0 +1,374 @@
+"""Row factories for every table, and a seeded world of tenants for the isolation and audit tests.
+
+Each table is registered with how tenants may use it (`Access`) and a `build` function returning the
+column values of a new valid row for a given tenant. A table that exists in the database but not here
+makes the isolation tests fail with a message naming it: register it, do not skip it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+
+class Access(enum.Enum):
+    TENANT = "tenant"  # client users and agency staff: full CRUD within their clients
+    CLIENTS = "clients"  # client users read their own; agency staff CRUD their agency's
+    AGENCIES = "agencies"  # client users and staff read; staff update their own; nobody else writes
+    READ_ONLY = "read_only"  # tenants read their own rows, nobody but the database writes (audit_log)
+    SERVICE_ONLY = "service_only"  # tenants hold no privilege at all (key material)
+
+
+@dataclass
+class Tenant:
+    """One client with one row in every table, as committed by `seed_tenant`."""
+
+    label: str
+    agency_id: uuid.UUID
+    client_id: uuid.UUID
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def claims(self, **extra: Any) -> dict[str, Any]:
+        return {"sub": str(self.ids["users"]), "role": "authenticated", "client_id": str(self.client_id),
+                "user_role": "member", **extra}  # fmt: skip
+
+
+def staff_claims(agency_id: uuid.UUID) -> dict[str, Any]:
+    return {
+        "sub": str(uuid.uuid4()),
+        "role": "authenticated",
+        "agency_id": str(agency_id),
+        "user_role": "admin",
+    }
+
+
+Build = Callable[[Tenant, int], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    access: Access
+    build: Build
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _ref(t: Tenant, table: str) -> Any:
+    return t.ids[table]
+
+
+TABLES: dict[str, TableSpec] = {
+    "agencies": TableSpec(Access.AGENCIES, lambda t, n: {"name": f"Agency {_tag()}", "slug": f"ag-{_tag()}"}),
+    "clients": TableSpec(Access.CLIENTS, lambda t, n: {"agency_id": t.agency_id, "name": f"Client {_tag()}"}),
+    "users": TableSpec(
+        Access.TENANT, lambda t, n: {"client_id": t.client_id, "email": f"{_tag()}@example.test"}
+    ),
+    "linkedin_accounts": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "user_id": _ref(t, "users"),
+            "account_name": f"li-{_tag()}",
+            "linkedin_email": b"\x01ciphertext-email",
+            "linkedin_password": b"\x01ciphertext-password",
+        },
+    ),
+    "webhook_configs": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "name": f"hook-{_tag()}",
+            "url": "https://hooks.example.test/in",
+            "secret": b"\x01ciphertext-secret",
+        },
+    ),
+    "lead_magnets": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "name": f"Guide {_tag()}",
+            "file_path": f"magnets/{_tag()}.pdf",
+        },
+    ),
+    "campaigns": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "name": f"Campaign {_tag()}",
+            "trigger_word": "GUIDE",
+            "lead_magnet_id": _ref(t, "lead_magnets"),
+            "webhook_config_id": _ref(t, "webhook_configs"),
+        },
+    ),
+    "posts": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "campaign_id": _ref(t, "campaigns"),
+            "linkedin_account_id": _ref(t, "linkedin_accounts"),
+            "content": "Comment GUIDE and I will send it.",
+        },
+    ),
+    "comments": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "post_id": _ref(t, "posts"),
+            "author_name": "Ada Lovelace",
+            "author_linkedin_id": f"ACo{_tag()}",
+            "content": "GUIDE please",
+        },
+    ),
+    "leads": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "campaign_id": _ref(t, "campaigns"),
+            "comment_id": _ref(t, "comments"),
+            "linkedin_id": f"ACo{_tag()}",
+        },
+    ),
+    "dm_sequences": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "lead_id": _ref(t, "leads") if n == 0 else None,  # one sequence per lead
+            "campaign_id": _ref(t, "campaigns"),
+        },
+    ),
+    "dm_messages": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "dm_sequence_id": _ref(t, "dm_sequences"),
+            "direction": "outbound",
+            "message": "Hi! Which email should I send the guide to?",
+        },
+    ),
+    "webhook_deliveries": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "webhook_config_id": _ref(t, "webhook_configs"),
+            "lead_id": _ref(t, "leads"),
+            "payload": Jsonb({"email": "ada@example.test"}),
+        },
+    ),
+    "webhook_delivery_attempts": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "delivery_id": _ref(t, "webhook_deliveries"),
+            "attempt_number": n + 1,
+            "attempted_at": "2026-01-05T09:03:00Z",
+            "status": "failed",
+            "status_code": 503,
+        },
+    ),
+    "pods": TableSpec(Access.TENANT, lambda t, n: {"client_id": t.client_id, "name": f"Pod {_tag()}"}),
+    "pod_members": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "pod_id": _ref(t, "pods"),
+            # unique (pod_id, user_id): only the seeded member names the tenant's user
+            "user_id": _ref(t, "users") if n == 0 else None,
+            "linkedin_account_id": _ref(t, "linkedin_accounts"),
+        },
+    ),
+    "pod_activities": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "pod_id": _ref(t, "pods"),
+            "post_id": _ref(t, "posts"),
+            "post_url": "https://www.linkedin.com/feed/update/urn:li:activity:1",
+            "post_author_id": _ref(t, "pod_members"),
+            "member_id": _ref(t, "pod_members"),
+            "engagement_type": "like",
+        },
+    ),
+    "cartridges": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "user_id": _ref(t, "users"),
+            "tier": "user",
+            "name": f"Voice {_tag()}",
+            "voice": Jsonb({"tone": "dry"}),
+        },
+    ),
+    "campaign_skills": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "campaign_id": _ref(t, "campaigns"),
+            "skill_name": f"s-{_tag()}",
+        },
+    ),
+    "skill_executions": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "campaign_id": _ref(t, "campaigns"),
+            "skill_name": "copywriting",
+        },
+    ),
+    "memories": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "user_id": _ref(t, "users"),
+            "memory_type": "successful_post",
+            "content": "Posts opening with a number did well.",
+        },
+    ),
+    "api_keys": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "name": f"key {_tag()}",
+            "key_prefix": f"rk_{_tag()}",
+            "key_hash": hashlib.sha256(_tag().encode()).hexdigest(),
+            "created_by": _ref(t, "users"),
+        },
+    ),
+    "encryption_keys": TableSpec(
+        Access.SERVICE_ONLY,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "key_version": n + 1,
+            "wrapped_key": b"\x01wrapped",
+            "master_key_id": "test",
+            "active": n == 0,
+        },
+    ),
+    # Tables of later migrations (the lead engine's action ledger, budgets, inbox and timeline).
+    "linkedin_actions": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "linkedin_account_id": _ref(t, "linkedin_accounts"),
+            "kind": "dm",
+            "action_key": f"dm:{_tag()}:1",
+        },
+    ),
+    "account_daily_usage": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "linkedin_account_id": _ref(t, "linkedin_accounts"),
+            "day": "2026-01-05",
+            "kind": f"dm-{_tag()}",
+        },
+    ),
+    "inbound_events": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "linkedin_account_id": _ref(t, "linkedin_accounts"),
+            "source": "messaging",
+            "event_key": f"message:{_tag()}",
+            "payload": Jsonb({}),
+        },
+    ),
+    "lead_events": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "lead_id": _ref(t, "leads"),
+            "occurred_at": "2026-01-05T09:00:00Z",
+            "kind": "comment_detected",
+        },
+    ),
+    "audit_log": TableSpec(
+        Access.READ_ONLY,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "seq": 10_000 + n,
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "actor": "forger",
+            "actor_role": "member",
+            "table_name": "campaigns",
+            "row_id": str(uuid.uuid4()),
+            "operation": "DELETE",
+            "changed_columns": [],
+            "prev_hash": bytes(32),
+            "hash": bytes(32),
+        },
+    ),
+}
+
+# Seeding order: parents before children. agencies, clients and audit_log are handled separately.
+SEED_ORDER = [
+    "users",
+    "linkedin_accounts",
+    "webhook_configs",
+    "lead_magnets",
+    "campaigns",
+    "posts",
+    "comments",
+    "leads",
+    "dm_sequences",
+    "dm_messages",
+    "webhook_deliveries",
+    "webhook_delivery_attempts",
+    "pods",
+    "pod_members",
+    "pod_activities",
+    "cartridges",
+    "campaign_skills",
+    "skill_executions",
+    "memories",
+    "api_keys",
+    "encryption_keys",
+    "linkedin_actions",
+    "account_daily_usage",
+    "inbound_events",
+    "lead_events",
+]
+
+
+def insert_row(conn: psycopg.Connection[Any], table: str, values: dict[str, Any]) -> Any:
+    """Insert `values` into `table` and return the new row's id."""
+    query = sql.SQL("insert into {} ({}) values ({}) returning id").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, values)),
+        sql.SQL(", ").join(sql.Placeholder() * len(values)),
+    )
+    row = conn.execute(query, list(values.values())).fetchone()
+    assert row is not None
+    return row["id"] if isinstance(row, dict) else row[0]
+
+
+def seed_agency(conn: psycopg.Connection[Any]) -> uuid.UUID:
+    tenant = Tenant("", uuid.uuid4(), uuid.uuid4())
+    agency_id: uuid.UUID = insert_row(conn, "agencies", TABLES["agencies"].build(tenant, 0))
+    return agency_id
+
+
+def seed_tenant(conn: psycopg.Connection[Any], label: str, agency_id: uuid.UUID) -> Tenant:
+    """A client of `agency_id` with one row in every table (run as the owner, committed)."""
+    client_id = insert_row(conn, "clients", {"agency_id": agency_id, "name": f"{label} {_tag()}"})
+    t = Tenant(label, agency_id, client_id, {"agencies": agency_id, "clients": client_id})
+    rows = conn.execute("select tablename from pg_tables where schemaname = 'public'").fetchall()
+    existing = {r["tablename"] if isinstance(r, dict) else r[0] for r in rows}
+    # Registered tables whose migration is not in this checkout are simply not seeded.
+    for table in (name for name in SEED_ORDER if name in existing):
+        t.ids[table] = insert_row(conn, table, TABLES[table].build(t, 0))
+    row = conn.execute(
+        "select id from audit_log where client_id = %s order by seq limit 1", (client_id,)
+    ).fetchone()
+    assert row is not None
+    t.ids["audit_log"] = row["id"] if isinstance(row, dict) else row[0]
+    return t
