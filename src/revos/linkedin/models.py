@@ -12,80 +12,18 @@ Request bodies live in `requests.py`; inbound webhook payloads in `webhooks.py`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
-
-def _to_bool(value: Any) -> Any:
-    # Unipile prints booleans as 0/1 in messaging objects and as "true"/"false" in webhook examples.
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in {"true", "false", "1", "0"}:
-        return value.strip().lower() in {"true", "1"}
-    return value
-
-
-def _to_int(value: Any) -> Any:
-    # Webhook examples print sizes as strings ("150").
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return value
-
-
-def _to_list(value: Any) -> Any:
-    # The messaging webhook example prints `attachments` as a single object; treat it as a one-item list.
-    if value is None:
-        return []
-    if isinstance(value, dict):
-        return [value]
-    return value
-
-
-Flag = Annotated[bool, BeforeValidator(_to_bool)]
-LooseInt = Annotated[int, BeforeValidator(_to_int)]
-
-
-class UnipileModel(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-# --- shared -----------------------------------------------------------------------------------------------
-
-
-class AttachmentSize(UnipileModel):
-    width: LooseInt | None = None
-    height: LooseInt | None = None
-
-
-class Attachment(UnipileModel):
-    id: str | None = None
-    type: str | None = None  # img | video | audio | file | linkedin_post | video_meeting
-    url: str | None = None
-    mimetype: str | None = None
-    file_size: LooseInt | None = None
-    size: AttachmentSize | None = None
-    sticker: Flag | None = None
-    unavailable: Flag | None = None
-    url_expires_at: Any = None
-
-
-Attachments = Annotated[list[Attachment], BeforeValidator(_to_list)]
-
-T = TypeVar("T")
-
-
-class ListPage(UnipileModel, Generic[T]):
-    """The v1 list envelope. `cursor` is required but null on the last page."""
-
-    object: str
-    items: list[T]
-    cursor: str | None
-    total_items: int | None = None
-    paging: dict[str, Any] | None = None
-
+# Re-exported: the shared building blocks are part of this module's public surface.
+from revos.linkedin._model_base import Attachment as Attachment
+from revos.linkedin._model_base import Attachments as Attachments
+from revos.linkedin._model_base import AttachmentSize as AttachmentSize
+from revos.linkedin._model_base import Flag as Flag
+from revos.linkedin._model_base import ListPage as ListPage
+from revos.linkedin._model_base import LooseInt as LooseInt
+from revos.linkedin._model_base import UnipileModel as UnipileModel
 
 # --- accounts ---------------------------------------------------------------------------------------------
 
