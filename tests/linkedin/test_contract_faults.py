@@ -191,3 +191,19 @@ async def test_naive_retry_after_post_action_timeout_sends_the_dm_twice(
     assert len(recorder.sends("/messages")) == 2  # one request per call, no hidden retry
     texts = [m.text for m in sim.sent_messages(world.account_id, to=world.friend)]
     assert texts.count("Here is your guide") == 2  # Ann got the DM twice
+
+
+async def test_api_key_never_reaches_logs_or_errors(
+    sim: Any, base_url: str, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.faults.add(fault(kind="error", status=500, route="POST /chats"))
+    caplog.set_level("DEBUG")
+    async with UnipileClient(base_url, API_KEY, backoff_base=0.001) as client:
+        await client.get_post(world.post.id, world.account_id)
+        with pytest.raises(ProviderError) as info:
+            await client.start_chat(world.account_id, world.friend.provider_id, "hi")
+    assert caplog.records  # the client (and httpx) did log at debug level
+    assert API_KEY not in caplog.text
+    assert API_KEY not in str(info.value)
+    assert API_KEY not in repr(info.value)
+    assert API_KEY not in repr(client)
