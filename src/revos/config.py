@@ -62,6 +62,27 @@ class Settings(BaseSettings):
     # Unipile (LinkedIn). Unset DSN = the built-in simulator in `revos demo`.
     unipile_dsn: str | None = None
     unipile_api_key: SecretStr | None = None
+    # Outbound webhooks (lead delivery to the client's ESP); see docs/webhooks.md.
+    webhook_allow_http_loopback: bool = Field(
+        default=False,
+        description="dev/test only: allow http(s) to loopback receivers; ignored in production",
+    )
+    webhook_disable_after_failures: int = Field(
+        default=5, ge=1, description="consecutive deliveries that gave up before a config is disabled"
+    )
+    webhook_secret_overlap_seconds: int = Field(
+        default=86400, ge=0, description="after a rotation, the previous secret also signs for this long"
+    )
+    webhook_retry_max_delay_ms: int = Field(default=6 * 3600 * 1000, ge=1)
+    webhook_retry_jitter: float = Field(default=0.2, ge=0, le=1, description="backoff * (1 + U(0, jitter))")
+    webhook_retry_after_max_seconds: int = Field(default=86400, ge=0, description="cap on a Retry-After")
+    webhook_response_max_bytes: int = Field(default=64 * 1024, ge=1024, description="read at most this much")
+    webhook_response_store_chars: int = Field(default=2000, ge=0, description="kept in the delivery log")
+    webhook_dispatch_concurrency: int = Field(default=16, ge=1)
+    webhook_claim_lease_seconds: int = Field(
+        default=330, ge=1, description="a claimed delivery is re-claimable after this (crashed worker)"
+    )
+    kit_base_url: str = "https://api.kit.com"
 
     @field_validator("data_dir")
     @classmethod

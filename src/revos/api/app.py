@@ -14,6 +14,7 @@ from revos.db import migrate
 from revos.db.pool import Conn
 from revos.runtime import Runtime
 from revos.tenancy.api import router as tenancy_router
+from revos.webhooks.api import router as webhooks_router
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -42,6 +43,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         app.state.runtime = runtime
     errors.install(app)
     app.include_router(tenancy_router)
+    app.include_router(webhooks_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -180,7 +180,8 @@ class PinnedClient:
         client = self._clients.get(key)
         if client is None:
             # trust_env=False: an HTTP(S)_PROXY in the environment would bypass the pinning.
-            client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=None)
+            # Timeouts are per request (the config's timeout_ms).
+            client = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=30.0)
             self._clients[key] = client
         return client
 
