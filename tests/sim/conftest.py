@@ -126,7 +126,7 @@ async def receiver() -> AsyncIterator[Receiver]:
     recv = Receiver()
     server = _Quiet(uvicorn.Config(recv, host="127.0.0.1", port=0, log_level="warning", ws="none"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.005)
     port = server.servers[0].sockets[0].getsockname()[1]
     recv.url = f"http://127.0.0.1:{port}/hook"

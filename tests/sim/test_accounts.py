@@ -34,7 +34,8 @@ async def test_password_login_creates_account_with_spec_shape(sim: Simulator, ap
     assert account["connection_params"]["im"]["id"] == login.provider_id
     assert account["connection_params"]["im"]["publicIdentifier"] == login.member.public_identifier
     assert account["sources"][0]["status"] == "OK"
-    assert account["created_at"].endswith("Z") and len(account["created_at"]) == 24
+    assert account["created_at"].endswith("Z")
+    assert len(account["created_at"]) == 24
 
 
 async def test_wrong_password_and_unknown_user_are_invalid_credentials(

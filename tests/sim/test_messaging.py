@@ -76,7 +76,8 @@ async def test_send_read_and_list(
     assert listed["object"] == "MessageList"
     assert [m["text"] for m in listed["items"]] == ["three", "two", "one"]
     newest = listed["items"][0]
-    assert newest["is_sender"] == 0 and listed["items"][1]["is_sender"] == 1
+    assert newest["is_sender"] == 0
+    assert listed["items"][1]["is_sender"] == 1
     assert newest["sender_id"] == connected.friend.provider_id
     assert newest["timestamp"] == "2026-01-05T09:02:00.000Z"
     got = (await api.get(f"/messages/{newest['id']}")).json()

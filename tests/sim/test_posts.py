@@ -169,7 +169,9 @@ async def test_personas_comment_on_published_post_after_delay(
     ).json()
     assert listed["total_items"] == 4
     truth = {r.member_id: r.contains_trigger for r in sim.ground_truth(kind="comment")}
-    assert truth[keen.provider_id] and truth[twice.provider_id] and not truth[plain.provider_id]
+    assert truth[keen.provider_id]
+    assert truth[twice.provider_id]
+    assert not truth[plain.provider_id]
     keen_text = sim.comments(post["id"], author=keen)[0].text
     assert "PLAYBOOK" in keen_text
 
