@@ -22,13 +22,6 @@ from revos.linkedin.models import LIST_ITEM_MODELS, RESPONSE_MODELS, ListPage
 
 API_KEY = "sim-key"
 
-# The simulator leaves multipart upload temp files unclosed (reported in /tmp/sim-bugs.txt); only tests
-# that upload files carry this mark, so any other unraisable exception still fails the suite.
-SIM_UPLOAD_LEAK = pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <function SpooledTemporaryFile.__del__"
-    ":pytest.PytestUnraisableExceptionWarning"
-)
-
 
 @dataclass
 class Exchange:

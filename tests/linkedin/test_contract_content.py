@@ -12,7 +12,7 @@ from revos.linkedin import (
     NotFound,
     UnipileClient,
 )
-from tests.linkedin.conftest import SIM_UPLOAD_LEAK, RecordingTransport, World
+from tests.linkedin.conftest import RecordingTransport, World
 
 
 @pytest.mark.parametrize("by", ["provider_id", "public_identifier"])
@@ -47,7 +47,6 @@ async def test_relations_across_pages(sim: Any, client: UnipileClient, world: Wo
     assert len({r.member_id for r in relations}) == 5
 
 
-@SIM_UPLOAD_LEAK
 async def test_create_post_with_attachment_then_read_it(client: UnipileClient, world: World) -> None:
     created = await client.create_post(
         world.account_id, "Launch day", attachments=[("chart.png", b"\x89PNG fake", "image/png")]

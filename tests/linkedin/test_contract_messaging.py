@@ -16,7 +16,7 @@ from revos.linkedin import (
     parse_webhook,
     verify_webhook_secret,
 )
-from tests.linkedin.conftest import SIM_UPLOAD_LEAK, World, webhook_receiver
+from tests.linkedin.conftest import World, webhook_receiver
 
 
 async def test_start_chat_then_send_in_it(sim: Any, client: UnipileClient, world: World) -> None:
@@ -31,7 +31,6 @@ async def test_start_chat_then_send_in_it(sim: Any, client: UnipileClient, world
     assert texts == ["Hi Ann, what's your email?", "Here is the link"]
 
 
-@SIM_UPLOAD_LEAK
 async def test_start_chat_multipart_with_attachment_and_subject(
     sim: Any, client: UnipileClient, world: World
 ) -> None:
