@@ -1,0 +1,1 @@
+"""Direct messages: asking commenters for their email and reading it from their reply."""

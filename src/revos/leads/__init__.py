@@ -1,0 +1,1 @@
+"""Lead capture: deciding which LinkedIn commenters asked for the lead magnet."""
