@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from revos.api.deps import Ctx, CtxDep
 from revos.api.schemas import Page
 from revos.clock import get_clock, utcnow
+from revos.db.pool import Conn
 from revos.tenancy.service import target_client
 from revos.webhooks import dispatcher, payloads, repo, schemas, service
 
@@ -19,8 +20,8 @@ Cursor = Annotated[str | None, Query(description="next_cursor of the previous pa
 DeliveryStatus = Annotated[str | None, Query(pattern="^(pending|success|failed)$")]
 
 
-def _sealer(ctx: Ctx) -> service.VaultSealer:
-    return service.VaultSealer(ctx.runtime.db, ctx.runtime.vault)
+def _sealer(ctx: Ctx, conn: Conn) -> service.ConnSealer:
+    return service.ConnSealer(conn, ctx.runtime.vault)
 
 
 def _delivery(row: dict[str, Any]) -> schemas.Delivery:
@@ -33,7 +34,7 @@ async def create_config(ctx: CtxDep, body: schemas.WebhookConfigCreate) -> schem
     client_id = target_client(ctx.claims, body.client_id)
     async with ctx.tx() as conn:
         row, secret = await service.create_config(
-            conn, sealer=_sealer(ctx), settings=ctx.runtime.settings, client_id=client_id, body=body
+            conn, sealer=_sealer(ctx, conn), settings=ctx.runtime.settings, client_id=client_id, body=body
         )
     return schemas.WebhookConfigCreated(**schemas.WebhookConfig.of(row).model_dump(), secret=secret)
 
@@ -67,7 +68,7 @@ async def update_config(
     ctx.require("webhooks.manage")
     async with ctx.tx() as conn:
         row = await service.update_config(
-            conn, sealer=_sealer(ctx), settings=ctx.runtime.settings, config_id=config_id, body=body
+            conn, sealer=_sealer(ctx, conn), settings=ctx.runtime.settings, config_id=config_id, body=body
         )
     return schemas.WebhookConfig.of(row)
 
@@ -88,7 +89,7 @@ async def rotate_secret(
     async with ctx.tx() as conn:
         row, secret = await service.rotate_secret(
             conn,
-            sealer=_sealer(ctx),
+            sealer=_sealer(ctx, conn),
             settings=ctx.runtime.settings,
             config_id=config_id,
             overlap_seconds=body.overlap_seconds if body else None,
@@ -158,7 +159,7 @@ async def zapier_subscribe(ctx: CtxDep, body: schemas.ZapierSubscribe) -> schema
     client_id = target_client(ctx.claims, None)
     async with ctx.tx() as conn:
         row = await service.zapier_subscribe(
-            conn, sealer=_sealer(ctx), settings=ctx.runtime.settings, client_id=client_id, body=body
+            conn, sealer=_sealer(ctx, conn), settings=ctx.runtime.settings, client_id=client_id, body=body
         )
     return schemas.ZapierSubscription(id=row["id"], hookUrl=row["url"], event=body.event)
 

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 
 from revos.clock import utcnow
 from revos.config import Settings
-from revos.db.pool import Conn, Database
+from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, ValidationFailed
 from revos.security import ssrf
 from revos.security.vault import Vault
@@ -35,33 +35,9 @@ class Sealer(Protocol):
     async def open(self, *, client_id: UUID, column: str, row_id: UUID, ciphertext: bytes) -> str: ...
 
 
-class VaultSealer:
-    """Encrypts config secrets with the Vault (AAD binds webhook_configs/<column>/<row id>).
-
-    Key material (`encryption_keys`) is reachable by the service role only, so a tenant request seals in
-    its own short service transaction. At most it creates the client's first data key, which is harmless
-    if the request then rolls back.
-    """
-
-    def __init__(self, db: Database, vault: Vault) -> None:
-        self.db = db
-        self.vault = vault
-
-    async def seal(self, *, client_id: UUID, column: str, row_id: UUID, value: str) -> bytes:
-        async with self.db.service(actor="webhooks") as conn:
-            return await ConnSealer(conn, self.vault).seal(
-                client_id=client_id, column=column, row_id=row_id, value=value
-            )
-
-    async def open(self, *, client_id: UUID, column: str, row_id: UUID, ciphertext: bytes) -> str:
-        async with self.db.service(actor="webhooks") as conn:
-            return await ConnSealer(conn, self.vault).open(
-                client_id=client_id, column=column, row_id=row_id, ciphertext=ciphertext
-            )
-
-
 class ConnSealer:
-    """The same, on a service-role connection the caller already holds (the dispatcher)."""
+    """Encrypts config secrets with the Vault in the caller's transaction (AAD binds
+    webhook_configs/<column>/<row id>): a request that fails writes neither row nor ciphertext."""
 
     def __init__(self, conn: Conn, vault: Vault) -> None:
         self.conn = conn
