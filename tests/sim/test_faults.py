@@ -158,4 +158,4 @@ async def test_restriction_is_403_until_lifted(
         "errors/account_restricted",
     )
     sim.restrict(connected.account_id, False)
-    assert (await api.post("/users/invite", json=body)).status_code == 201
+    assert (await api.post("/users/invite", json=body)).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from revos.clock import ManualClock
 from revos.sim import Persona, Simulator
@@ -72,7 +73,7 @@ async def test_invite_rules(sim: Simulator, api: httpx.AsyncClient, connected: C
     )
     assert_error(too_long, 400, "errors/too_many_characters")
     r = await api.post("/users/invite", json={"account_id": acc, "provider_id": target, "message": "x" * 300})
-    assert r.status_code == 201
+    assert r.status_code == 200
     assert r.json()["object"] == "UserInvitationSent"
     assert isinstance(r.json()["usage"], int)
     again = await api.post("/users/invite", json={"account_id": acc, "provider_id": target})
@@ -108,7 +109,7 @@ async def test_invitation_budget_gives_429(
         ).status_code
         for p in people
     ]
-    assert codes == [201, 201, 429]
+    assert codes == [200, 200, 429]
     assert len(sim.invitations(connected.account_id)) == 2
 
 
@@ -130,7 +131,7 @@ async def test_acceptance_makes_first_degree_and_delivers_new_relation_with_retr
         r = await api.post(
             "/users/invite", json={"account_id": acc, "provider_id": member.provider_id, "message": "Hi!"}
         )
-        assert r.status_code == 201
+        assert r.status_code == 200
     clock.advance(3599)
     await sim.settle()
     assert receiver.calls == []
@@ -166,3 +167,21 @@ async def test_acceptance_makes_first_degree_and_delivers_new_relation_with_retr
         shy.provider_id
     ]  # ignored stays pending for the sender
     assert {r.kind for r in sim.ground_truth()} == {"accept", "ignore"}
+
+
+@pytest.mark.parametrize("answers_note", [False, True], ids=["note-ignored", "note-answered"])
+async def test_invitation_note_opens_chat_and_reply_is_opt_in(
+    sim: Simulator, api: httpx.AsyncClient, connected: Connected, clock: ManualClock, answers_note: bool
+) -> None:
+    persona = Persona(on_invite="accept", invite_delay=10, reply="email", reply_delay=10)
+    persona.reply_to_invitation_note = answers_note
+    member = sim.add_member("Nora", "Note", persona=persona)
+    body = {"account_id": connected.account_id, "provider_id": member.provider_id, "message": "Let's connect"}
+    assert (await api.post("/users/invite", json=body)).status_code == 200
+    for _ in range(3):
+        clock.advance(10)
+        await sim.run_due()
+    chats = (await api.get("/chats", params={"account_id": connected.account_id})).json()["items"]
+    assert [c["attendee_provider_id"] for c in chats] == [member.provider_id]
+    assert len(sim.received_messages(connected.account_id)) == int(answers_note)
+    assert sim.scheduler.errors == []

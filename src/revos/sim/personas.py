@@ -41,6 +41,7 @@ class Persona:
     max_replies: int = 1
     on_invite: InviteMode = "accept"
     invite_delay: float = 3600.0
+    reply_to_invitation_note: bool = False  # the note opens the chat; answering it is opt-in
     jitter: float = 0.0
 
     def __post_init__(self) -> None:
@@ -109,14 +110,14 @@ class PersonaEngine:
         if event.kind == "post":
             self._on_post(event.data["post"])
         elif event.kind == "message":
-            self._on_message(event.data["message"])
+            self._on_message(event.data["message"], bool(event.data.get("invitation_note")))
         elif event.kind == "invitation":
             self._on_invitation(event.data["invitation"])
 
     # ---- posts -> comments ----------------------------------------------------------------
     def _on_post(self, post: Post) -> None:
-        if post.account_id is None:
-            return  # personas engage with what connected accounts publish
+        if not any(login.member is post.author for login in self.world.logins):
+            return  # personas engage with what the simulated accounts publish
         for member in list(self.world.members.values()):
             persona = member.persona
             if persona is None or persona.comment == "none" or member is post.author:
@@ -154,12 +155,14 @@ class PersonaEngine:
         return act
 
     # ---- DMs -> replies -------------------------------------------------------------------
-    def _on_message(self, msg: Message) -> None:
+    def _on_message(self, msg: Message, invitation_note: bool) -> None:
         if not msg.is_sender:
             return
         for member in msg.chat.attendees:
             persona = member.persona
             if persona is None or persona.reply == "never":
+                continue
+            if invitation_note and not persona.reply_to_invitation_note:
                 continue
             state = self._state(member)
             if state.replies.get(msg.chat.id, 0) >= persona.max_replies:

@@ -55,7 +55,8 @@ def router(sim: Simulator) -> APIRouter:
         account = world.account(payload.string("account_id", required=True))
         member = world.find_member(payload.string("provider_id", required=True) or "")
         inv, usage = world.invite(account, member, payload.string("message"))
-        return respond({"object": "UserInvitationSent", "invitation_id": inv.id, "usage": usage}, 201)
+        # The reference documents 200 here (spec §8), unlike the 201 of chats, messages and comments.
+        return respond({"object": "UserInvitationSent", "invitation_id": inv.id, "usage": usage}, 200)
 
     @r.get("/users/invite/sent")
     async def sent_invitations(request: Request) -> JSONResponse:

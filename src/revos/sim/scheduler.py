@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import inspect
 import itertools
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from revos.clock import Clock
 
 Action = Callable[[], Awaitable[None] | None]
+log = logging.getLogger("revos.sim")
 
 
 class Scheduler:
@@ -24,6 +26,7 @@ class Scheduler:
         self._heap: list[tuple[datetime, int, Action]] = []
         self._counter = itertools.count()
         self._lock = threading.Lock()
+        self.errors: list[BaseException] = []  # failed actions, kept so tests can assert there were none
 
     def at(self, when: datetime, action: Action) -> None:
         with self._lock:
@@ -49,8 +52,12 @@ class Scheduler:
         """Run every action due now, including ones that become due while running; returns how many."""
         ran = 0
         while (action := self._pop_due()) is not None:
-            result = action()
-            if inspect.isawaitable(result):
-                await result
+            try:
+                result = action()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:  # one broken action must not stop simulated time
+                log.exception("scheduled action failed")
+                self.errors.append(exc)
             ran += 1
         return ran

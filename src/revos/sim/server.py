@@ -72,10 +72,7 @@ def create_app(sim: Simulator) -> FastAPI:
 
 async def _tick(sim: Simulator) -> None:
     while True:
-        try:
-            await sim.run_due()
-        except Exception:  # a failing persona action must not stop time for everything else
-            log.exception("scheduled action failed")
+        await sim.run_due()
         await asyncio.sleep(sim.tick_interval)
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from revos.clock import Clock, get_clock
 from revos.sim import serialize
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 AccountRef = Login | Account | str
+T = TypeVar("T")
 MemberRef = Member | Login | str
 
 
@@ -201,13 +202,15 @@ class Simulator:
         who = self._member(to) if to is not None else None
         return [
             m
-            for m in self.world.messages.values()
+            for m in self._snapshot(self.world.messages)
             if m.is_sender and (acc is None or m.account_id == acc) and (who is None or who in m.recipients)
         ]
 
     def received_messages(self, account_id: AccountRef | None = None) -> list[Message]:
         acc = self.account(account_id).id if account_id is not None else None
-        return [m for m in self.world.messages.values() if not m.is_sender and acc in (None, m.account_id)]
+        return [
+            m for m in self._snapshot(self.world.messages) if not m.is_sender and acc in (None, m.account_id)
+        ]
 
     def sent_counts(self, account_id: AccountRef | None = None) -> Counter[str]:
         """How many messages each recipient (provider id) got: the duplicate-DM detector."""
@@ -223,18 +226,18 @@ class Simulator:
         who = self._member(to) if to is not None else None
         return [
             i
-            for i in self.world.invitations.values()
+            for i in self._snapshot(self.world.invitations)
             if acc in (None, i.account_id) and who in (None, i.member) and status in (None, i.status)
         ]
 
     def comments(self, post: Post | str, author: MemberRef | None = None) -> list[Comment]:
         p = post if isinstance(post, Post) else self.world.find_post(post)
         who = self._member(author) if author is not None else None
-        return [c for c in p.comments if who in (None, c.author)]
+        return [c for c in list(p.comments) if who in (None, c.author)]
 
     def posts(self, author: AccountRef | Member | None = None) -> list[Post]:
         who = self._member(author) if author is not None else None
-        return [p for p in self.world.posts.values() if who in (None, p.author)]
+        return [p for p in self._snapshot(self.world.posts) if who in (None, p.author)]
 
     def webhook_deliveries(self, source: str | None = None, event: str | None = None) -> list[Delivery]:
         return [
@@ -249,6 +252,11 @@ class Simulator:
         return [r for r in self.requests if method in (None, r.method) and r.path.startswith(path_prefix)]
 
     # ---- helpers --------------------------------------------------------------------------
+    def _snapshot(self, table: dict[str, T]) -> list[T]:
+        """A copy taken under the lock: the server thread may be adding rows while a test reads."""
+        with self.world.lock:
+            return list(table.values())
+
     def _member(self, ref: Any) -> Member:
         if isinstance(ref, Member):
             return ref

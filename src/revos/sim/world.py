@@ -265,7 +265,7 @@ class World:
             self.connect(account.owner, inv.member)
             if inv.message:
                 chat = self.chat_with(account, [inv.member], inmail=False)
-                self.post_message(chat, account.owner, inv.message)
+                self.post_message(chat, account.owner, inv.message, invitation_note=True)
         self.emit("new_relation", account.id, member=inv.member)
         return True
 
@@ -291,7 +291,12 @@ class World:
             return chat
 
     def post_message(
-        self, chat: Chat, sender: Member, text: str | None, attachments: list[Any] | None = None
+        self,
+        chat: Chat,
+        sender: Member,
+        text: str | None,
+        attachments: list[Any] | None = None,
+        invitation_note: bool = False,
     ) -> Message:
         with self.lock:
             msg = Message(
@@ -310,7 +315,7 @@ class World:
             self.messages[msg.id] = msg
             if msg.is_sender:
                 chat.read_until = msg.seq  # answering a chat reads it
-        self.emit("message", chat.account_id, message=msg)
+        self.emit("message", chat.account_id, message=msg, invitation_note=invitation_note)
         return msg
 
     def find_chat(self, chat_id: str) -> Chat:
