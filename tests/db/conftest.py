@@ -34,6 +34,14 @@ def _drop(root_url: str, url: str) -> None:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
 
+@pytest.fixture(scope="session")
+def schema_url(pg_root_url: str) -> Iterator[str]:
+    """A migrated database shared by the catalog and trigger tests (they use their own rows)."""
+    url = _create_migrated(pg_root_url, "schema")
+    yield url
+    _drop(pg_root_url, url)
+
+
 @pytest.fixture
 def fresh_db_url(pg_root_url: str) -> Iterator[str]:
     """A newly migrated database for one test."""

@@ -1,0 +1,218 @@
+"""The audit trail: every write is logged, chained per client, and tampering is found."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from revos.audit import canonical_text, verify_chain
+from tests.db.factories import TABLES, Tenant, insert_row, seed_agency
+from tests.helpers import superuser_conn, tenant_conn
+
+SECRET_EMAIL = b"ciphertext:ada@example.test"
+SECRET_PASSWORD = b"ciphertext:correct horse battery staple"
+
+
+def make_tenant(url: str) -> Tenant:
+    with superuser_conn(url) as conn:
+        agency = seed_agency(conn)
+        client = insert_row(conn, "clients", {"agency_id": agency, "name": f"c-{uuid.uuid4().hex[:8]}"})
+        t = Tenant("T", agency, client, {"clients": client})
+        t.ids["users"] = insert_row(conn, "users", TABLES["users"].build(t, 0))
+    return t
+
+
+def trail(url: str, client_id: uuid.UUID) -> list[dict[str, Any]]:
+    with superuser_conn(url) as conn:
+        return conn.execute(
+            "select * from audit_log where client_id = %s order by seq", (client_id,)
+        ).fetchall()
+
+
+async def verify(url: str, client_id: uuid.UUID | None = None) -> list[Any]:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        return await verify_chain(conn, client_id)
+
+
+def test_tenant_writes_are_logged_with_actor_and_column_names_but_no_values(fresh_db_url: str) -> None:
+    t = make_tenant(fresh_db_url)
+    claims = {
+        "sub": str(t.ids["users"]),
+        "role": "authenticated",
+        "client_id": str(t.client_id),
+        "user_role": "admin",
+    }
+    with tenant_conn(fresh_db_url, claims) as conn:
+        account = conn.execute(
+            "insert into linkedin_accounts (user_id, account_name, linkedin_email, linkedin_password)"
+            " values (%s, 'main', %s, %s) returning id",
+            (t.ids["users"], SECRET_EMAIL, SECRET_PASSWORD),
+        ).fetchone()
+        assert account is not None
+        conn.execute(
+            "update linkedin_accounts set linkedin_password = %s where id = %s", (b"new", account["id"])
+        )
+        conn.execute("delete from linkedin_accounts where id = %s", (account["id"],))
+        conn.commit()
+
+    rows = [r for r in trail(fresh_db_url, t.client_id) if r["table_name"] == "linkedin_accounts"]
+    assert [r["operation"] for r in rows] == ["INSERT", "UPDATE", "DELETE"]
+    assert {r["actor"] for r in rows} == {str(t.ids["users"])}
+    assert {r["actor_role"] for r in rows} == {"admin"}
+    assert {r["row_id"] for r in rows} == {str(account["id"])}
+    assert {"linkedin_email", "linkedin_password", "client_id"} <= set(rows[0]["changed_columns"])
+    # updated_at is unchanged: now() is the transaction's time, and all three writes share one.
+    assert rows[1]["changed_columns"] == ["linkedin_password"]
+    text = json.dumps([{k: str(v) for k, v in r.items()} for r in rows])
+    for secret in (SECRET_EMAIL, SECRET_PASSWORD):
+        assert secret.decode() not in text
+        assert secret.hex() not in text
+
+
+def test_writes_outside_a_request_are_logged_as_system(fresh_db_url: str) -> None:
+    t = make_tenant(fresh_db_url)
+    with superuser_conn(fresh_db_url) as conn, conn.transaction():
+        conn.execute("set local role service_role")
+        conn.execute("update users set first_name = 'Ada' where id = %s", (t.ids["users"],))
+    last = trail(fresh_db_url, t.client_id)[-1]
+    assert (last["actor"], last["actor_role"], last["operation"]) == ("system", "service_role", "UPDATE")
+
+
+def test_the_chain_links_every_row_to_the_previous_one(fresh_db_url: str) -> None:
+    t = make_tenant(fresh_db_url)
+    rows = trail(fresh_db_url, t.client_id)
+    assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
+    assert bytes(rows[0]["prev_hash"]) == bytes(32)
+    assert all(bytes(b["prev_hash"]) == bytes(a["hash"]) for a, b in itertools.pairwise(rows))
+
+
+def test_tenants_read_their_own_trail_and_cannot_write_it(fresh_db_url: str) -> None:
+    t, other = make_tenant(fresh_db_url), make_tenant(fresh_db_url)
+    with tenant_conn(fresh_db_url, {"client_id": str(t.client_id)}) as conn:
+        visible = {r["client_id"] for r in conn.execute("select client_id from audit_log").fetchall()}
+        for statement in ("update audit_log set actor = 'me'", "delete from audit_log"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(statement)
+    assert visible == {t.client_id}
+    assert other.client_id not in visible
+
+
+async def test_an_intact_chain_holds(fresh_db_url: str) -> None:
+    t, other = make_tenant(fresh_db_url), make_tenant(fresh_db_url)
+    reports = await verify(fresh_db_url)
+    assert {r.client_id for r in reports} == {t.client_id, other.client_id}
+    assert all(r.ok and r.rows_checked == r.last_seq == 2 for r in reports)
+    assert all(r.head_hash and len(r.head_hash) == 64 for r in reports)
+
+
+async def test_an_edited_row_is_reported(fresh_db_url: str) -> None:
+    t, other = make_tenant(fresh_db_url), make_tenant(fresh_db_url)
+    with superuser_conn(fresh_db_url) as conn:
+        for i in range(3):
+            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.ids["users"]))
+        conn.execute(
+            "update audit_log set actor = 'someone-else' where client_id = %s and seq = 3", (t.client_id,)
+        )
+
+    [report] = await verify(fresh_db_url, t.client_id)
+    assert (report.ok, report.broken_seq, report.rows_checked) == (False, 3, 2)
+    assert report.reason is not None
+    assert "edited" in report.reason
+    [untouched] = await verify(fresh_db_url, other.client_id)
+    assert untouched.ok
+
+
+async def test_a_deleted_row_is_reported(fresh_db_url: str) -> None:
+    t = make_tenant(fresh_db_url)
+    with superuser_conn(fresh_db_url) as conn:
+        for i in range(3):
+            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.ids["users"]))
+        conn.execute("delete from audit_log where client_id = %s and seq = 4", (t.client_id,))
+
+    [report] = await verify(fresh_db_url, t.client_id)
+    assert (report.ok, report.broken_seq) == (False, 4)
+    assert report.reason is not None
+    assert "missing" in report.reason
+
+
+async def test_a_reordered_chain_is_reported(fresh_db_url: str) -> None:
+    t = make_tenant(fresh_db_url)
+    with superuser_conn(fresh_db_url) as conn:
+        for i in range(3):
+            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.ids["users"]))
+        # Swap entries 2 and 3, renumbering them so seq stays contiguous.
+        for old, new in ((2, 1000), (3, 2), (1000, 3)):
+            conn.execute(
+                "update audit_log set seq = %s where client_id = %s and seq = %s", (new, t.client_id, old)
+            )
+
+    [report] = await verify(fresh_db_url, t.client_id)
+    assert (report.ok, report.broken_seq, report.rows_checked) == (False, 2, 1)
+    assert report.reason is not None
+    assert "reordered" in report.reason
+
+
+async def test_concurrent_writers_of_one_client_keep_a_single_chain(fresh_db_url: str) -> None:
+    t = make_tenant(fresh_db_url)
+
+    async def writer(n: int) -> None:
+        async with await psycopg.AsyncConnection.connect(fresh_db_url, row_factory=dict_row) as conn:
+            for i in range(15):
+                async with conn.transaction():
+                    await conn.execute(
+                        "insert into pods (client_id, name) values (%s, %s)", (t.client_id, f"pod-{n}-{i}")
+                    )
+
+    await asyncio.gather(*(writer(n) for n in range(4)))
+    [report] = await verify(fresh_db_url, t.client_id)
+    assert report.ok
+    assert report.last_seq == 2 + 4 * 15
+
+
+def test_python_and_sql_build_the_same_canonical_text(schema_url: str) -> None:
+    fields: dict[str, Any] = {
+        "client_id": uuid.uuid4(),
+        "seq": 42,
+        "occurred_at": datetime(2026, 3, 1, 23, 59, 58, 123456, tzinfo=UTC),
+        "actor": "Zoë ; 5:x|;",
+        "actor_role": "admin",
+        "table_name": "leads",
+        "row_id": "0b1c",
+        "operation": "UPDATE",
+        "changed_columns": ["email", "status;", "名前"],
+    }
+    with superuser_conn(schema_url) as conn:
+        conn.execute("set timezone = 'America/Los_Angeles'")  # the text must not depend on the session
+        row = conn.execute(
+            "select public.revos_audit_canonical(%(client_id)s, %(seq)s, %(occurred_at)s, %(actor)s,"
+            " %(actor_role)s, %(table_name)s, %(row_id)s, %(operation)s, %(changed_columns)s::text[])"
+            " as text",
+            fields,
+        ).fetchone()
+    assert row is not None
+    assert row["text"] == canonical_text(**fields)
+
+
+def test_every_tenant_table_is_audited(schema_url: str) -> None:
+    # Catalog-driven: a table added later without revos_enable_audit() fails here.
+    with superuser_conn(schema_url) as conn:
+        rows = conn.execute(
+            """
+            select c.relname from pg_class c
+            where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
+              and c.relname not in ('agencies', 'audit_log')
+              and not exists (
+                select from pg_trigger t
+                where t.tgrelid = c.oid and t.tgfoid = 'public.revos_audit_row'::regproc and t.tgenabled = 'O'
+              )
+            """
+        ).fetchall()
+    assert rows == []
