@@ -71,6 +71,7 @@ async def test_counters_move_with_comments_and_reactions(
     assert after["comment_counter"] == 2
     assert after["reaction_counter"] == 2
     assert after["user_reacted"] == "PRAISE"
+    assert after["impressions_counter"] == 4 > post["impressions_counter"]
     reactions = (await api.get(f"/posts/{sid}/reactions", params={"account_id": acc})).json()
     assert {x["value"] for x in reactions["items"]} == {"PRAISE", "LIKE"}
     assert_error(

@@ -52,7 +52,10 @@ def router(sim: Simulator) -> APIRouter:
     @r.get("/posts/{post_id}")
     async def get_post(post_id: str, request: Request) -> JSONResponse:
         account = world.account(require_query(request, "account_id"))
-        return respond(serialize.post(world, world.find_post(post_id), account.owner))
+        post = world.find_post(post_id)
+        if post.author is not account.owner:
+            post.impressions_counter += 1  # a view by someone else is an impression
+        return respond(serialize.post(world, post, account.owner))
 
     @r.get("/posts/{post_id}/comments")
     async def list_comments(post_id: str, request: Request) -> JSONResponse:

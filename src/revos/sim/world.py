@@ -211,6 +211,7 @@ class World:
                 account_id=account_id,
             )
             post.comments.append(comment)
+            post.impressions_counter += 1  # whoever engages has seen it
             if parent is not None:
                 parent.replies.append(comment)
         self.emit("comment", account_id or "", comment=comment)
@@ -222,7 +223,10 @@ class World:
             raise invalid(f"reaction_type must be one of {', '.join(REACTIONS)}")
         with self.lock:
             # Re-reacting replaces the previous reaction, as in the LinkedIn UI; counters don't double.
-            (comment.reactions if comment else post.reactions)[who.provider_id] = value
+            target = comment.reactions if comment else post.reactions
+            if who.provider_id not in target:
+                post.impressions_counter += 1
+            target[who.provider_id] = value
 
     # ---- invitations ----------------------------------------------------------------------
     def invite(self, account: Account, member: Member, message: str | None) -> tuple[Invitation, int]:
