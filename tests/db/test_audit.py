@@ -111,6 +111,7 @@ async def test_an_intact_chain_holds(fresh_db_url: str) -> None:
     assert {r.client_id for r in reports} == {t.client_id, other.client_id}
     assert all(r.ok and r.rows_checked == r.last_seq == 2 for r in reports)
     assert all(r.head_hash and len(r.head_hash) == 64 for r in reports)
+    assert all("chain holds, 2 rows" in str(r) for r in reports)
 
 
 async def test_an_edited_row_is_reported(fresh_db_url: str) -> None:
@@ -141,6 +142,7 @@ async def test_a_deleted_row_is_reported(fresh_db_url: str) -> None:
     assert (report.ok, report.broken_seq) == (False, 4)
     assert report.reason is not None
     assert "missing" in report.reason
+    assert str(report).startswith(f"client {t.client_id}: BROKEN at seq 4")
 
 
 async def test_a_reordered_chain_is_reported(fresh_db_url: str) -> None:

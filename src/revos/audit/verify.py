@@ -47,6 +47,20 @@ class ChainReport:
     def ok(self) -> bool:
         return self.broken_seq is None
 
+    def __str__(self) -> str:
+        if not self.ok:
+            return (
+                f"client {self.client_id}: BROKEN at seq {self.broken_seq}"
+                f" (audit_log.id {self.broken_row_id}): {self.reason};"
+                f" {self.rows_checked} rows verified before it"
+            )
+        if not self.rows_checked:
+            return f"client {self.client_id}: no audit rows"
+        return (
+            f"client {self.client_id}: chain holds, {self.rows_checked} rows, head seq {self.last_seq}"
+            f" hash {self.head_hash}"
+        )
+
 
 def _field(value: str) -> str:
     # Length in characters, as PostgreSQL's length(text) counts them (Python counts code points too).
