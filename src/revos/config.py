@@ -84,6 +84,34 @@ class Settings(BaseSettings):
     )
     kit_base_url: str = "https://api.kit.com"
 
+    # Job queue (Procrastinate, schema `procrastinate`) and `revos worker`.
+    worker_concurrency: int = Field(default=8, ge=1, description="jobs one worker runs at once (async tasks)")
+    worker_poll_interval_seconds: float = Field(
+        default=5.0, gt=0, description="fallback poll for due jobs; LISTEN/NOTIFY wakes workers at once"
+    )
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_after_seconds: float = Field(
+        default=60.0, gt=0, description="a worker silent this long is dead: its running jobs are retried"
+    )
+    worker_shutdown_timeout_seconds: float = Field(
+        default=30.0, ge=0, description="on SIGTERM, running jobs get this long to finish before being aborted"
+    )
+    worker_reconnect_initial_seconds: float = Field(default=0.5, gt=0, description="first wait after losing the DB")
+    worker_reconnect_max_seconds: float = Field(default=30.0, gt=0, description="cap of the reconnect backoff")
+    worker_db_timeout_seconds: float = Field(default=10.0, gt=0, description="wait for a queue DB connection")
+    worker_db_pool_max: int = Field(default=10, ge=2)
+    queue_retention_days: int = Field(default=30, ge=1, description="finished jobs are purged after this")
+    queue_purge_batch_size: int = Field(default=5000, ge=1)
+    queue_default_max_attempts: int = Field(default=3, ge=1, description="runs of a job, retries included")
+    queue_retry_base_seconds: float = Field(default=5.0, ge=0, description="first retry delay, doubled each time")
+    queue_retry_max_seconds: float = Field(default=3600.0, ge=0)
+    queue_retry_jitter: float = Field(default=0.2, ge=0, le=1, description="delay * (1 + U(0, jitter))")
+    cron_reset_daily_limits: str = Field(
+        default="*/5 * * * *", description="each account resets 24 h after its last reset; this is the check"
+    )
+    cron_recover_stalled_jobs: str = "* * * * *"
+    cron_purge_finished_jobs: str = "17 3 * * *"
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:

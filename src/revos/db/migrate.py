@@ -121,6 +121,10 @@ def migrate(
         conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
             conn.execute(BOOKKEEPING)
+            # The job queue's own schema first: our migrations build the queue_jobs view on its tables.
+            from revos.queue.schema import install as install_queue_schema
+
+            install_queue_schema(conn)
             applied = _applied(conn)
             for m in migrations:
                 if m.version in applied:
