@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from revos.clock import ManualClock, set_clock
 from revos.runtime import Runtime
 from revos.security import jwt as jwt_tokens
+from revos.webhooks import dispatcher, service
 from tests.helpers import superuser_conn
 from tests.webhooks.receiver import Receiver
 
@@ -24,6 +29,23 @@ class Tenant:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+# Clients created by these tests: their leftover scheduled deliveries are parked after each test, so a
+# dispatcher run in the next test (which scans the shared database) only sees that test's deliveries.
+_OUR_CLIENTS: set[uuid.UUID] = set()
+
+
+@pytest.fixture(autouse=True)
+def park_leftover_deliveries(db_url: str) -> Iterator[None]:
+    yield
+    if _OUR_CLIENTS:
+        with superuser_conn(db_url) as conn:
+            conn.execute(
+                "update webhook_deliveries set status = 'failed', next_retry_at = null"
+                " where client_id = any(%s) and next_retry_at is not null and status <> 'success'",
+                (list(_OUR_CLIENTS),),
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +73,7 @@ def make_tenant(db_url: str, runtime: Runtime, role: str = "admin") -> Tenant:
             (client["id"], f"u-{tag}@example.com", role),
         ).fetchone()
         assert user
+    _OUR_CLIENTS.add(client["id"])
     claims = jwt_tokens.Claims(sub=str(user["id"]), client_id=client["id"], user_role=role)  # type: ignore[arg-type]
     return Tenant(client["id"], user["id"], jwt_tokens.issue(claims, runtime.jwt_secret))
 
@@ -119,3 +142,41 @@ def config_row(db_url: str, config_id: uuid.UUID) -> dict[str, Any]:
 async def receiver() -> AsyncIterator[Receiver]:
     async with Receiver() as r:
         yield r
+
+
+@pytest.fixture
+def clock() -> Iterator[ManualClock]:
+    """A manual clock installed process-wide (enqueue and the API read it too), starting at wall time
+    so webhook timestamps stay verifiable."""
+    manual = ManualClock(datetime.now(UTC))
+    previous = set_clock(manual)
+    yield manual
+    set_clock(previous)
+
+
+async def create_config(api: httpx.AsyncClient, tenant: Tenant, url: str, **extra: Any) -> dict[str, Any]:
+    body = {"name": f"hook {uuid.uuid4().hex[:6]}", "url": url, **extra}
+    response = await api.post("/v1/webhooks/configs", json=body, headers=tenant.headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def enqueue(runtime: Runtime, tenant: Tenant, lead_id: uuid.UUID) -> uuid.UUID:
+    """As the lead engine will: in its own (service-role) transaction."""
+    async with runtime.db.service(actor="test-lead-engine") as conn:
+        delivery_id = await service.enqueue_lead_captured(conn, client_id=tenant.client_id, lead_id=lead_id)
+    assert delivery_id is not None
+    return delivery_id
+
+
+async def dispatch(runtime: Runtime, clock: ManualClock, *, seed: int = 1, **kw: Any) -> int:
+    return await dispatcher.deliver_due(
+        runtime.db,
+        clock=clock,
+        limit=50,
+        settings=runtime.settings,
+        vault=runtime.vault,
+        rng=random.Random(seed),
+        **kw,
+    )
