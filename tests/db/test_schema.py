@@ -20,8 +20,6 @@ from tests.helpers import superuser_conn, tenant_conn
 CROSS_CLIENT_REFERENCES_ALLOWED = {
     # A cartridge may inherit from a shared system cartridge (client_id null); a trigger checks the rest.
     "cartridges.parent_cartridge_id -> cartridges",
-    # The reviewer of a captured email: left open until it is settled whether agency staff review too.
-    "dm_sequences.reviewed_by -> users",
 }
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
