@@ -12,8 +12,6 @@ from tests.helpers import superuser_conn
 from tests.webhooks.conftest import Tenant, config_row, make_tenant
 from tests.webhooks.receiver import Receiver
 
-pytestmark = pytest.mark.asyncio
-
 
 def _count_configs(db_url: str, client_id: uuid.UUID) -> int:
     with superuser_conn(db_url) as conn:

@@ -28,8 +28,6 @@ from tests.webhooks.conftest import (
 )
 from tests.webhooks.receiver import Receiver
 
-pytestmark = pytest.mark.asyncio
-
 
 def _attempts(db_url: str, delivery_id: uuid.UUID) -> list[dict[str, object]]:
     with superuser_conn(db_url) as conn:
