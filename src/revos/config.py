@@ -83,6 +83,28 @@ class Settings(BaseSettings):
         default=330, ge=1, description="a claimed delivery is re-claimable after this (crashed worker)"
     )
     kit_base_url: str = "https://api.kit.com"
+    # Leads and the 3-step DM sequence (campaign settings override the delays; see docs/leads.md).
+    dm_step1_delay_min_seconds: int = Field(default=120, ge=0, description="gap after a comment, low end")
+    dm_step1_delay_max_seconds: int = Field(default=900, ge=0, description="gap after a comment, high end")
+    dm_step2_delay_seconds: int = Field(default=60, ge=0, description="from the email reply to step 2")
+    dm_step3_delay_seconds: int = Field(default=86400, ge=0, description="from step 2 to the backup DM")
+    dm_abandon_after_days: float = Field(default=7, gt=0, description="no reply after step 1 -> abandoned")
+    dm_email_review_threshold: float = Field(default=0.8, ge=0, le=1, description="below: human review")
+    dm_invitation_check_seconds: int = Field(
+        default=4 * 3600, ge=1, description="polling fallback for accepted invitations (randomised +-50%)"
+    )
+    dm_invitation_expire_days: float = Field(default=21, gt=0, description="unaccepted invitation -> give up")
+    dm_wait_recheck_seconds: int = Field(
+        default=900, ge=1, description="re-check of a sequence waiting on a paused campaign or account"
+    )
+    dm_retry_base_seconds: int = Field(default=60, ge=1, description="first retry after a transient error")
+    dm_retry_max_attempts: int = Field(default=6, ge=1, description="transient failures before giving up")
+    cron_dms_dispatch: str = Field(default="* * * * * */5", description="due DM steps -> jobs (6th field: s)")
+    cron_dms_abandon: str = Field(default="*/10 * * * *", description="sequences without reply -> abandoned")
+    cron_dms_poll_replies: str = Field(default="*/15 * * * *", description="polling fallback for replies")
+    dm_reply_poll_lookback_hours: float = Field(default=48, gt=0)
+    dm_dispatch_batch: int = Field(default=200, ge=1, description="due sequences claimed per dispatch")
+    download_link_ttl_days: float = Field(default=30, gt=0, description="expiry of signed /d/{token} links")
 
     # Job queue (Procrastinate, schema `procrastinate`) and `revos worker`.
     worker_concurrency: int = Field(default=8, ge=1, description="jobs one worker runs at once (async tasks)")

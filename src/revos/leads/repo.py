@@ -1,0 +1,114 @@
+"""SQL for leads. Runs in the caller's transaction (a request under RLS, or a job as the service role)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from psycopg import sql
+
+from revos.db import crud
+from revos.db.pagination import keyset, page_of
+from revos.db.pool import Conn
+
+# The spec's status enum in the order a lead moves through it; `failed` stands outside the order.
+STATUS_ORDER: tuple[str, ...] = (
+    "comment_detected",
+    "dm_sent",
+    "dm_replied",
+    "email_captured",
+    "webhook_sent",
+    "backup_sent",
+    "completed",
+)
+STATUSES: tuple[str, ...] = (*STATUS_ORDER, "failed")
+
+
+async def insert_if_new(conn: Conn, values: dict[str, Any]) -> dict[str, Any] | None:
+    """Insert unless the (campaign, commenter) lead exists: None means it did (the unique key decides,
+    so two pollers racing on the same commenter still make one lead)."""
+    cols = list(values)
+    query = sql.SQL(
+        "insert into leads ({}) values ({}) on conflict (campaign_id, linkedin_id) do nothing returning *"
+    ).format(
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+    )
+    cur = await conn.execute(query, [crud._adapt(values[c]) for c in cols])
+    return await cur.fetchone()
+
+
+async def get(conn: Conn, lead_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " for update" if for_update else ""
+    return await (await conn.execute(f"select * from leads where id = %s{lock}", (lead_id,))).fetchone()
+
+
+async def by_commenter(conn: Conn, campaign_id: UUID, linkedin_id: str) -> dict[str, Any] | None:
+    return await (
+        await conn.execute(
+            "select * from leads where campaign_id = %s and linkedin_id = %s", (campaign_id, linkedin_id)
+        )
+    ).fetchone()
+
+
+async def set_sequence(conn: Conn, lead_id: UUID, sequence_id: UUID) -> None:
+    await conn.execute("update leads set dm_sequence_id = %s where id = %s", (sequence_id, lead_id))
+
+
+async def advance(conn: Conn, lead_id: UUID, status: str) -> bool:
+    """Move a lead forward to `status`; never backwards and never out of `failed`. True if it moved."""
+    cur = await conn.execute(
+        "update leads set status = %s where id = %s and status is distinct from 'failed'"
+        " and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s)",
+        (status, lead_id, list(STATUS_ORDER), list(STATUS_ORDER), status),
+    )
+    return cur.rowcount > 0
+
+
+async def fail(conn: Conn, lead_id: UUID) -> None:
+    await conn.execute(
+        "update leads set status = 'failed' where id = %s and status not in ('completed', 'failed')",
+        (lead_id,),
+    )
+
+
+async def set_email(conn: Conn, lead_id: UUID, email: str) -> None:
+    await conn.execute("update leads set email = %s where id = %s", (email, lead_id))
+
+
+async def mark_comment_dm_sent(conn: Conn, comment_id: UUID | None, at: Any) -> None:
+    if comment_id is not None:
+        await conn.execute(
+            "update comments set dm_sent = true, dm_sent_at = coalesce(dm_sent_at, %s) where id = %s",
+            (at, comment_id),
+        )
+
+
+async def page(
+    conn: Conn,
+    *,
+    cursor: str | None,
+    limit: int,
+    campaign_id: UUID | None = None,
+    status: str | None = None,
+    review: bool = False,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Leads newest first; `review=True` keeps those whose email waits for a person."""
+    fragment, params = keyset(cursor, limit)
+    where = [fragment.replace("(created_at, id)", "(l.created_at, l.id)")]
+    if campaign_id is not None:
+        where.append("l.campaign_id = %s")
+        params.append(campaign_id)
+    if status is not None:
+        where.append("l.status = %s")
+        params.append(status)
+    if review:
+        where.append("s.review_status = 'pending'")
+    query = (
+        "select l.*, s.status as sequence_status, s.review_status, s.email_extracted,"
+        " s.email_confidence, s.failure_reason"
+        " from leads l left join dm_sequences s on s.id = l.dm_sequence_id"
+        f" where {' and '.join(where)} order by l.created_at desc, l.id desc limit %s"
+    )
+    rows = await (await conn.execute(query, [*params, limit + 1])).fetchall()
+    return page_of(rows, limit)
