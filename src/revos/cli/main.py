@@ -5,13 +5,14 @@ from __future__ import annotations
 import typer
 import uvicorn
 
-from revos.cli import db, keys
+from revos.cli import db, keys, worker
 from revos.cli.common import console, err_console, run, settings_and_url, setup_logging
 from revos.config import get_settings
 
 app = typer.Typer(help="revOS: LinkedIn engagement → captured leads.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+worker.register(app)
 audit_app = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
@@ -60,9 +61,10 @@ def demo(
             console.print(f"API docs:       {base}/docs")
             console.print(f"agency:         {tenant.agency_id} (Demo Agency)")
             console.print(f"client:         {tenant.client_id} (Demo Client)")
-            console.print(f"admin JWT:      {tenant.admin_jwt}")
-            console.print(f"client API key: {tenant.api_key}")
-            console.print(f'try:            curl -H "X-API-Key: {tenant.api_key}" {base}/v1/me')
+            # Plain print: credentials must stay on one line to be copied, whatever the terminal width.
+            print(f"admin JWT:      {tenant.admin_jwt}")
+            print(f"client API key: {tenant.api_key}")
+            print(f'try:            curl -H "X-API-Key: {tenant.api_key}" {base}/v1/me', flush=True)
             if exit_after_setup:
                 return
             server = uvicorn.Server(uvicorn.Config(create_app(rt), host=host, port=port, log_level="warning"))
