@@ -26,7 +26,7 @@ from uuid import UUID
 
 from revos.clock import Clock
 from revos.config import Settings, get_settings
-from revos.db.pool import Database
+from revos.db.pool import Conn, Database
 from revos.errors import RevosError
 from revos.security import ssrf
 from revos.security.crypto import keyring_from_settings
@@ -87,19 +87,24 @@ class Dispatcher:
         )
         semaphore = asyncio.Semaphore(self.settings.webhook_dispatch_concurrency)
 
-        async def deliver(job: adapters.Job) -> None:
+        async def deliver(job: adapters.Job) -> adapters.Outcome:
             async with semaphore:
-                outcome = await adapters.send(client, job, self.settings)
-            await self._record(job, outcome)
+                return await adapters.send(client, job, self.settings)
 
         try:
-            results = await asyncio.gather(*(deliver(j) for j in jobs), return_exceptions=True)
+            outcomes = await asyncio.gather(*(deliver(j) for j in jobs))
         finally:
             await client.aclose()
-        for result in results:
-            if isinstance(result, BaseException):
-                # The lease brings the delivery back; nothing is lost, but someone should look.
-                log.error("webhook delivery could not be recorded", exc_info=result)
+        # One transaction records the whole batch (one commit instead of one per delivery), with a
+        # savepoint per delivery so one bad record cannot undo the others. A crash before this commit
+        # leaves the claims to expire: those deliveries are sent again, with the same webhook-id.
+        async with self.db.service(actor="webhooks.deliver") as conn:
+            for job, outcome in zip(jobs, outcomes, strict=True):
+                try:
+                    async with conn.transaction():
+                        await self._record(conn, job, outcome)
+                except Exception:
+                    log.exception("webhook delivery %s could not be recorded", job.delivery["id"])
         return len(jobs)
 
     async def _claim(self, *, limit: int, delivery_id: UUID | None) -> list[adapters.Job]:
@@ -166,7 +171,7 @@ class Dispatcher:
             job.error = "the endpoint has no signing secret"
         return job
 
-    async def _record(self, job: adapters.Job, outcome: adapters.Outcome) -> None:
+    async def _record(self, conn: Conn, job: adapters.Job, outcome: adapters.Outcome) -> None:
         delivery, config = job.delivery, job.config
         now = self.clock.now()
         settings = self.settings
@@ -196,35 +201,33 @@ class Dispatcher:
             values.update(status="failed", next_retry_at=next_at)
             if not retry and not outcome.gone:
                 values["error_message"] = f"{outcome.error}; gave up after {attempts} attempt(s)"
-        async with self.db.service(actor="webhooks.deliver") as conn:
-            current = await repo.record_attempt(
-                conn, delivery=delivery, attempted_at=delivery["last_attempt_at"] or now, values=values
+        current = await repo.record_attempt(
+            conn, delivery=delivery, attempted_at=delivery["last_attempt_at"] or now, values=values
+        )
+        if not current or is_test:
+            return
+        if outcome.ok:
+            await repo.config_succeeded(conn, config["id"])
+            if delivery["event_type"] == "lead.captured" and delivery["lead_id"] is not None:
+                await repo.mark_lead_webhook_sent(
+                    conn, client_id=delivery["client_id"], lead_id=delivery["lead_id"]
+                )
+        elif outcome.gone:
+            await repo.disable_config(
+                conn,
+                config_id=config["id"],
+                reason=f"the endpoint answered HTTP 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC",
+                at=now,
             )
-            if not current or is_test:
-                return
-            if outcome.ok:
-                await repo.config_succeeded(conn, config["id"])
-                if delivery["event_type"] == "lead.captured" and delivery["lead_id"] is not None:
-                    await repo.mark_lead_webhook_sent(
-                        conn, client_id=delivery["client_id"], lead_id=delivery["lead_id"]
-                    )
-            elif outcome.gone:
+        elif not retry:
+            failures = await repo.config_gave_up(conn, config["id"])
+            if failures >= settings.webhook_disable_after_failures:
                 await repo.disable_config(
                     conn,
                     config_id=config["id"],
-                    reason=f"the endpoint answered HTTP 410 Gone at {now:%Y-%m-%d %H:%M:%S} UTC",
+                    reason=f"{failures} deliveries in a row failed after all retries (last: {outcome.error})",
                     at=now,
                 )
-            elif not retry:
-                failures = await repo.config_gave_up(conn, config["id"])
-                if failures >= settings.webhook_disable_after_failures:
-                    await repo.disable_config(
-                        conn,
-                        config_id=config["id"],
-                        reason=f"{failures} deliveries in a row failed after all retries"
-                        f" (last: {outcome.error})",
-                        at=now,
-                    )
 
 
 def stored_body(outcome: adapters.Outcome, max_chars: int) -> dict[str, Any] | list[Any] | None:
