@@ -24,17 +24,14 @@ embedded list of generic TLDs), and every candidate must pass ``email-validator`
 
 Confidence scale (the campaign's review threshold defaults to 0.8; below it a human checks the email):
 
-====================================================  =========
-one ``mailto:`` link                                  0.97
-one plain, well-formed address                        0.96
-spaces around "@" or "." (``jane @ acme.com``)        0.88
-bracketed obfuscation (``jane (at) acme (dot) com``)   0.85
-plain address whose junk tail was cut (``.Thanks``)   0.82
-"at" spelled out, dots plain (``jane at gmail.com``)   0.75
-"@" plain, "dot" spelled out (``jane@acme dot com``)   0.75
-fully spoken, mail-provider domain                    0.70
-fully spoken, other domain                            0.65
-====================================================  =========
+    0.97  one ``mailto:`` link
+    0.96  one plain, well-formed address
+    0.88  spaces around "@" or "." (``jane @ acme.com``)
+    0.85  bracketed obfuscation (``jane (at) acme (dot) com``)
+    0.82  a plain address whose glued-on tail was cut (``a@b.com.Thanks``)
+    0.75  "at" spelled out with plain dots (``jane at gmail.com``), or "@" with "dot" spelled out
+    0.70  fully spoken, mail-provider domain (``jane at gmail dot com``)
+    0.65  fully spoken, other domain (``jane at acme dot com``)
 
 A non-ASCII local part (``josé@...``) costs 0.03. When a reply contains several different addresses,
 each gets a score from the words around it: introduced by "use", "send it to", "my email is", "work
@@ -147,7 +144,7 @@ _PROSE_WORDS = _words(
     and or but not no yes so if as than too very really quite
     job role position engineer developer designer manager director head lead intern student ceo
     cto cfo coo vp founder cofounder partner consultant analyst researcher professor teacher
-    team company startup agency firm dot com boom bubble
+    team company startup agency firm
     """
 )
 
@@ -171,11 +168,13 @@ _ATOM = r"[\w%+](?:[\w%+'\-]*[\w%+\-])?"
 _LABEL = r"[^\W_]+(?:-+[^\W_]+)*"
 _CANDIDATE = re.compile(
     # Start at a word boundary, and not after the apostrophe of a word ("o'brien" is one local part).
-    rf"(?<![\w%+.\-@])(?<!\w')(?P<local>{_ATOM}(?:{_DOT_LOCAL}{_ATOM})*)"
+    # Repetitions are bounded (no real address has more parts) so that prose full of dots or "dot"
+    # words is scanned in linear time instead of re-reading the rest of the text from every word.
+    rf"(?<![\w%+.\-@])(?<!\w')(?P<local>{_ATOM}(?:{_DOT_LOCAL}{_ATOM}){{0,8}})"
     rf"(?P<at>{_AT})"
-    rf"(?P<domain>{_LABEL}(?:{_DOT_DOMAIN}{_LABEL})+)"
+    rf"(?P<domain>{_LABEL}(?:{_DOT_DOMAIN}{_LABEL}){{1,8}})"
     # Not the start of a longer address ("me at jane.doe@acme.com" is not me@jane.doe).
-    rf"(?![^\W_]|-|{_H}*@)",
+    r"(?![^\W_]|-|@)",
     re.IGNORECASE,
 )
 _SPLIT_LOCAL = re.compile(f"({_DOT_LOCAL})", re.IGNORECASE)
@@ -223,7 +222,7 @@ _add(
     "email me at|reach me at|my email is|my email|my e-mail|my mail|my address|email|e-mail|mail|"
     "work email|work e-mail|business email|professional email|rather|or rather|instead|actually|"
     "prefer|i prefer|preferably|better|best|the right one|correct one|correct email|new email|"
-    "updated|here it is|here|here's|here you go|"
+    "updated|new one|new address|my new email|here it is|here|here's|here you go|"
     "utilisez|utilise|envoyez|envoie|envoyez-le a|mon mail|mon adresse|mon e-mail|mon email|"
     "mon courriel|plutot|en fait|finalement|voici|a la place|mieux|mail pro|adresse pro|"
     "usa|usad|envialo a|envia|mandalo a|mandamelo a|mi correo|mi email|mi mail|mi correo es|mejor|"
@@ -244,8 +243,9 @@ _add(
     _LEAD_CUES,
     _NEG,
     "not|not to|don't use|do not use|dont use|don't send|do not send|don't send it to|never|"
-    "no longer|old|my old|previous|former|wrong|instead of|rather than|not this one|"
-    "n'utilisez pas|ne pas utiliser|pas a|pas sur|ancien|ancienne|mon ancien|au lieu de|plutot que|"
+    "no longer|old|my old|old email|my old email|old address|previous|previous email|former|wrong|"
+    "instead of|rather than|not this one|"
+    "pas|n'utilisez pas|ne pas utiliser|pas a|pas sur|ancien|ancienne|mon ancien|au lieu de|plutot que|"
     "no uses|no use|no usar|no a|antiguo|antigua|viejo|en vez de|en lugar de|"
     "nicht|nicht an|nicht die|alte|alten|meine alte|statt|anstatt|"
     "nao|nao use|antigo|em vez de|ao inves de|"
@@ -288,6 +288,16 @@ _add(
     "nao funciona|antigo|non funziona|non piu|vecchio|desole|perdon|entschuldigung|desculpa|scusa",
 )
 _add(_TAIL_CUES, _OTHER, "(assistant)|(my assistant)|(cc)|in cc|en copie|en copia|in kopie|em copia|in copia")
+
+
+# Tail cues that only refer back to the address before them when nothing follows them in the clause.
+_ADVERBS: dict[str, str] = {}
+_add(
+    _ADVERBS,
+    _POS,
+    "instead|preferably|please|thanks|thank you|plutot|de preference|mejor|preferiblemente|lieber|"
+    "stattdessen|bitte|de preferencia|invece|preferibilmente",
+)
 
 
 def _cue_regex(table: dict[str, str]) -> re.Pattern[str]:
@@ -357,6 +367,7 @@ class _Candidate:
 
 
 # "I'm at acme dot com", "we're at ...": an English contraction is never a spelled-out local part.
+_JOB_OF = re.compile(r"\b(?:of|for)\s+$", re.IGNORECASE)
 _CONTRACTION = re.compile(r"'(?:m|re|s|ll|d|ve|t)$")
 
 
@@ -385,6 +396,8 @@ def _validate(norm: str, m: re.Match[str]) -> _Candidate | None:
             return None
         if at_spoken and len("".join(atoms)) < 2:
             return None
+        if at_spoken and _JOB_OF.search(norm, 0, start):
+            return None  # "head of growth at acme dot com" is a job, not an address
 
     # A plain-dotted tail that is not a TLD is usually the next sentence glued on ("a@b.com.Thanks"):
     # cut it, but trust the address a little less.
@@ -479,8 +492,13 @@ def _score(norm: str, cands: list[_Candidate]) -> None:
 
         next_start = cands[i + 1].start if i + 1 < len(cands) else len(norm)
         tail = _fold_cue_text(norm[cand.end : min(next_start, cand.end + _TAIL_WINDOW)])
-        stop = _TAIL_END.search(tail, 1)  # the candidate's own trailing dot does not end the tail
+        stop = _TAIL_END.search(tail)
         tail_cue = _TAIL_RE.search(tail[: stop.start() if stop else len(tail)])
+        # "a@x.fr ou plutôt b@y.fr": an adverb followed by the next address in the same clause is about
+        # that next address, not this one.
+        runs_into_next = stop is None and i + 1 < len(cands) and next_start <= cand.end + _TAIL_WINDOW
+        if tail_cue is not None and runs_into_next and " ".join(tail_cue.group().split()) in _ADVERBS:
+            tail_cue = None
         if tail_cue is not None:
             phrase = " ".join(tail_cue.group().split())
             score += _SCORES[_TAIL_CUES[phrase]]

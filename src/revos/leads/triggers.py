@@ -89,13 +89,15 @@ _NOT_WORD_BEFORE = r"(?<![^\W_])"
 _NOT_WORD_AFTER = r"(?![^\W_])"
 # Clause punctuation that breaks a phrase; other non-word characters (emoji, '#', quotes) do not.
 _CLAUSE = ".,;:!?\u2026\u00a1\u00bf"
-_GAP_CHAR = rf"(?:[^\w{re.escape(_CLAUSE)}]|_)"
-# Between two words of a phrase: at least one whitespace character, plus optional decoration.
-_PHRASE_GAP = rf"{_GAP_CHAR}*?\s{_GAP_CHAR}*?"
+_GAP_CHAR = rf"(?:[^\w\s{re.escape(_CLAUSE)}]|_)"  # decoration: not a word, space or clause character
+# Between two words of a phrase: at least one whitespace character, plus optional decoration. The
+# quantifiers are possessive because a gap can never contain the next word's first character: without
+# that, a long run of spaces or emoji after the first word would be re-split in every possible way.
+_PHRASE_GAP = rf"{_GAP_CHAR}*+\s(?:\s|{_GAP_CHAR})*+"
 # Between the parts of one trigger word written with inner punctuation ("e-book").
-_INNER_GAP = r"(?:[\W_])+?"
+_INNER_GAP = r"[\W_]++"
 _WORD_RUN = re.compile(r"[^\W_]+")
-_PHRASE_GAP_RE = re.compile(rf"{_GAP_CHAR}*\s{_GAP_CHAR}*")
+_PHRASE_GAP_RE = re.compile(_PHRASE_GAP)
 _INNER_GAP_RE = re.compile(r"[\W_]+")
 
 
