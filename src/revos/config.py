@@ -134,6 +134,43 @@ class Settings(BaseSettings):
     cron_recover_stalled_jobs: str = "* * * * *"
     cron_purge_finished_jobs: str = "17 3 * * *"
 
+    # LinkedIn accounts, account safety (design §7), the action ledger and the inbound inbox; see docs/accounts.md.
+    unipile_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="shared secret Unipile sends with each webhook; unset = derived from the master key",
+    )
+    unipile_timeout_seconds: float = Field(default=30.0, gt=0)
+    unipile_read_retries: int = Field(default=3, ge=0)
+    clock_speed: float = Field(
+        default=1.0, gt=0, description="> 1 runs revos.clock as a ScaledClock (demo, tests): days in minutes"
+    )
+    safety_cap_dm: int = Field(default=100, ge=0, description="DMs per account per local day")
+    safety_cap_invitation: int = Field(default=40, ge=0, description="invitations per account per local day")
+    safety_cap_post: int = Field(default=3, ge=0)
+    safety_cap_comment: int = Field(default=30, ge=0)
+    safety_cap_reaction: int = Field(default=100, ge=0)
+    safety_cap_profile_view: int = Field(default=80, ge=0)
+    safety_working_hours_enabled: bool = True
+    safety_working_hours_start: float = Field(default=8.0, ge=0, le=24, description="local hour, e.g. 8.5")
+    safety_working_hours_end: float = Field(default=20.0, ge=0, le=24)
+    safety_working_days: str = Field(default="mon,tue,wed,thu,fri,sat,sun", description="local weekdays")
+    safety_gap_min_seconds: float = Field(default=30.0, ge=0, description="random gap between actions")
+    safety_gap_max_seconds: float = Field(default=120.0, ge=0)
+    safety_warmup_days: int = Field(default=14, ge=0, description="new accounts ramp up over this many days")
+    safety_warmup_start_fraction: float = Field(default=0.2, gt=0, le=1)
+    safety_rate_limit_pause_seconds: float = Field(default=3600.0, ge=0, description="first 429; doubles")
+    safety_rate_limit_pause_max_seconds: float = Field(default=86400.0, ge=0)
+    safety_provider_error_pause_seconds: float = Field(default=900.0, ge=0)
+    action_inflight_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="an in-flight action older than this is presumed crashed: reconcile"
+    )
+    action_retry_seconds: float = Field(default=60.0, ge=0, description="wait after a transient failure")
+    action_reconcile_delay_seconds: float = Field(default=5.0, ge=0, description="before reconciling")
+    inbound_sweep_after_seconds: float = Field(
+        default=60.0, ge=0, description="unprocessed inbox events older than this are processed again"
+    )
+    cron_inbound_sweep: str = Field(default="* * * * *", description="schedule of inbound.sweep")
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:

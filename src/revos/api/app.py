@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from revos import __version__
+from revos.accounts.api import router as accounts_router
 from revos.api import errors
 from revos.db import migrate
 from revos.db.pool import Conn
+from revos.inbound.api import router as inbound_router
 from revos.runtime import Runtime
 from revos.tenancy.api import router as tenancy_router
 from revos.webhooks.api import router as webhooks_router
@@ -44,6 +46,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(tenancy_router)
     app.include_router(webhooks_router)
+    app.include_router(accounts_router)
+    app.include_router(inbound_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 # a worker that does not know its task. Add a domain's `tasks` module here, one line each.
 TASK_MODULES: list[str] = [
     "revos.queue.maintenance",
+    "revos.accounts.tasks",
+    "revos.inbound.tasks",
 ]
 
 

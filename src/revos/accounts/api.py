@@ -1,0 +1,115 @@
+"""/v1/linkedin-accounts: connect (with checkpoints), reconnect, list, get, update, pause, resume, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
+
+from revos.accounts import repo, schemas, service
+from revos.api.deps import CtxDep
+from revos.api.schemas import Page
+from revos.errors import NotFound
+from revos.tenancy.service import target_client, user_id_of
+
+router = APIRouter(prefix="/v1/linkedin-accounts", tags=["linkedin accounts"])
+Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+ClientQuery = Annotated[
+    UUID | None, Query(description="agency tokens: the client to connect the account for")
+]
+
+
+def _answer(row: dict[str, Any], created: bool = False) -> JSONResponse:
+    account = schemas.LinkedInAccount.from_row(row)
+    code = status.HTTP_202_ACCEPTED if account.checkpoint else (201 if created else 200)
+    return JSONResponse(account.model_dump(mode="json"), status_code=code)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.LinkedInAccount,
+    responses={202: {"description": "LinkedIn asks for a verification: see `checkpoint`"}},
+)
+async def connect(ctx: CtxDep, body: schemas.AccountConnect, client_id: ClientQuery = None) -> JSONResponse:
+    ctx.require("linkedin_accounts.manage")
+    owner = target_client(ctx.claims, client_id)
+    user_id = user_id_of(ctx.claims) if ctx.claims.client_id else None
+    row = await service.connect(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
+    return _answer(row, created=True)
+
+
+@router.get("")
+async def list_accounts(
+    ctx: CtxDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[schemas.LinkedInAccount]:
+    ctx.require("campaigns.read")
+    async with ctx.tx() as conn:
+        rows, next_cursor = await repo.page(conn, cursor=cursor, limit=limit)
+    return Page(items=[schemas.LinkedInAccount.from_row(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{account_id}")
+async def get_account(ctx: CtxDep, account_id: UUID) -> schemas.LinkedInAccount:
+    ctx.require("campaigns.read")
+    async with ctx.tx() as conn:
+        row = await repo.get(conn, account_id)
+    if row is None:
+        raise NotFound("LinkedIn account not found")
+    return schemas.LinkedInAccount.from_row(row)
+
+
+@router.patch("/{account_id}")
+async def update_account(
+    ctx: CtxDep, account_id: UUID, body: schemas.AccountUpdate
+) -> schemas.LinkedInAccount:
+    ctx.require("linkedin_accounts.manage")
+    async with ctx.tx() as conn:
+        return schemas.LinkedInAccount.from_row(await service.update(conn, account_id, body))
+
+
+@router.post("/{account_id}/checkpoint", response_model=schemas.LinkedInAccount)
+async def solve_checkpoint(ctx: CtxDep, account_id: UUID, body: schemas.CheckpointSolve) -> JSONResponse:
+    ctx.require("linkedin_accounts.manage")
+    return _answer(await service.solve_checkpoint(ctx.runtime, ctx.tx, account_id, body.code))
+
+
+@router.post("/{account_id}/checkpoint/resend", response_model=schemas.LinkedInAccount)
+async def resend_checkpoint(ctx: CtxDep, account_id: UUID) -> JSONResponse:
+    ctx.require("linkedin_accounts.manage")
+    return _answer(await service.resend_checkpoint(ctx.runtime, ctx.tx, account_id))
+
+
+@router.post("/{account_id}/reconnect", response_model=schemas.LinkedInAccount)
+async def reconnect(ctx: CtxDep, account_id: UUID, body: schemas.Reconnect | None = None) -> JSONResponse:
+    ctx.require("linkedin_accounts.manage")
+    return _answer(await service.reconnect(ctx.runtime, ctx.tx, account_id, body))
+
+
+@router.post("/{account_id}/pause")
+async def pause(
+    ctx: CtxDep, account_id: UUID, body: schemas.PauseRequest | None = None
+) -> schemas.LinkedInAccount:
+    ctx.require("linkedin_accounts.manage")
+    body = body or schemas.PauseRequest()
+    async with ctx.tx() as conn:
+        return schemas.LinkedInAccount.from_row(
+            await service.pause(conn, account_id, body.reason, body.until)
+        )
+
+
+@router.post("/{account_id}/resume")
+async def resume(ctx: CtxDep, account_id: UUID) -> schemas.LinkedInAccount:
+    ctx.require("linkedin_accounts.manage")
+    async with ctx.tx() as conn:
+        return schemas.LinkedInAccount.from_row(await service.resume(conn, account_id))
+
+
+@router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete(ctx: CtxDep, account_id: UUID) -> Response:
+    ctx.require("linkedin_accounts.manage")
+    await service.delete(ctx.runtime, ctx.tx, account_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,178 @@
+"""Request and response bodies of /v1/linkedin-accounts. No response ever carries a credential."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from revos.accounts import safety
+from revos.api.schemas import StrictModel
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is not None and not safety.valid_timezone(value):
+        raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Paris'")
+    return value
+
+
+def _check_safety(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        safety.validate_overrides(value)
+    return value
+
+
+class Credentials(StrictModel):
+    """Username/password, or the `li_at` session cookie with the browser's user agent."""
+
+    username: Secret | None = None
+    password: Secret | None = None
+    li_at: Secret | None = Field(default=None, description="value of the LinkedIn `li_at` cookie")
+    user_agent: Annotated[str, StringConstraints(max_length=1000)] | None = Field(
+        default=None, description="the exact browser user agent (strongly recommended with li_at)"
+    )
+
+    def has_any(self) -> bool:
+        return bool(self.username or self.password or self.li_at)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Credentials:
+        if self.li_at and (self.username or self.password):
+            raise ValueError("give either username and password, or li_at, not both")
+        if bool(self.username) != bool(self.password):
+            raise ValueError("username and password go together")
+        return self
+
+
+class AccountConnect(Credentials):
+    account_name: Name | None = None
+    timezone: str = "UTC"
+    safety: dict[str, Any] = Field(
+        default_factory=dict, description="per-account overrides of REVOS_SAFETY_*"
+    )
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
+
+    @model_validator(mode="after")
+    def _needs_credentials(self) -> AccountConnect:
+        if not self.has_any():
+            raise ValueError("give username and password, or the li_at cookie")
+        return self
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return _check_timezone(v)
+
+    @field_validator("safety")
+    @classmethod
+    def _safety(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            return _check_safety(v)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class Reconnect(Credentials):
+    """Empty body: reconnect with the stored credentials. Otherwise the new ones (stored on success)."""
+
+
+class AccountUpdate(StrictModel):
+    account_name: Name | None = None
+    timezone: str | None = None
+    safety: dict[str, Any] | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str | None) -> str | None:
+        return _check_timezone(v)
+
+    @field_validator("safety")
+    @classmethod
+    def _safety(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            return _check_safety(v)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class CheckpointSolve(StrictModel):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+
+class PauseRequest(StrictModel):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    until: datetime | None = None
+
+
+class Checkpoint(BaseModel):
+    type: str
+    source: str | None = None
+    solvable: bool = True
+    message: str
+    started_at: datetime | None = None
+
+
+class LinkedInAccount(BaseModel):
+    id: UUID
+    client_id: UUID
+    user_id: UUID | None
+    account_name: str
+    unipile_account_id: str | None
+    status: str | None
+    provider_status: str | None
+    checkpoint: Checkpoint | None
+    profile_data: dict[str, Any] | None
+    timezone: str
+    safety: dict[str, Any]
+    paused: bool
+    paused_at: datetime | None
+    paused_until: datetime | None
+    pause_reason: str | None
+    pause_source: str | None
+    warmup_started_at: datetime | None
+    next_action_at: datetime | None
+    daily_dm_count: int | None
+    daily_post_count: int | None
+    last_sync_at: datetime | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> LinkedInAccount:
+        cp = row.get("checkpoint")
+        checkpoint = None
+        if cp:
+            checkpoint = Checkpoint(
+                type=cp.get("type", "UNKNOWN"),
+                source=cp.get("source"),
+                solvable=cp.get("type") != "CAPTCHA",
+                message=checkpoint_message(cp.get("type"), cp.get("source")),
+                started_at=cp.get("started_at"),
+            )
+        return cls.model_validate(
+            {**row, "checkpoint": checkpoint, "paused": row.get("paused_at") is not None}
+        )
+
+
+def checkpoint_message(kind: str | None, source: str | None) -> str:
+    if kind == "2FA":
+        where = {"SMS": "by text message", "APP": "in your authenticator app"}.get(source or "", "")
+        return f"Enter the two-factor code LinkedIn sent {where}".strip() + ": POST it to /checkpoint"
+    if kind == "OTP":
+        return "Enter the one-time code LinkedIn sent by email or text: POST it to /checkpoint"
+    if kind == "IN_APP_VALIDATION":
+        return "Approve the sign-in in the LinkedIn mobile app; the account becomes active by itself"
+    if kind == "PHONE_REGISTER":
+        return "LinkedIn wants a phone number: POST it as the code, formatted (+33)0612345678"
+    if kind == "CONTRACT_CHOOSER":
+        return "Choose a Recruiter contract: POST its id as the code"
+    if kind == "CAPTCHA":
+        return (
+            "LinkedIn asked for a CAPTCHA, which cannot be solved here: connect with the li_at cookie instead"
+        )
+    return "LinkedIn asked for a verification: POST the code to /checkpoint"

@@ -1,0 +1,241 @@
+"""Calls and reconcilers for the ledger's action kinds.
+
+A *call* performs the action and returns the provider's ids. A *reconciler* answers, after an ambiguous
+failure, "did it happen?" by reading the provider's state, and returns the ids when it did.
+
+Conventions (what `ledger.begin` should be given):
+
+| kind       | target                   | payload                                          |
+|------------|--------------------------|--------------------------------------------------|
+| dm         | recipient provider id    | `text`; `chat_id` to send in an existing chat    |
+| invitation | invitee provider id      | `message` (the ≤300-char note, optional)         |
+| post       | —                        | `text`                                           |
+| comment    | the post's `social_id`   | `text`; `comment_id` to reply to a comment       |
+| reaction   | the post's `social_id`   | `reaction_type` (default like)                   |
+
+Reconcilers look only at what happened after the attempt started (minus `CLOCK_SLACK`, for the provider's
+clock), and match the exact text, so an older identical message is not mistaken for this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+from revos.actions import ledger
+from revos.actions.ledger import Action, ActionOutcome, Call, ProviderIds, Reconcile
+from revos.linkedin import UnipileClient
+from revos.linkedin.requests import ReactionType
+from revos.runtime import Runtime
+
+CLOCK_SLACK = timedelta(minutes=5)
+# Reconcilers read recent history only; these bound the reads on a busy account.
+MAX_CHATS_SCANNED = 500
+MAX_MESSAGES_SCANNED = 200
+MAX_ITEMS_SCANNED = 500
+
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def _closing(it: AsyncIterator[T]) -> AsyncIterator[AsyncIterator[T]]:
+    """Close a paginating iterator we stop early (no page fetch left hanging)."""
+    try:
+        yield it
+    finally:
+        close = getattr(it, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _account(action: Action) -> str:
+    if not action.unipile_account_id:
+        raise ValueError(f"action {action.key}: the LinkedIn account is not connected to Unipile")
+    return action.unipile_account_id
+
+
+def _since(action: Action) -> datetime | None:
+    return action.started_at - CLOCK_SLACK if action.started_at else None
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    return (a or "").strip() == (b or "").strip()
+
+
+# --- DM -------------------------------------------------------------------------------------------------
+
+
+async def send_dm(client: UnipileClient, action: Action) -> ProviderIds:
+    text = str(action.payload["text"])
+    chat_id = action.payload.get("chat_id") or action.provider_chat_id
+    if chat_id:
+        sent = await client.send_message(str(chat_id), text, account_id=_account(action))
+        return ProviderIds(sent.message_id, str(chat_id))
+    assert action.target, "a DM needs the recipient's provider id as target"
+    started = await client.start_chat(_account(action), action.target, text)
+    return ProviderIds(started.message_id, started.chat_id)
+
+
+async def reconcile_dm(client: UnipileClient, action: Action) -> ProviderIds | None:
+    """Find our message with this text in the chat with the recipient, sent after the attempt started."""
+    account_id = _account(action)
+    since = _since(action)
+    text = str(action.payload.get("text") or "")
+    chat_id = action.payload.get("chat_id") or action.provider_chat_id
+    chat_ids: list[str] = [str(chat_id)] if chat_id else []
+    if not chat_ids:
+        scanned = 0
+        async with _closing(client.iter_chats(account_id=account_id, limit=100)) as chats:
+            async for chat in chats:
+                scanned += 1
+                # Chats come most recently active first: older ones cannot hold the message.
+                if since is not None and chat.timestamp is not None and chat.timestamp < since:
+                    break
+                if chat.attendee_provider_id == action.target:
+                    chat_ids.append(chat.id)
+                if scanned >= MAX_CHATS_SCANNED:
+                    break
+    for cid in chat_ids:
+        scanned = 0
+        async with _closing(client.iter_chat_messages(cid, limit=100)) as messages:
+            async for message in messages:
+                scanned += 1
+                if since is not None and message.timestamp < since:
+                    break
+                if message.is_sender and _same_text(message.text, text):
+                    return ProviderIds(message.id, cid)
+                if scanned >= MAX_MESSAGES_SCANNED:
+                    break
+    return None
+
+
+# --- invitation -----------------------------------------------------------------------------------------
+
+
+async def send_invitation(client: UnipileClient, action: Action) -> ProviderIds:
+    assert action.target, "an invitation needs the invitee's provider id as target"
+    note = action.payload.get("message")
+    sent = await client.send_invitation(action.target, _account(action), str(note) if note else None)
+    return ProviderIds(sent.invitation_id)
+
+
+async def reconcile_invitation(client: UnipileClient, action: Action) -> ProviderIds | None:
+    """A pending invitation to the target means it happened (whatever its age)."""
+    scanned = 0
+    async with _closing(client.iter_sent_invitations(_account(action), limit=100)) as invitations:
+        async for invitation in invitations:
+            scanned += 1
+            if action.target in (invitation.invited_user_id, invitation.invited_user_public_id):
+                return ProviderIds(invitation.id)
+            if scanned >= MAX_ITEMS_SCANNED:
+                break
+    return None
+
+
+# --- post -----------------------------------------------------------------------------------------------
+
+
+async def create_post(client: UnipileClient, action: Action) -> ProviderIds:
+    created = await client.create_post(_account(action), str(action.payload["text"]))
+    return ProviderIds(created.post_id)
+
+
+async def reconcile_post(client: UnipileClient, action: Action) -> ProviderIds | None:
+    """The account's own recent posts: one with the same text, published after the attempt started."""
+    account_id = _account(action)
+    me = await client.get_own_profile(account_id)
+    since = _since(action)
+    text = str(action.payload.get("text") or "")
+    scanned = 0
+    async with _closing(client.iter_user_posts(me.provider_id, account_id, limit=50)) as posts:
+        async for post in posts:
+            scanned += 1
+            if since is not None and post.parsed_datetime is not None and post.parsed_datetime < since:
+                break
+            if _same_text(post.text, text):
+                return ProviderIds(post.id)
+            if scanned >= MAX_ITEMS_SCANNED:
+                break
+    return None
+
+
+# --- comment --------------------------------------------------------------------------------------------
+
+
+async def comment(client: UnipileClient, action: Action) -> ProviderIds:
+    assert action.target, "a comment needs the post's social_id as target"
+    parent = action.payload.get("comment_id")
+    sent = await client.comment(
+        action.target,
+        _account(action),
+        str(action.payload["text"]),
+        comment_id=str(parent) if parent else None,
+    )
+    return ProviderIds(sent.comment_id)
+
+
+async def reconcile_comment(client: UnipileClient, action: Action) -> ProviderIds | None:
+    """A comment (or reply) on the post by this account with the same text."""
+    assert action.target
+    account_id = _account(action)
+    me = await client.get_own_profile(account_id)
+    text = str(action.payload.get("text") or "")
+    parent = action.payload.get("comment_id")
+    scanned = 0
+    comments = client.iter_comments(
+        action.target,
+        account_id,
+        limit=100,
+        comment_id=str(parent) if parent else None,
+        include_replies=not parent,
+    )
+    async with _closing(comments) as it:
+        async for found in it:
+            scanned += 1
+            if found.author_details.id == me.provider_id and _same_text(found.text, text):
+                return ProviderIds(found.id)
+            if scanned >= MAX_ITEMS_SCANNED * 4:
+                break
+    return None
+
+
+# --- reaction -------------------------------------------------------------------------------------------
+
+
+async def react(client: UnipileClient, action: Action) -> ProviderIds:
+    """Reactions have no provider id: the post's state (`user_reacted`) is read back as confirmation."""
+    assert action.target
+    reaction: ReactionType = action.payload.get("reaction_type") or "like"
+    await client.react(action.target, _account(action), reaction)
+    return await reconcile_reaction(client, action) or ProviderIds(None)
+
+
+async def reconcile_reaction(client: UnipileClient, action: Action) -> ProviderIds | None:
+    assert action.target
+    post = await client.get_post(action.target, _account(action))
+    if post.user_reacted:
+        return ProviderIds(f"reaction:{post.social_id}:{post.user_reacted}")
+    return None
+
+
+CALLS: dict[str, tuple[Call, Reconcile]] = {
+    "dm": (send_dm, reconcile_dm),
+    "invitation": (send_invitation, reconcile_invitation),
+    "post": (create_post, reconcile_post),
+    "comment": (comment, reconcile_comment),
+    "reaction": (react, reconcile_reaction),
+}
+
+
+async def perform_standard(runtime: Runtime, action_id: UUID) -> ActionOutcome:
+    """`ledger.perform` with this module's call and reconciler for the action's kind."""
+    async with runtime.db.service(actor="actions") as conn:
+        action = await ledger.get(conn, action_id)
+    if action.kind not in CALLS:
+        raise ValueError(f"no standard call for {action.kind!r} actions")
+    call, reconcile = CALLS[action.kind]
+    return await ledger.perform(runtime, action_id, call, reconcile)
