@@ -39,6 +39,7 @@ TASK_MODULES: list[str] = [
     "revos.queue.maintenance",
     "revos.accounts.tasks",
     "revos.inbound.tasks",
+    "revos.dms.tasks",
 ]
 
 
@@ -81,7 +82,8 @@ async def open_app(
 
 
 # The Runtime of the worker running the current job: tasks reach the database, vault and settings
-# through it (`current_runtime()`), set by the worker around each job.
+# through it (`current_runtime()`). Set by QueueWorker before it starts Procrastinate's worker, so
+# every job task (and the retry decisions made after a job) inherits it.
 _runtime: contextvars.ContextVar[Runtime] = contextvars.ContextVar("revos_queue_runtime")
 
 
@@ -92,6 +94,14 @@ def current_runtime() -> Runtime:
         raise RuntimeError(
             "no Runtime: current_runtime() is only available inside a job run by the worker"
         ) from None
+
+
+def current_settings() -> Settings:
+    """The running worker's settings, or the process's outside a worker."""
+    try:
+        return _runtime.get().settings
+    except LookupError:
+        return get_settings()
 
 
 def set_current_runtime(runtime: Runtime) -> contextvars.Token[Runtime]:

@@ -10,7 +10,7 @@ from procrastinate import utils
 from procrastinate.jobs import Job
 from procrastinate.retry import BaseRetryStrategy, RetryDecision
 
-from revos.config import get_settings
+from revos.queue.app import current_settings
 from revos.queue.errors import PermanentFailure
 
 
@@ -29,10 +29,10 @@ class BackoffRetry(BaseRetryStrategy):
     jitter: float | None = None
 
     def resolved_max_attempts(self) -> int:
-        return self.max_attempts or get_settings().queue_default_max_attempts
+        return self.max_attempts or current_settings().queue_default_max_attempts
 
     def delay_seconds(self, attempts_done: int) -> float:
-        settings = get_settings()
+        settings = current_settings()
         base = settings.queue_retry_base_seconds if self.base_seconds is None else self.base_seconds
         cap = settings.queue_retry_max_seconds if self.max_seconds is None else self.max_seconds
         jitter = settings.queue_retry_jitter if self.jitter is None else self.jitter

@@ -40,6 +40,15 @@ on conflict (task_name) do update
 """
 
 
+class _Worker(Worker):
+    async def _periodic_deferrer(self) -> None:
+        await super()._periodic_deferrer()
+        # Procrastinate's deferrer returns at once when no periodic task is scheduled, and its side-task
+        # monitor (which stops the worker when LISTEN or the heartbeat fails) then watches nothing more:
+        # a dead LISTEN would go unnoticed. Stay pending, as the deferrer does when it has work.
+        await asyncio.Event().wait()
+
+
 class QueueWorker:
     """Run jobs until `stop()`; survive database restarts.
 
@@ -75,6 +84,10 @@ class QueueWorker:
         """The database id of the running Procrastinate worker (None between runs)."""
         return self._worker.worker_id if self._worker else None
 
+    @property
+    def stop_requested(self) -> bool:
+        return self._stopping.is_set()
+
     def stop(self) -> None:
         """Ask for a graceful stop: no new jobs; running ones get the shutdown timeout to finish."""
         self._stopping.set()
@@ -89,6 +102,14 @@ class QueueWorker:
 
     async def run(self) -> None:
         """Supervise workers until stopped. Raises QueueNotInstalled when the schema is missing."""
+        # Set here, before any job task exists: tasks copy the context they are created in.
+        token = set_current_runtime(self.runtime)
+        try:
+            await self._supervise()
+        finally:
+            reset_current_runtime(token)
+
+    async def _supervise(self) -> None:
         backoff = self.settings.worker_reconnect_initial_seconds
         while not self._stopping.is_set():
             registered = False
@@ -184,7 +205,7 @@ class QueueWorker:
 
     def _make_worker(self, app: App) -> Worker:
         s = self.settings
-        return Worker(
+        return _Worker(
             app=app,
             queues=self.queues,
             name=self.name,
@@ -202,12 +223,9 @@ class QueueWorker:
     async def _around_job(
         self, call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Worker
     ) -> Any:
-        token = set_current_runtime(self.runtime)
         try:
             return await call_next()
         except Exception as exc:
             assert context.job.id is not None
             await record_job_error(context.app.connector, context.job.id, f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            reset_current_runtime(token)

@@ -1,0 +1,119 @@
+"""Deferring in the caller's transaction: committed or not at all, deduplicated, validated."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from revos.queue import AlreadyEnqueued, UnknownTask, defer, defer_if_absent
+from tests.helpers import superuser_conn
+from tests.queue.conftest import StartWorker, job_row, wait_status
+
+IDLE = "qtest_idle"  # no worker listens here: jobs stay as deferred
+
+
+def _exists(url: str, job_id: int) -> bool:
+    with superuser_conn(url) as conn:
+        return (
+            conn.execute("select 1 from procrastinate.procrastinate_jobs where id = %s", (job_id,)).fetchone()
+            is not None
+        )
+
+
+async def test_rolled_back_transaction_leaves_no_job(queue_db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(queue_db_url) as conn:
+        await conn.execute("set role service_role")
+        job_id = await defer(conn, "qtest.record", {"key": "rolled back"}, queue=IDLE)
+        await conn.rollback()
+    assert not _exists(queue_db_url, job_id)
+
+
+async def test_committed_job_runs(queue_db_url: str, start_worker: StartWorker) -> None:
+    await start_worker()
+    async with await psycopg.AsyncConnection.connect(queue_db_url) as conn, conn.transaction():
+        await conn.execute("set local role service_role")
+        job_id = await defer(conn, "qtest.record", {"key": "committed"})
+        # Not visible to anyone (the worker included) before the commit.
+        assert not _exists(queue_db_url, job_id)
+    row = await wait_status(queue_db_url, job_id, "completed")
+    assert row["job_type"] == "qtest.record"
+    assert row["payload"] == {"key": "committed"}
+    assert row["attempts"] == 1
+
+
+async def test_a_request_transaction_can_defer_without_reading_the_queue(queue_db_url: str) -> None:
+    claims = '{"role": "authenticated", "client_id": "00000000-0000-0000-0000-000000000001"}'
+    async with await psycopg.AsyncConnection.connect(queue_db_url) as conn, conn.transaction():
+        await conn.execute("set local role authenticated")
+        await conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+        job_id = await defer(conn, "qtest.record", {"key": "from a request"}, queue=IDLE)
+        # The caller's search_path is untouched: its own unqualified queries still resolve as before.
+        path = await (await conn.execute("show search_path")).fetchone()
+    assert path == ('"$user", public',)
+    assert job_row(queue_db_url, job_id)["status"] == "pending"
+
+
+async def test_queueing_lock_dedupes_and_keeps_the_callers_transaction(queue_db_url: str) -> None:
+    lock = f"poll:{uuid.uuid4()}"
+    async with await psycopg.AsyncConnection.connect(queue_db_url) as conn, conn.transaction():
+        await conn.execute("set local role service_role")
+        first = await defer(conn, "qtest.record", {"key": "first"}, queue=IDLE, queueing_lock=lock)
+        with pytest.raises(AlreadyEnqueued) as raised:
+            await defer(conn, "qtest.record", {"key": "second"}, queue=IDLE, queueing_lock=lock)
+        assert raised.value.queueing_lock == lock
+        assert raised.value.status_code == 409
+        assert (
+            await defer_if_absent(conn, "qtest.record", {"key": "third"}, queue=IDLE, queueing_lock=lock)
+            is None
+        )
+        # Still usable: the conflicting inserts ran in savepoints.
+        later = await defer(conn, "qtest.record", {"key": "unlocked"}, queue=IDLE)
+    assert _exists(queue_db_url, first)
+    assert _exists(queue_db_url, later)
+    with superuser_conn(queue_db_url) as conn:
+        count = conn.execute(
+            "select count(*) as n from procrastinate.procrastinate_jobs where queueing_lock = %s", (lock,)
+        ).fetchone()
+    assert count == {"n": 1}
+
+
+async def test_queueing_lock_frees_once_the_job_has_started(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    lock = f"poll:{uuid.uuid4()}"
+    await start_worker()
+    async with await psycopg.AsyncConnection.connect(queue_db_url, autocommit=True) as conn:
+        first = await defer(conn, "qtest.record", {"key": "q1"}, queueing_lock=lock)
+        await wait_status(queue_db_url, first, "completed")
+        second = await defer(conn, "qtest.record", {"key": "q2"}, queueing_lock=lock)
+    assert second != first
+
+
+async def test_scheduled_job_is_delayed_until_its_time(queue_db_url: str) -> None:
+    at = datetime.now(UTC) + timedelta(hours=1)
+    async with await psycopg.AsyncConnection.connect(queue_db_url, autocommit=True) as conn:
+        later = await defer(conn, "qtest.record", {"key": "later"}, queue=IDLE, schedule_at=at)
+        soon = await defer(conn, "qtest.record", {"key": "soon"}, queue=IDLE, schedule_in=3600)
+    row = job_row(queue_db_url, later)
+    assert row["status"] == "delayed"
+    assert row["scheduled_for"] == at
+    assert job_row(queue_db_url, soon)["status"] == "delayed"
+
+
+async def test_arguments_are_validated_before_anything_is_written(queue_db_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(queue_db_url, autocommit=True) as conn:
+        with pytest.raises(UnknownTask, match=r"qtest\.nope"):
+            await defer(conn, "qtest.nope", {})
+        with pytest.raises(ValueError, match=r"domain\.verb"):
+            await defer(conn, "NoDomain", {})
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await defer(conn, "qtest.record", {"key": "x"}, schedule_at=datetime(2030, 1, 1))
+        with pytest.raises(TypeError, match="must be JSON"):
+            await defer(conn, "qtest.record", {"key": object()})
+        # Ids and times travel as strings.
+        account = uuid.uuid4()
+        job_id = await defer(conn, "qtest.record", {"key": account}, queue=IDLE)
+    assert job_row(queue_db_url, job_id)["payload"] == {"key": str(account)}

@@ -1,0 +1,281 @@
+"""The worker: locks, statuses, retries, periodic work, stalled jobs, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from uuid import UUID
+
+from revos.config import Settings
+from revos.queue import open_app
+from revos.queue.maintenance import purge_finished, recover_stalled, reset_daily_limits
+from revos.runtime import Runtime
+from tests.helpers import superuser_conn
+from tests.queue import tasks
+from tests.queue.conftest import StartWorker, defer_committed, job_row, wait_status
+
+
+def _runs(prefix: str) -> list[tuple[str, float, float]]:
+    return sorted((r for r in tasks.RUNS if r[0].startswith(prefix)), key=lambda r: r[1])
+
+
+async def test_jobs_sharing_a_lock_run_one_at_a_time_in_order(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    await start_worker(concurrency=4)
+    tag, account = uuid.uuid4().hex[:8], f"linkedin_account:{uuid.uuid4()}"
+    ids = [
+        await defer_committed(
+            queue_db_url, "qtest.record", {"key": f"{tag}-locked-{n}", "sleep": 0.3}, lock=account
+        )
+        for n in range(2)
+    ]
+    ids += [
+        await defer_committed(
+            queue_db_url, "qtest.record", {"key": f"{tag}-free-{n}", "sleep": 0.3}, lock=f"other:{n}"
+        )
+        for n in range(2)
+    ]
+    for job_id in ids:
+        await wait_status(queue_db_url, job_id, "completed")
+
+    (k1, _, e1), (k2, s2, _) = _runs(f"{tag}-locked")
+    assert (k1, k2) == (f"{tag}-locked-0", f"{tag}-locked-1")
+    assert s2 >= e1, "the second job of the account started before the first ended"
+    # Different locks do run side by side: the serialisation above is the lock, not a lack of slots.
+    (_, f1, g1), (_, f2, g2) = _runs(f"{tag}-free")
+    assert f2 < g1
+    assert f1 < g2
+
+
+async def test_queue_jobs_shows_each_status(queue_db_url: str, start_worker: StartWorker) -> None:
+    worker = await start_worker()
+    key = uuid.uuid4().hex
+    blocked = await defer_committed(queue_db_url, "qtest.block", {"key": key})
+    active = await wait_status(queue_db_url, blocked, "active")
+    assert active["started_at"] is not None
+    assert active["completed_at"] is None
+
+    tasks.GATES[key].set()
+    done = await wait_status(queue_db_url, blocked, "completed")
+    assert done["completed_at"] >= done["started_at"] >= done["created_at"]
+    assert done["id"] == UUID(hashlib.md5(f"procrastinate_jobs:{blocked}".encode()).hexdigest())
+    assert (done["queue_name"], done["queue_status"]) == ("qtest", "succeeded")
+
+    failing = await defer_committed(queue_db_url, "qtest.fail", {"key": key})
+    failed = await wait_status(queue_db_url, failing, "failed")
+    assert failed["error_message"] == f"ValueError: boom {key}"
+    assert (failed["attempts"], failed["max_attempts"]) == (
+        1,
+        1,
+    )  # the task's own policy, published by the worker
+
+    pending = await defer_committed(queue_db_url, "qtest.record", {"key": key}, queue="qtest_idle")
+    assert job_row(queue_db_url, pending)["status"] == "pending"
+    assert worker.restarts == 0
+
+
+async def test_a_failed_attempt_is_retried_and_its_error_kept(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    await start_worker()
+    key = uuid.uuid4().hex
+    job_id = await defer_committed(queue_db_url, "qtest.flaky", {"key": key})
+    row = await wait_status(queue_db_url, job_id, "completed")
+    assert (row["attempts"], row["max_attempts"]) == (2, 3)
+    assert row["error_message"] == f"ConnectionError: first attempt of {key} fails"
+
+
+async def test_tasks_reach_the_database_through_the_workers_runtime(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    await start_worker()
+    key = uuid.uuid4().hex
+    await wait_status(
+        queue_db_url, await defer_committed(queue_db_url, "qtest.whoami", {"key": key}), "completed"
+    )
+    assert [r[0] for r in tasks.RUNS if r[0].startswith(key)] == [f"{key}:service_role"]
+
+
+async def test_periodic_tasks_are_deferred_on_their_cron(start_worker: StartWorker) -> None:
+    seen = len(tasks.TICKS)
+    await start_worker(periodic=True)
+    async with asyncio.timeout(5):
+        while len(tasks.TICKS) <= seen:  # noqa: ASYNC110 - the task appends to a plain list
+            await asyncio.sleep(0.05)
+
+
+def _seed_account(url: str, reset_at: str) -> UUID:
+    with superuser_conn(url) as conn:
+        client = conn.execute(
+            "insert into clients (name) values (%s) returning id", (f"c {uuid.uuid4()}",)
+        ).fetchone()
+        assert client is not None
+        row = conn.execute(
+            "insert into linkedin_accounts (client_id, account_name, linkedin_email, linkedin_password,"
+            " daily_dm_count, daily_post_count, rate_limit_reset_at)"
+            f" values (%s, 'a', '\\x00', '\\x00', 7, 2, {reset_at}) returning id",
+            (client["id"],),
+        ).fetchone()
+    assert row is not None
+    return UUID(str(row["id"]))
+
+
+def _counts(url: str, account: UUID) -> tuple[int, int]:
+    with superuser_conn(url) as conn:
+        row = conn.execute(
+            "select daily_dm_count, daily_post_count from linkedin_accounts where id = %s", (account,)
+        ).fetchone()
+    assert row is not None
+    return row["daily_dm_count"], row["daily_post_count"]
+
+
+async def test_daily_limits_reset_only_for_accounts_that_are_due(
+    queue_db_url: str, queue_runtime: Runtime
+) -> None:
+    due = _seed_account(queue_db_url, "now() - interval '1 minute'")
+    not_yet = _seed_account(queue_db_url, "now() + interval '3 hours'")
+    await reset_daily_limits(queue_runtime.db)
+    assert _counts(queue_db_url, due) == (0, 0)
+    assert _counts(queue_db_url, not_yet) == (7, 2)
+
+
+async def test_the_periodic_reset_runs_as_a_job(queue_db_url: str, start_worker: StartWorker) -> None:
+    account = _seed_account(queue_db_url, "null")
+    await start_worker()
+    job_id = await defer_committed(
+        queue_db_url, "maintenance.reset_daily_limits", {"timestamp": 0}, queue="qtest"
+    )
+    await wait_status(queue_db_url, job_id, "completed")
+    assert _counts(queue_db_url, account) == (0, 0)
+
+
+def _mark_doing(url: str, job_id: int, worker_id: int) -> None:
+    with superuser_conn(url) as conn:
+        conn.execute(
+            "update procrastinate.procrastinate_jobs set status = 'doing', worker_id = %s where id = %s",
+            (worker_id, job_id),
+        )
+
+
+def _fake_worker(url: str, heartbeat_age: str) -> int:
+    with superuser_conn(url) as conn:
+        row = conn.execute(
+            "insert into procrastinate.procrastinate_workers (last_heartbeat) values (now() - %s::interval)"
+            " returning id",
+            (heartbeat_age,),
+        ).fetchone()
+    assert row is not None
+    return int(row["id"])
+
+
+async def test_jobs_of_a_dead_worker_are_recovered_and_then_run(
+    queue_db_url: str, queue_settings: Settings, start_worker: StartWorker
+) -> None:
+    dead, alive = _fake_worker(queue_db_url, "1 hour"), _fake_worker(queue_db_url, "0 seconds")
+    key = uuid.uuid4().hex
+    orphan = await defer_committed(
+        queue_db_url, "qtest.record", {"key": f"{key}-orphan"}, queue="qtest_stalled"
+    )
+    hopeless = await defer_committed(queue_db_url, "qtest.fail", {"key": key}, queue="qtest_stalled")
+    healthy = await defer_committed(
+        queue_db_url, "qtest.record", {"key": f"{key}-healthy"}, queue="qtest_stalled"
+    )
+    _mark_doing(queue_db_url, orphan, dead)
+    _mark_doing(queue_db_url, hopeless, dead)
+    _mark_doing(queue_db_url, healthy, alive)
+
+    async with open_app(queue_db_url, settings=queue_settings) as app:
+        report = await recover_stalled(app.job_manager, queue_settings)
+
+    assert orphan in report.retried
+    assert hopeless in report.failed  # max_attempts=1: recovering it would be a second run
+    assert healthy not in report.retried + report.failed
+    assert dead in report.workers_pruned
+    assert alive not in report.workers_pruned
+    assert job_row(queue_db_url, orphan)["status"] == "pending"
+    assert job_row(queue_db_url, healthy)["status"] == "active"
+    failed = job_row(queue_db_url, hopeless)
+    assert failed["status"] == "failed"
+    assert "stopped heartbeating" in failed["error_message"]
+
+    await start_worker(queues=["qtest_stalled"])
+    row = await wait_status(queue_db_url, orphan, "completed")
+    assert row["attempts"] == 2  # the lost run counts
+
+
+async def test_purge_deletes_only_jobs_finished_before_the_retention(
+    queue_db_url: str, queue_settings: Settings
+) -> None:
+    ids = {
+        name: await defer_committed(queue_db_url, "qtest.record", {"key": name}, queue="qtest_purge")
+        for name in ("old_done", "old_failed", "old_cancelled", "recent_done", "old_waiting", "old_running")
+    }
+    with superuser_conn(queue_db_url) as conn:
+        for name, status in {
+            "old_done": "succeeded",
+            "old_failed": "failed",
+            "old_cancelled": "cancelled",
+            "recent_done": "succeeded",
+            "old_running": "doing",
+        }.items():
+            conn.execute(
+                "update procrastinate.procrastinate_jobs set status = %s where id = %s", (status, ids[name])
+            )
+        conn.execute(
+            "insert into procrastinate.revos_job_errors (job_id, message) values (%s, 'x')",
+            (ids["old_failed"],),
+        )
+        old = [v for k, v in ids.items() if k.startswith("old")]
+        conn.execute(
+            "update procrastinate.procrastinate_events set at = now() - interval '31 days'"
+            " where job_id = any(%s)",
+            (old,),
+        )
+
+    async with open_app(queue_db_url, settings=queue_settings) as app:
+        assert await purge_finished(app.connector, queue_settings) >= 3
+
+    with superuser_conn(queue_db_url) as conn:
+        left = {
+            r["id"]
+            for r in conn.execute(
+                "select id from procrastinate.procrastinate_jobs where id = any(%s)", (list(ids.values()),)
+            )
+        }
+        errors = conn.execute(
+            "select count(*) as n from procrastinate.revos_job_errors where job_id = %s", (ids["old_failed"],)
+        ).fetchone()
+    assert left == {ids["recent_done"], ids["old_waiting"], ids["old_running"]}
+    assert errors == {"n": 0}
+
+
+async def test_purge_keeps_30_days_by_default(queue_db_url: str) -> None:
+    assert Settings(database_url=queue_db_url).queue_retention_days == 30
+    job_id = await defer_committed(queue_db_url, "qtest.record", {"key": "29 days"}, queue="qtest_purge")
+    with superuser_conn(queue_db_url) as conn:
+        conn.execute(
+            "update procrastinate.procrastinate_jobs set status = 'succeeded' where id = %s", (job_id,)
+        )
+        conn.execute(
+            "update procrastinate.procrastinate_events set at = now() - interval '29 days' where job_id = %s",
+            (job_id,),
+        )
+    settings = Settings(database_url=queue_db_url)
+    async with open_app(queue_db_url, settings=settings) as app:
+        await purge_finished(app.connector, settings)
+    assert job_row(queue_db_url, job_id)["status"] == "completed"
+
+
+def test_stalled_recovery_is_not_blocked_by_account_locks(queue_settings: Settings) -> None:
+    # Recovery is periodic work without a lock: it must never queue behind the jobs it rescues.
+    from revos.queue import app
+    from revos.queue.maintenance import recover_stalled_jobs_task
+    from revos.queue.registry import schedule_periodic
+
+    schedule_periodic(app, queue_settings)
+    entry = app.periodic_registry.periodic_tasks[("maintenance.recover_stalled_jobs", "")]
+    assert recover_stalled_jobs_task.lock is None
+    assert "lock" not in entry.configure_kwargs
+    assert entry.cron == queue_settings.cron_recover_stalled_jobs
