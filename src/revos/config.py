@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     webhook_response_max_bytes: int = Field(default=64 * 1024, ge=1024, description="read at most this much")
     webhook_response_store_chars: int = Field(default=2000, ge=0, description="kept in the delivery log")
     webhook_dispatch_concurrency: int = Field(default=16, ge=1)
+    webhook_dispatch_batch: int = Field(default=200, ge=1, description="deliveries claimed per dispatch")
+    webhook_delivery_retention_days: int = Field(default=60, ge=1, description="finished deliveries kept")
+    cron_webhook_dispatch: str = Field(default="*/5 * * * * *", description="when due deliveries are sent")
+    cron_webhook_retention: str = Field(default="17 3 * * *", description="when old deliveries are purged")
     webhook_claim_lease_seconds: int = Field(
         default=330, ge=1, description="a claimed delivery is re-claimable after this (crashed worker)"
     )
@@ -116,16 +120,24 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="a worker silent this long is dead: its running jobs are retried"
     )
     worker_shutdown_timeout_seconds: float = Field(
-        default=30.0, ge=0, description="on SIGTERM, running jobs get this long to finish before being aborted"
+        default=30.0,
+        ge=0,
+        description="on SIGTERM, running jobs get this long to finish before being aborted",
     )
-    worker_reconnect_initial_seconds: float = Field(default=0.5, gt=0, description="first wait after losing the DB")
-    worker_reconnect_max_seconds: float = Field(default=30.0, gt=0, description="cap of the reconnect backoff")
+    worker_reconnect_initial_seconds: float = Field(
+        default=0.5, gt=0, description="first wait after losing the DB"
+    )
+    worker_reconnect_max_seconds: float = Field(
+        default=30.0, gt=0, description="cap of the reconnect backoff"
+    )
     worker_db_timeout_seconds: float = Field(default=10.0, gt=0, description="wait for a queue DB connection")
     worker_db_pool_max: int = Field(default=10, ge=2)
     queue_retention_days: int = Field(default=30, ge=1, description="finished jobs are purged after this")
     queue_purge_batch_size: int = Field(default=5000, ge=1)
     queue_default_max_attempts: int = Field(default=3, ge=1, description="runs of a job, retries included")
-    queue_retry_base_seconds: float = Field(default=5.0, ge=0, description="first retry delay, doubled each time")
+    queue_retry_base_seconds: float = Field(
+        default=5.0, ge=0, description="first retry delay, doubled each time"
+    )
     queue_retry_max_seconds: float = Field(default=3600.0, ge=0)
     queue_retry_jitter: float = Field(default=0.2, ge=0, le=1, description="delay * (1 + U(0, jitter))")
     cron_reset_daily_limits: str = Field(

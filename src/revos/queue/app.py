@@ -40,6 +40,7 @@ TASK_MODULES: list[str] = [
     "revos.accounts.tasks",
     "revos.inbound.tasks",
     "revos.dms.tasks",
+    "revos.webhooks.tasks",
 ]
 
 
