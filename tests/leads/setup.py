@@ -11,7 +11,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from tests.factories import make_tenant
+from tests.factories import Tenant, make_tenant
 from tests.helpers import superuser_conn
 
 
@@ -37,8 +37,11 @@ def make_scene(
     file_path: str = "guide.pdf",
     timezone: str = "UTC",
     ends_at: datetime | None = None,
+    tenant: Tenant | None = None,
+    account_id: UUID | None = None,
+    webhook: bool = False,
 ) -> Scene:
-    tenant = make_tenant(db_url)
+    tenant = tenant or make_tenant(db_url)
     with superuser_conn(db_url) as conn:
         magnet = conn.execute(
             "insert into lead_magnets (client_id, name, file_path, file_type, file_size)"
@@ -46,22 +49,32 @@ def make_scene(
             (tenant.client_id, file_path),
         ).fetchone()
         assert magnet is not None
-        account = conn.execute(
-            "insert into linkedin_accounts (client_id, user_id, account_name, linkedin_email,"
-            " linkedin_password, unipile_account_id, profile_data, timezone)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s) returning id",
-            (
-                tenant.client_id,
-                tenant.admin_id,
-                f"acct-{uuid.uuid4().hex[:6]}",
-                b"x",
-                b"x",
-                unipile_account_id or f"ua-{uuid.uuid4().hex[:10]}",
-                Jsonb({"provider_id": owner_provider_id} if owner_provider_id else {}),
-                timezone,
-            ),
-        ).fetchone()
+        account = (
+            {"id": account_id}
+            if account_id
+            else conn.execute(
+                "insert into linkedin_accounts (client_id, user_id, account_name, linkedin_email,"
+                " linkedin_password, unipile_account_id, profile_data, timezone)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s) returning id",
+                (
+                    tenant.client_id,
+                    tenant.admin_id,
+                    f"acct-{uuid.uuid4().hex[:6]}",
+                    b"x",
+                    b"x",
+                    unipile_account_id or f"ua-{uuid.uuid4().hex[:10]}",
+                    Jsonb({"provider_id": owner_provider_id} if owner_provider_id else {}),
+                    timezone,
+                ),
+            ).fetchone()
+        )
         assert account is not None
+        if webhook:
+            conn.execute(
+                "insert into webhook_configs (client_id, name, url, all_campaigns)"
+                " values (%s, 'ESP', %s, true)",
+                (tenant.client_id, "https://esp.example.com/hook"),
+            )
         tpl = templates or {}
         campaign = conn.execute(
             "insert into campaigns (client_id, name, lead_magnet_id, trigger_word, trigger_words,"

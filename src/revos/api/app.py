@@ -13,7 +13,9 @@ from revos.accounts.api import router as accounts_router
 from revos.api import errors
 from revos.db import migrate
 from revos.db.pool import Conn
+from revos.dms.api import router as downloads_router
 from revos.inbound.api import router as inbound_router
+from revos.leads.api import router as leads_router
 from revos.runtime import Runtime
 from revos.tenancy.api import router as tenancy_router
 from revos.webhooks.api import router as webhooks_router
@@ -48,6 +50,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(accounts_router)
     app.include_router(inbound_router)
+    app.include_router(leads_router)
+    app.include_router(downloads_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -43,9 +43,11 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " c.dm_template_step1, c.dm_template_step2, c.dm_template_step3,"
             " c.lead_magnet_id, m.name as lead_magnet_name,"
             " a.unipile_account_id, a.status as account_status, a.paused_at as account_paused_at,"
-            " a.pause_reason as account_pause_reason, a.profile_data as account_profile"
+            " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
+            " cm.author_network_distance as comment_distance"
             " from dm_sequences s"
             " join leads l on l.id = s.lead_id"
+            " left join comments cm on cm.id = l.comment_id"
             " join campaigns c on c.id = s.campaign_id"
             " left join lead_magnets m on m.id = c.lead_magnet_id"
             " left join linkedin_accounts a on a.id = s.linkedin_account_id"
@@ -113,7 +115,7 @@ async def abandon_due(conn: Conn, now: datetime, limit: int) -> list[dict[str, A
     return await (
         await conn.execute(
             "select id, lead_id from dm_sequences"
-            " where status = 'in_progress' and abandon_at <= %s and last_reply_at is null"
+            " where status = 'in_progress' and stage = 'awaiting_reply' and abandon_at <= %s"
             " order by abandon_at limit %s for update skip locked",
             (now, limit),
         )
@@ -134,10 +136,8 @@ async def awaiting_acceptance(conn: Conn, linkedin_account_id: UUID) -> list[dic
 async def by_download_token(conn: Conn, sequence_id: UUID) -> dict[str, Any] | None:
     return await (
         await conn.execute(
-            "select s.id, s.lead_id, s.client_id, s.link_clicked, s.status, c.lead_magnet_id,"
-            " m.file_path, m.file_type, m.name as lead_magnet_name"
-            " from dm_sequences s join campaigns c on c.id = s.campaign_id"
-            " left join lead_magnets m on m.id = c.lead_magnet_id where s.id = %s",
+            "select s.id, s.lead_id, s.client_id, s.link_clicked, s.status, c.lead_magnet_id"
+            " from dm_sequences s join campaigns c on c.id = s.campaign_id where s.id = %s",
             (sequence_id,),
         )
     ).fetchone()

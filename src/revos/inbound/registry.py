@@ -27,7 +27,7 @@ SOURCES = ("messaging", "account_status", "users")
 _HANDLERS: dict[str, list[Handler]] = {}
 # Modules that register handlers at import; imported before the first event is processed, so an API
 # process handling a webhook inline knows the same handlers as the worker. Append yours (one line).
-HANDLER_MODULES: list[str] = ["revos.accounts.service"]
+HANDLER_MODULES: list[str] = ["revos.accounts.service", "revos.leads.flow"]
 _loaded = False
 
 

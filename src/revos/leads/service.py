@@ -180,3 +180,57 @@ def require_pending_review(sequence: dict[str, Any] | None) -> dict[str, Any]:
     if sequence is None or sequence.get("review_status") != "pending":
         raise Conflict("this lead has no email waiting for review")
     return sequence
+
+
+async def approve_review(
+    conn: Conn, lead_id: UUID, *, email: str | None, reviewer: UUID | None
+) -> dict[str, Any]:
+    """Accept the extracted email (or a corrected one): the sequence continues with step 2."""
+    from revos.leads import flow
+
+    await get_lead(conn, lead_id)
+    sequence = require_pending_review(await dm_repo.by_lead(conn, lead_id))
+    await flow.approve(conn, sequence["id"], email=email, reviewer=reviewer)
+    return await lead_detail(conn, lead_id)
+
+
+async def reject_review(conn: Conn, lead_id: UUID, *, reason: str, reviewer: UUID | None) -> dict[str, Any]:
+    """Not an email after all: back to waiting for one (with one follow-up if none was sent yet)."""
+    from revos.leads import flow
+
+    await get_lead(conn, lead_id)
+    sequence = require_pending_review(await dm_repo.by_lead(conn, lead_id))
+    await flow.reject(conn, sequence["id"], reason=reason, reviewer=reviewer)
+    return await lead_detail(conn, lead_id)
+
+
+async def existing_user(conn: Conn, user_id: UUID) -> UUID | None:
+    row = await (await conn.execute("select id from users where id = %s", (user_id,))).fetchone()
+    return row["id"] if row else None
+
+
+async def record_link_click(conn: Conn, sequence_id: UUID) -> dict[str, Any]:
+    """A genuine download link was opened: count the download; on the first click mark the link
+    clicked, complete the lead and tell the client's webhook. Returns the lead magnet's row."""
+    from revos.magnets.service import record_download
+    from revos.webhooks.service import enqueue_lead_completed, enqueue_link_clicked
+
+    row = await dm_repo.by_download_token(conn, sequence_id)
+    if row is None or row["lead_magnet_id"] is None:
+        raise NotFound("the file behind this link is no longer available")
+    magnet = await (
+        await conn.execute("select * from lead_magnets where id = %s", (row["lead_magnet_id"],))
+    ).fetchone()
+    if magnet is None:
+        raise NotFound("the file behind this link is no longer available")
+    now = utcnow()
+    first = await dm_repo.mark_clicked(conn, sequence_id, now)
+    await record_download(conn, row["lead_magnet_id"])
+    if first:
+        lead_id = row["lead_id"]
+        await timeline.record(conn, lead_id, timeline.LINK_CLICKED, "opened the download link (first click)")
+        await enqueue_link_clicked(conn, client_id=row["client_id"], lead_id=lead_id, clicked_at=now)
+        if await repo.advance(conn, lead_id, "completed"):
+            await timeline.record(conn, lead_id, timeline.COMPLETED, "completed: they have the lead magnet")
+            await enqueue_lead_completed(conn, client_id=row["client_id"], lead_id=lead_id)
+    return magnet

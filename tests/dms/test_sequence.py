@@ -1,0 +1,104 @@
+"""The 3-step DM sequence against the simulator: what each commenter receives, exactly once."""
+
+from __future__ import annotations
+
+from revos.sim import FaultRule, Persona
+from tests.dms.conftest import GUIDE, World
+from tests.leads.setup import rows
+
+
+async def test_a_connected_commenter_who_replies_with_an_email_gets_all_three_steps_and_a_working_link(
+    world: World, api: object
+) -> None:
+    ada = world.member("Ada", Persona(reply="email", reply_delay=600, email="ada@example.com"))
+    lead_id = await world.comment(ada)
+    assert lead_id is not None
+
+    await world.run()
+    assert world.lead(lead_id)["status"] == "dm_sent"
+    assert len(world.sim.sent_messages(to=ada)) == 1
+
+    await world.run(700)  # the reply arrives by webhook
+    seq = world.seq(lead_id)
+    assert world.lead(lead_id)["email"] == "ada@example.com"
+    assert world.lead(lead_id)["status"] == "email_captured"
+    assert seq["stage"] == "step2"
+
+    await world.run(61)  # step 2 confirms and the lead is handed to the ESP webhook
+    assert len(world.sim.sent_messages(to=ada)) == 2
+    deliveries = rows(world.db_url, "select event_type from webhook_deliveries where lead_id = %s", lead_id)
+    assert [d["event_type"] for d in deliveries] == ["lead.captured"]
+
+    await world.run(3601)  # step 3: the backup link
+    sent = world.sim.sent_messages(to=ada)
+    assert len(sent) == 3
+    seq = world.seq(lead_id)
+    assert seq["status"] == "completed"
+    assert world.lead(lead_id)["status"] == "backup_sent"
+    assert seq["download_url"] in (sent[-1].text or "")
+
+    path = seq["download_url"].split("://", 1)[1].split("/", 1)[1]
+    response = await api.get("/" + path)  # type: ignore[attr-defined]
+    assert response.status_code == 200
+    assert response.content == GUIDE
+    seq = world.seq(lead_id)
+    assert seq["link_clicked"] is True
+    assert seq["link_clicked_at"] is not None
+    assert world.lead(lead_id)["status"] == "completed"
+    (magnet,) = rows(
+        world.db_url, "select download_count from lead_magnets where id = %s", world.scene.lead_magnet_id
+    )
+    assert magnet["download_count"] == 1
+    messages = rows(world.db_url, "select direction from dm_messages where dm_sequence_id = %s", seq["id"])
+    assert sorted(m["direction"] for m in messages) == ["inbound", "outbound", "outbound", "outbound"]
+
+
+async def test_a_second_comment_never_produces_a_second_dm(world: World) -> None:
+    bob = world.member("Bob", Persona(reply="never"))
+    lead_id = await world.comment(bob)
+    await world.run()
+    assert await world.comment(bob, "GUIDE again!") is None
+    await world.run(3600)
+    assert len(world.sim.sent_messages(to=bob)) == 1
+    kinds = [e["kind"] for e in world.timeline(lead_id)]  # type: ignore[arg-type]
+    assert "commented_again" in kinds
+
+
+async def test_a_commenter_who_is_not_connected_is_invited_first_and_gets_the_dm_after_accepting(
+    world: World,
+) -> None:
+    cleo = world.member(
+        "Cleo", Persona(on_invite="accept", invite_delay=1800, reply="never"), connected=False
+    )
+    lead_id = await world.comment(cleo)
+    assert lead_id is not None
+
+    await world.run()
+    (invitation,) = world.sim.invitations(to=cleo)
+    assert invitation.message  # a note goes with it
+    assert len(invitation.message) <= 300
+    assert world.sim.sent_messages(to=cleo) == []
+    assert world.seq(lead_id)["stage"] == "awaiting_acceptance"
+
+    await world.run(1900)  # accepted: the note becomes a chat (webhook), then the first DM
+    sent = world.sim.sent_messages(to=cleo)
+    assert sent[0].text == invitation.message
+    assert len(sent) == 2
+    assert world.lead(lead_id)["status"] == "dm_sent"
+    kinds = [e["kind"] for e in world.timeline(lead_id)]
+    assert kinds.index("invitation_sent") < kinds.index("invitation_accepted") < kinds.index("dm_sent")
+
+
+async def test_a_timeout_after_the_first_dm_went_out_does_not_send_it_twice(world: World) -> None:
+    dan = world.member("Dan", Persona(reply="never"))
+    world.sim.faults.add(FaultRule("timeout", route="POST /chats", after=True, times=1))
+    lead_id = await world.comment(dan)
+    assert lead_id is not None
+
+    await world.run(rounds=2)
+    await world.run(30, rounds=3)  # reconciliation finds the message in the chat
+    assert len(world.sim.sent_messages(to=dan)) == 1
+    assert world.lead(lead_id)["status"] == "dm_sent"
+    assert world.seq(lead_id)["step1_unipile_message_id"] == world.sim.sent_messages(to=dan)[0].id
+    kinds = [e["kind"] for e in world.timeline(lead_id)]
+    assert "send_uncertain" in kinds
