@@ -183,6 +183,60 @@ class Settings(BaseSettings):
     )
     cron_inbound_sweep: str = Field(default="* * * * *", description="schedule of inbound.sweep")
 
+    # Campaigns, lead magnets, posts and comment polling; see docs/campaigns.md.
+    magnet_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1, description="largest lead-magnet upload")
+    magnet_local_dir: Path | None = Field(
+        default=None, description="local file store; unset = DATA_DIR/files"
+    )
+    magnet_s3_bucket: str | None = Field(
+        default=None, description="set = lead magnets go to S3-compatible storage"
+    )
+    magnet_s3_endpoint_url: str | None = Field(default=None, description="MinIO, R2, ...; unset = AWS")
+    magnet_s3_region: str | None = None
+    magnet_s3_access_key_id: str | None = Field(default=None, description="unset = boto3's credential chain")
+    magnet_s3_secret_access_key: SecretStr | None = None
+    magnet_s3_prefix: str = "lead-magnets/"
+    magnet_s3_url_ttl_seconds: int = Field(default=300, ge=1, description="presigned download URL lifetime")
+    post_dispatch_batch: int = Field(default=20, ge=1, description="due posts claimed per publish tick")
+    post_publish_lease_seconds: float = Field(
+        default=300.0, gt=0, description="a claimed post is re-claimable after this (crashed worker)"
+    )
+    post_publish_max_attempts: int = Field(default=5, ge=1, description="transient failures before failed")
+    post_publish_retry_seconds: float = Field(default=120.0, ge=0, description="after a transient failure")
+    poll_fresh_hours: float = Field(default=6.0, ge=0, description="a post this young is polled often")
+    poll_fresh_seconds: float = Field(default=120.0, gt=0)
+    poll_day_hours: float = Field(
+        default=48.0, ge=0, description="then, until this age, every poll_day_seconds"
+    )
+    poll_day_seconds: float = Field(default=900.0, gt=0)
+    poll_week_days: float = Field(default=7.0, ge=0, description="then, until this age, hourly")
+    poll_week_seconds: float = Field(default=3600.0, gt=0)
+    poll_old_seconds: float = Field(default=6 * 3600.0, gt=0, description="older posts")
+    poll_stop_after_days: float = Field(
+        default=90.0, gt=0, description="posts older than this are not polled"
+    )
+    poll_jitter: float = Field(default=0.1, ge=0, le=1, description="interval * (1 + U(-j, j))")
+    poll_full_rescan_seconds: float = Field(
+        default=6 * 3600.0,
+        gt=0,
+        description="a full read of every comment and reply, past the high-water mark",
+    )
+    poll_mismatch_rescan_seconds: float = Field(
+        default=600.0,
+        ge=0,
+        description="LinkedIn counts more comments than we hold: rescan, at most this often",
+    )
+    poll_page_size: int = Field(default=100, ge=1, le=100)
+    poll_dispatch_batch: int = Field(default=50, ge=1, description="due posts claimed per poll tick")
+    poll_lease_seconds: float = Field(
+        default=300.0, gt=0, description="a claimed poll is re-claimable after this"
+    )
+    poll_error_retry_seconds: float = Field(default=300.0, gt=0)
+    poll_concurrency: int = Field(default=4, ge=1, description="posts one poll tick reads at once")
+    cron_posts_publish_due: str = "* * * * * */20"
+    cron_posts_poll_due: str = "* * * * * */20"
+    cron_campaigns_complete_ended: str = "*/5 * * * *"
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:

@@ -11,10 +11,13 @@ from fastapi.responses import JSONResponse
 from revos import __version__
 from revos.accounts.api import router as accounts_router
 from revos.api import errors
+from revos.campaigns.api import router as campaigns_router
 from revos.db import migrate
 from revos.db.pool import Conn
 from revos.dms.api import router as downloads_router
 from revos.inbound.api import router as inbound_router
+from revos.magnets.api import router as magnets_router
+from revos.posts.api import router as posts_router
 from revos.leads.api import router as leads_router
 from revos.runtime import Runtime
 from revos.tenancy.api import router as tenancy_router
@@ -50,6 +53,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     app.include_router(accounts_router)
     app.include_router(inbound_router)
+    app.include_router(campaigns_router)
+    app.include_router(magnets_router)
+    app.include_router(posts_router)
     app.include_router(leads_router)
     app.include_router(downloads_router)
 

@@ -40,6 +40,8 @@ TASK_MODULES: list[str] = [
     "revos.accounts.tasks",
     "revos.inbound.tasks",
     "revos.dms.tasks",
+    "revos.campaigns.tasks",
+    "revos.posts.tasks",
     "revos.webhooks.tasks",
 ]
 

@@ -1,0 +1,1 @@
+"""Campaigns: trigger words, templates, settings and the draft → active → paused → completed lifecycle."""

@@ -1,0 +1,103 @@
+"""SQL for campaigns. Runs in the caller's transaction (a request under RLS, or a job as the service role)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from revos.db import crud
+from revos.db.pagination import keyset, page_of
+from revos.db.pool import Conn
+
+
+async def get(conn: Conn, campaign_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    lock = " for update" if for_update else ""
+    return await (
+        await conn.execute(f"select * from campaigns where id = %s{lock}", (campaign_id,))
+    ).fetchone()
+
+
+async def insert(conn: Conn, values: dict[str, Any]) -> dict[str, Any]:
+    return await crud.insert(conn, "campaigns", values)
+
+
+async def update(conn: Conn, campaign_id: UUID, values: dict[str, Any]) -> dict[str, Any] | None:
+    return await crud.update(conn, "campaigns", campaign_id, values)
+
+
+async def delete(conn: Conn, campaign_id: UUID) -> bool:
+    return await crud.delete(conn, "campaigns", campaign_id)
+
+
+async def name_taken(conn: Conn, client_id: UUID, name: str, *, other_than: UUID | None = None) -> bool:
+    row = await (
+        await conn.execute(
+            "select 1 from campaigns where client_id = %s and name = %s and id is distinct from %s",
+            (client_id, name, other_than),
+        )
+    ).fetchone()
+    return row is not None
+
+
+async def page(
+    conn: Conn, *, cursor: str | None, limit: int, status: str | None, client_id: UUID | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    fragment, params = keyset(cursor, limit)
+    where = [fragment]
+    if status is not None:
+        where.append("status = %s")
+        params.append(status)
+    if client_id is not None:
+        where.append("client_id = %s")
+        params.append(client_id)
+    rows = await (
+        await conn.execute(
+            f"select * from campaigns where {' and '.join(where)} order by created_at desc, id desc limit %s",
+            [*params, limit + 1],
+        )
+    ).fetchall()
+    return page_of(rows, limit)
+
+
+async def lead_magnet_client(conn: Conn, lead_magnet_id: UUID) -> UUID | None:
+    row = await (
+        await conn.execute("select client_id from lead_magnets where id = %s", (lead_magnet_id,))
+    ).fetchone()
+    return row["client_id"] if row else None
+
+
+async def lead_magnet(conn: Conn, lead_magnet_id: UUID) -> dict[str, Any] | None:
+    return await crud.get(conn, "lead_magnets", lead_magnet_id)
+
+
+async def webhook_config_client(conn: Conn, config_id: UUID) -> UUID | None:
+    row = await (
+        await conn.execute("select client_id from webhook_configs where id = %s", (config_id,))
+    ).fetchone()
+    return row["client_id"] if row else None
+
+
+async def has_history(conn: Conn, campaign_id: UUID) -> bool:
+    """A published post or a lead: deleting the campaign would delete what it captured."""
+    row = await (
+        await conn.execute(
+            "select exists (select 1 from posts where campaign_id = %s and status = 'published')"
+            " or exists (select 1 from leads where campaign_id = %s) as found",
+            (campaign_id, campaign_id),
+        )
+    ).fetchone()
+    return bool(row and row["found"])
+
+
+async def complete_ended(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Active or paused campaigns whose ends_at has passed become completed (service role)."""
+    return await (
+        await conn.execute(
+            "update campaigns set status = 'completed' where id in ("
+            " select id from campaigns where status in ('active', 'paused') and ends_at is not null"
+            " and ends_at <= %s order by ends_at limit %s for update skip locked)"
+            " returning id, client_id, name",
+            (now, limit),
+        )
+    ).fetchall()
