@@ -578,6 +578,7 @@ async def abandon_due(runtime: Runtime) -> int:
             assert ctx is not None
             policy = policy_for(ctx["campaign_settings"], runtime.settings)
             days = policy.abandon_after.total_seconds() / 86400
-            await end(conn, ctx, "abandoned", f"no email in their replies {days:g} days after our last DM")
+            why = "no email in their replies" if ctx.get("last_reply_at") else "no reply"
+            await end(conn, ctx, "abandoned", f"{why} {days:g} days after our last DM")
             count += 1
     return count
