@@ -102,3 +102,28 @@ async def test_a_timeout_after_the_first_dm_went_out_does_not_send_it_twice(worl
     assert world.seq(lead_id)["step1_unipile_message_id"] == world.sim.sent_messages(to=dan)[0].id
     kinds = [e["kind"] for e in world.timeline(lead_id)]
     assert "send_uncertain" in kinds
+
+
+async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) -> None:
+    from revos.leads import flow
+
+    jo = world.member("Jo", Persona(reply="email", reply_delay=600, email="jo@example.com"))
+    lead_id = await world.comment(jo)
+    await world.run()
+    world.clock.advance(700)
+    await world.sim.settle()
+    rows(
+        world.db_url,
+        "delete from inbound_events where linkedin_account_id = %s returning id",
+        world.account.id,
+    )
+
+    assert await flow.poll_replies(world.runtime, inline=True) >= 1
+    assert world.lead(lead_id)["email"] == "jo@example.com"
+    assert await flow.poll_replies(world.runtime, inline=True) == 0  # seen once, handled once
+    inbound = rows(
+        world.db_url,
+        "select count(*) as n from dm_messages where dm_sequence_id = %s and direction = 'inbound'",
+        world.seq(lead_id)["id"],
+    )
+    assert inbound[0]["n"] == 1
