@@ -494,6 +494,11 @@ async def on_account_status(
     row = await repo.get(conn, account_id, for_update=True)
     if row is None:
         return
+    from revos.inbound.service import latest_status_event
+
+    latest = await latest_status_event(conn, account_id)
+    if latest is not None and latest["id"] != event_row["id"]:
+        return  # a newer status arrived: it decides (events may be processed out of order)
     status = event.status.upper()
     values: dict[str, Any] = {"provider_status": status}
     if status in STATUS_MAP:

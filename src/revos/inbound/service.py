@@ -5,8 +5,9 @@ Event keys (unique; a redelivery or a message seen by both webhook and poller is
 
 - `message:<message_id>` — a new message (`message_received`, or polled);
 - `<event>:<message_id>:<timestamp>` — other messaging events (read, reaction, edited, deleted);
-- `status:<account_id>:<status>:<10-minute bucket>` — account status (the payload has no id or time;
-  a redelivery within Unipile's retry window lands in the same bucket, and handlers are idempotent);
+- `status:<account_id>:<status>:<received at>` — account status. The payload has no id or time, so a
+  delivery repeating the account's latest stored status within `STATUS_REPEAT_WINDOW` (Unipile's retry
+  window) is a duplicate; the handler applies only the latest status of an account (order-proof);
 - `relation:<account_id>:<provider_id>` — an accepted invitation (`new_relation`).
 """
 
@@ -38,7 +39,7 @@ from revos.runtime import Runtime
 log = logging.getLogger("revos.inbound")
 
 PROCESS_TASK = "inbound.process"
-STATUS_BUCKET_MINUTES = 10
+STATUS_REPEAT_WINDOW = timedelta(minutes=30)
 
 
 def event_key(event: WebhookEvent, *, received_at: datetime) -> str:
@@ -48,10 +49,9 @@ def event_key(event: WebhookEvent, *, received_at: datetime) -> str:
             return f"message:{event.message_id}"
         return f"{event.event}:{event.message_id or event.chat_id}:{when}"
     if isinstance(event, AccountStatusEvent):
-        bucket = received_at.replace(
-            minute=received_at.minute - received_at.minute % STATUS_BUCKET_MINUTES, second=0, microsecond=0
-        )
-        return f"status:{event.account_id}:{event.status}:{bucket.strftime('%Y-%m-%dT%H:%M')}"
+        # The payload carries no id and no time: the receipt time keeps ERROR → OK → ERROR → OK apart;
+        # redeliveries are caught by `_repeated_status` instead.
+        return f"status:{event.account_id}:{event.status}:{received_at.isoformat()}"
     assert isinstance(event, NewRelationEvent)
     return f"relation:{event.account_id}:{event.user_provider_id}"
 
@@ -179,6 +179,8 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
         if account is None:
             log.info("webhook for unknown Unipile account %s ignored (%s)", event.account_id, key)
             return Received("ignored", key=key, detail="unknown account")
+        if isinstance(event, AccountStatusEvent) and await _repeated_status(conn, account["id"], event, now):
+            return Received("duplicate", key=key)
         event_id = await store(
             conn,
             client_id=account["client_id"],
@@ -193,6 +195,27 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
     if not queued:
         await process_event(runtime, event_id)
     return Received("accepted", event_id=event_id, key=key)
+
+
+async def _repeated_status(conn: Conn, account_id: UUID, event: AccountStatusEvent, now: datetime) -> bool:
+    latest = await latest_status_event(conn, account_id)
+    return (
+        latest is not None
+        and latest["status"] == event.status
+        and latest["received_at"] >= now - STATUS_REPEAT_WINDOW
+    )
+
+
+async def latest_status_event(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
+    """The account's most recent account_status event (id, status, received_at)."""
+    return await (
+        await conn.execute(
+            "select id, payload -> 'AccountStatus' ->> 'message' as status, received_at from inbound_events"
+            " where linkedin_account_id = %s and source = 'account_status'"
+            " order by received_at desc, created_at desc limit 1",
+            (account_id,),
+        )
+    ).fetchone()
 
 
 def _payload_of(body: bytes) -> dict[str, Any]:

@@ -1,0 +1,191 @@
+"""One safety budget per account: caps, working hours, gaps, warm-up, pauses (design §7)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from revos.accounts import safety
+from revos.clock import ManualClock
+from revos.linkedin import AccountDisconnected, AccountRestricted, RateLimited
+from revos.runtime import Runtime
+from tests.accounts.conftest import account_row, make_account
+from tests.factories import Tenant
+
+NO_GAP = {"gap_min_seconds": 0, "gap_max_seconds": 0}
+
+
+async def _reserve(runtime: Runtime, account_id: UUID, kind: str, now: datetime) -> safety.Reservation:
+    async with runtime.db.service() as conn:
+        return await safety.reserve(conn, account_id=account_id, kind=kind, now=now)
+
+
+async def test_twenty_concurrent_reservations_never_exceed_the_daily_cap(
+    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+) -> None:
+    account_id = make_account(db_url, tenant, safety={"cap_dm": 5, **NO_GAP})
+    now = clock.now()
+    results = await asyncio.gather(*(_reserve(runtime, account_id, "dm", now) for _ in range(20)))
+    allowed = [r for r in results if r.allowed]
+    assert len(allowed) == 5
+    assert sorted(r.used for r in allowed) == [1, 2, 3, 4, 5]
+    refused = [r for r in results if not r.allowed]
+    assert all("cap reached" in r.reason for r in refused)
+    # Tomorrow (in the account's time zone) is a new budget.
+    assert all(r.not_before is not None and r.not_before > now for r in refused)
+    async with runtime.db.service() as conn:
+        assert await safety.usage(conn, account_id=account_id, day=now.date()) == {"dm": 5}
+    assert account_row(db_url, account_id)["daily_dm_count"] == 5
+    # Other kinds have their own cap; a refund gives one unit back.
+    assert (await _reserve(runtime, account_id, "invitation", now)).allowed
+    async with runtime.db.service() as conn:
+        await safety.refund(conn, account_id=account_id, kind="dm", day=now.date())
+    assert (await _reserve(runtime, account_id, "dm", now)).allowed
+    assert not (await _reserve(runtime, account_id, "dm", now)).allowed
+
+
+async def test_caps_are_shared_across_campaigns_and_counted_per_local_day(
+    runtime: Runtime, tenant: Tenant, db_url: str
+) -> None:
+    # 23:30 in Paris is already the next day there: the budget is the Paris day's.
+    account_id = make_account(
+        db_url,
+        tenant,
+        timezone="Europe/Paris",
+        safety={"cap_invitation": 1, "working_hours_enabled": False, **NO_GAP},
+    )
+    late = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 Paris, Monday
+    first = await _reserve(runtime, account_id, "invitation", late)
+    assert first.allowed
+    assert first.day == datetime(2026, 1, 5).date()
+    assert not (await _reserve(runtime, account_id, "invitation", late)).allowed
+    after_midnight = late + timedelta(minutes=45)  # 00:15 Tuesday in Paris, still Monday in UTC
+    second = await _reserve(runtime, account_id, "invitation", after_midnight)
+    assert second.allowed
+    assert second.day == datetime(2026, 1, 6).date()
+
+
+async def test_outside_working_hours_waits_for_the_next_window_in_the_accounts_time_zone(
+    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+) -> None:
+    account_id = make_account(
+        db_url,
+        tenant,
+        timezone="America/New_York",
+        safety={
+            "working_hours_start": 9,
+            "working_hours_end": 17,
+            "working_days": "mon,tue,wed,thu,fri",
+            **NO_GAP,
+        },
+    )
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # Monday 04:00 in New York
+    refused = await _reserve(runtime, account_id, "dm", now)
+    assert not refused.allowed
+    assert "working hours" in refused.reason
+    assert refused.not_before == datetime(2026, 1, 5, 14, 0, tzinfo=UTC)  # 09:00 New York
+    assert (await _reserve(runtime, account_id, "dm", datetime(2026, 1, 5, 14, 0, tzinfo=UTC))).allowed
+    # Friday 17:30 New York → Monday 09:00.
+    friday_evening = datetime(2026, 1, 9, 22, 30, tzinfo=UTC)
+    weekend = await _reserve(runtime, account_id, "dm", friday_evening)
+    assert weekend.not_before == datetime(2026, 1, 12, 14, 0, tzinfo=UTC)
+
+
+async def test_actions_of_one_account_are_spaced_by_a_random_gap(
+    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+) -> None:
+    account_id = make_account(db_url, tenant, safety={"gap_min_seconds": 60, "gap_max_seconds": 90})
+    now = clock.now()
+    assert (await _reserve(runtime, account_id, "dm", now)).allowed
+    spaced = await _reserve(runtime, account_id, "comment", now + timedelta(seconds=30))
+    assert not spaced.allowed
+    assert "gap" in spaced.reason
+    assert spaced.not_before is not None
+    assert now + timedelta(seconds=60) <= spaced.not_before <= now + timedelta(seconds=90)
+    assert (await _reserve(runtime, account_id, "comment", spaced.not_before)).allowed
+
+
+async def test_new_accounts_warm_up_from_a_fifth_of_the_cap(
+    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+) -> None:
+    start = clock.now()
+    account_id = make_account(
+        db_url,
+        tenant,
+        warmup_started_at=start,
+        safety={
+            "cap_dm": 10,
+            "warmup_days": 10,
+            "warmup_start_fraction": 0.2,
+            "working_hours_enabled": False,
+            **NO_GAP,
+        },
+    )
+
+    async def allowed_on(day: int) -> int:
+        now = start + timedelta(days=day)
+        count = 0
+        while (await _reserve(runtime, account_id, "dm", now)).allowed:
+            count += 1
+        return count
+
+    assert await allowed_on(0) == 2
+    assert await allowed_on(5) == 6
+    assert await allowed_on(10) == 10
+    assert await allowed_on(30) == 10
+
+
+async def test_paused_accounts_refuse_and_provider_errors_pause_them(
+    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+) -> None:
+    account_id = make_account(db_url, tenant, safety={"working_hours_enabled": False, **NO_GAP})
+    now = clock.now()
+    async with runtime.db.service() as conn:
+        until = await safety.apply_provider_error(conn, account_id, RateLimited(status=429), now)
+    assert until is not None
+    assert until >= now + timedelta(seconds=runtime.settings.safety_rate_limit_pause_seconds)
+    refused = await _reserve(runtime, account_id, "dm", now)
+    assert not refused.allowed
+    assert "429" in refused.reason
+    assert refused.not_before == until
+    # A second 429 in a row pauses twice as long.
+    async with runtime.db.service() as conn:
+        second = await safety.apply_provider_error(conn, account_id, RateLimited(status=429), until)
+    assert second is not None
+    assert second - until >= 2 * (until - now) - timedelta(seconds=1)
+    # Past the pause, the account acts again by itself.
+    assert (await _reserve(runtime, account_id, "dm", second)).allowed
+
+    async with runtime.db.service() as conn:
+        await safety.apply_provider_error(conn, account_id, AccountRestricted(status=403), now)
+        # A milder pause never replaces a restriction.
+        await safety.pause(conn, account_id, "429 again", now + timedelta(hours=1), source="rate_limited")
+    row = account_row(db_url, account_id)
+    assert row["pause_source"] == "restricted"
+    assert row["paused_until"] is None
+    later = await _reserve(runtime, account_id, "dm", now + timedelta(days=3))
+    assert not later.allowed
+    assert later.not_before is None
+    assert "restricted" in later.reason
+
+    async with runtime.db.service() as conn:
+        assert await safety.resume(conn, account_id, only_sources=safety.PROVIDER_PAUSES) is False
+        assert await safety.resume(conn, account_id) is True
+        await safety.apply_provider_error(conn, account_id, AccountDisconnected(status=401), now)
+    row = account_row(db_url, account_id)
+    assert row["status"] == "expired"
+    assert row["pause_source"] == "disconnected"
+    refused = await _reserve(runtime, account_id, "dm", now)
+    assert not refused.allowed
+    assert refused.not_before is None
+
+
+def test_safety_overrides_are_validated() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown safety setting"):
+        safety.validate_overrides({"cap_dms": 3})
+    with pytest.raises(ValueError, match="weekday"):
+        safety.validate_overrides({"working_days": "mon,funday"})
+    safety.validate_overrides({"cap_dm": 3, "working_days": ["mon", "tue"]})
