@@ -74,9 +74,10 @@ async def test_no_reply_abandons_the_sequence_after_the_campaigns_days(world: Wo
     lead_id = await world.comment(gus)
     await world.run()
     world.clock.advance(days=6)
-    assert await sequence.abandon_due(world.runtime) == 0
+    await sequence.abandon_due(world.runtime)  # the shared database may hold other tests' sequences
+    assert world.seq(lead_id)["status"] == "in_progress"
     world.clock.advance(days=1, seconds=1)
-    assert await sequence.abandon_due(world.runtime) == 1
+    assert await sequence.abandon_due(world.runtime) >= 1
 
     seq = world.seq(lead_id)
     assert seq["status"] == "abandoned"
