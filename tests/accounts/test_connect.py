@@ -209,3 +209,38 @@ async def test_pause_resume_and_delete_also_at_unipile(
     assert (await api.delete(f"/v1/linkedin-accounts/{account.id}", headers=h)).status_code == 204
     assert account.unipile_account_id not in linkedin.world.accounts
     assert (await api.get(f"/v1/linkedin-accounts/{account.id}", headers=h)).status_code == 404
+
+
+async def test_in_app_approval_activates_the_account_through_the_status_webhook(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, linkedin: Simulator, db_url: str
+) -> None:
+    from revos.accounts.service import refresh_profile
+    from tests.accounts.conftest import process_inbox
+
+    linkedin.add_account(
+        username="hal@example.com", password="pw", checkpoint="IN_APP_VALIDATION", name="Hal Ng"
+    )
+    h = headers(runtime, tenant)
+    started = await api.post(
+        "/v1/linkedin-accounts", json={"username": "hal@example.com", "password": "pw"}, headers=h
+    )
+    assert started.status_code == 202
+    body = started.json()
+    assert body["checkpoint"]["type"] == "IN_APP_VALIDATION"
+    assert "LinkedIn mobile app" in body["checkpoint"]["message"]
+    # The member taps "Yes, it's me"; Unipile's account-status webhook reaches revOS.
+    linkedin.approve_in_app(body["unipile_account_id"])
+    await linkedin.settle()
+    await process_inbox(runtime, UUID(body["id"]))
+    row = account_row(db_url, UUID(body["id"]))
+    assert row["status"] == "active"
+    assert row["checkpoint"] is None
+    with superuser_conn(db_url) as conn:
+        job = conn.execute(
+            "select 1 from procrastinate.procrastinate_jobs where task_name = 'accounts.refresh_profile'"
+            " and args ->> 'account_id' = %s",
+            (body["id"],),
+        ).fetchone()
+    assert job is not None
+    assert await refresh_profile(runtime, UUID(body["id"]))
+    assert account_row(db_url, UUID(body["id"]))["profile_data"]["first_name"] == "Hal"

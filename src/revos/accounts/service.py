@@ -218,6 +218,11 @@ async def _apply(
     discard_on_conflict: bool = False,
 ) -> dict[str, Any]:
     now = utcnow()
+    try:
+        # Before a pending checkpoint too: an in-app approval is only reported through these webhooks.
+        await ensure_webhooks(runtime, client)
+    except UnipileError as exc:
+        log.warning("Unipile webhooks not registered (polling still works): %s", exc)
     if isinstance(result, Checkpoint):
         values: dict[str, Any] = {
             "unipile_account_id": result.account_id,
@@ -254,7 +259,7 @@ async def _apply(
 
 
 async def _completion(runtime: Runtime, client: UnipileClient, unipile_account_id: str) -> dict[str, Any]:
-    """Values of a freshly connected account: active, profile filled, webhooks registered."""
+    """Values of a freshly connected account: active, profile filled."""
     values: dict[str, Any] = {
         "unipile_account_id": unipile_account_id,
         "status": "active",
@@ -267,10 +272,6 @@ async def _completion(runtime: Runtime, client: UnipileClient, unipile_account_i
         values["profile_data"] = profile.model_dump(mode="json", exclude_none=True)
     except UnipileError as exc:
         log.warning("profile of %s not read yet: %s", unipile_account_id, exc)
-    try:
-        await ensure_webhooks(runtime, client)
-    except UnipileError as exc:
-        log.warning("Unipile webhooks not registered (polling still works): %s", exc)
     return values
 
 
@@ -512,6 +513,9 @@ async def on_account_status(
             (now, account_id),
         )
         await safety.resume(conn, account_id, only_sources=safety.PROVIDER_PAUSES)
+        if row["profile_data"] is None:
+            # Connected out of band (in-app approval): read the profile in a job, not in this transaction.
+            await _defer_profile_refresh(conn, account_id)
         return
     await repo.update(conn, account_id, values)
     if status == "CREDENTIALS":
@@ -530,6 +534,17 @@ async def on_account_status(
             source="provider_error",
             now=now,
         )
+
+
+async def _defer_profile_refresh(conn: Conn, account_id: UUID) -> None:
+    from revos.queue import defer_if_absent
+
+    await defer_if_absent(
+        conn,
+        "accounts.refresh_profile",
+        {"account_id": str(account_id)},
+        queueing_lock=f"accounts.refresh_profile:{account_id}",
+    )
 
 
 register("account_status", on_account_status)
