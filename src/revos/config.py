@@ -172,7 +172,6 @@ class Settings(BaseSettings):
     safety_warmup_start_fraction: float = Field(default=0.2, gt=0, le=1)
     safety_rate_limit_pause_seconds: float = Field(default=3600.0, ge=0, description="first 429; doubles")
     safety_rate_limit_pause_max_seconds: float = Field(default=86400.0, ge=0)
-    safety_provider_error_pause_seconds: float = Field(default=900.0, ge=0)
     action_inflight_timeout_seconds: float = Field(
         default=120.0, gt=0, description="an in-flight action older than this is presumed crashed: reconcile"
     )
