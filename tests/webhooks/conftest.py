@@ -31,21 +31,17 @@ class Tenant:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-# Clients created by these tests: their leftover scheduled deliveries are parked after each test, so a
-# dispatcher run in the next test (which scans the shared database) only sees that test's deliveries.
-_OUR_CLIENTS: set[uuid.UUID] = set()
+# The dispatcher scans the whole (shared) database. Before each test, deliveries still scheduled
+# by earlier tests — of any domain — are parked, so a dispatcher run only sees this test's deliveries.
 
 
 @pytest.fixture(autouse=True)
-def park_leftover_deliveries(db_url: str) -> Iterator[None]:
-    yield
-    if _OUR_CLIENTS:
-        with superuser_conn(db_url) as conn:
-            conn.execute(
-                "update webhook_deliveries set status = 'failed', next_retry_at = null"
-                " where client_id = any(%s) and next_retry_at is not null and status <> 'success'",
-                (list(_OUR_CLIENTS),),
-            )
+def park_leftover_deliveries(db_url: str) -> None:
+    with superuser_conn(db_url) as conn:
+        conn.execute(
+            "update webhook_deliveries set status = 'failed', next_retry_at = null"
+            " where next_retry_at is not null and status <> 'success'"
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +69,6 @@ def make_tenant(db_url: str, runtime: Runtime, role: str = "admin") -> Tenant:
             (client["id"], f"u-{tag}@example.com", role),
         ).fetchone()
         assert user
-    _OUR_CLIENTS.add(client["id"])
     claims = jwt_tokens.Claims(sub=str(user["id"]), client_id=client["id"], user_role=role)  # type: ignore[arg-type]
     return Tenant(client["id"], user["id"], jwt_tokens.issue(claims, runtime.jwt_secret))
 
