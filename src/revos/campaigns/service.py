@@ -75,6 +75,35 @@ def settings_of(campaign: Mapping[str, Any]) -> schemas.CampaignSettings:
         return schemas.CampaignSettings()
 
 
+def working_hours_opening(
+    campaign: Mapping[str, Any], now: datetime, timezone: str | None
+) -> datetime | None:
+    """The campaign's own working hours (settings.working_hours), in the sending account's time zone:
+    None when they allow sending at `now` (or the campaign sets none), else the next opening (UTC).
+
+    The account's safety budget applies its own hours on top; this is the stricter, per-campaign window.
+    """
+    hours = settings_of(campaign).working_hours
+    if hours is None:
+        return None
+    from revos.accounts.safety import Policy, zone
+    from revos.config import get_settings
+
+    policy = Policy.of(
+        get_settings(),
+        {
+            "working_hours_enabled": True,
+            "working_hours_start": hours.start_hour,
+            "working_hours_end": hours.end_hour,
+            "working_days": ",".join(hours.days),
+        },
+    )
+    local = now.astimezone(zone(timezone))
+    if policy.in_window(local):
+        return None
+    return policy.next_window(local).astimezone(now.tzinfo)
+
+
 def fuzzy_triggers(campaign: Mapping[str, Any]) -> bool:
     return bool((campaign.get("settings") or {}).get("fuzzy_triggers", False))
 

@@ -20,6 +20,7 @@ from revos.campaigns import service as campaigns
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, ValidationFailed
+from revos.magnets import service as magnets
 from revos.posts import repo, schemas
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
@@ -69,11 +70,9 @@ async def _draft_content(conn: Conn, campaign: Mapping[str, Any]) -> str:
     template = campaign.get("post_template")
     if not template:
         raise ValidationFailed("content is required: the campaign has no post_template to draft from")
-    magnet = None
-    if campaign.get("lead_magnet_id"):
-        from revos.campaigns import repo as campaign_repo
-
-        magnet = await campaign_repo.lead_magnet(conn, campaign["lead_magnet_id"])
+    magnet = (
+        await magnets.get_magnet(conn, campaign["lead_magnet_id"]) if campaign.get("lead_magnet_id") else None
+    )
     content = render_post_template(template, campaign, magnet)
     if not content:
         raise ValidationFailed("the campaign's post_template renders to an empty post")
