@@ -16,9 +16,9 @@ from revos.db import migrate
 from revos.db.pool import Conn
 from revos.dms.api import router as downloads_router
 from revos.inbound.api import router as inbound_router
+from revos.leads.api import router as leads_router
 from revos.magnets.api import router as magnets_router
 from revos.posts.api import router as posts_router
-from revos.leads.api import router as leads_router
 from revos.runtime import Runtime
 from revos.tenancy.api import router as tenancy_router
 from revos.webhooks.api import router as webhooks_router
