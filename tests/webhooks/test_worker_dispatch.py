@@ -1,0 +1,43 @@
+"""The worker sends due deliveries by itself: the periodic `webhooks.deliver_due` task."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import standardwebhooks
+
+from revos.queue.worker import QueueWorker
+from revos.runtime import Runtime
+from tests.webhooks.conftest import Tenant, create_config, delivery_row, enqueue, make_lead
+from tests.webhooks.receiver import Receiver
+
+
+async def test_a_running_worker_delivers_a_captured_lead_without_being_asked(
+    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant, receiver: Receiver
+) -> None:
+    config = await create_config(api, tenant, receiver.url)
+    lead_id = make_lead(db_url, tenant.client_id, config_id=config["id"])
+    delivery_id = await enqueue(runtime, tenant, lead_id)
+
+    previous = runtime.settings.cron_webhook_dispatch
+    runtime.settings.cron_webhook_dispatch = "* * * * * *"  # every second
+    worker = QueueWorker(runtime, queues=["webhooks"], periodic=True)
+    running = asyncio.ensure_future(worker.run())
+    try:
+        async with asyncio.timeout(20):
+            await worker.wait_running()
+            # Polling the database: the delivery is recorded by the worker, not by anything we await.
+            for _ in range(200):
+                if receiver.requests and delivery_row(db_url, delivery_id)["status"] == "success":
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        worker.stop()
+        async with asyncio.timeout(15):
+            await running
+        runtime.settings.cron_webhook_dispatch = previous
+
+    assert delivery_row(db_url, delivery_id)["status"] == "success"
+    (request,) = receiver.requests
+    standardwebhooks.Webhook(config["secret"]).verify(request.body, dict(request.headers))
