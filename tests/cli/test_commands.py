@@ -91,3 +91,29 @@ def test_production_refuses_to_start_without_master_key(tmp_path: Path, empty_db
     assert result.returncode != 0
     assert "REVOS_MASTER_KEY" in result.stderr + result.stdout
     assert not (tmp_path / "master.key").exists()
+
+
+def test_agency_create_prints_a_staff_token_that_the_api_accepts(empty_db_url: str, tmp_path: Path) -> None:
+    import jwt as pyjwt
+
+    secret = "cli-test-jwt-secret-of-a-decent-length-000000"
+    env = base_env(REVOS_DATABASE_URL=empty_db_url, REVOS_DATA_DIR=str(tmp_path), REVOS_JWT_SECRET=secret)
+    assert run(["db", "migrate"], env).returncode == 0
+    created = run(["agency", "create", "Acme Growth", "--slug", "acme", "--admin-email", "Boss@Acme.io"], env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().rsplit(" ", 1)[-1]
+    from revos.security.jwt import verify
+
+    assert verify(token, secret).is_agency_staff  # exactly what the API checks
+    claims = pyjwt.decode(token, secret, algorithms=["HS256"], audience="authenticated")
+    again = run(["agency", "create", "Other", "--slug", "acme", "--admin-email", "x@acme.io"], env)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+    reissued = run(["agency", "token", claims["sub"]], env)
+    assert reissued.returncode == 0, reissued.stderr
+    assert (
+        pyjwt.decode(reissued.stdout.strip(), secret, algorithms=["HS256"], audience="authenticated")[
+            "agency_id"
+        ]
+        == claims["agency_id"]
+    )

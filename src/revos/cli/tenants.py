@@ -1,0 +1,107 @@
+"""`revos agency …`: what a self-hosting operator runs to create agencies and get the first token."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+import typer
+
+from revos.cli.common import console, run
+from revos.config import get_settings
+from revos.errors import Conflict, ValidationFailed
+from revos.runtime import Runtime
+from revos.security import jwt as jwt_tokens
+from revos.tenancy import service
+
+app = typer.Typer(help="Agencies: create one with its first admin, issue staff tokens.", no_args_is_help=True)
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@app.command("create")
+def create(
+    name: str = typer.Argument(..., help="the agency's name"),
+    slug: str = typer.Option(..., help="unique short name: lower-case letters, digits and dashes"),
+    admin_email: str = typer.Option(..., "--admin-email", help="the first admin user"),
+    client_name: str = typer.Option(None, help="the agency's own first client (default: the agency's name)"),
+    ttl_hours: int = typer.Option(24, min=1, max=24 * 365, help="lifetime of the printed token"),
+) -> None:
+    """Create an agency, its first client and an admin user; print an agency-staff JWT."""
+    if not SLUG.match(slug):
+        raise typer.BadParameter("lower-case letters, digits and dashes, at most 63", param_hint="--slug")
+    if "@" not in admin_email:
+        raise typer.BadParameter("not an email address", param_hint="--admin-email")
+
+    async def _create() -> tuple[UUID, UUID, UUID, str]:
+        rt = Runtime.build(get_settings())
+        await rt.open()
+        try:
+            async with rt.db.service(actor="cli:agency-create") as conn:
+                taken = await (
+                    await conn.execute("select 1 from agencies where slug = %s", (slug,))
+                ).fetchone()
+                if taken:
+                    raise Conflict(f"an agency with slug {slug!r} already exists")
+                exists = await (
+                    await conn.execute("select 1 from users where lower(email) = lower(%s)", (admin_email,))
+                ).fetchone()
+                if exists:
+                    raise ValidationFailed(f"a user with email {admin_email} already exists")
+                agency = await service.create_agency(conn, name=name, slug=slug)
+                client = await (
+                    await conn.execute(
+                        "insert into clients (agency_id, name) values (%s, %s) returning id",
+                        (agency["id"], client_name or name),
+                    )
+                ).fetchone()
+                assert client is not None
+                user = await (
+                    await conn.execute(
+                        "insert into users (client_id, email, role) values (%s, lower(%s), 'admin') returning id",
+                        (client["id"], admin_email),
+                    )
+                ).fetchone()
+                assert user is not None
+            token = _staff_token(rt, user["id"], agency["id"], ttl_hours)
+            return agency["id"], client["id"], user["id"], token
+        finally:
+            await rt.close()
+
+    agency_id, client_id, user_id, token = run(_create())
+    console.print(f"agency {agency_id} ({name}), client {client_id}, admin user {user_id}")
+    print(f"agency admin JWT (valid {ttl_hours} h): {token}", flush=True)
+
+
+@app.command("token")
+def token(
+    user_id: str = typer.Argument(..., help="an admin user of the agency"),
+    ttl_hours: int = typer.Option(24, min=1, max=24 * 365, help="lifetime of the token"),
+) -> None:
+    """Issue an agency-staff JWT for an existing admin user (their agency is looked up)."""
+
+    async def _issue() -> str:
+        rt = Runtime.build(get_settings())
+        await rt.open()
+        try:
+            async with rt.db.service(actor="cli:agency-token") as conn:
+                row = await (
+                    await conn.execute(
+                        "select u.id, u.role, c.agency_id from users u join clients c on c.id = u.client_id"
+                        " where u.id = %s",
+                        (UUID(user_id),),
+                    )
+                ).fetchone()
+            if row is None or row["role"] != "admin" or row["agency_id"] is None:
+                raise ValidationFailed("no admin user with that id in an agency")
+            return _staff_token(rt, row["id"], row["agency_id"], ttl_hours)
+        finally:
+            await rt.close()
+
+    print(run(_issue()), flush=True)
+
+
+def _staff_token(rt: Runtime, user_id: UUID, agency_id: UUID, ttl_hours: int) -> str:
+    claims = jwt_tokens.Claims(sub=str(user_id), agency_id=agency_id, user_role="admin")
+    return jwt_tokens.issue(
+        claims, rt.jwt_secret, ttl_seconds=ttl_hours * 3600, issuer=rt.settings.jwt_issuer
+    )
