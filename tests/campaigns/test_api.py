@@ -84,6 +84,7 @@ async def test_an_unknown_variable_is_rejected_on_update_too(api: httpx.AsyncCli
         {"settings": {"abandon_after_day": 3}},
         {"settings": {"working_hours": {"start_hour": 18, "end_hour": 9}}},
         {"starts_at": "2026-02-01T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"},
+        {"starts_at": "2026-02-01T00:00:00"},
     ],
     ids=[
         "no-triggers",
@@ -94,6 +95,7 @@ async def test_an_unknown_variable_is_rejected_on_update_too(api: httpx.AsyncCli
         "unknown-setting",
         "hours-inverted",
         "ends-before-start",
+        "naive-start",
     ],
 )
 async def test_invalid_campaigns_are_refused_before_any_write(

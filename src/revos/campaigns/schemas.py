@@ -6,7 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from revos.api.schemas import StrictModel
 
@@ -96,8 +104,8 @@ class _CampaignFields(StrictModel):
     dm_template_step1: Template | None = None
     dm_template_step2: Template | None = None
     dm_template_step3: Template | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
 
 
 class CampaignCreate(_CampaignFields):

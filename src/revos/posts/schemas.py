@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from revos.api.schemas import StrictModel
 
@@ -21,7 +21,7 @@ class PostCreate(StrictModel):
     content: Content | None = Field(
         default=None, description="omit to draft from the campaign's post_template"
     )
-    scheduled_for: datetime | None = Field(default=None, description="set = scheduled; omit = draft")
+    scheduled_for: AwareDatetime | None = Field(default=None, description="set = scheduled; omit = draft")
 
 
 class PostUpdate(StrictModel):
@@ -30,7 +30,7 @@ class PostUpdate(StrictModel):
 
 
 class PostSchedule(StrictModel):
-    scheduled_for: datetime
+    scheduled_for: AwareDatetime
 
 
 class Post(BaseModel):
