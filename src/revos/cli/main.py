@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 import uvicorn
 
@@ -39,8 +41,25 @@ def demo(
     exit_after_setup: bool = typer.Option(
         False, "--exit-after-setup", help="print the credentials and exit instead of serving"
     ),
+    pipeline: bool = typer.Option(
+        False,
+        "--pipeline",
+        help="preview: run the whole lead engine against the built-in simulator and print the funnel",
+    ),
+    commenters: int = typer.Option(40, "--commenters", min=1, help="simulated members (--pipeline)"),
+    speed: float = typer.Option(3600.0, "--speed", min=1.0, help="simulated seconds per second (--pipeline)"),
+    timeout: float = typer.Option(300.0, "--timeout", help="give up after this many seconds (--pipeline)"),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the funnel as one JSON line and exit (--pipeline)"
+    ),
+    keep_running: bool = typer.Option(
+        False, "--keep-running", help="keep serving after the run (--pipeline)"
+    ),
 ) -> None:
     """Run revOS on embedded defaults: database, migrations, a demo tenant, and the API."""
+    if pipeline and not exit_after_setup:
+        _demo_pipeline(host, port, commenters, speed, timeout, as_json, keep_running)
+        return
     from revos.api.app import create_app
     from revos.db import migrate as migrations
     from revos.runtime import Runtime
@@ -77,6 +96,61 @@ def demo(
         run(_main())
     except KeyboardInterrupt:
         err_console.print("stopped")
+
+
+def _print_credentials(tenant: Any, base: str) -> None:
+    console.rule("[bold]revOS is running[/bold]")
+    console.print(f"API:            {base}")
+    console.print(f"API docs:       {base}/docs")
+    console.print(f"agency:         {tenant.agency_id} (Demo Agency)")
+    console.print(f"client:         {tenant.client_id} (Demo Client)")
+    # Plain print: credentials must stay on one line to be copied, whatever the terminal width.
+    print(f"admin JWT:      {tenant.admin_jwt}")
+    print(f"client API key: {tenant.api_key}")
+    print(f'try:            curl -H "X-API-Key: {tenant.api_key}" {base}/v1/me', flush=True)
+
+
+def _demo_pipeline(
+    host: str, port: int, commenters: int, speed: float, timeout: float, as_json: bool, keep_running: bool
+) -> None:
+    import json
+
+    from rich.table import Table
+
+    from revos.db import migrate as migrations
+    from revos.demo import DemoOptions, run_demo
+    from revos.demo.world import FUNNEL_KEYS
+
+    settings, url = settings_and_url()
+    settings.require_secrets()
+    settings.database_url = url
+    applied = migrations.migrate(url)
+    console.print(f"database ready ({len(applied)} migration(s) applied)")
+    options = DemoOptions(
+        commenters=commenters, speed=speed, host=host, port=port, timeout=timeout, keep_running=keep_running
+    )
+    out = err_console if as_json else console
+
+    def report(result: Any) -> None:
+        table = Table(title=f"funnel after {result.elapsed:.0f} s")
+        for column in ("stage", "revOS (database)", "simulator (ground truth)", ""):
+            table.add_column(column)
+        for key in FUNNEL_KEYS:
+            got, want = result.funnel.get(key), result.ground_truth.get(key)
+            table.add_row(key, str(got), str(want), "ok" if got == want else "[red]differs[/red]")
+        out.print(table)
+        if as_json:
+            print(json.dumps({"funnel": result.funnel, "ground_truth": result.ground_truth}), flush=True)
+
+    try:
+        result = run(
+            run_demo(settings, options, console=err_console, on_ready=_print_credentials, on_done=report)
+        )
+    except KeyboardInterrupt:
+        err_console.print("stopped")
+        return
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @audit_app.command("verify")

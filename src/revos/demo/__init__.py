@@ -1,0 +1,6 @@
+"""`revos demo`: the whole lead engine against the simulator, in one process, with a funnel that must equal
+the simulator's ground truth."""
+
+from revos.demo.run import DemoOptions, DemoResult, run_demo
+
+__all__ = ["DemoOptions", "DemoResult", "run_demo"]
