@@ -8,6 +8,7 @@ something the database does not show.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,12 @@ from psycopg.types.json import Jsonb
 
 from revos.clock import utcnow
 from revos.db.pool import Conn
+
+
+def _dumps(value: object) -> str:
+    # Event data carries confidences (Decimal), ids and times: write them as text, not fail.
+    return json.dumps(value, default=str)
+
 
 # Kinds a client can filter on; `reason` carries the human sentence.
 DETECTED = "detected"
@@ -56,7 +63,7 @@ async def record(
     """Append one event (client_id is filled from the lead by the table's trigger)."""
     await conn.execute(
         "insert into lead_events (lead_id, occurred_at, kind, reason, data) values (%s, %s, %s, %s, %s)",
-        (lead_id, at or utcnow(), kind, reason, Jsonb(data or {})),
+        (lead_id, at or utcnow(), kind, reason, Jsonb(data or {}, dumps=_dumps)),
     )
 
 
