@@ -7,7 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from revos.db import crud
-from revos.db.pagination import keyset, page_of
 from revos.db.pool import Conn
 
 
@@ -43,21 +42,9 @@ async def name_taken(conn: Conn, client_id: UUID, name: str, *, other_than: UUID
 async def page(
     conn: Conn, *, cursor: str | None, limit: int, status: str | None, client_id: UUID | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    fragment, params = keyset(cursor, limit)
-    where = [fragment]
-    if status is not None:
-        where.append("status = %s")
-        params.append(status)
-    if client_id is not None:
-        where.append("client_id = %s")
-        params.append(client_id)
-    rows = await (
-        await conn.execute(
-            f"select * from campaigns where {' and '.join(where)} order by created_at desc, id desc limit %s",
-            [*params, limit + 1],
-        )
-    ).fetchall()
-    return page_of(rows, limit)
+    return await crud.page(
+        conn, "campaigns", cursor=cursor, limit=limit, where=[("status", status), ("client_id", client_id)]
+    )
 
 
 async def lead_magnet_client(conn: Conn, lead_magnet_id: UUID) -> UUID | None:

@@ -66,14 +66,25 @@ async def page(
     cursor: str | None,
     limit: int,
     where: Sequence[tuple[str, Any]] = (),
+    conditions: Sequence[tuple[str, Any]] = (),
     columns: str = "*",
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """A page ordered newest first; `where` is (column, value) equality filters."""
+    """A page ordered newest first.
+
+    `where`: (column, value) equality filters; a None value means "no filter on that column", so
+    optional query parameters pass straight through. `conditions`: (SQL with one %s, value) for
+    filters that are not equalities, written by the calling repo, never taken from input.
+    """
     fragment, params = keyset(cursor, limit)
     filters: list[sql.Composable] = [sql.SQL(fragment)]
     for column, value in where:
-        filters.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-        params.append(value)
+        if value is not None:
+            filters.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+    for condition, value in conditions:
+        if value is not None:
+            filters.append(sql.SQL(condition))
+            params.append(value)
     query = sql.SQL("select {} from {} where {} order by created_at desc, id desc limit %s").format(
         sql.SQL(columns), sql.Identifier(table), sql.SQL(" and ").join(filters)
     )

@@ -6,7 +6,6 @@ from typing import Any
 from uuid import UUID
 
 from revos.db import crud
-from revos.db.pagination import keyset, page_of
 from revos.db.pool import Conn
 
 
@@ -39,22 +38,16 @@ async def used_by(conn: Conn, magnet_id: UUID) -> list[str]:
 async def page(
     conn: Conn, *, cursor: str | None, limit: int, tag: str | None, client_id: UUID | None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    fragment, params = keyset(cursor, limit)
-    where = [fragment]
-    if tag is not None:
-        # Case-insensitive, and still served by the GIN index on tags for the exact spelling.
-        where.append("exists (select 1 from unnest(tags) t where lower(t) = lower(%s))")
-        params.append(tag)
-    if client_id is not None:
-        where.append("client_id = %s")
-        params.append(client_id)
-    rows = await (
-        await conn.execute(
-            f"select * from lead_magnets where {' and '.join(where)} order by created_at desc, id desc limit %s",
-            [*params, limit + 1],
-        )
-    ).fetchall()
-    return page_of(rows, limit)
+    # Case-insensitive tag match; still served by the GIN index on tags for the exact spelling.
+    tag_matches = "exists (select 1 from unnest(tags) t where lower(t) = lower(%s))"
+    return await crud.page(
+        conn,
+        "lead_magnets",
+        cursor=cursor,
+        limit=limit,
+        where=[("client_id", client_id)],
+        conditions=[(tag_matches, tag)],
+    )
 
 
 async def count_download(conn: Conn, magnet_id: UUID) -> int | None:

@@ -44,21 +44,9 @@ async def page(
     campaign_id: UUID | None,
     status: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    fragment, params = keyset(cursor, limit)
-    where = [fragment]
-    if campaign_id is not None:
-        where.append("campaign_id = %s")
-        params.append(campaign_id)
-    if status is not None:
-        where.append("status = %s")
-        params.append(status)
-    rows = await (
-        await conn.execute(
-            f"select * from posts where {' and '.join(where)} order by created_at desc, id desc limit %s",
-            [*params, limit + 1],
-        )
-    ).fetchall()
-    return page_of(rows, limit)
+    return await crud.page(
+        conn, "posts", cursor=cursor, limit=limit, where=[("campaign_id", campaign_id), ("status", status)]
+    )
 
 
 async def account(conn: Conn, account_id: UUID) -> dict[str, Any] | None:

@@ -159,7 +159,7 @@ class Response:
 
 
 class ResponseTooSlow(Exception):
-    pass
+    """The endpoint kept the connection open past the configured timeout."""
 
 
 @dataclass

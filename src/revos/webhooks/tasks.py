@@ -14,17 +14,10 @@ from revos.webhooks.dispatcher import deliver_due
 async def deliver_due_task(timestamp: int) -> None:
     rt = current_runtime()
     # Drain what is due now, a batch at a time; the next tick picks up whatever arrives later.
-    while (
-        await deliver_due(
-            rt.db,
-            clock=get_clock(),
-            limit=rt.settings.webhook_dispatch_batch,
-            settings=rt.settings,
-            vault=rt.vault,
-        )
-        >= rt.settings.webhook_dispatch_batch
-    ):
-        pass
+    batch = rt.settings.webhook_dispatch_batch
+    sent = batch
+    while sent >= batch:
+        sent = await deliver_due(rt.db, clock=get_clock(), limit=batch, settings=rt.settings, vault=rt.vault)
 
 
 @periodic("webhooks.purge_deliveries", cron=lambda s: s.cron_webhook_retention)
