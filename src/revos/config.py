@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     cron_dms_poll_replies: str = Field(default="*/15 * * * *", description="polling fallback for replies")
     dm_reply_poll_lookback_hours: float = Field(default=48, gt=0)
     dm_dispatch_batch: int = Field(default=200, ge=1, description="due sequences claimed per dispatch")
+    dm_wake_horizon_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="an account's run is queued ahead by at most this many wall seconds; later work is"
+        " found by the dispatcher",
+    )
+    dm_account_run_seconds: float = Field(
+        default=20, gt=0, description="wall seconds one account run may act before handing over"
+    )
     download_link_ttl_days: float = Field(default=30, gt=0, description="expiry of signed /d/{token} links")
 
     # Job queue (Procrastinate, schema `procrastinate`) and `revos worker`.

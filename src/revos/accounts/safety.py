@@ -188,6 +188,12 @@ def valid_timezone(name: str) -> bool:
     return True
 
 
+def account_lock(account_id: UUID | str | None) -> str | None:
+    """The queue lock of one LinkedIn account: jobs that act through it (DM runs, publishing) run one at
+    a time, whichever campaign asks."""
+    return f"linkedin_account:{account_id}" if account_id else None
+
+
 _ACCOUNT_COLUMNS = (
     "id, client_id, status, provider_status, timezone, safety, paused_at, paused_until, pause_reason,"
     " pause_source, warmup_started_at, next_action_at"
@@ -335,7 +341,14 @@ async def resume(conn: Conn, account_id: UUID, *, only_sources: frozenset[str] |
             " where id = %s and paused_at is not null and pause_source = any(%s)",
             (account_id, list(only_sources)),
         )
-    return result.rowcount > 0
+    if result.rowcount == 0:
+        return False
+    # Work that waited for the account runs now rather than at the dispatcher's next look.
+    from revos.clock import utcnow
+    from revos.dms.jobs import wake_account
+
+    await wake_account(conn, account_id, at=utcnow())
+    return True
 
 
 async def _clear_pause(conn: Conn, account_id: UUID) -> None:

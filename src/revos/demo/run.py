@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
@@ -207,10 +208,12 @@ async def run_demo(
     runtime = Runtime.build(settings)
     await runtime.open()
     receiver = await WebhookReceiver().start()
-    sim = Simulator(api_key=SIM_API_KEY, seed=options.seed, clock=clock)
+    # The same members and behaviour every run; ids of its own, so runs never collide in the database.
+    sim = Simulator(api_key=SIM_API_KEY, seed=options.seed, clock=clock, id_seed=secrets.token_hex(8))
     world = demo_world.build_world(sim, options.commenters, options.seed)
     worker: QueueWorker | None = None
     worker_task: asyncio.Task[None] | None = None
+    ids: dict[str, UUID] = {}
     try:
         tenant = await ensure_demo_tenant(runtime.db, runtime.jwt_secret)
         async with serve(sim, host="127.0.0.1", port=0) as sim_url:
@@ -225,7 +228,7 @@ async def run_demo(
                 async with httpx.AsyncClient(
                     base_url=api_url, headers={"X-API-Key": tenant.api_key}, timeout=30.0, trust_env=False
                 ) as api:
-                    ids = await _set_up(api, receiver, console)
+                    ids.update(await _set_up(api, receiver, console))
                     finished, details = await _run_until_done(
                         api, runtime, world, receiver, ids, options, console
                     )
@@ -254,20 +257,37 @@ async def run_demo(
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(worker_task, 15)
         await receiver.stop()
+        if "account" in ids:
+            await _retire(runtime, ids)
         await close_linkedin_client(runtime)
         await runtime.close()
         set_clock(previous_clock)
 
 
+async def _retire(runtime: Runtime, ids: dict[str, UUID]) -> None:
+    """The simulated LinkedIn ends with the demo: complete the run's campaign and pause its account, so
+    later runs and workers leave the run's leftovers alone (no polling of an account that is gone)."""
+    from revos.accounts import safety
+    from revos.campaigns.service import transition
+
+    with contextlib.suppress(Exception):
+        async with runtime.db.service(actor="demo") as conn:
+            await safety.pause(conn, ids["account"], "the demo's simulated LinkedIn stopped with the demo")
+            if "campaign" in ids:
+                await transition(conn, ids["campaign"], "completed")
+
+
 async def _set_up(api: httpx.AsyncClient, receiver: WebhookReceiver, console: Console) -> dict[str, UUID]:
-    """Everything a user does before the post goes out, through the API."""
+    """Everything a user does before the post goes out, through the API. Names carry the run's start
+    time: the demo client keeps earlier runs, and names are unique within a client."""
+    run = time.strftime("%Y-%m-%d %H:%M:%S")
     account = _check(
         await api.post(
             "/v1/linkedin-accounts",
             json={
                 "username": demo_world.USERNAME,
                 "password": demo_world.PASSWORD,
-                "account_name": "Demo Owner",
+                "account_name": f"Demo Owner ({run})",
                 "safety": ACCOUNT_SAFETY,
             },
         ),
@@ -297,7 +317,8 @@ async def _set_up(api: httpx.AsyncClient, receiver: WebhookReceiver, console: Co
     )
     hook = _check(
         await api.post(
-            "/v1/webhooks/configs", json={"name": "Demo ESP", "esp_type": "custom", "url": receiver.url}
+            "/v1/webhooks/configs",
+            json={"name": f"Demo ESP ({run})", "esp_type": "custom", "url": receiver.url},
         ),
         "create the webhook config",
     )
@@ -306,7 +327,7 @@ async def _set_up(api: httpx.AsyncClient, receiver: WebhookReceiver, console: Co
         await api.post(
             "/v1/campaigns",
             json={
-                "name": "Demo: The Growth Guide",
+                "name": f"Demo: The Growth Guide ({run})",
                 "trigger_words": [demo_world.TRIGGER],
                 "lead_magnet_id": magnet["id"],
                 "webhook_config_id": hook["id"],

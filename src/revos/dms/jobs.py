@@ -1,27 +1,36 @@
-"""Deferring DM work in the caller's transaction.
+"""Waking an account's DM run, in the caller's transaction.
 
-The sequence row is the source of truth for what is due (`next_action_at`); a job is the fast path
-that runs it on time. If the job is lost or the queue is not installed, the periodic `dms.dispatch`
-task finds the due row anyway, so a lead can never be forgotten between the two.
+The sequence rows are the source of truth for what is due (`next_action_at`). DM work runs per LinkedIn
+account: one `dms.run_account` job acts for every due sequence of the account, one action at a time and
+in due order, then queues its successor for the account's next due moment (design §3, §8: due work lives
+in the domain tables). The job carries the account's lock (`linkedin_account:<id>`) and a queueing lock,
+so an account has at most one run waiting and one running.
+
+Runs are queued at most `dm_wake_horizon_seconds` ahead: a waiting job holding the account's lock would
+hold up the account's other jobs until it runs. Later work, a lost job, or a queue that is not installed:
+the periodic `dms.dispatch` finds the due rows anyway, so a lead is never forgotten between the two.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
+from revos.accounts.safety import account_lock
 from revos.clock import ManualClock, ScaledClock, get_clock
+from revos.config import get_settings
 from revos.db.pool import Conn
 
-START_SEQUENCE = "dms.start_sequence"
-RUN_SEQUENCE = "dms.send_step"
-CHECK_INVITATION = "dms.check_invitation"
+RUN_ACCOUNT = "dms.run_account"
+
+# The account whose run is executing in this task: its own steps do not wake it (the run queues its
+# successor once, for the earliest moment it is needed).
+running_account: ContextVar[UUID | None] = ContextVar("revos_dms_running_account", default=None)
 
 
-def account_lock(linkedin_account_id: UUID | str | None) -> str | None:
-    """One lock per LinkedIn account: its actions never run concurrently, whichever campaign asks."""
-    return f"linkedin_account:{linkedin_account_id}" if linkedin_account_id else None
+def account_queueing_lock(linkedin_account_id: UUID | str) -> str:
+    return f"{RUN_ACCOUNT}:{linkedin_account_id}"
 
 
 def wall_delay(at: datetime | None) -> float | None:
@@ -41,53 +50,39 @@ def wall_delay(at: datetime | None) -> float | None:
     return seconds
 
 
-async def defer(
-    conn: Conn,
-    task_name: str,
-    args: dict[str, Any],
-    *,
-    lock: str | None = None,
-    queueing_lock: str | None = None,
-    schedule_in: float | None = None,
-) -> None:
-    from revos.queue import defer as queue_defer
+async def wake_account(
+    conn: Conn, linkedin_account_id: UUID | str | None, *, at: datetime | None, force: bool = False
+) -> bool:
+    """Queue the account's DM run for clock time `at` (None: now), unless one is already waiting, the
+    moment is past the wake horizon, or this is the account's own run (`force` overrides that last one).
+    True when a job was queued."""
     from revos.queue import defer_if_absent
 
-    if queueing_lock:
-        await defer_if_absent(
-            conn, task_name, args, lock=lock, queueing_lock=queueing_lock, schedule_in=schedule_in or None
-        )
-    else:
-        await queue_defer(conn, task_name, args, lock=lock, schedule_in=schedule_in or None)
-
-
-async def defer_start(
-    conn: Conn, sequence_id: UUID, linkedin_account_id: UUID | str | None, *, at: datetime
-) -> None:
-    """Deferred in the transaction that creates the lead: step 1 runs when due (a manual clock: at once,
-    and the job finds it not yet due; the dispatcher takes over)."""
-    await defer(
+    if linkedin_account_id is None:
+        return False
+    if (
+        not force
+        and running_account.get() is not None
+        and str(running_account.get()) == str(linkedin_account_id)
+    ):
+        return False
+    delay = wall_delay(at)
+    if delay is None or delay > get_settings().dm_wake_horizon_seconds:
+        return False
+    job_id = await defer_if_absent(
         conn,
-        START_SEQUENCE,
-        {"sequence_id": str(sequence_id)},
+        RUN_ACCOUNT,
+        {"linkedin_account_id": str(linkedin_account_id)},
         lock=account_lock(linkedin_account_id),
-        schedule_in=wall_delay(at) or 0,
+        queueing_lock=account_queueing_lock(linkedin_account_id),
+        schedule_in=delay or None,
     )
+    return job_id is not None
 
 
 async def defer_step(
     conn: Conn, sequence_id: UUID, linkedin_account_id: UUID | str | None, *, at: datetime | None
 ) -> None:
-    """Run the sequence's next step when due. With a manual clock (or when the job is lost) the periodic
-    dispatcher finds the due row instead; the task re-reads the sequence, so a spare job is harmless."""
-    delay = wall_delay(at)
-    if delay is None:
-        return
-    await defer(
-        conn,
-        RUN_SEQUENCE,
-        {"sequence_id": str(sequence_id)},
-        lock=account_lock(linkedin_account_id),
-        queueing_lock=f"dms.sequence:{sequence_id}" if delay == 0 else None,
-        schedule_in=delay,
-    )
+    """The sequence has something to do at `at`: make sure its account runs then (the run re-reads
+    every due sequence, so a spare wake is harmless)."""
+    await wake_account(conn, linkedin_account_id, at=at)

@@ -111,6 +111,82 @@ async def due(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     ).fetchall()
 
 
+async def due_accounts(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """LinkedIn accounts with at least one sequence due, the longest-waiting first."""
+    return await (
+        await conn.execute(
+            "select linkedin_account_id, min(next_action_at) as due_at from dm_sequences"
+            " where status = 'in_progress' and next_action_at <= %s and linkedin_account_id is not null"
+            " group by linkedin_account_id order by min(next_action_at) limit %s",
+            (now, limit),
+        )
+    ).fetchall()
+
+
+async def due_for_account(conn: Conn, linkedin_account_id: UUID, now: datetime, limit: int) -> list[UUID]:
+    """The account's due sequences, in due order."""
+    rows = await (
+        await conn.execute(
+            "select id from dm_sequences where linkedin_account_id = %s and status = 'in_progress'"
+            " and next_action_at <= %s order by next_action_at, id limit %s",
+            (linkedin_account_id, now, limit),
+        )
+    ).fetchall()
+    return [row["id"] for row in rows]
+
+
+async def next_due_for_account(conn: Conn, linkedin_account_id: UUID) -> datetime | None:
+    """When the account next has something to do: its earliest pending step, but not before the
+    account may act again (randomised gap, timed pause); None when nothing is pending or the account
+    waits for a person (paused without an end, disconnected)."""
+    row = await (
+        await conn.execute(
+            "select (select min(next_action_at) from dm_sequences"
+            "        where linkedin_account_id = a.id and status = 'in_progress') as due_at,"
+            " a.next_action_at as account_free_at, a.paused_at, a.paused_until, a.status"
+            " from linkedin_accounts a where a.id = %s",
+            (linkedin_account_id,),
+        )
+    ).fetchone()
+    if row is None or row["due_at"] is None:
+        return None
+    if row["paused_at"] is not None and row["paused_until"] is None:
+        return None
+    if row["status"] != "active":
+        return None
+    at: datetime = row["due_at"]
+    for later in (row["account_free_at"], row["paused_until"] if row["paused_at"] else None):
+        if later is not None and later > at:
+            at = later
+    return at
+
+
+async def account_busy_until(conn: Conn, linkedin_account_id: UUID, now: datetime) -> datetime | None:
+    """Not None when the account cannot act at `now` (paused, not active, or within its randomised gap);
+    the value is when to look again (`now` itself for an open-ended pause)."""
+    row = await (
+        await conn.execute(
+            "select status, next_action_at, paused_at, paused_until from linkedin_accounts where id = %s",
+            (linkedin_account_id,),
+        )
+    ).fetchone()
+    if row is None:
+        return now
+    if row["paused_at"] is not None:
+        until = row["paused_until"]
+        if until is None:
+            return now
+        if until > now:
+            return until
+        # a timed pause that has run out: the next reservation lifts it
+    if row["status"] != "active":
+        return now
+    if row["next_action_at"] is not None and row["next_action_at"] > now:
+        free_at: datetime = row["next_action_at"]
+        return free_at
+    return None
+
+
 async def abandon_due(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     return await (
         await conn.execute(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -554,19 +555,62 @@ async def check_invitations(runtime: Runtime, linkedin_account_id: UUID) -> int:
     return len(found)
 
 
-async def dispatch_due(runtime: Runtime, *, inline: bool = False) -> int:
-    """Sequences due by the revOS clock → `dms.send_step` jobs (one waiting job per sequence), or run
-    them here when `inline` (tests and the demo's single process)."""
-    now = utcnow()
+async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
+    """One account's DM run: every due sequence of the account, in due order, one action at a time,
+    until nothing is due, the account must wait (randomised gap, pause, working hours) or the run has
+    used its `dm_account_run_seconds`; then the run queues its successor for the account's next due
+    moment. Returns how many steps it ran."""
+    settings = runtime.settings
+    started = time.monotonic()
+    token = jobs.running_account.set(linkedin_account_id)
+    ran = 0
+    tried: set[UUID] = set()
+    try:
+        while time.monotonic() - started < settings.dm_account_run_seconds:
+            async with runtime.db.service(actor="dms") as conn:
+                if await repo.account_busy_until(conn, linkedin_account_id, utcnow()) is not None:
+                    break
+                due = [
+                    sid
+                    for sid in await repo.due_for_account(conn, linkedin_account_id, utcnow(), 50)
+                    if sid not in tried
+                ]
+            if not due:
+                break
+            sequence_id = due[0]
+            tried.add(sequence_id)
+            try:
+                await run_step(runtime, sequence_id)
+            except Exception:
+                # One sequence's bug must not stall the account: it is retried by the next run.
+                log.exception("DM step of sequence %s failed", sequence_id)
+            ran += 1
+    finally:
+        jobs.running_account.reset(token)
     async with runtime.db.service(actor="dms") as conn:
-        due = await repo.due(conn, now, runtime.settings.dm_dispatch_batch)
-        if not inline:
-            for row in due:
-                await jobs.defer_step(conn, row["id"], row["linkedin_account_id"], at=now)
+        at = await repo.next_due_for_account(conn, linkedin_account_id)
+        if at is not None:
+            await jobs.wake_account(conn, linkedin_account_id, at=at)
+    return ran
+
+
+async def dispatch_due(runtime: Runtime, *, inline: bool = False) -> int:
+    """Accounts with due sequences (by the revOS clock) → one `dms.run_account` job each (at most one
+    waiting per account). With `inline` (tests on a manual clock), every due sequence is run here
+    instead. Returns how many accounts (or, inline, sequences) were found due."""
+    now = utcnow()
+    batch = runtime.settings.dm_dispatch_batch
     if inline:
+        async with runtime.db.service(actor="dms") as conn:
+            due = await repo.due(conn, now, batch)
         for row in due:
             await run_step(runtime, row["id"])
-    return len(due)
+        return len(due)
+    async with runtime.db.service(actor="dms") as conn:
+        accounts = await repo.due_accounts(conn, now, batch)
+        for row in accounts:
+            await jobs.wake_account(conn, row["linkedin_account_id"], at=now, force=True)
+    return len(accounts)
 
 
 async def abandon_due(runtime: Runtime) -> int:

@@ -2,8 +2,8 @@
 in `revos.dms.sequence` and `revos.leads.flow` as plain functions of (runtime, ids), which tests and
 the demo can also call directly.
 
-Jobs that act on a LinkedIn account carry `lock="linkedin_account:<id>"`, so one account never runs two
-actions at once, whichever campaign asks.
+DM work runs per LinkedIn account (`dms.run_account`), under the account's lock
+(`linkedin_account:<id>`): one account never runs two actions at once, whichever campaign asks.
 """
 
 from __future__ import annotations
@@ -15,27 +15,16 @@ from revos.leads import flow
 from revos.queue import current_runtime, periodic, task
 
 
-@task("dms.start_sequence", queue="dms")
-async def start_sequence(sequence_id: str) -> None:
-    """Deferred with the lead: runs step 1 at once if it is already due (else the dispatcher will)."""
-    await sequence.run_step(current_runtime(), UUID(sequence_id))
-
-
-@task("dms.send_step", queue="dms")
-async def send_step(sequence_id: str) -> None:
-    """Do the sequence's next due action (DM, invitation, confirmation, backup link) if it is due."""
-    await sequence.run_step(current_runtime(), UUID(sequence_id))
-
-
-@task("dms.check_invitation", queue="dms")
-async def check_invitation(linkedin_account_id: str) -> None:
-    """Polling fallback for accepted invitations of one account (webhooks can lag by hours)."""
-    await sequence.check_invitations(current_runtime(), UUID(linkedin_account_id))
+@task("dms.run_account", queue="dms", max_attempts=1)
+async def run_account(linkedin_account_id: str) -> None:
+    """Every due DM step of one LinkedIn account, one action at a time (see `revos.dms.jobs`). Not
+    retried by the queue: a failed run is found again by the next `dms.dispatch`."""
+    await sequence.run_account(current_runtime(), UUID(linkedin_account_id))
 
 
 @periodic("dms.dispatch", cron=lambda s: s.cron_dms_dispatch)
 async def dispatch(timestamp: int) -> None:
-    """Due sequences (by the revOS clock) → one `dms.send_step` job each, locked per account."""
+    """Accounts with due sequences (by the revOS clock) → their `dms.run_account` job."""
     await sequence.dispatch_due(current_runtime())
 
 

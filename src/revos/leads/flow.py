@@ -82,6 +82,12 @@ def _other_party(event: MessagingEvent) -> str | None:
 async def _own_message(conn: Conn, sequence: dict[str, Any], event: MessagingEvent, at: datetime) -> None:
     """Our own message: a DM we sent (already recorded by the sender) or the invitation note that
     LinkedIn turns into a chat when the invitation is accepted — the real-time sign of acceptance."""
+    # The sequence row first, as every writer of a sequence does: the message's foreign key would
+    # otherwise share-lock it before the update below, and deadlock with a sender holding it.
+    locked = await dm_repo.get(conn, sequence["id"], for_update=True)
+    if locked is None:
+        return
+    sequence = locked
     inserted = await dm_repo.insert_message(
         conn,
         {
@@ -393,6 +399,8 @@ async def poll_replies(runtime: Runtime, *, inline: bool = False) -> int:
                 "select distinct a.id, a.client_id, a.unipile_account_id from dm_sequences s"
                 " join linkedin_accounts a on a.id = s.linkedin_account_id"
                 " where s.status = 'in_progress' and a.unipile_account_id is not null and a.status = 'active'"
+                # paused until a person acts (manual, restricted, disconnected): left alone
+                " and (a.paused_at is null or a.paused_until is not null)"
             )
         ).fetchall()
     recorded = 0

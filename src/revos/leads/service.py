@@ -144,7 +144,7 @@ async def on_trigger_comment(
             f"first DM scheduled for {step1_at:%Y-%m-%d %H:%M} UTC (a randomised gap after the comment)",
             data={"scheduled_for": step1_at.isoformat()},
         )
-    await jobs.defer_start(conn, sequence["id"], account_id, at=step1_at)
+    await jobs.defer_step(conn, sequence["id"], account_id, at=step1_at)
     return lead_id
 
 

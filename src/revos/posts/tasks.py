@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from uuid import UUID
 
+from revos.accounts.safety import account_lock
 from revos.db.pool import Conn
 from revos.posts import polling, publishing
 from revos.queue import defer_if_absent, periodic, task
@@ -15,11 +16,6 @@ log = logging.getLogger(__name__)
 
 PUBLISH = "posts.publish"
 POLL = "posts.poll"
-
-
-def account_lock(account_id: UUID | str | None) -> str | None:
-    # The same lock the DM jobs take: one LinkedIn account's actions never run at once.
-    return f"linkedin_account:{account_id}" if account_id else None
 
 
 async def defer_publish(conn: Conn, post_id: UUID, account_id: UUID | None) -> None:

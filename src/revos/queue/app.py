@@ -9,8 +9,8 @@ Tasks are named `domain.verb` and declared in each domain's `tasks.py`:
 
     from revos.queue import task
 
-    @task("dms.send_step", queue="dms", max_attempts=5)
-    async def send_step(sequence_id: str, step: int) -> None: ...
+    @task("posts.publish", queue="posts", max_attempts=5)
+    async def publish(post_id: str) -> None: ...
 
 and that module is listed in `TASK_MODULES` below, which the worker imports before it starts.
 Periodic work uses `periodic(...)` the same way (see revos.queue.registry).

@@ -24,7 +24,7 @@ Cron = str | Callable[[Settings], str]
 
 def check_task_name(name: str) -> str:
     if not TASK_NAME.match(name):
-        raise ValueError(f"task name {name!r}: tasks are named domain.verb, e.g. 'dms.send_step'")
+        raise ValueError(f"task name {name!r}: tasks are named domain.verb, e.g. 'dms.run_account'")
     return name
 
 

@@ -20,7 +20,7 @@ ISO_MS = re.compile(r"^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 class IdFactory:
     """One seeded generator: the same seed and the same sequence of calls give the same ids."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int | str) -> None:
         self._rng = random.Random(f"ids:{seed}")
         # LinkedIn activity ids are 19-digit, time-ordered numbers; counting up keeps them ordered.
         self._activity = 7_300_000_000_000_000_000 + self._rng.randrange(10**15)

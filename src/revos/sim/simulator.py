@@ -49,12 +49,15 @@ class Simulator:
         webhook_retry_delays: tuple[float, ...] = RETRY_DELAYS,
         webhook_timeout: float = 30.0,
         tick_interval: float = 0.01,
+        id_seed: int | str | None = None,
     ) -> None:
+        """`seed` drives the members' behaviour and faults; ids (accounts, posts, messages) come from
+        `id_seed` when given, so a re-run with the same behaviour gets ids of its own."""
         self.api_key = api_key
         self.seed = seed
         self.clock = clock or get_clock()
         self.tick_interval = tick_interval
-        self.ids = IdFactory(seed)
+        self.ids = IdFactory(seed if id_seed is None else id_seed)
         self.world = World(self.clock, self.ids, budgets)
         self.scheduler = Scheduler(self.clock)
         self.auth = Auth(self.world)
