@@ -36,29 +36,32 @@ def serve(
 
 @app.command()
 def demo(
-    host: str = typer.Option("127.0.0.1", help="bind address"),
-    port: int = typer.Option(8000, help="API port"),
-    exit_after_setup: bool = typer.Option(
-        False, "--exit-after-setup", help="print the credentials and exit instead of serving"
-    ),
-    pipeline: bool = typer.Option(
-        False,
-        "--pipeline",
-        help="preview: run the whole lead engine against the built-in simulator and print the funnel",
-    ),
-    commenters: int = typer.Option(40, "--commenters", min=1, help="simulated members (--pipeline)"),
-    speed: float = typer.Option(3600.0, "--speed", min=1.0, help="simulated seconds per second (--pipeline)"),
-    timeout: float = typer.Option(300.0, "--timeout", help="give up after this many seconds (--pipeline)"),
+    host: str = typer.Option("127.0.0.1", help="bind address of the API"),
+    port: int = typer.Option(8000, help="API port (0: any free port)"),
+    commenters: int = typer.Option(40, "--commenters", min=1, help="simulated members commenting"),
+    speed: float = typer.Option(3600.0, "--speed", min=1.0, help="simulated seconds per wall second"),
+    seed: int = typer.Option(7, "--seed", help="the simulated members and their behaviour"),
+    timeout: float = typer.Option(300.0, "--timeout", min=1.0, help="give up after this many seconds"),
     as_json: bool = typer.Option(
-        False, "--json", help="print the funnel as one JSON line and exit (--pipeline)"
+        False, "--json", help="print the funnel as one JSON line (the last line of output) and exit"
     ),
     keep_running: bool = typer.Option(
-        False, "--keep-running", help="keep serving after the run (--pipeline)"
+        False, "--keep-running", help="keep the API and the simulator serving after the run"
+    ),
+    api_only: bool = typer.Option(
+        False, "--api-only", help="no simulated campaign: set up the demo tenant and serve the API"
+    ),
+    exit_after_setup: bool = typer.Option(
+        False, "--exit-after-setup", help="with --api-only: print the credentials and exit"
     ),
 ) -> None:
-    """Run revOS on embedded defaults: database, migrations, a demo tenant, and the API."""
-    if pipeline and not exit_after_setup:
-        _demo_pipeline(host, port, commenters, speed, timeout, as_json, keep_running)
+    """Run the whole lead engine on embedded defaults and show its funnel against the ground truth.
+
+    Embedded PostgreSQL, the LinkedIn simulator, the API, a worker and a local ESP receiver: a LinkedIn
+    account behind 2FA, a lead magnet, a webhook and a campaign are set up through the API; the post is
+    published; simulated members comment, reply and click over a sped-up clock."""
+    if not api_only and not exit_after_setup:
+        _demo_pipeline(host, port, commenters, speed, seed, timeout, as_json, keep_running)
         return
     from revos.api.app import create_app
     from revos.db import migrate as migrations
@@ -75,16 +78,7 @@ def demo(
         await rt.open()
         try:
             tenant = await ensure_demo_tenant(rt.db, rt.jwt_secret)
-            base = f"http://{host}:{port}"
-            console.rule("[bold]revOS is running[/bold]")
-            console.print(f"API:            {base}")
-            console.print(f"API docs:       {base}/docs")
-            console.print(f"agency:         {tenant.agency_id} (Demo Agency)")
-            console.print(f"client:         {tenant.client_id} (Demo Client)")
-            # Plain print: credentials must stay on one line to be copied, whatever the terminal width.
-            print(f"admin JWT:      {tenant.admin_jwt}")
-            print(f"client API key: {tenant.api_key}")
-            print(f'try:            curl -H "X-API-Key: {tenant.api_key}" {base}/v1/me', flush=True)
+            _print_credentials(tenant, f"http://{host}:{port}")
             if exit_after_setup:
                 return
             server = uvicorn.Server(uvicorn.Config(create_app(rt), host=host, port=port, log_level="warning"))
@@ -111,7 +105,14 @@ def _print_credentials(tenant: Any, base: str) -> None:
 
 
 def _demo_pipeline(
-    host: str, port: int, commenters: int, speed: float, timeout: float, as_json: bool, keep_running: bool
+    host: str,
+    port: int,
+    commenters: int,
+    speed: float,
+    seed: int,
+    timeout: float,
+    as_json: bool,
+    keep_running: bool,
 ) -> None:
     import json
 
@@ -127,7 +128,13 @@ def _demo_pipeline(
     applied = migrations.migrate(url)
     console.print(f"database ready ({len(applied)} migration(s) applied)")
     options = DemoOptions(
-        commenters=commenters, speed=speed, host=host, port=port, timeout=timeout, keep_running=keep_running
+        commenters=commenters,
+        speed=speed,
+        seed=seed,
+        host=host,
+        port=port,
+        timeout=timeout,
+        keep_running=keep_running,
     )
     out = err_console if as_json else console
 
