@@ -146,6 +146,12 @@ def _demo_pipeline(
             got, want = result.funnel.get(key), result.ground_truth.get(key)
             table.add_row(key, str(got), str(want), "ok" if got == want else "[red]differs[/red]")
         out.print(table)
+        repeats = result.details.get("repeats", {})
+        style = "red" if any(repeats.values()) else "green"
+        out.print(
+            f"[{style}]sent twice to the same member (simulator's records): "
+            f"{repeats.get('duplicate_dms', 0)} DMs, {repeats.get('duplicate_invitations', 0)} invitations[/{style}]"
+        )
         if as_json:
             print(json.dumps({"funnel": result.funnel, "ground_truth": result.ground_truth}), flush=True)
 

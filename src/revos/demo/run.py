@@ -24,10 +24,10 @@ from revos.clock import ScaledClock, get_clock, set_clock
 from revos.config import Settings
 from revos.demo import funnel as funnel_db
 from revos.demo import world as demo_world
-from revos.demo.receiver import WebhookReceiver
 from revos.runtime import Runtime
 from revos.sim import Simulator, serve
 from revos.tenancy.bootstrap import DemoTenant, ensure_demo_tenant
+from revos.webhooks.receiver import Receiver as WebhookReceiver
 
 SIM_API_KEY = "demo-sim-key"
 EVERY_SECOND = "* * * * * *"
@@ -214,6 +214,21 @@ async def run_demo(
     worker: QueueWorker | None = None
     worker_task: asyncio.Task[None] | None = None
     ids: dict[str, UUID] = {}
+
+    async def wind_down() -> None:
+        # The run's account and campaign are retired, then the worker stops, while the simulator still
+        # answers: nothing polls a LinkedIn that is already gone.
+        nonlocal worker_task
+        if "account" in ids:
+            await _retire(runtime, ids)
+            ids.clear()
+        if worker is not None:
+            worker.stop()
+        if worker_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker_task, 15)
+            worker_task = None
+
     try:
         tenant = await ensure_demo_tenant(runtime.db, runtime.jwt_secret)
         async with serve(sim, host="127.0.0.1", port=0) as sim_url:
@@ -225,40 +240,38 @@ async def run_demo(
                 if on_ready is not None:
                     on_ready(tenant, api_url)
                 started = time.monotonic()
-                async with httpx.AsyncClient(
-                    base_url=api_url, headers={"X-API-Key": tenant.api_key}, timeout=30.0, trust_env=False
-                ) as api:
-                    ids.update(await _set_up(api, receiver, console))
-                    finished, details = await _run_until_done(
-                        api, runtime, world, receiver, ids, options, console
-                    )
-                    async with runtime.db.raw() as conn:
-                        measured = await funnel_db.funnel(
-                            conn, campaign_id=ids["campaign"], post_id=ids["post"]
+                try:
+                    async with httpx.AsyncClient(
+                        base_url=api_url, headers={"X-API-Key": tenant.api_key}, timeout=30.0, trust_env=False
+                    ) as api:
+                        ids.update(await _set_up(api, receiver, console))
+                        finished, details = await _run_until_done(
+                            api, runtime, world, receiver, ids, options, console
                         )
-                    truth = demo_world.ground_truth(
-                        world, webhooks=len(receiver.leads), clicks=len(details["clicked"])
-                    )
-                    details["clicked"] = sorted(details["clicked"])
-                    details["receiver_rejected"] = receiver.rejected
-                    result = DemoResult(
-                        tenant, api_url, measured, truth, time.monotonic() - started, finished, details
-                    )
-                    if on_done is not None:
-                        on_done(result)
-                    if options.keep_running:
-                        console.print(f"still serving on {api_url} (Ctrl-C to stop)")
-                        await asyncio.Event().wait()
-                    return result
+                        async with runtime.db.raw() as conn:
+                            measured = await funnel_db.funnel(
+                                conn, campaign_id=ids["campaign"], post_id=ids["post"]
+                            )
+                        truth = demo_world.ground_truth(
+                            world, webhooks=len(receiver.leads), clicks=len(details["clicked"])
+                        )
+                        details["clicked"] = sorted(details["clicked"])
+                        details["repeats"] = demo_world.repeats(world)
+                        details["receiver_rejected"] = receiver.rejected
+                        result = DemoResult(
+                            tenant, api_url, measured, truth, time.monotonic() - started, finished, details
+                        )
+                        if on_done is not None:
+                            on_done(result)
+                        if options.keep_running:
+                            console.print(f"still serving on {api_url} (Ctrl-C to stop)")
+                            await asyncio.Event().wait()
+                        return result
+                finally:
+                    await wind_down()
     finally:
-        if worker is not None:
-            worker.stop()
-        if worker_task is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker_task, 15)
+        await wind_down()
         await receiver.stop()
-        if "account" in ids:
-            await _retire(runtime, ids)
         await close_linkedin_client(runtime)
         await runtime.close()
         set_clock(previous_clock)

@@ -4,6 +4,7 @@ and the ground truth the funnel is compared with (read from what the simulator r
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from revos.sim import Login, Member, Persona, Simulator
@@ -134,4 +135,18 @@ def ground_truth(world: DemoWorld, *, webhooks: int, clicks: int) -> dict[str, i
         "emails": len({r.member_id for r in replies if r.email}),
         "webhooks": webhooks,
         "clicks": clicks,
+    }
+
+
+def repeats(world: DemoWorld) -> dict[str, int]:
+    """What nobody may receive twice, counted from the simulator's records: members who got the same DM
+    text more than once, and members invited more than once."""
+    sim = world.sim
+    texts = Counter(
+        (member.provider_id, msg.text) for msg in sim.sent_messages() for member in msg.recipients
+    )
+    invited = Counter(inv.member.provider_id for inv in sim.invitations())
+    return {
+        "duplicate_dms": sum(1 for n in texts.values() if n > 1),
+        "duplicate_invitations": sum(1 for n in invited.values() if n > 1),
     }
