@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Bootstrap and run revOS from a fresh clone with nothing but Python 3.11.
 
-    python3 dev.py demo      # set up .venv, then run revOS on embedded defaults
+    python3 dev.py demo      # set up .venv, then run the whole lead engine on embedded defaults
     python3 dev.py test      # set up .venv, then lint, type-check and run the whole test suite
 
 Any other arguments after `demo` go to `revos demo`; after `test`, to pytest.
