@@ -15,23 +15,18 @@ import asyncio
 import base64
 import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the local receiver lives with the tests
-
-from tests.webhooks.receiver import Receiver  # noqa: E402
-
-from revos.clock import SystemClock  # noqa: E402
-from revos.config import Settings  # noqa: E402
-from revos.db import migrate  # noqa: E402
-from revos.db.embedded import start_embedded, stop_embedded  # noqa: E402
-from revos.runtime import Runtime  # noqa: E402
-from revos.webhooks import dispatcher, schemas, service, signing  # noqa: E402
+from revos.clock import SystemClock
+from revos.config import Settings
+from revos.db import migrate
+from revos.db.embedded import start_embedded, stop_embedded
+from revos.runtime import Runtime
+from revos.webhooks import dispatcher, schemas, service, signing
+from revos.webhooks.receiver import Receiver
 
 
 async def main(leads: int, batch: int, concurrency: int) -> None:

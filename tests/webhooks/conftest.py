@@ -16,8 +16,8 @@ from revos.clock import ManualClock, set_clock
 from revos.runtime import Runtime
 from revos.security import jwt as jwt_tokens
 from revos.webhooks import dispatcher, service
+from revos.webhooks.receiver import Receiver
 from tests.helpers import superuser_conn
-from tests.webhooks.receiver import Receiver
 
 
 @dataclass

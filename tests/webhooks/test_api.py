@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from revos.runtime import Runtime
+from revos.webhooks.receiver import Receiver
 from tests.helpers import superuser_conn
 from tests.webhooks.conftest import Tenant, config_row, make_tenant
-from tests.webhooks.receiver import Receiver
 
 
 def _count_configs(db_url: str, client_id: uuid.UUID) -> int:

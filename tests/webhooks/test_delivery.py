@@ -15,6 +15,7 @@ from revos.clock import ManualClock
 from revos.errors import Conflict
 from revos.runtime import Runtime
 from revos.webhooks import service
+from revos.webhooks.receiver import Receiver
 from tests.helpers import superuser_conn
 from tests.webhooks.conftest import (
     Tenant,
@@ -26,7 +27,6 @@ from tests.webhooks.conftest import (
     lead_status,
     make_lead,
 )
-from tests.webhooks.receiver import Receiver
 
 
 def _attempts(db_url: str, delivery_id: uuid.UUID) -> list[dict[str, object]]:

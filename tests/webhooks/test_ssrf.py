@@ -12,8 +12,8 @@ from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.security import ssrf
 from revos.webhooks import schemas, service
+from revos.webhooks.receiver import Receiver
 from tests.webhooks.conftest import Tenant, create_config, delivery_row, dispatch, enqueue, make_lead
-from tests.webhooks.receiver import Receiver
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import standardwebhooks
 
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
+from revos.webhooks.receiver import Receiver
 from tests.webhooks.conftest import Tenant, create_config, delivery_row, enqueue, make_lead
-from tests.webhooks.receiver import Receiver
 
 
 async def test_a_running_worker_delivers_a_captured_lead_without_being_asked(
