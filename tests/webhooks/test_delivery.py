@@ -270,6 +270,28 @@ async def test_http_410_disables_the_endpoint_and_replay_after_reenabling_delive
     }
 
 
+async def test_a_receiver_slower_than_the_timeout_fails_the_attempt_and_gets_a_retry(
+    api: httpx.AsyncClient,
+    tenant: Tenant,
+    receiver: Receiver,
+    runtime: Runtime,
+    db_url: str,
+    clock: ManualClock,
+) -> None:
+    receiver.answer_next(1, delay=1.5)
+    config = await create_config(api, tenant, receiver.url, timeout_ms=1000, retry_delay_ms=1000)
+    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"]))
+    await dispatch(runtime, clock)
+    row = delivery_row(db_url, delivery_id)
+    assert row["status"] == "failed"
+    assert row["next_retry_at"] is not None
+    assert "timed out after 1000 ms" in row["error_message"]
+    clock.advance((row["next_retry_at"] - clock.now()).total_seconds())
+    assert await dispatch(runtime, clock) == 1
+    assert delivery_row(db_url, delivery_id)["status"] == "success"
+    assert receiver.count == 2
+
+
 @pytest.mark.parametrize("status", [429, 503])
 async def test_retry_after_is_honoured(
     api: httpx.AsyncClient,

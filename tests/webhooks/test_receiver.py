@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
@@ -117,7 +118,9 @@ async def test_scripted_answers_apply_to_the_next_requests_then_the_usual_answer
     assert receiver.leads == {"lead-0", "lead-1", "lead-2", "lead-3"}
 
 
-async def test_a_delayed_answer_outlasts_a_short_client_timeout(client: httpx.AsyncClient) -> None:
+async def test_a_delayed_answer_outlasts_a_short_client_timeout_and_is_cut_quietly_by_stop(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     async with Receiver() as receiver:
         receiver.answer_next(1, delay=1.0)
         with pytest.raises(httpx.ReadTimeout):
@@ -125,6 +128,8 @@ async def test_a_delayed_answer_outlasts_a_short_client_timeout(client: httpx.As
         # The late request was received; the next one is answered at once.
         assert receiver.count == 1
         assert (await client.post(receiver.url, content=b"{}", timeout=0.5)).status_code == 200
+    # Stopped while the first answer was still being delayed: nothing reported as an error.
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_down_refuses_connections_until_up_on_the_same_url(client: httpx.AsyncClient) -> None:

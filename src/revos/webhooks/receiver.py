@@ -169,6 +169,10 @@ class Receiver:
                     break
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # Only down() cancels a connection; it must end quietly, as asyncio reports a cancelled
+            # connection handler as an unhandled error.
+            pass
         finally:
             self._connections.pop(writer, None)
             writer.close()
