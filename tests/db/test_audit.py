@@ -179,6 +179,53 @@ async def test_concurrent_writers_of_one_client_keep_a_single_chain(fresh_db_url
     assert report.last_seq == 2 + 4 * 15
 
 
+async def test_an_open_transaction_does_not_hold_up_the_other_writers_of_its_client(
+    fresh_db_url: str,
+) -> None:
+    """Entries are appended at commit: a long transaction that wrote first does not make the client's
+    other writers wait, nor deadlock with one that locks a row it wants; the chain still holds."""
+    t = make_tenant(fresh_db_url)
+    with superuser_conn(fresh_db_url) as conn:
+        pod = insert_row(conn, "pods", {"client_id": t.client_id, "name": "shared"})
+    async with (
+        await psycopg.AsyncConnection.connect(fresh_db_url, row_factory=dict_row) as first,
+        await psycopg.AsyncConnection.connect(fresh_db_url, row_factory=dict_row) as second,
+    ):
+        await first.execute("insert into pods (client_id, name) values (%s, 'first')", (t.client_id,))
+
+        async def other_writer() -> None:
+            async with second.transaction():
+                await second.execute("update pods set name = 'renamed' where id = %s", (pod,))
+                await second.execute(
+                    "insert into pods (client_id, name) values (%s, 'second')", (t.client_id,)
+                )
+
+        # The second writer of the same client commits while the first is still open.
+        await asyncio.wait_for(other_writer(), timeout=10)
+        await asyncio.wait_for(first.commit(), timeout=10)
+        # Write first, then lock a row another transaction holds: that one finishes, no deadlock.
+        await first.execute("insert into pods (client_id, name) values (%s, 'third')", (t.client_id,))
+        await second.execute("select id from pods where id = %s for update", (pod,))
+        waiting = asyncio.create_task(first.execute("update pods set name = 'again' where id = %s", (pod,)))
+        await second.execute("insert into pods (client_id, name) values (%s, 'fourth')", (t.client_id,))
+        await asyncio.wait_for(second.commit(), timeout=10)
+        await asyncio.wait_for(waiting, timeout=10)
+        await first.commit()
+    entries = trail(fresh_db_url, t.client_id)
+    pods = [e for e in entries if e["table_name"] == "pods"]
+    assert [e["operation"] for e in pods] == [
+        "INSERT",
+        "UPDATE",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "UPDATE",
+    ]
+    [report] = await verify(fresh_db_url, t.client_id)
+    assert report.ok
+
+
 def test_python_and_sql_build_the_same_canonical_text(schema_url: str) -> None:
     fields: dict[str, Any] = {
         "client_id": uuid.uuid4(),
