@@ -343,6 +343,8 @@ class Result:
     sim_requests: int = 0
     wall_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    commits: int = 0  # transactions committed in the database during the run
+    audit: dict[str, int] = field(default_factory=dict)  # audit entries written during the run, by table
 
 
 PROGRESS_SQL = """
@@ -375,6 +377,8 @@ async def run_pipeline(
         configure_linkedin_client(runtime, sim.url, SIM_KEY)
         worker = QueueWorker(runtime, concurrency=concurrency, name="bench-pipeline")
         cpu = CpuMeter(postmaster, sim.pid)
+        commits_before = await xact_commits(url)
+        polls = 0
         cpu.begin()
         # The comments exist at LinkedIn from here on.
         t0 = datetime.now(UTC)
@@ -387,6 +391,7 @@ async def run_pipeline(
                 shown = started
                 while time.perf_counter() - started < give_up_after:
                     row = await (await conn.execute(PROGRESS_SQL)).fetchone()
+                    polls += 1
                     assert row is not None
                     if row["leads"] >= comments and not result.all_leads_s:
                         result.all_leads_s = time.perf_counter() - started
@@ -409,9 +414,19 @@ async def run_pipeline(
             await run
             await close_linkedin_client(runtime)
             await runtime.close()
+        # Closed connections have flushed their statistics; the monitor's own polls are not counted.
+        result.commits = await xact_commits(url) - commits_before - polls - 1
     result.sim_dms = sim.stats.get("dms", 0)
     result.sim_requests = sim.stats.get("requests", 0)
     return result
+
+
+async def xact_commits(url: str) -> int:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        row = await (
+            await conn.execute("select xact_commit from pg_stat_database where datname = current_database()")
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 async def collect(conn: psycopg.AsyncConnection[dict[str, Any]], result: Result, t0: datetime) -> None:
@@ -454,6 +469,13 @@ async def collect(conn: psycopg.AsyncConnection[dict[str, Any]], result: Result,
         )
     ).fetchone()
     assert checks is not None
+    audit = await (
+        await conn.execute(
+            "select table_name, count(*) as n from audit_log where occurred_at >= %s group by 1 order by 2 desc",
+            (t0,),
+        )
+    ).fetchall()
+    result.audit = {r["table_name"]: r["n"] for r in audit}
     result.awaiting_reply = checks["awaiting"]
     result.failed_sequences = checks["failed"]
     result.unsettled_actions = checks["unsettled"]
@@ -508,6 +530,13 @@ def report(r: Result, mode: str) -> None:
         )
         print(
             f"   latency lead -> DM        : p50 {pct(r.since_lead, 0.5):6.2f} s, p95 {pct(r.since_lead, 0.95):6.2f} s"
+        )
+    if r.leads and r.commits > 0:
+        audited = sum(r.audit.values())
+        tables = ", ".join(f"{table} {n / r.leads:.1f}" for table, n in r.audit.items())
+        print(
+            f"   database work per lead    : ≈{r.commits / r.leads:.1f} commits (a pool's connection check"
+            f" counts as one); {audited / r.leads:.1f} audit entries ({tables})"
         )
     if r.cpu and r.wall_s:
         names = {"worker": "worker" if mode == "process" else "worker + simulator"}
