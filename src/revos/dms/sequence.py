@@ -40,6 +40,7 @@ from revos.runtime import Runtime
 log = logging.getLogger("revos.dms")
 
 FIRST_DEGREE = "FIRST_DEGREE"
+MAX_STEPS_PER_RUN = 3  # steps of one sequence in one account run
 STEP_NAMES = {
     "1": "the first DM",
     "invite": "the invitation",
@@ -564,7 +565,9 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
     started = time.monotonic()
     token = jobs.running_account.set(linkedin_account_id)
     ran = 0
-    tried: set[UUID] = set()
+    # A step may lead straight to the next (profile check → first DM); a sequence that stays due
+    # without progress (a bug) is left for the next run instead of spinning here.
+    tries: dict[UUID, int] = {}
     try:
         while time.monotonic() - started < settings.dm_account_run_seconds:
             async with runtime.db.service(actor="dms") as conn:
@@ -573,12 +576,12 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
                 due = [
                     sid
                     for sid in await repo.due_for_account(conn, linkedin_account_id, utcnow(), 50)
-                    if sid not in tried
+                    if tries.get(sid, 0) < MAX_STEPS_PER_RUN
                 ]
             if not due:
                 break
             sequence_id = due[0]
-            tried.add(sequence_id)
+            tries[sequence_id] = tries.get(sequence_id, 0) + 1
             try:
                 await run_step(runtime, sequence_id)
             except Exception:
