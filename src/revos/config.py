@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     )
     safety_cap_dm: int = Field(default=100, ge=0, description="DMs per account per local day")
     safety_cap_invitation: int = Field(default=40, ge=0, description="invitations per account per local day")
+    safety_cap_invitation_weekly: int = Field(
+        default=150, ge=0, description="invitations per account over 7 local days (0: none)"
+    )
     safety_cap_post: int = Field(default=3, ge=0)
     safety_cap_comment: int = Field(default=30, ge=0)
     safety_cap_reaction: int = Field(default=100, ge=0)

@@ -66,6 +66,32 @@ async def test_caps_are_shared_across_campaigns_and_counted_per_local_day(
     assert second.day == datetime(2026, 1, 6).date()
 
 
+async def test_invitations_also_respect_a_weekly_cap_over_seven_local_days(
+    runtime: Runtime, tenant: Tenant, db_url: str
+) -> None:
+    account_id = make_account(
+        db_url,
+        tenant,
+        safety={"cap_invitation": 3, "cap_invitation_weekly": 7, "working_hours_enabled": False, **NO_GAP},
+    )
+    monday = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+    sent = []
+    for day in range(7):
+        now = monday + timedelta(days=day)
+        sent.append(sum([(await _reserve(runtime, account_id, "invitation", now)).allowed for _ in range(3)]))
+    # 3 a day until the week holds 7; then nothing until the oldest day leaves the window.
+    assert sent == [3, 3, 1, 0, 0, 0, 0]
+    refused = await _reserve(runtime, account_id, "invitation", monday + timedelta(days=6))
+    assert "weekly invitation cap reached (7" in refused.reason
+    assert refused.not_before is not None
+    assert refused.not_before.date() == (monday + timedelta(days=7)).date()
+    # A DM is another budget; next Monday the first Monday's three have left the window.
+    assert (await _reserve(runtime, account_id, "dm", monday + timedelta(days=6))).allowed
+    next_monday = monday + timedelta(days=7)
+    again = [(await _reserve(runtime, account_id, "invitation", next_monday)).allowed for _ in range(4)]
+    assert again == [True, True, True, False]
+
+
 async def test_outside_working_hours_waits_for_the_next_window_in_the_accounts_time_zone(
     runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:

@@ -10,8 +10,8 @@ Before any outbound action, `reserve()` answers "may this account act now?":
    `insert … on conflict do update … where used < cap` — atomic, so several workers never exceed it;
 6. new accounts ramp up: caps are scaled from `warmup_start_fraction` to 100 % over `warmup_days`.
 
-The account row is locked (`for update`) for the rest of the caller's transaction, so reservations of one
-account are serialised; the caller commits the reservation together with the action's `start`.
+The account row is locked (`for no key update`) for the rest of the caller's transaction, so reservations of
+one account are serialised; the caller commits the reservation together with the action's `start`.
 
 Limits default to the settings (`REVOS_SAFETY_*`, from spec/unipile-v1.md §10) and can be overridden per
 account in `linkedin_accounts.safety` with the same names without the prefix (`{"cap_dm": 40}`).
@@ -46,6 +46,7 @@ OVERRIDABLE = (
     "cap_comment",
     "cap_reaction",
     "cap_profile_view",
+    "cap_invitation_weekly",
     "working_hours_enabled",
     "working_hours_start",
     "working_hours_end",
@@ -70,6 +71,7 @@ class Reservation:
 @dataclass(frozen=True)
 class Policy:
     caps: dict[str, int]
+    weekly_invitations: int  # over the account-local day and the six before it; 0 = no weekly cap
     working_hours_enabled: bool
     start_hour: float
     end_hour: float
@@ -90,6 +92,7 @@ class Policy:
         days = _parse_days(days_raw if isinstance(days_raw, str) else ",".join(days_raw))
         return cls(
             caps={kind: int(pick(f"cap_{kind}")) for kind in KINDS},
+            weekly_invitations=int(pick("cap_invitation_weekly")),
             working_hours_enabled=bool(pick("working_hours_enabled")),
             start_hour=float(pick("working_hours_start")),
             end_hour=float(pick("working_hours_end")),
@@ -101,7 +104,12 @@ class Policy:
         )
 
     def cap_for(self, kind: str, warmup_started_at: datetime | None, now: datetime) -> int:
-        cap = self.caps[kind]
+        return self._ramped(self.caps[kind], warmup_started_at, now)
+
+    def weekly_invitation_cap(self, warmup_started_at: datetime | None, now: datetime) -> int:
+        return self._ramped(self.weekly_invitations, warmup_started_at, now)
+
+    def _ramped(self, cap: int, warmup_started_at: datetime | None, now: datetime) -> int:
         if cap <= 0 or warmup_started_at is None or self.warmup_days <= 0:
             return cap
         progress = (now - warmup_started_at).total_seconds() / (self.warmup_days * 86400)
@@ -209,7 +217,10 @@ async def reserve(
     settings = settings or get_settings()
     row = await (
         await conn.execute(
-            f"select {_ACCOUNT_COLUMNS} from linkedin_accounts where id = %s for update", (account_id,)
+            # `no key update`: serialises the account's reservations without waiting for the transactions
+            # that only reference the account (a comment poll inserting its leads' sequences).
+            f"select {_ACCOUNT_COLUMNS} from linkedin_accounts where id = %s for no key update",
+            (account_id,),
         )
     ).fetchone()
     if row is None:
@@ -242,6 +253,23 @@ async def reserve(
     day = local.date()
     if cap <= 0:
         return Reservation(False, _next_day_window(policy, local), f"daily {kind} cap is 0", cap=cap)
+    if kind == "invitation" and policy.weekly_invitations > 0:
+        weekly = policy.weekly_invitation_cap(row["warmup_started_at"], now)
+        week = await (
+            await conn.execute(
+                "select coalesce(sum(used), 0) as used from account_daily_usage"
+                " where linkedin_account_id = %s and kind = 'invitation' and day > %s and day <= %s",
+                (account_id, day - timedelta(days=7), day),
+            )
+        ).fetchone()
+        if week is not None and int(week["used"]) >= weekly:
+            # The row lock above serialises this read with every other reservation of the account.
+            return Reservation(
+                False,
+                _next_day_window(policy, local),
+                f"weekly invitation cap reached ({weekly} over 7 days)",
+                cap=weekly,
+            )
     used_row = await (
         await conn.execute(
             "insert into account_daily_usage as u (client_id, linkedin_account_id, day, kind, used)"
