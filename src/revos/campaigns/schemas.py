@@ -27,7 +27,7 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 
 
 class WorkingHours(StrictModel):
-    """When this campaign's DMs may go out, in the sending account's time zone (overrides the account's)."""
+    """When this campaign's DMs may go out, in the sending account's time zone (within the account's own hours)."""
 
     start_hour: float = Field(ge=0, le=24, description="local hour, e.g. 8.5 for 08:30")
     end_hour: float = Field(ge=0, le=24)

@@ -42,7 +42,7 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " c.ends_at as campaign_ends_at, c.settings as campaign_settings,"
             " c.dm_template_step1, c.dm_template_step2, c.dm_template_step3,"
             " c.lead_magnet_id, m.name as lead_magnet_name,"
-            " a.unipile_account_id, a.status as account_status, a.paused_at as account_paused_at,"
+            " a.unipile_account_id, a.status as account_status, a.timezone as account_timezone, a.paused_at as account_paused_at,"
             " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
             " cm.author_network_distance as comment_distance"
             " from dm_sequences s"

@@ -150,7 +150,7 @@ async def _gate(conn: Conn, ctx: dict[str, Any], now: datetime, recheck: timedel
         now,
     )
     if block is None:
-        return True
+        return await _within_campaign_hours(conn, ctx, now)
     if block[0] == "ended" and ctx["stage"] in ("step1", "awaiting_acceptance"):
         await end(conn, ctx, "failed", f"no DM sent: {block[1]}")
         return False
@@ -158,6 +158,26 @@ async def _gate(conn: Conn, ctx: dict[str, Any], now: datetime, recheck: timedel
         return True  # a lead already talking to us gets their guide even after the campaign's end
     await repo.update(conn, ctx["id"], {"next_action_at": now + recheck})
     await timeline.record_unless_repeated(conn, ctx["lead_id"], timeline.WAITING, block[1])
+    return False
+
+
+async def _within_campaign_hours(conn: Conn, ctx: dict[str, Any], now: datetime) -> bool:
+    """The campaign's own working hours (in the account's time zone), stricter than the account's:
+    outside them the step waits for the next window."""
+    from revos.campaigns.service import working_hours_opening
+
+    opening = working_hours_opening({"settings": ctx["campaign_settings"]}, now, ctx.get("account_timezone"))
+    if opening is None:
+        return True
+    await repo.update(conn, ctx["id"], {"next_action_at": opening})
+    await timeline.record_unless_repeated(
+        conn,
+        ctx["lead_id"],
+        timeline.WAITING,
+        f"outside the campaign's working hours: waiting for {opening:%Y-%m-%d %H:%M} UTC",
+        data={"until": opening.isoformat()},
+    )
+    await jobs.defer_step(conn, ctx["id"], ctx["linkedin_account_id"], at=opening)
     return False
 
 
