@@ -125,6 +125,19 @@ async def test_rules_target_an_account_and_a_route(
     assert (await api.get("/chats")).status_code == 200
 
 
+async def test_account_of_a_multipart_body_is_its_account_id_field_whatever_follows(
+    sim: Simulator, api: httpx.AsyncClient, connected: Connected
+) -> None:
+    sim.faults.add(FaultRule("disconnect", account_id=connected.account_id, route="POST /chats", times=1))
+    fields = [
+        ("account_id", (None, connected.account_id)),
+        ("attendees_ids", (None, connected.friend.provider_id)),
+        ("text", (None, "Hi, where should I send it?")),
+    ]
+    assert_error(await api.post("/chats", files=fields), 401, "errors/disconnected_account")
+    assert sim.account(connected.account_id).status == "CREDENTIALS"
+
+
 async def test_disconnect_fault_flips_status_and_fires_webhook(
     sim: Simulator, api: httpx.AsyncClient, connected: Connected, receiver: Receiver
 ) -> None:

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 PREFIX = "/api/v1"
 log = logging.getLogger("revos.sim")
-_FORM_ACCOUNT = re.compile(rb'name="account_id"\r\n(?:[^\r\n]*\r\n)*\r\n([^\r\n]+)')
+# The part's header lines are non-empty up to the blank line: `*` there would let the match run on
+# into later parts and capture another field's value.
+_FORM_ACCOUNT = re.compile(rb'name="account_id"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]+)')
 
 
 def error_response(err: SimError, instance: str) -> JSONResponse:
