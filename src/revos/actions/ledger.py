@@ -168,6 +168,19 @@ async def get_by_key(conn: Conn, key: str) -> Action | None:
     return Action.from_row(row) if row else None
 
 
+async def unconfirmed(conn: Conn, keys: list[str]) -> list[Action]:
+    """The actions among `keys` that may have happened but are not confirmed (in flight, ambiguous)."""
+    rows = await (
+        await conn.execute(
+            f"select {_COLUMNS} from linkedin_actions a"
+            " join linkedin_accounts la on la.id = a.linkedin_account_id"
+            " where a.action_key = any(%s) and a.status in ('in_flight', 'ambiguous') order by a.created_at",
+            (keys,),
+        )
+    ).fetchall()
+    return [Action.from_row(row) for row in rows]
+
+
 async def begin(
     conn: Conn,
     *,
@@ -359,10 +372,45 @@ def _settled(action: Action) -> ActionOutcome:
     return ActionOutcome("failed", action, action.last_error or "failed")
 
 
+async def settle(
+    runtime: Runtime, action_id: UUID, reconcile: Reconcile, *, unsent_reason: str
+) -> ActionOutcome:
+    """Settle an unconfirmed action without ever sending it again, for a caller that no longer wants it
+    sent (a reply arrived while the first DM was still unconfirmed: the conversation has moved on).
+
+    Found at the provider → done; not found → failed with `unsent_reason` (budget refunded); the provider
+    could not be read → ambiguous (ask again after `not_before`); an attempt still in flight → deferred.
+    An action never started (intent) is failed as is: it cannot have happened."""
+    settings = runtime.settings
+    now = utcnow()
+    async with runtime.db.service(actor="actions") as conn:
+        action = await get(conn, action_id, for_update=True)
+        if action.status in ("done", "failed"):
+            return _settled(action)
+        if action.status == "intent":
+            await fail(conn, action.id, unsent_reason)
+            return ActionOutcome("failed", await get(conn, action.id), unsent_reason)
+    if action.status == "in_flight" and action.started_at is not None:
+        stale_at = action.started_at + timedelta(seconds=settings.action_inflight_timeout_seconds)
+        if stale_at > now:
+            return ActionOutcome("deferred", action, "another attempt is in flight", not_before=stale_at)
+    outcome = await _reconcile(
+        runtime, linkedin_client(runtime), action, reconcile, unsent_reason=unsent_reason
+    )
+    assert outcome is not None  # with an unsent_reason, nothing is released
+    return outcome
+
+
 async def _reconcile(
-    runtime: Runtime, client: UnipileClient, action: Action, reconcile: Reconcile
+    runtime: Runtime,
+    client: UnipileClient,
+    action: Action,
+    reconcile: Reconcile,
+    *,
+    unsent_reason: str | None = None,
 ) -> ActionOutcome | None:
-    """Look for the action at the provider. Returns an outcome, or None once released to intent."""
+    """Look for the action at the provider. Returns an outcome, or None once released to intent (with
+    `unsent_reason`, an action not found is failed with that reason instead of released)."""
     now = utcnow()
     try:
         found = await reconcile(client, action)
@@ -379,8 +427,13 @@ async def _reconcile(
         )
     async with runtime.db.service(actor="actions") as conn:
         current = await get(conn, action.id, for_update=True)
-        if current.status not in ("in_flight", "ambiguous"):
-            return _settled(current) if current.status in ("done", "failed") else None
+        if current.status in ("done", "failed"):
+            return _settled(current)
+        if current.status == "intent":  # released by another attempt meanwhile: it had not happened
+            if unsent_reason is None:
+                return None
+            await fail(conn, action.id, unsent_reason)
+            return ActionOutcome("failed", await get(conn, action.id), unsent_reason)
         if found is not None and found.provider_id:
             await confirm(conn, action.id, provider_id=found.provider_id, provider_chat_id=found.chat_id)
             await safety.note_success(conn, action.account_id)
@@ -388,6 +441,12 @@ async def _reconcile(
                 "action %s (%s) reconciled: it had happened (%s)", action.key, action.kind, found.provider_id
             )
             return ActionOutcome("done", await get(conn, action.id), "reconciled: it had happened")
+        if unsent_reason is not None:
+            log.info(
+                "action %s (%s) reconciled: it had not happened; not sending it", action.key, action.kind
+            )
+            await _fail_and_refund(conn, current, f"{unsent_reason} (reconciled: not found at the provider)")
+            return ActionOutcome("failed", await get(conn, action.id), unsent_reason)
         log.info("action %s (%s) reconciled: it had not happened; sending again", action.key, action.kind)
         await _release_and_refund(
             conn, current, f"reconciled: not found at the provider ({current.last_error})"

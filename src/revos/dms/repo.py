@@ -192,6 +192,8 @@ async def abandon_due(conn: Conn, now: datetime, limit: int) -> list[dict[str, A
         await conn.execute(
             "select id, lead_id from dm_sequences"
             " where status = 'in_progress' and stage = 'awaiting_reply' and abandon_at <= %s"
+            # a follow-up still due (or being confirmed) comes first; abandon_at then counts from it
+            " and next_action_at is null"
             " order by abandon_at limit %s for update skip locked",
             (now, limit),
         )

@@ -83,6 +83,19 @@ def _jitter(seconds: float) -> timedelta:
 # --- deciding ------------------------------------------------------------------------------------------
 
 
+def _step_keys(sequence_id: UUID) -> list[str]:
+    """Every ledger key a sequence's steps can use."""
+    sid = sequence_id
+    return [
+        f"invite:{sid}",
+        f"dm:{sid}:1",
+        f"dm:{sid}:1:after-invitation",
+        f"dm:{sid}:followup",
+        f"dm:{sid}:2",
+        f"dm:{sid}:3",
+    ]
+
+
 async def _dm_key(conn: Conn, sequence_id: UUID) -> str:
     """`dm:<id>:1`, unless that attempt was refused because they were not connected yet (then the DM
     after acceptance is its own action)."""
@@ -224,10 +237,29 @@ async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
                     target=ctx["lead_linkedin_id"],
                     payload=plan.payload,
                 )
+            superseded = [
+                a.id for a in await ledger.unconfirmed(conn, _step_keys(sequence_id)) if a.key != plan.key
+            ]
     if check_account is not None:
         await check_invitations(runtime, check_account)
         return "waiting"
     assert plan is not None
+    for earlier in superseded:
+        settled = await _settle_superseded(runtime, sequence_id, earlier)
+        if settled.status in ("deferred", "ambiguous"):
+            # The sequence goes on only once its past is known: a step sent after an unsettled one would
+            # leave that one unconfirmed for good (the sequence completes, nothing asks again).
+            async with runtime.db.service(actor="dms") as conn:
+                fresh = await repo.context(conn, sequence_id, for_update=True)
+                assert fresh is not None
+                await _wait(
+                    conn,
+                    fresh,
+                    f"{settled.reason}: an earlier message is checked first",
+                    settled.not_before,
+                    runtime,
+                )
+            return "deferred"
     if plan.kind == "profile_view":
         return await _check_profile(runtime, ctx, now)
     call, reconcile = CALLS[plan.kind]
@@ -236,6 +268,77 @@ async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
         fresh = await repo.context(conn, sequence_id, for_update=True)
         assert fresh is not None
         return await _record(runtime, conn, fresh, plan, outcome)
+
+
+async def _settle_superseded(runtime: Runtime, sequence_id: UUID, action_id: UUID) -> ActionOutcome:
+    """An earlier action of the sequence is still unconfirmed (a timeout, a crash) although the
+    conversation has moved on: they replied before the first DM was reconciled. Read LinkedIn to settle
+    it, never send it again; when it had happened, record it as sent (the funnel and timeline count it)."""
+    async with runtime.db.service(actor="dms") as conn:
+        action = await ledger.get(conn, action_id)
+    outcome = await ledger.settle(
+        runtime, action_id, CALLS[action.kind][1], unsent_reason="not sent: the conversation moved on"
+    )
+    if outcome.status == "done":
+        async with runtime.db.service(actor="dms") as conn:
+            ctx = await repo.context(conn, sequence_id, for_update=True)
+            if ctx is not None:
+                await _record_late(conn, ctx, outcome.action)
+    return outcome
+
+
+async def _record_late(conn: Conn, ctx: dict[str, Any], action: ledger.Action) -> None:
+    """What `_on_done` records for a step, for one confirmed after the sequence had moved past it: the
+    message and its timestamps, never the stage."""
+    sid, lead_id = ctx["id"], ctx["lead_id"]
+    at = action.started_at or utcnow()
+    text = str(action.payload.get("text") or action.payload.get("message") or "")
+    data = {"message_id": action.provider_id, "chat_id": action.provider_chat_id}
+    if action.kind == "invitation":
+        if ctx.get("invitation_sent_at") is None:
+            await repo.update(conn, sid, {"invitation_sent_at": at, "invitation_id": action.provider_id})
+        await timeline.record(
+            conn, lead_id, timeline.INVITATION_SENT, "connection invitation confirmed: LinkedIn had it"
+        )
+        return
+    await repo.insert_message(
+        conn,
+        {
+            "client_id": ctx["client_id"],
+            "dm_sequence_id": sid,
+            "direction": "outbound",
+            "message": text,
+            "unipile_message_id": action.provider_id,
+            "unipile_conversation_id": action.provider_chat_id or ctx.get("unipile_chat_id"),
+            "sent_at": at,
+        },
+    )
+    step = action.key.removeprefix(f"dm:{sid}:").split(":")[0]
+    if step == "1" and ctx.get("step1_sent_at") is None:
+        await repo.update(
+            conn,
+            sid,
+            {
+                "step1_sent_at": at,
+                "step1_message": text,
+                "step1_unipile_message_id": action.provider_id,
+                "step1_status": "sent",
+            },
+        )
+        await lead_repo.advance(conn, lead_id, "dm_sent")
+        await lead_repo.mark_comment_dm_sent(conn, ctx.get("lead_comment_id"), at)
+        await timeline.record(
+            conn,
+            lead_id,
+            timeline.DM_SENT,
+            "first DM confirmed: LinkedIn had it (their reply came before the confirmation)",
+            data=data,
+        )
+    elif step == "followup" and ctx.get("followup_sent_at") is None:
+        await repo.update(conn, sid, {"followup_sent_at": at})
+        await timeline.record(
+            conn, lead_id, timeline.FOLLOW_UP_SENT, "follow-up confirmed: LinkedIn had it", data=data
+        )
 
 
 async def _check_profile(runtime: Runtime, ctx: dict[str, Any], now: datetime) -> str:
