@@ -29,6 +29,7 @@ from revos.actions import ledger
 from revos.actions.ledger import ActionOutcome
 from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
+from revos.config import get_settings
 from revos.db.pool import Conn
 from revos.dms import jobs, links, repo, templates
 from revos.dms.policy import SequencePolicy, policy_for
@@ -182,15 +183,9 @@ async def _within_campaign_hours(conn: Conn, ctx: dict[str, Any], now: datetime)
     opening = working_hours_opening({"settings": ctx["campaign_settings"]}, now, ctx.get("account_timezone"))
     if opening is None:
         return True
-    await repo.update(conn, ctx["id"], {"next_action_at": opening})
-    await timeline.record_unless_repeated(
-        conn,
-        ctx["lead_id"],
-        timeline.WAITING,
-        f"outside the campaign's working hours: waiting for {opening:%Y-%m-%d %H:%M} UTC",
-        data={"until": opening.isoformat()},
+    await _wait(
+        conn, ctx, f"outside the campaign's working hours (next window {opening:%Y-%m-%d %H:%M} UTC)", opening
     )
-    await jobs.defer_step(conn, ctx["id"], ctx["linkedin_account_id"], at=opening)
     return False
 
 
@@ -591,10 +586,12 @@ async def _on_failed(conn: Conn, ctx: dict[str, Any], plan: Plan, outcome: Actio
 
 
 async def _wait(
-    conn: Conn, ctx: dict[str, Any], reason: str, not_before: datetime | None, runtime: Runtime
+    conn: Conn, ctx: dict[str, Any], reason: str, not_before: datetime | None, runtime: Runtime | None = None
 ) -> None:
-    """The account's budget said not now: reschedule, and say why unless it is only the random gap."""
-    at = not_before or utcnow() + timedelta(seconds=runtime.settings.dm_wait_recheck_seconds)
+    """Not now (the account's budget, the campaign's hours): reschedule, and say why unless it is only
+    the random gap. Without `not_before`, look again after `dm_wait_recheck_seconds`."""
+    recheck = (runtime.settings if runtime is not None else get_settings()).dm_wait_recheck_seconds
+    at = not_before or utcnow() + timedelta(seconds=recheck)
     await repo.update(conn, ctx["id"], {"next_action_at": at})
     if not reason.startswith("spacing actions") and "in flight" not in reason:
         await timeline.record_unless_repeated(
