@@ -1,0 +1,62 @@
+"""The fault run end to end: the whole pipeline (embedded PostgreSQL, the simulator, the API, workers, an ESP
+receiver) while LinkedIn answers 429s and 5xx, DM sends time out after LinkedIn recorded them, the worker
+is killed mid-send and the account is disconnected, then reconnected through the API.
+
+The worker killed is a real process (`python -m revos.demo.faults`, a QueueWorker like `revos worker`),
+given SIGKILL while one of its sends is held open by LinkedIn after the message was recorded: no graceful
+shutdown, its job stays 'doing' and its heartbeat stops. It shares the run's scaled clock by starting from
+the test's clock reading at a given wall instant. The second worker runs in the test process, next to the
+simulator, and must recover the dead worker's jobs as stalled and reconcile the action it left in flight.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from revos.config import get_settings
+from revos.db import migrate as migrations
+from revos.demo import DemoOptions
+from revos.demo.faults import FaultPlan, run_faults
+
+
+async def test_under_faults_every_lead_ends_terminal_nobody_gets_a_step_twice_and_no_cap_is_exceeded(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    migrations.migrate(empty_db_url)
+    settings = get_settings().model_copy(update={"database_url": empty_db_url, "magnet_local_dir": tmp_path})
+    options = DemoOptions(commenters=80, speed=7200.0, port=0, timeout=90, show_progress=False, seed=11)
+    plan = FaultPlan()
+    run = await run_faults(
+        settings, options, plan, workdir=tmp_path, console=Console(stderr=True, quiet=True)
+    )
+    report, chaos = run.report, run.chaos
+    story = "\n".join(chaos.events) + "\n" + json.dumps(report.figures, indent=1, default=str)
+
+    # Every fault happened: the worker process died with a send in flight, its jobs were recovered, the
+    # account went down and came back, and 429s, 5xx and post-action timeouts were answered along the way.
+    assert chaos.killed_in_flight, story
+    assert chaos.stalled_jobs, story
+    assert chaos.recovered_after is not None, story
+    assert chaos.disconnected, story
+    assert chaos.reconnected, story
+    fired = run.faults_fired
+    assert fired["rate_limit"] > 0, fired
+    assert fired["error 500"] + fired["error 503"] > 0, fired
+    assert fired["timeout after the action"] > 1, fired  # the held send, and the standing timeouts
+
+    # Every lead reached a terminal state, none lost, and nobody got anything twice.
+    assert run.finished, story + "\n" + "\n".join(report.not_terminal)
+    assert report.problems == {}, story
+    assert report.figures["leads"] == report.figures["terminal"] > 0
+    assert report.figures["emails"] == report.figures["verified_at_esp"] > 0
+    assert run.details["receiver_rejected"] == 0
+
+    # The caps bound: some days used the whole DM budget, none more.
+    dm_days = [n for day, n in report.figures["budget_used"].items() if day.endswith(" dm")]
+    assert max(dm_days) == plan.cap_dm, story
+
+    # What revOS measured is what LinkedIn saw.
+    assert run.funnel == run.ground_truth, story
