@@ -282,6 +282,24 @@ async def _settle_superseded(runtime: Runtime, sequence_id: UUID, action_id: UUI
     return outcome
 
 
+async def _insert_outbound(
+    conn: Conn, ctx: dict[str, Any], text: str, message_id: str | None, chat_id: str | None, at: datetime
+) -> None:
+    """Our DM in the lead's conversation (`dm_messages`), once per provider message id."""
+    await repo.insert_message(
+        conn,
+        {
+            "client_id": ctx["client_id"],
+            "dm_sequence_id": ctx["id"],
+            "direction": "outbound",
+            "message": text,
+            "unipile_message_id": message_id,
+            "unipile_conversation_id": chat_id,
+            "sent_at": at,
+        },
+    )
+
+
 async def _record_late(conn: Conn, ctx: dict[str, Any], action: ledger.Action) -> None:
     """What `_on_done` records for a step, for one confirmed after the sequence had moved past it: the
     message and its timestamps, never the stage."""
@@ -296,17 +314,8 @@ async def _record_late(conn: Conn, ctx: dict[str, Any], action: ledger.Action) -
             conn, lead_id, timeline.INVITATION_SENT, "connection invitation confirmed: LinkedIn had it"
         )
         return
-    await repo.insert_message(
-        conn,
-        {
-            "client_id": ctx["client_id"],
-            "dm_sequence_id": sid,
-            "direction": "outbound",
-            "message": text,
-            "unipile_message_id": action.provider_id,
-            "unipile_conversation_id": action.provider_chat_id or ctx.get("unipile_chat_id"),
-            "sent_at": at,
-        },
+    await _insert_outbound(
+        conn, ctx, text, action.provider_id, action.provider_chat_id or ctx.get("unipile_chat_id"), at
     )
     step = action.key.removeprefix(f"dm:{sid}:").split(":")[0]
     if step == "1" and ctx.get("step1_sent_at") is None:
@@ -455,18 +464,7 @@ async def _on_done(
             data={"invitation_id": provider_id, "note": text},
         )
         return
-    await repo.insert_message(
-        conn,
-        {
-            "client_id": ctx["client_id"],
-            "dm_sequence_id": sid,
-            "direction": "outbound",
-            "message": text,
-            "unipile_message_id": provider_id,
-            "unipile_conversation_id": chat_id,
-            "sent_at": action.done_at or now,
-        },
-    )
+    await _insert_outbound(conn, ctx, text, provider_id, chat_id, action.done_at or now)
     common: dict[str, Any] = {"attempts": 0}
     if chat_id and not ctx.get("unipile_chat_id"):
         common["unipile_chat_id"] = chat_id
