@@ -16,14 +16,23 @@ def encode_cursor(created_at: datetime, row_id: UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+# A cursor we issue is ~110 characters; anything far longer was not issued by us.
+MAX_CURSOR_LENGTH = 512
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     if not cursor:
         return None
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("cursor too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, row_id = json.loads(raw)
-        return datetime.fromisoformat(created_at), UUID(row_id)
-    except (ValueError, TypeError) as exc:
+        position = datetime.fromisoformat(created_at), UUID(row_id)
+        if position[0].tzinfo is None:
+            raise ValueError("cursor time has no time zone")
+        return position
+    except (ValueError, TypeError, RecursionError) as exc:
         raise RevosError(
             "malformed cursor; pass next_cursor from the previous page", status_code=400
         ) from exc
