@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     page_size_default: int = 50
     page_size_max: int = 200
+    max_json_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="largest JSON request body; refused with 413 before more is read (uploads have their own)",
+    )
     # Unipile (LinkedIn). Unset DSN = the built-in simulator in `revos demo`.
     unipile_dsn: str | None = None
     unipile_api_key: SecretStr | None = None

@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 
 from revos.accounts import repo, schemas, service
 from revos.api.deps import CtxDep
+from revos.api.openapi import error_responses
+from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.errors import NotFound
 from revos.tenancy.service import target_client, user_id_of
 
-router = APIRouter(prefix="/v1/linkedin-accounts", tags=["linkedin accounts"])
+router = APIRouter(prefix="/v1/linkedin-accounts", tags=["linkedin accounts"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 ClientQuery = Annotated[
@@ -32,7 +34,10 @@ def _answer(row: dict[str, Any], created: bool = False) -> JSONResponse:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=schemas.LinkedInAccount,
-    responses={202: {"description": "LinkedIn asks for a verification: see `checkpoint`"}},
+    responses={
+        202: {"description": "LinkedIn asks for a verification: see `checkpoint`"},
+        **error_responses(502, 503),
+    },
 )
 async def connect(ctx: CtxDep, body: schemas.AccountConnect, client_id: ClientQuery = None) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
@@ -71,19 +76,31 @@ async def update_account(
         return schemas.LinkedInAccount.from_row(await service.update(conn, account_id, body))
 
 
-@router.post("/{account_id}/checkpoint", response_model=schemas.LinkedInAccount)
+@router.post(
+    "/{account_id}/checkpoint",
+    response_model=schemas.LinkedInAccount,
+    responses=error_responses(410, 502, 503),
+)
 async def solve_checkpoint(ctx: CtxDep, account_id: UUID, body: schemas.CheckpointSolve) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
     return _answer(await service.solve_checkpoint(ctx.runtime, ctx.tx, account_id, body.code))
 
 
-@router.post("/{account_id}/checkpoint/resend", response_model=schemas.LinkedInAccount)
+@router.post(
+    "/{account_id}/checkpoint/resend",
+    response_model=schemas.LinkedInAccount,
+    responses=error_responses(410, 502, 503),
+)
 async def resend_checkpoint(ctx: CtxDep, account_id: UUID) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
     return _answer(await service.resend_checkpoint(ctx.runtime, ctx.tx, account_id))
 
 
-@router.post("/{account_id}/reconnect", response_model=schemas.LinkedInAccount)
+@router.post(
+    "/{account_id}/reconnect",
+    response_model=schemas.LinkedInAccount,
+    responses=error_responses(410, 502, 503),
+)
 async def reconnect(ctx: CtxDep, account_id: UUID, body: schemas.Reconnect | None = None) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
     return _answer(await service.reconnect(ctx.runtime, ctx.tx, account_id, body))

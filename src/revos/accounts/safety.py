@@ -157,6 +157,19 @@ def _parse_days(text: str) -> frozenset[int]:
     return frozenset(days)
 
 
+def _upper(name: str) -> int:
+    """Largest value an override may take: beyond it a number is a typo, and could overflow a schedule."""
+    if name.startswith("cap_"):
+        return 100_000
+    if name.startswith("gap_"):
+        return 7 * 86400
+    if name == "warmup_days":
+        return 365
+    if name.startswith("working_hours_"):
+        return 24
+    return 1_000_000
+
+
 def validate_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     """Check a `safety` override document; raises ValueError with a message a person can act on."""
     unknown = sorted(set(overrides) - set(OVERRIDABLE))
@@ -169,11 +182,11 @@ def validate_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
         elif name == "working_days":
             if isinstance(value, list):
                 value = ",".join(str(v) for v in value)
-            if not isinstance(value, str):
+            if not isinstance(value, str) or len(value) > 100:
                 raise ValueError("working_days must be a list or comma-separated weekdays (mon..sun)")
             _parse_days(value)
-        elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"{name} must be a number >= 0")
+        elif not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= _upper(name):
+            raise ValueError(f"{name} must be a number between 0 and {_upper(name)}")
         elif name in ("working_hours_start", "working_hours_end") and value > 24:
             raise ValueError(f"{name} must be an hour between 0 and 24")
         elif name == "warmup_start_fraction" and not 0 < value <= 1:

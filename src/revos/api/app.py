@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse
 
 from revos import __version__
 from revos.accounts.api import router as accounts_router
-from revos.api import errors
+from revos.api import errors, openapi
+from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
 from revos.db import migrate
 from revos.db.pool import Conn
@@ -48,7 +49,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     )
     if runtime is not None:
         app.state.runtime = runtime
+    app.router.route_class = ApiRoute
     errors.install(app)
+    openapi.install(app)
     app.include_router(tenancy_router)
     app.include_router(webhooks_router)
     app.include_router(accounts_router)

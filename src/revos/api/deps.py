@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Header, Request
 
@@ -36,6 +37,8 @@ class Ctx:
     runtime: Runtime
     claims: jwt_tokens.Claims
     via_api_key: bool = False
+    user_id: UUID | None = None  # the person behind a JWT (None for API keys)
+    user_client_id: UUID | None = None  # their own client (agency staff act in others too)
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Conn]:
@@ -69,11 +72,50 @@ async def _claims_for_api_key(runtime: Runtime, key: str) -> jwt_tokens.Claims:
     return jwt_tokens.Claims(sub=f"api_key:{row['id']}", client_id=row["client_id"], user_role=row["role"])
 
 
-async def get_ctx(
-    runtime: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
-) -> Ctx:
+ROLE_RANK = {"member": 0, "manager": 1, "admin": 2}
+
+
+async def _claims_for_user(runtime: Runtime, claims: jwt_tokens.Claims, issued_at: int | None) -> CurrentUser:
+    """Act with the token's user as they are now: gone, demoted, moved or revoked means refused.
+
+    A token may carry a lower role than its user holds (scoped down); it never acts above the user's
+    current role."""
+    try:
+        user_id = UUID(claims.sub)
+    except ValueError:
+        raise Unauthorized("token subject is not a revOS user") from None
+    async with runtime.db.service(actor="token-auth") as conn:
+        row = await (
+            await conn.execute(
+                "select u.id, u.client_id, u.role, u.tokens_valid_after, c.agency_id"
+                " from users u join clients c on c.id = u.client_id where u.id = %s",
+                (user_id,),
+            )
+        ).fetchone()
+    if row is None:
+        raise Unauthorized("the token's user no longer exists")
+    revoked = row["tokens_valid_after"]
+    if revoked is not None and (issued_at is None or issued_at <= revoked.timestamp()):
+        raise Unauthorized("token revoked")
+    role = row["role"] or "member"
+    if claims.is_agency_staff:
+        if role != "admin" or row["agency_id"] != claims.agency_id:
+            raise Unauthorized("the token's user is no longer an admin of this agency")
+    elif row["client_id"] != claims.client_id:
+        raise Unauthorized("the token's user does not belong to this client")
+    elif ROLE_RANK.get(claims.user_role, 0) > ROLE_RANK.get(role, 0):
+        claims = claims.model_copy(update={"user_role": role})
+    return CurrentUser(claims, row["id"], row["client_id"])
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    claims: jwt_tokens.Claims
+    user_id: UUID | None
+    user_client_id: UUID | None
+
+
+async def _credentials(runtime: Runtime, authorization: str | None, x_api_key: str | None) -> Ctx:
     if x_api_key:
         return Ctx(runtime, await _claims_for_api_key(runtime, x_api_key.strip()), via_api_key=True)
     if not authorization:
@@ -84,7 +126,27 @@ async def get_ctx(
     token = token.strip()
     if token.startswith(apikeys.SCHEME + "_"):
         return Ctx(runtime, await _claims_for_api_key(runtime, token), via_api_key=True)
-    return Ctx(runtime, jwt_tokens.verify(token, runtime.jwt_secret))
+    claims, issued_at = jwt_tokens.verify_with_issue_time(token, runtime.jwt_secret)
+    user = await _claims_for_user(runtime, claims, issued_at)
+    return Ctx(runtime, user.claims, user_id=user.user_id, user_client_id=user.user_client_id)
+
+
+async def authenticate(request: Request) -> Ctx:
+    """The caller of a request, from its headers alone (the body is not read yet)."""
+    runtime: Runtime = request.app.state.runtime
+    return await _credentials(runtime, request.headers.get("authorization"), request.headers.get("x-api-key"))
+
+
+async def get_ctx(
+    request: Request,
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> Ctx:
+    ctx = getattr(request.state, "ctx", None)
+    if isinstance(ctx, Ctx):  # authenticated by ApiRoute before the body was read
+        return ctx
+    return await _credentials(runtime, authorization, x_api_key)
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

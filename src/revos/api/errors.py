@@ -36,7 +36,11 @@ def error_body(code: str, detail: Any, **extra: Any) -> dict[str, Any]:
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        if err.get("type") == "json_invalid":  # the body as a whole: say why, not where in bytes
+            reason = (err.get("ctx") or {}).get("error") or "invalid JSON"
+            out.append({"field": None, "message": f"body: {reason}"})
+            continue
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
         out.append({"field": ".".join(loc) or None, "message": err.get("msg", "invalid")})
     return out
 
@@ -86,6 +90,35 @@ def install(app: FastAPI) -> None:
     async def _check(_: Request, exc: psycopg.errors.CheckViolation) -> JSONResponse:
         constraint = exc.diag.constraint_name or "a check constraint"
         return JSONResponse(error_body("validation_failed", f"violates {constraint}"), status_code=422)
+
+    @app.exception_handler(psycopg.errors.NotNullViolation)
+    async def _not_null(_: Request, exc: psycopg.errors.NotNullViolation) -> JSONResponse:
+        column = exc.diag.column_name or "a required field"
+        return JSONResponse(
+            error_body(
+                "validation_failed",
+                f"{column} may not be null",
+                fields=[{"field": column, "message": "may not be null"}],
+            ),
+            status_code=422,
+        )
+
+    # Defence in depth: request models refuse unstorable text and out-of-range numbers first; a value
+    # that still reaches the database in a form it cannot hold is the caller's input, not a server fault.
+    @app.exception_handler(psycopg.errors.DataError)
+    async def _data(_: Request, exc: psycopg.errors.DataError) -> JSONResponse:
+        log.warning("input refused by the database: %s", exc.__class__.__name__)
+        return JSONResponse(
+            error_body("validation_failed", "a value is out of range or not representable", fields=[]),
+            status_code=422,
+        )
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unicode(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        return JSONResponse(
+            error_body("validation_failed", "text holds characters that cannot be stored", fields=[]),
+            status_code=422,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

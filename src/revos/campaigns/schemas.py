@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from revos.api.schemas import StrictModel
+from revos.api.schemas import FreeJSON, PatchModel, StrictModel
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 TriggerWord = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
@@ -24,6 +24,8 @@ Template = Annotated[str, StringConstraints(max_length=5000)]
 Status = Literal["draft", "active", "paused", "completed"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Every delay is bounded so that scheduling it can never overflow a date: a year is past any campaign.
+MAX_DELAY_SECONDS = 365 * 86400
 
 
 class WorkingHours(StrictModel):
@@ -31,7 +33,7 @@ class WorkingHours(StrictModel):
 
     start_hour: float = Field(ge=0, le=24, description="local hour, e.g. 8.5 for 08:30")
     end_hour: float = Field(ge=0, le=24)
-    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1, max_length=7)
 
     @model_validator(mode="after")
     def _ordered(self) -> WorkingHours:
@@ -43,11 +45,13 @@ class WorkingHours(StrictModel):
 class CommentPolling(StrictModel):
     """Overrides of the comment-poll cadence (REVOS_POLL_* settings) for this campaign's posts."""
 
-    fresh_seconds: float | None = Field(default=None, ge=30, description="while the post is young")
-    day_seconds: float | None = Field(default=None, ge=30)
-    week_seconds: float | None = Field(default=None, ge=30)
-    old_seconds: float | None = Field(default=None, ge=30)
-    full_rescan_seconds: float | None = Field(default=None, ge=60)
+    fresh_seconds: float | None = Field(
+        default=None, ge=30, le=MAX_DELAY_SECONDS, description="while the post is young"
+    )
+    day_seconds: float | None = Field(default=None, ge=30, le=MAX_DELAY_SECONDS)
+    week_seconds: float | None = Field(default=None, ge=30, le=MAX_DELAY_SECONDS)
+    old_seconds: float | None = Field(default=None, ge=30, le=MAX_DELAY_SECONDS)
+    full_rescan_seconds: float | None = Field(default=None, ge=60, le=MAX_DELAY_SECONDS)
 
 
 class CampaignSettings(StrictModel):
@@ -58,13 +62,17 @@ class CampaignSettings(StrictModel):
     """
 
     step1_delay_min_seconds: int | None = Field(
-        default=None, ge=0, description="gap after a comment, low end"
+        default=None, ge=0, le=MAX_DELAY_SECONDS, description="gap after a comment, low end"
     )
     step1_delay_max_seconds: int | None = Field(
-        default=None, ge=0, description="gap after a comment, high end"
+        default=None, ge=0, le=MAX_DELAY_SECONDS, description="gap after a comment, high end"
     )
-    step2_delay_seconds: int | None = Field(default=None, ge=0, description="from the email reply to step 2")
-    step3_delay_seconds: int | None = Field(default=None, ge=0, description="from step 2 to the backup DM")
+    step2_delay_seconds: int | None = Field(
+        default=None, ge=0, le=MAX_DELAY_SECONDS, description="from the email reply to step 2"
+    )
+    step3_delay_seconds: int | None = Field(
+        default=None, ge=0, le=MAX_DELAY_SECONDS, description="from step 2 to the backup DM"
+    )
     abandon_after_days: float | None = Field(default=None, gt=0, le=365, description="no reply → abandoned")
     email_review_threshold: float | None = Field(
         default=None, ge=0, le=1, description="emails extracted with less confidence wait for a person"
@@ -75,8 +83,8 @@ class CampaignSettings(StrictModel):
     working_hours: WorkingHours | None = None
     comment_polling: CommentPolling | None = None
     # Free-form sections other features own (AI skills, voice); kept as given.
-    skills: dict[str, Any] | None = None
-    voice: dict[str, Any] | None = None
+    skills: FreeJSON | None = None
+    voice: FreeJSON | None = None
 
     @model_validator(mode="after")
     def _delays_ordered(self) -> CampaignSettings:
@@ -119,7 +127,9 @@ class CampaignCreate(_CampaignFields):
     _triggers = field_validator("trigger_words")(_clean_triggers)
 
 
-class CampaignUpdate(_CampaignFields):
+class CampaignUpdate(_CampaignFields, PatchModel):
+    nullable = frozenset(_CampaignFields.model_fields)
+
     name: Name | None = None
     trigger_words: list[TriggerWord] | None = Field(default=None, min_length=1, max_length=20)
     settings: CampaignSettings | None = Field(default=None, description="replaces the settings as a whole")

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import html
 import logging
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from revos.api.deps import RuntimeDep
+from revos.api.openapi import file_responses
+from revos.api.routing import ApiRoute
 from revos.clock import utcnow
 from revos.dms import links
 from revos.errors import NotFound, RevosError
+from revos.magnets import sniff
 
 log = logging.getLogger("revos.dms")
-router = APIRouter(tags=["downloads"])
+router = APIRouter(tags=["downloads"], route_class=ApiRoute)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -28,11 +32,19 @@ _PAGE = """<!doctype html>
 </head><body><h1>{title}</h1><p>{text}</p></body></html>"""
 
 
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_DOWNLOAD_DOC: dict[int | str, dict[str, Any]] = file_responses([k.mime for k in sniff.ALLOWED]) | {
+    404: {"description": "the link is not valid, or its file is gone (an HTML page)", "content": _HTML},
+    410: {"description": "the link has expired (an HTML page)", "content": _HTML},
+    503: {"description": "the file cannot be served right now (an HTML page)", "content": _HTML},
+}
+
+
 def _page(status: int, title: str, text: str) -> HTMLResponse:
     return HTMLResponse(_PAGE.format(title=html.escape(title), text=html.escape(text)), status_code=status)
 
 
-@router.get("/d/{token}", response_class=Response, include_in_schema=True)
+@router.get("/d/{token}", response_class=Response, responses=_DOWNLOAD_DOC)
 async def download(token: str, runtime: RuntimeDep) -> Response:
     from revos.leads.service import record_link_click
     from revos.magnets.service import open_for_download

@@ -15,17 +15,19 @@ from fastapi.responses import JSONResponse
 from revos.accounts.provider import unipile_webhook_secret
 from revos.api.deps import RuntimeDep
 from revos.api.errors import error_body
+from revos.api.openapi import error_responses
+from revos.api.routing import ApiRoute
 from revos.inbound import service
 from revos.linkedin.webhooks import WebhookPayloadError, verify_webhook_secret
 
 log = logging.getLogger("revos.inbound")
 
-router = APIRouter(tags=["inbound"])
+router = APIRouter(tags=["inbound"], route_class=ApiRoute)
 
 MAX_BODY_BYTES = 1024 * 1024
 
 
-@router.post("/hooks/unipile", summary="Unipile webhook receiver")
+@router.post("/hooks/unipile", summary="Unipile webhook receiver", responses=error_responses(400, 401, 413))
 async def unipile_webhook(request: Request, runtime: RuntimeDep) -> JSONResponse:
     if not verify_webhook_secret(request.headers.items(), unipile_webhook_secret(runtime.settings)):
         return JSONResponse(

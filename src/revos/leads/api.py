@@ -8,11 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from revos.api.deps import Ctx, CtxDep
+from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.db.pool import Conn
 from revos.leads import repo, schemas, service
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"])
+router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 

@@ -10,12 +10,14 @@ from fastapi import APIRouter, Query, Request, Response, status
 from starlette.datastructures import UploadFile
 
 from revos.api.deps import CtxDep
+from revos.api.openapi import error_responses, file_responses
+from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.errors import ValidationFailed
-from revos.magnets import repo, schemas, service
+from revos.magnets import repo, schemas, service, sniff
 from revos.tenancy.service import target_client
 
-router = APIRouter(prefix="/v1/lead-magnets", tags=["lead magnets"])
+router = APIRouter(prefix="/v1/lead-magnets", tags=["lead magnets"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 CHUNK = 1024 * 1024
@@ -62,7 +64,9 @@ def _text(value: Any, field: str) -> str | None:
     return value
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=_UPLOAD_DOC)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, openapi_extra=_UPLOAD_DOC, responses=error_responses(413, 415)
+)
 async def upload(ctx: CtxDep, request: Request) -> schemas.LeadMagnet:
     ctx.require("campaigns.write")
     settings = ctx.runtime.settings
@@ -134,7 +138,12 @@ async def update_magnet(ctx: CtxDep, magnet_id: UUID, body: schemas.LeadMagnetUp
         return service.view(await service.update_magnet(conn, magnet_id, body))
 
 
-@router.get("/{magnet_id}/file", summary="download the file (for the team; not counted as a lead download)")
+@router.get(
+    "/{magnet_id}/file",
+    summary="download the file (for the team; not counted as a lead download)",
+    response_class=Response,
+    responses=file_responses([k.mime for k in sniff.ALLOWED]),
+)
 async def download_file(ctx: CtxDep, magnet_id: UUID) -> Response:
     ctx.require("campaigns.read")
     async with ctx.tx() as conn:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from revos.api.schemas import StrictModel
+from revos.api.schemas import PatchModel
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
@@ -33,10 +33,14 @@ def clean_tags(tags: list[str] | None) -> list[str]:
     return out
 
 
-class LeadMagnetUpdate(StrictModel):
+class LeadMagnetUpdate(PatchModel):
+    nullable = frozenset({"description"})
+
     name: Name | None = None
     description: Description | None = None
-    tags: list[str] | None = None
+    tags: list[Annotated[str, StringConstraints(max_length=MAX_TAGS * (TAG_MAX + 1))]] | None = Field(
+        default=None, max_length=MAX_TAGS
+    )
 
     @field_validator("tags")
     @classmethod

@@ -8,10 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from revos.api.deps import CtxDep
+from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.posts import repo, schemas, service, tasks
 
-router = APIRouter(prefix="/v1/posts", tags=["posts"])
+router = APIRouter(prefix="/v1/posts", tags=["posts"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 

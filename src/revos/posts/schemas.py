@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
-from revos.api.schemas import StrictModel
+from revos.api.schemas import PatchModel, StrictModel
 
 # LinkedIn's limit for a post's text.
 Content = Annotated[str, StringConstraints(min_length=1, max_length=3000)]
@@ -24,7 +24,7 @@ class PostCreate(StrictModel):
     scheduled_for: AwareDatetime | None = Field(default=None, description="set = scheduled; omit = draft")
 
 
-class PostUpdate(StrictModel):
+class PostUpdate(PatchModel):
     content: Content | None = None
     linkedin_account_id: UUID | None = None
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
 import jwt
 from pydantic import BaseModel, ValidationError
 
-from revos.clock import utcnow
 from revos.errors import Unauthorized
 
 AUDIENCE = "authenticated"
@@ -33,7 +32,8 @@ class Claims(BaseModel):
 
 
 def issue(claims: Claims, secret: str, *, ttl_seconds: int = 3600, issuer: str = "revos") -> str:
-    now = utcnow()
+    # Wall time, not the (possibly scaled) revOS clock: verifiers and revocations read wall time.
+    now = datetime.now(UTC)
     payload = claims.for_database() | {
         "aud": AUDIENCE,
         "iss": issuer,
@@ -45,6 +45,11 @@ def issue(claims: Claims, secret: str, *, ttl_seconds: int = 3600, issuer: str =
 
 def verify(token: str, secret: str) -> Claims:
     """Validate signature, expiry and audience; the reason goes to the client, never the token."""
+    return verify_with_issue_time(token, secret)[0]
+
+
+def verify_with_issue_time(token: str, secret: str) -> tuple[Claims, int | None]:
+    """`verify`, plus the token's `iat` (seconds since the epoch) when it has a valid one."""
     try:
         payload = jwt.decode(
             token,
@@ -66,4 +71,5 @@ def verify(token: str, secret: str) -> Claims:
         raise Unauthorized("token role is not accepted by the API")
     if claims.client_id is None and not claims.is_agency_staff:
         raise Unauthorized("token names no client (agency tokens need agency_id and user_role=admin)")
-    return claims
+    issued_at = payload.get("iat")
+    return claims, issued_at if isinstance(issued_at, int) and not isinstance(issued_at, bool) else None

@@ -8,12 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from revos.api.deps import CtxDep
+from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.db import crud
 from revos.errors import NotFound
 from revos.tenancy import repo, schemas, service
 
-router = APIRouter(prefix="/v1", tags=["tenancy"])
+router = APIRouter(prefix="/v1", tags=["tenancy"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, EmailStr, Field, HttpUrl, StringConstraints
 
-from revos.api.schemas import StrictModel
+from revos.api.schemas import FreeJSON, PatchModel, StrictModel
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
@@ -24,9 +24,9 @@ class Agency(BaseModel):
     updated_at: datetime
 
 
-class AgencyUpdate(StrictModel):
+class AgencyUpdate(PatchModel):
     name: Name | None = None
-    settings: dict[str, Any] | None = None
+    settings: FreeJSON | None = None
 
 
 class ClientCreate(StrictModel):
@@ -34,15 +34,17 @@ class ClientCreate(StrictModel):
     company_name: Name | None = None
     industry: Name | None = None
     website: HttpUrl | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: FreeJSON = Field(default_factory=dict)
 
 
-class ClientUpdate(StrictModel):
+class ClientUpdate(PatchModel):
+    nullable = frozenset({"company_name", "industry", "website"})
+
     name: Name | None = None
     company_name: Name | None = None
     industry: Name | None = None
     website: HttpUrl | None = None
-    settings: dict[str, Any] | None = None
+    settings: FreeJSON | None = None
 
 
 class Client(BaseModel):
@@ -67,12 +69,14 @@ class UserCreate(StrictModel):
     client_id: UUID | None = Field(default=None, description="required for agency staff; else your client")
 
 
-class UserUpdate(StrictModel):
+class UserUpdate(PatchModel):
+    nullable = frozenset({"first_name", "last_name", "avatar_url", "settings"})
+
     first_name: Name | None = None
     last_name: Name | None = None
     role: Role | None = None
     avatar_url: HttpUrl | None = None
-    settings: dict[str, Any] | None = None
+    settings: FreeJSON | None = None
 
 
 class User(BaseModel):

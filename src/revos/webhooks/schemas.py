@@ -46,24 +46,24 @@ def validate_headers(headers: dict[str, str]) -> dict[str, str]:
 
 class KitSettings(StrictModel):
     api_key: SecretStr = Field(min_length=8, max_length=512, description="Kit v4 API key; stored encrypted")
-    form_id: int | None = Field(default=None, ge=1, description="add subscribers to this form")
-    tag_id: int | None = Field(default=None, ge=1, description="tag subscribers with this tag")
+    form_id: int | None = Field(default=None, ge=1, le=2**53, description="add subscribers to this form")
+    tag_id: int | None = Field(default=None, ge=1, le=2**53, description="tag subscribers with this tag")
 
 
 class KitSettingsUpdate(StrictModel):
     api_key: SecretStr | None = Field(default=None, min_length=8, max_length=512)
-    form_id: int | None = Field(default=None, ge=1)
-    tag_id: int | None = Field(default=None, ge=1)
+    form_id: int | None = Field(default=None, ge=1, le=2**53)
+    tag_id: int | None = Field(default=None, ge=1, le=2**53)
 
 
 class _ConfigFields(StrictModel):
-    headers: dict[str, str] | None = None
+    headers: dict[str, str] | None = Field(default=None, max_length=20)
     retry_enabled: bool | None = None
     max_retries: int | None = Field(default=None, ge=0, le=20)
     retry_delay_ms: int | None = Field(default=None, ge=100, le=3_600_000)
     timeout_ms: int | None = Field(default=None, ge=1000, le=120_000)
     active: bool | None = None
-    events: list[EventType] | None = Field(default=None, min_length=1)
+    events: list[EventType] | None = Field(default=None, min_length=1, max_length=20)
     all_campaigns: bool | None = Field(
         default=None, description="receive events of every campaign, not only campaigns that name this config"
     )

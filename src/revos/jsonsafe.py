@@ -1,0 +1,90 @@
+"""JSON from outside revOS, read so that nothing in it can crash a request or fail to be stored.
+
+`json.loads` accepts things PostgreSQL and our models cannot take: `NaN` and `Infinity`, numbers such as
+`1e400` that become infinite, nesting deep enough to exhaust the interpreter's stack, and strings holding
+NUL (``\\u0000``: not storable in `text` or `jsonb`) or lone UTF-16 surrogates (``\\ud800``: not encodable
+as UTF-8). `loads` refuses all of them with a `JSONRefused` (a `ValueError`) that says what and where.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+# Deep enough for any settings object or provider payload we read; far below the interpreter's limit.
+MAX_DEPTH = 32
+
+
+class JSONRefused(ValueError):
+    """The document is not JSON revOS accepts; the message is safe to show to the sender."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JSONRefused(f"{name} is not a JSON number; send a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONRefused(f"number {text[:40]} is out of range")
+    return value
+
+
+def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, text_must_be_storable: bool = True) -> Any:
+    """Parse `data`; raise `JSONRefused` for invalid JSON or anything `problem` finds."""
+    try:
+        value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except JSONRefused:
+        raise
+    except RecursionError as exc:
+        raise JSONRefused(f"JSON nested deeper than {max_depth} levels") from exc
+    except json.JSONDecodeError as exc:
+        raise JSONRefused(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except ValueError as exc:  # undecodable bytes, integers past the interpreter's digit limit
+        raise JSONRefused(f"invalid JSON: {str(exc)[:200]}") from exc
+    found = problem(value, max_depth=max_depth, text_must_be_storable=text_must_be_storable)
+    if found:
+        raise JSONRefused(found)
+    return value
+
+
+def unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored in PostgreSQL, or None."""
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds an unpaired UTF-16 surrogate (e.g. \\ud800)"
+    return None
+
+
+def problem(value: Any, *, max_depth: int = MAX_DEPTH, text_must_be_storable: bool = True) -> str | None:
+    """The first reason `value` (parsed JSON) is refused, with its path; None when it is acceptable.
+
+    Iterative, so a deep document cannot exhaust the stack while being checked."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if depth > max_depth:
+            return f"JSON nested deeper than {max_depth} levels (at {path or 'the top'})"
+        if isinstance(node, dict):
+            for key, item in node.items():
+                child = f"{path}.{key}" if path else str(key)
+                if text_must_be_storable and (why := unstorable(key)):
+                    return f"a key {why} (at {path or 'the top'})"
+                stack.append((item, child, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node))
+        elif isinstance(node, str):
+            if text_must_be_storable and (why := unstorable(node)):
+                return f"text {why} (at {path or 'the top'})"
+        elif isinstance(node, float) and not math.isfinite(node):
+            return f"a number is not finite (at {path or 'the top'})"
+    return None
+
+
+def size_of(value: Any) -> int:
+    """Bytes of `value` as compact JSON (what a jsonb column will roughly hold)."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "replace"))
