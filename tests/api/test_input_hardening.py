@@ -32,7 +32,8 @@ async def send_raw(
 def assert_error(resp: httpx.Response, status: int) -> dict[str, object]:
     assert resp.status_code == status, resp.text
     body = resp.json()
-    assert isinstance(body["error"], str) and isinstance(body["detail"], str), body
+    assert isinstance(body["error"], str), body
+    assert isinstance(body["detail"], str), body
     return body
 
 
@@ -63,7 +64,9 @@ async def test_null_for_a_required_field_is_a_422_naming_it(
     assert await _client(api, runtime, tenant) == before
 
 
-async def test_null_clears_an_optional_field(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> None:
+async def test_null_clears_an_optional_field(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: object
+) -> None:
     url = f"/v1/clients/{tenant.client_id}"  # type: ignore[attr-defined]
     await api.patch(url, json={"industry": "SaaS"}, headers=agency_admin(runtime, tenant))
     resp = await api.patch(url, json={"industry": None}, headers=agency_admin(runtime, tenant))
@@ -115,7 +118,9 @@ async def test_json_that_cannot_be_stored_is_a_422(
     assert await _client(api, runtime, tenant) == before
 
 
-async def test_free_form_settings_are_bounded(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> None:
+async def test_free_form_settings_are_bounded(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: object
+) -> None:
     url = f"/v1/clients/{tenant.client_id}"  # type: ignore[attr-defined]
     big = {"settings": {"blob": "x" * (80 * 1024)}}
     body = assert_error(await api.patch(url, json=big, headers=agency_admin(runtime, tenant)), 422)
@@ -186,19 +191,27 @@ async def test_campaign_numbers_and_lists_are_bounded(
     assert_error(await api.post("/v1/campaigns", json=body, headers=client_admin(runtime, tenant)), 422)
 
 
-async def test_webhook_event_lists_are_bounded(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> None:
+async def test_webhook_event_lists_are_bounded(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: object
+) -> None:
     body = {"name": "esp", "url": "https://esp.example.com/hook", "events": ["lead.captured"] * 1000}
-    assert_error(await api.post("/v1/webhooks/configs", json=body, headers=client_admin(runtime, tenant)), 422)
+    assert_error(
+        await api.post("/v1/webhooks/configs", json=body, headers=client_admin(runtime, tenant)), 422
+    )
 
 
-async def test_a_cursor_of_nested_json_is_a_400(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> None:
+async def test_a_cursor_of_nested_json_is_a_400(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: object
+) -> None:
     evil = base64.urlsafe_b64encode(b"[" * 5000).decode().rstrip("=")
     for cursor in (evil, base64.urlsafe_b64encode(b'["2026-01-01T00:00:00", "x"]').decode(), "a" * 600):
         resp = await api.get("/v1/users", params={"cursor": cursor}, headers=client_admin(runtime, tenant))
         assert_error(resp, 400)
 
 
-async def test_nul_in_a_query_parameter_is_a_422(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> None:
+async def test_nul_in_a_query_parameter_is_a_422(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: object
+) -> None:
     resp = await api.get("/v1/lead-magnets", params={"tag": "a\x00b"}, headers=client_admin(runtime, tenant))
     assert_error(resp, 422)
 
@@ -213,7 +226,9 @@ async def test_every_route_is_guarded_by_the_api_route_class(runtime: Runtime) -
     assert [r.path_format for r in routes if not isinstance(r.original_route, ApiRoute)] == []
 
 
-async def test_unknown_uuid_subject_is_refused(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> None:
+async def test_unknown_uuid_subject_is_refused(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: object
+) -> None:
     from tests.api.test_auth_and_tenancy import bearer
 
     headers = bearer(runtime, sub=str(uuid.uuid4()), client_id=str(tenant.client_id), user_role="admin")  # type: ignore[attr-defined]
