@@ -117,3 +117,14 @@ def test_agency_create_prints_a_staff_token_that_the_api_accepts(empty_db_url: s
         ]
         == claims["agency_id"]
     )
+    # A staff token lives a week at most; an operator can end every token of a user at once.
+    too_long = run(["agency", "token", claims["sub"], "--ttl-hours", "1000"], env)
+    assert too_long.returncode != 0
+    assert "--ttl-hours" in too_long.stderr
+    revoked = run(["agency", "revoke-tokens", claims["sub"]], env)
+    assert revoked.returncode == 0, revoked.stderr
+    with psycopg.connect(empty_db_url) as conn:
+        row = conn.execute("select tokens_valid_after from users where id = %s", (claims["sub"],)).fetchone()
+    assert row is not None
+    assert row[0] is not None
+    assert run(["agency", "revoke-tokens", "not-a-uuid"], env).returncode == 1

@@ -15,6 +15,8 @@ from revos.security import jwt as jwt_tokens
 from revos.tenancy import service
 
 app = typer.Typer(help="Agencies: create one with its first admin, issue staff tokens.", no_args_is_help=True)
+# A staff token reaches every client of the agency: a week at most, then issue a new one.
+MAX_TTL_HOURS = 7 * 24
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -24,7 +26,7 @@ def create(
     slug: str = typer.Option(..., help="unique short name: lower-case letters, digits and dashes"),
     admin_email: str = typer.Option(..., "--admin-email", help="the first admin user"),
     client_name: str = typer.Option(None, help="the agency's own first client (default: the agency's name)"),
-    ttl_hours: int = typer.Option(24, min=1, max=24 * 365, help="lifetime of the printed token"),
+    ttl_hours: int = typer.Option(24, min=1, max=MAX_TTL_HOURS, help="lifetime of the printed token"),
 ) -> None:
     """Create an agency, its first client and an admin user; print an agency-staff JWT."""
     if not SLUG.match(slug):
@@ -75,7 +77,7 @@ def create(
 @app.command("token")
 def token(
     user_id: str = typer.Argument(..., help="an admin user of the agency"),
-    ttl_hours: int = typer.Option(24, min=1, max=24 * 365, help="lifetime of the token"),
+    ttl_hours: int = typer.Option(24, min=1, max=MAX_TTL_HOURS, help="lifetime of the token"),
 ) -> None:
     """Issue an agency-staff JWT for an existing admin user (their agency is looked up)."""
 
@@ -88,7 +90,7 @@ def token(
                     await conn.execute(
                         "select u.id, u.role, c.agency_id from users u join clients c on c.id = u.client_id"
                         " where u.id = %s",
-                        (UUID(user_id),),
+                        (_uuid(user_id),),
                     )
                 ).fetchone()
             if row is None or row["role"] != "admin" or row["agency_id"] is None:
@@ -98,6 +100,30 @@ def token(
             await rt.close()
 
     print(run(_issue()), flush=True)
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(user_id: str = typer.Argument(..., help="the user whose tokens stop working")) -> None:
+    """End every JWT issued to a user so far (staff tokens included); new ones can be issued after."""
+
+    async def _revoke() -> None:
+        rt = Runtime.build(get_settings())
+        await rt.open()
+        try:
+            async with rt.db.service(actor="cli:revoke-tokens") as conn:
+                await service.revoke_user_tokens(conn, _uuid(user_id))
+        finally:
+            await rt.close()
+
+    run(_revoke())
+    console.print(f"every token of user {user_id} issued until now is revoked")
+
+
+def _uuid(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ValidationFailed(f"{value!r} is not a user id (a UUID)") from None
 
 
 def _staff_token(rt: Runtime, user_id: UUID, agency_id: UUID, ttl_hours: int) -> str:

@@ -137,6 +137,19 @@ async def delete_user(ctx: CtxDep, user_id: UUID) -> Response:
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post(
+    "/users/{user_id}/revoke-tokens",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="end every token issued to this user so far (admins, or the user themself)",
+)
+async def revoke_user_tokens(ctx: CtxDep, user_id: UUID) -> Response:
+    if ctx.user_id != user_id:
+        ctx.require("users.manage")
+    async with ctx.tx() as conn:
+        await service.revoke_user_tokens(conn, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/api-keys")
 async def list_api_keys(ctx: CtxDep, limit: Limit = 50, cursor: Cursor = None) -> Page[schemas.ApiKey]:
     ctx.require("api_keys.manage")
@@ -155,7 +168,8 @@ async def create_api_key(ctx: CtxDep, body: schemas.ApiKeyCreate) -> schemas.Api
             client_id=client_id,
             name=body.name,
             role=body.role,
-            created_by=service.user_id_of(ctx.claims),
+            # Agency staff belong to their own client: in another client the audit trail names them.
+            created_by=ctx.user_id if ctx.user_client_id == client_id else None,
         )
     return schemas.ApiKeyCreated.model_validate(row | {"key": key})
 

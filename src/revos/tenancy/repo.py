@@ -35,3 +35,14 @@ async def revoke_api_key(conn: Conn, key_id: UUID) -> dict[str, Any] | None:
             (key_id,),
         )
     ).fetchone()
+
+
+async def revoke_user_tokens(conn: Conn, user_id: UUID) -> bool:
+    """Every JWT of the user issued until now stops working (revos.api.deps compares `iat`)."""
+    row = await (
+        await conn.execute(
+            "update users set tokens_valid_after = now() where id = %s returning id",
+            (user_id,),
+        )
+    ).fetchone()
+    return row is not None
