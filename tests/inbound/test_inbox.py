@@ -261,3 +261,73 @@ async def test_status_redeliveries_are_duplicates_but_flapping_is_followed_in_or
     row = account_row(db_url, account_id)
     assert row["status"] == "active"
     assert row["paused_at"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event": "message_received", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        b"event=message_received&account_id=a&attendees=" + b"[" * 50_000,
+        b'{"event": "message_received", "account_id": "a", "n": NaN}',
+        b"{" + b'"k": 1,' * 10,
+    ],
+    ids=["json-nested-100k", "form-field-nested-50k", "nan", "truncated"],
+)
+async def test_an_unreadable_webhook_is_a_400_and_nothing_is_stored(
+    api: httpx.AsyncClient, runtime: Runtime, body: bytes
+) -> None:
+    resp = await api.post("/hooks/unipile", content=body, headers=_secret(runtime))
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["error"] == "bad_request"
+
+
+@pytest.mark.parametrize(
+    "text", ["nul \u0000 inside", "lone \ud800 surrogate"], ids=["nul", "lone-surrogate"]
+)
+async def test_a_message_that_cannot_be_stored_is_recorded_as_rejected_not_retried(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str, text: str
+) -> None:
+    unipile_id = f"u-{uuid4().hex[:10]}"
+    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    message_id = f"m-{uuid4().hex[:8]}"
+    body = json.dumps(_message_payload(unipile_id, message_id, text=text)).encode()
+    for _ in range(2):  # Unipile's retry of the same delivery is answered the same way
+        resp = await api.post("/hooks/unipile", content=body, headers=_secret(runtime))
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["status"] == "rejected"
+    [event] = _events(db_url, account_id)
+    assert event["processed_at"] is not None  # never handed to the handlers, never swept again
+    assert event["error"].startswith("rejected: text holds")
+    assert "\ufffd" in event["payload"]["message"]
+    with superuser_conn(db_url) as conn:
+        jobs = conn.execute(
+            "select count(*) as n from procrastinate.procrastinate_jobs where args ->> 'event_id' = %s",
+            (str(event["id"]),),
+        ).fetchone()
+    assert jobs is not None
+    assert jobs["n"] == 0
+
+
+async def test_a_polled_message_that_cannot_be_stored_is_recorded_as_rejected(
+    runtime: Runtime, tenant: Tenant, db_url: str
+) -> None:
+    account_id = make_account(db_url, tenant, unipile_account_id=f"u-{uuid4().hex[:10]}")
+    message = Message.model_validate(
+        {
+            "id": f"m-{uuid4().hex[:8]}",
+            "chat_id": "chat-9",
+            "account_id": "x",
+            "text": "reply \u0000 with nul",
+            "timestamp": "2026-01-05T09:00:00.000Z",
+            "sender_id": "ACoAALEAD",
+            "is_sender": 0,
+            "attachments": [],
+        }
+    )
+    async with runtime.db.service() as conn:
+        stored = await record_polled_message(
+            conn, client_id=tenant.client_id, account_id=account_id, message=message
+        )
+    assert stored is None
+    [event] = _events(db_url, account_id)
+    assert event["error"].startswith("rejected:")

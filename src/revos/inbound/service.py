@@ -22,6 +22,7 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
+from revos import jsonsafe
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.inbound.registry import handlers_for, source_of
@@ -32,6 +33,7 @@ from revos.linkedin.webhooks import (
     NewRelationEvent,
     WebhookEvent,
     WebhookPayloadError,
+    decode_body,
     parse_webhook,
 )
 from revos.runtime import Runtime
@@ -92,6 +94,28 @@ async def store(
     return UUID(str(row["id"]))
 
 
+async def store_rejected(
+    conn: Conn,
+    *,
+    client_id: UUID,
+    account_id: UUID | None,
+    source: str,
+    key: str,
+    payload: dict[str, Any],
+    reason: str,
+) -> UUID | None:
+    """Record an event that can never be processed: marked processed with its reason, nothing deferred."""
+    row = await (
+        await conn.execute(
+            "insert into inbound_events"
+            " (client_id, linkedin_account_id, source, event_key, payload, received_at, processed_at, error)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (event_key) do nothing returning id",
+            (client_id, account_id, source, key, Jsonb(payload), utcnow(), utcnow(), reason),
+        )
+    ).fetchone()
+    return None if row is None else UUID(str(row["id"]))
+
+
 async def record_polled_message(
     conn: Conn, *, client_id: UUID, account_id: UUID, message: Message
 ) -> UUID | None:
@@ -123,6 +147,17 @@ async def record_polled_message(
         "attachments": [],
         "_origin": "poll",
     }
+    if unstorable := jsonsafe.problem(payload):
+        await store_rejected(
+            conn,
+            client_id=client_id,
+            account_id=account_id,
+            source="poll",
+            key=_storable(f"message:{message.id}"),
+            payload=_storable(payload),
+            reason=f"rejected: {unstorable}",
+        )
+        return None
     return await store(
         conn,
         client_id=client_id,
@@ -162,7 +197,7 @@ async def defer_processing(conn: Conn, event_id: UUID) -> bool:
 
 @dataclass(frozen=True)
 class Received:
-    status: Literal["accepted", "duplicate", "ignored"]
+    status: Literal["accepted", "duplicate", "ignored", "rejected"]
     event_id: UUID | None = None
     key: str | None = None
     detail: str = ""
@@ -170,15 +205,31 @@ class Received:
 
 async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
     """Parse, store and defer one authenticated delivery. Raises WebhookPayloadError for a bad body."""
-    event = parse_webhook(body)
-    payload = _payload_of(body)
+    payload = decode_body(body)
+    event = parse_webhook(payload)
     now = utcnow()
     key = event_key(event, received_at=now)
+    # Text PostgreSQL cannot store can never be processed: keep a record of the event, answer 2xx so
+    # Unipile does not retry it forever, and never hand it to the handlers.
+    unstorable = jsonsafe.problem(payload)
     async with runtime.db.service(actor="unipile-webhook") as conn:
         account = await account_for(conn, event.account_id)
         if account is None:
             log.info("webhook for unknown Unipile account %s ignored (%s)", event.account_id, key)
             return Received("ignored", key=key, detail="unknown account")
+        if unstorable:
+            reason = f"rejected: {unstorable}"
+            stored = await store_rejected(
+                conn,
+                client_id=account["client_id"],
+                account_id=account["id"],
+                source=source_of(event),
+                key=_storable(key),
+                payload=_storable(payload),
+                reason=reason,
+            )
+            log.warning("Unipile webhook %s rejected: %s", _storable(key)[:120], unstorable)
+            return Received("rejected", event_id=stored, key=_storable(key), detail=reason)
         if isinstance(event, AccountStatusEvent) and await _repeated_status(conn, account["id"], event, now):
             return Received("duplicate", key=key)
         event_id = await store(
@@ -218,22 +269,16 @@ async def latest_status_event(conn: Conn, account_id: UUID) -> dict[str, Any] | 
     ).fetchone()
 
 
-def _payload_of(body: bytes) -> dict[str, Any]:
-    import json
-    from urllib.parse import parse_qsl
-
-    text = body.decode("utf-8", errors="replace").strip()
-    if text.startswith("{"):
-        data = json.loads(text)
-        if isinstance(data, dict):
-            return data
-    out: dict[str, Any] = {}
-    for k, v in parse_qsl(text, keep_blank_values=True):
-        try:
-            out[k] = json.loads(v) if v[:1] in "{[" else v
-        except ValueError:
-            out[k] = v
-    return out
+def _storable(value: Any) -> Any:
+    """`value` with what PostgreSQL cannot hold (NUL, lone surrogates) replaced by U+FFFD."""
+    if isinstance(value, str):
+        clean = value.replace("\x00", "\ufffd")
+        return clean.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
 
 
 # --- processing ---------------------------------------------------------------------------------------------

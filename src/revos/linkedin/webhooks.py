@@ -8,7 +8,6 @@ Content-Type. Unipile retries deliveries up to 5 times, so consumers dedupe on `
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import AliasChoices, Field, ValidationError
 
+from revos import jsonsafe
 from revos.linkedin.messaging import WEBHOOK_SECRET_HEADER
 from revos.linkedin.models import Attachments, UnipileModel
 
@@ -97,7 +97,7 @@ WebhookEvent = MessagingEvent | AccountStatusEvent | NewRelationEvent
 
 def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
     """Parse one delivery into a typed event. Raises `WebhookPayloadError` for anything unrecognised."""
-    data = _decode(body) if isinstance(body, bytes | str) else dict(body)
+    data = decode_body(body) if isinstance(body, bytes | str) else dict(body)
     try:
         if isinstance(data.get("AccountStatus"), Mapping):
             return AccountStatusEvent.model_validate(data["AccountStatus"])
@@ -112,29 +112,36 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> WebhookEvent:
     raise WebhookPayloadError(f"unknown webhook payload (event={event!r})")
 
 
-def _decode(body: bytes | str) -> dict[str, Any]:
+def decode_body(body: bytes | str) -> dict[str, Any]:
+    """The delivery as a dict: a JSON object, or `format: form` urlencoded fields (nested values arrive as
+    JSON strings). Depth and numbers are bounded (`revos.jsonsafe`); text is kept as sent, so a caller can
+    tell an unstorable message from an unreadable one."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     text = text.strip()
     if text.startswith("{"):
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise WebhookPayloadError("webhook body is not valid JSON") from exc
+            data = jsonsafe.loads(text, text_must_be_storable=False)
+        except jsonsafe.JSONRefused as exc:
+            raise WebhookPayloadError(f"webhook body is not usable JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise WebhookPayloadError("webhook body is not a JSON object")
         return data
-    # `format: form` webhooks post urlencoded fields; nested values then arrive as JSON strings.
-    pairs = parse_qsl(text, keep_blank_values=True)
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=200)
+    except ValueError as exc:
+        raise WebhookPayloadError("webhook form has too many fields") from exc
     if not pairs:
         raise WebhookPayloadError("empty or unrecognised webhook body")
-    return {key: _maybe_json(value) for key, value in pairs}
+    return {key: _maybe_json(key, value) for key, value in pairs}
 
 
-def _maybe_json(value: str) -> Any:
+def _maybe_json(key: str, value: str) -> Any:
     if value[:1] in ("{", "["):
         try:
-            return json.loads(value)
-        except ValueError:
+            return jsonsafe.loads(value, text_must_be_storable=False)
+        except jsonsafe.JSONRefused as exc:
+            if "nested deeper" in str(exc):
+                raise WebhookPayloadError(f"form field {key[:50]!r}: {exc}") from exc
             return value
     return value
 
