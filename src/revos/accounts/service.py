@@ -276,13 +276,13 @@ async def _completion(runtime: Runtime, client: UnipileClient, unipile_account_i
 
 
 async def solve_checkpoint(runtime: Runtime, tx: Tx, account_id: UUID, code: str) -> dict[str, Any]:
-    client = linkedin_client(runtime)
     async with tx() as conn:
         row = await repo.get(conn, account_id)
     if row is None:
         raise NotFound("LinkedIn account not found")
     if not row["checkpoint"] or not row["unipile_account_id"]:
         raise Conflict("no verification is pending for this account")
+    client = linkedin_client(runtime)
     try:
         result = await client.solve_checkpoint(row["unipile_account_id"], code)
     except InvalidCheckpointSolution as exc:
@@ -314,13 +314,13 @@ async def _clear_checkpoint(tx: Tx, account_id: UUID, provider_status: str) -> N
 
 
 async def resend_checkpoint(runtime: Runtime, tx: Tx, account_id: UUID) -> dict[str, Any]:
-    client = linkedin_client(runtime)
     async with tx() as conn:
         row = await repo.get(conn, account_id)
     if row is None:
         raise NotFound("LinkedIn account not found")
     if not row["checkpoint"] or not row["unipile_account_id"]:
         raise Conflict("no verification is pending for this account")
+    client = linkedin_client(runtime)
     try:
         await client.resend_checkpoint(row["unipile_account_id"])
     except (CheckpointExpired, ProviderNotFound) as exc:
@@ -340,7 +340,6 @@ async def reconnect(
     runtime: Runtime, tx: Tx, account_id: UUID, body: Credentials | None = None
 ) -> dict[str, Any]:
     """Reconnect (or restart a connection whose verification expired), with new or stored credentials."""
-    client = linkedin_client(runtime)
     async with tx() as conn:
         row = await repo.get(conn, account_id)
         if row is None:
@@ -352,6 +351,7 @@ async def reconnect(
         )
     if not creds.has_any():
         raise ValidationFailed("no credentials stored for this account: send username and password or li_at")
+    client = linkedin_client(runtime)
     was_connected = row["unipile_account_id"] and row["warmup_started_at"] is not None
     try:
         if was_connected:
