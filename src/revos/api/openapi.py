@@ -67,8 +67,8 @@ def implied_errors(route: Any) -> set[int]:
         codes |= {401, 403}
         if set(route.methods or ()) - {"GET", "HEAD"}:
             codes.add(409)
-    if route.dependant.path_params:
-        codes.add(404)
+    if route.dependant.path_params or (codes and (params or route.body_field is not None)):
+        codes.add(404)  # the row, or a record the request names (client_id, campaign_id, …), is not there
     if params or route.body_field is not None:
         codes.add(422)
     if route.body_field is not None:

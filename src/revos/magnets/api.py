@@ -65,7 +65,10 @@ def _text(value: Any, field: str) -> str | None:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, openapi_extra=_UPLOAD_DOC, responses=error_responses(413, 415)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_UPLOAD_DOC,
+    responses=error_responses(404, 413, 415),
 )
 async def upload(ctx: CtxDep, request: Request) -> schemas.LeadMagnet:
     ctx.require("campaigns.write")
