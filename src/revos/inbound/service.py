@@ -77,43 +77,27 @@ async def store(
     source: str,
     key: str,
     payload: dict[str, Any],
+    rejected: str | None = None,
 ) -> UUID | None:
     """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers processing
-    in the same transaction when the queue is available."""
-    row = await (
-        await conn.execute(
-            "insert into inbound_events"
-            " (client_id, linkedin_account_id, source, event_key, payload, received_at)"
-            " values (%s, %s, %s, %s, %s, %s) on conflict (event_key) do nothing returning id",
-            (client_id, account_id, source, key, Jsonb(payload), utcnow()),
-        )
-    ).fetchone()
-    if row is None:
-        return None
-    await defer_processing(conn, row["id"])
-    return UUID(str(row["id"]))
+    in the same transaction when the queue is available.
 
-
-async def store_rejected(
-    conn: Conn,
-    *,
-    client_id: UUID,
-    account_id: UUID | None,
-    source: str,
-    key: str,
-    payload: dict[str, Any],
-    reason: str,
-) -> UUID | None:
-    """Record an event that can never be processed: marked processed with its reason, nothing deferred."""
+    `rejected` records an event that can never be processed: stored as processed with that reason, nothing
+    deferred."""
+    now = utcnow()
     row = await (
         await conn.execute(
             "insert into inbound_events"
             " (client_id, linkedin_account_id, source, event_key, payload, received_at, processed_at, error)"
             " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (event_key) do nothing returning id",
-            (client_id, account_id, source, key, Jsonb(payload), utcnow(), utcnow(), reason),
+            (client_id, account_id, source, key, Jsonb(payload), now, now if rejected else None, rejected),
         )
     ).fetchone()
-    return None if row is None else UUID(str(row["id"]))
+    if row is None:
+        return None
+    if rejected is None:
+        await defer_processing(conn, row["id"])
+    return UUID(str(row["id"]))
 
 
 async def record_polled_message(
@@ -148,14 +132,14 @@ async def record_polled_message(
         "_origin": "poll",
     }
     if unstorable := jsonsafe.problem(payload):
-        await store_rejected(
+        await store(
             conn,
             client_id=client_id,
             account_id=account_id,
             source="poll",
             key=_storable(f"message:{message.id}"),
             payload=_storable(payload),
-            reason=f"rejected: {unstorable}",
+            rejected=f"rejected: {unstorable}",
         )
         return None
     return await store(
@@ -219,14 +203,14 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             return Received("ignored", key=key, detail="unknown account")
         if unstorable:
             reason = f"rejected: {unstorable}"
-            stored = await store_rejected(
+            stored = await store(
                 conn,
                 client_id=account["client_id"],
                 account_id=account["id"],
                 source=source_of(event),
                 key=_storable(key),
                 payload=_storable(payload),
-                reason=reason,
+                rejected=reason,
             )
             log.warning("Unipile webhook %s rejected: %s", _storable(key)[:120], unstorable)
             return Received("rejected", event_id=stored, key=_storable(key), detail=reason)
