@@ -123,6 +123,11 @@ def _bearer(claims: dict[str, Any]) -> dict[str, str]:
         set_clock(previous)
 
 
+def _is_multipart(operation: Any) -> bool:
+    body = operation.definition.raw.get("requestBody", {})
+    return "multipart/form-data" in body.get("content", {})
+
+
 def _fuzz(
     operation: Any,
     mode: GenerationMode,
@@ -172,9 +177,12 @@ def test_no_input_gets_a_5xx_and_every_answer_matches_the_document(db_url: str, 
     for result in schema.get_all_operations():
         operation = result.ok()
         for who, headers in credentials.items():
+            # On a multipart form every value travels as text: "null" or a repeated field is a valid
+            # form, so type violations cannot be sent there and only the positive checks apply.
+            negative = POSITIVE_CHECKS if _is_multipart(operation) else NEGATIVE_CHECKS
             for mode, checks in (
                 (GenerationMode.POSITIVE, POSITIVE_CHECKS),
-                (GenerationMode.NEGATIVE, NEGATIVE_CHECKS),
+                (GenerationMode.NEGATIVE, negative),
             ):
                 try:
                     calls += _fuzz(operation, mode, served, session, headers, checks)

@@ -41,7 +41,11 @@ _UPLOAD_DOC: dict[str, Any] = {
                         },
                         "name": {"type": "string", "description": "defaults to the file's name"},
                         "description": {"type": "string"},
-                        "tags": {"type": "string", "description": "comma-separated, or the field repeated"},
+                        "tags": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "the field repeated, or one comma-separated value",
+                        },
                         "client_id": {"type": "string", "format": "uuid", "description": "agency staff"},
                     },
                 }
