@@ -206,6 +206,7 @@ async def test_failure_reasons_never_quote_the_hook_url_path_or_header_values(
     db_url: str,
     clock: ManualClock,
     receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A Zapier or Make hook URL is itself a credential, and so is a custom header value.
     config = await create_config(api, tenant, receiver.url, headers={"X-Token": "tok-5ecret-value"})
@@ -216,3 +217,6 @@ async def test_failure_reasons_never_quote_the_hook_url_path_or_header_values(
     message = delivery_row(db_url, delivery_id)["error_message"]
     assert "RuntimeError" in message
     assert "5ecret" not in message
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert "RuntimeError" in logged
+    assert "5ecret" not in logged

@@ -77,10 +77,10 @@ async def send(client: ssrf.PinnedClient, job: Job, settings: Settings) -> Outco
         # OSError: DNS failures and TLS errors that reach us unwrapped.
         return Outcome(ok=False, error=f"connection failed: {describe(exc, job)}")
     except Exception as exc:
-        log.warning(
-            "webhook delivery %s: unexpected %s while sending", job.delivery.get("id"), type(exc).__name__
-        )
-        return Outcome(ok=False, error=f"not sent: unexpected error ({describe(exc, job)})")
+        # Redacted, without the traceback: its last line would quote the exception unredacted.
+        reason = describe(exc, job)
+        log.warning("webhook delivery %s: unexpected error while sending: %s", job.delivery.get("id"), reason)
+        return Outcome(ok=False, error=f"not sent: unexpected error ({reason})")
 
 
 MAX_REASON_CHARS = 500

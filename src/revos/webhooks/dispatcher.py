@@ -94,8 +94,10 @@ class Dispatcher:
                 async with semaphore:
                     return await adapters.send(client, job, self.settings)
             except Exception as exc:
-                log.exception("webhook delivery %s: unexpected error while sending", job.delivery["id"])
                 reason = adapters.describe(exc, job)
+                log.error(
+                    "webhook delivery %s: unexpected error while sending: %s", job.delivery["id"], reason
+                )
                 return adapters.Outcome(ok=False, error=f"not sent: unexpected error ({reason})")
 
         try:
