@@ -108,7 +108,7 @@ async def connect_account(
 ) -> Connected:
     """Connect a fresh simulated login through the API (no checkpoint); safety overrides applied."""
     login = sim.add_account(name="Jane Doe", password="pw")
-    body = {"username": login.username, "password": "pw", "account_name": login.username, "safety": safety}
+    body = {"username": login.username, "password": "pw", "safety": safety}
     response = await api.post("/v1/linkedin-accounts", json=body, headers=headers(runtime, tenant))
     assert response.status_code == 201, response.text
     data = response.json()

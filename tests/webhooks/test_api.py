@@ -71,6 +71,11 @@ async def test_create_shows_the_secret_once_and_never_again(
         ({"url": "https://10.0.0.5/hook"}, "private address"),
         ({"url": "https://169.254.169.254/latest/meta-data"}, "metadata"),
         ({"url": "https://[::ffff:10.1.2.3]/x"}, "private address"),
+        ({"url": "https://[fec0::1]/"}, "site-local"),
+        ({"url": "https://[2002:a9fe:a9fe::1]/"}, "metadata"),
+        ({"url": "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/"}, "Teredo address embedding 10.0.0.1"),
+        ({"url": "https://[64:ff9b::c0a8:101]/"}, "NAT64 address embedding 192.168.1.1"),
+        ({"url": "https://[2001:db8::1]/"}, "documentation"),
         ({"esp_type": "convertkit"}, "kit.api_key"),
     ],
     ids=[
@@ -84,6 +89,11 @@ async def test_create_shows_the_secret_once_and_never_again(
         "private-ip",
         "metadata-ip",
         "mapped-private-ipv6",
+        "site-local-ipv6",
+        "6to4-metadata",
+        "teredo-private",
+        "nat64-private",
+        "documentation-ipv6",
         "kit-without-key",
     ],
 )
@@ -95,6 +105,42 @@ async def test_invalid_payload_is_a_4xx_with_a_clear_message_and_writes_nothing(
     assert 400 <= response.status_code < 500, response.text
     assert message in response.text
     assert _count_configs(db_url, tenant.client_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://127.0.0.1:9/bad\u0001", "control character (U+0001)"),
+        ("http://127.0.0.1:9/a b", "(SPACE)"),
+        ("http://127.0.0.1:9/a\tb", "(U+0009)"),
+        ("http://127.0.0.1:9/a\r\nX-Injected: 1", "control character"),
+        ("https://hooks.example.com/\u200bx", "ZERO WIDTH SPACE"),
+        ("https://hooks.example.com:99999/x", "not a valid URL"),
+        ("https://example.com\\@127.0.0.1/x", "credentials"),
+    ],
+    ids=["control-char", "space", "tab", "crlf", "zero-width-space", "bad-port", "backslash-userinfo"],
+)
+async def test_a_url_no_http_client_would_send_is_a_422_naming_the_field(
+    api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, db_url: str, url: str, message: str
+) -> None:
+    created = await _create(api, tenant, url)
+    assert created.status_code == 422, created.text
+    body = created.json()
+    assert body["error"] == "validation_failed"
+    assert message in body["detail"]
+    assert [f["field"] for f in body["fields"]] == ["url"]
+    assert _count_configs(db_url, tenant.client_id) == 0
+
+    # The same on every way in: editing a config, and a Zap subscribing itself.
+    good = (await _create(api, tenant, receiver.url)).json()
+    edited = await api.patch(f"/v1/webhooks/configs/{good['id']}", json={"url": url}, headers=tenant.headers)
+    assert edited.status_code == 422
+    assert [f["field"] for f in edited.json()["fields"]] == ["url"]
+    assert config_row(db_url, good["id"])["url"] == receiver.url
+    zap = await api.post("/v1/webhooks/zapier/subscribe", json={"hookUrl": url}, headers=tenant.headers)
+    assert zap.status_code == 422
+    assert [f["field"] for f in zap.json()["fields"]] == ["hookUrl"]
+    assert _count_configs(db_url, tenant.client_id) == 1
 
 
 async def test_localhost_is_refused_when_loopback_is_not_allowed(

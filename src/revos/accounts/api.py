@@ -73,7 +73,7 @@ async def update_account(
 ) -> schemas.LinkedInAccount:
     ctx.require("linkedin_accounts.manage")
     async with ctx.tx() as conn:
-        return schemas.LinkedInAccount.from_row(await service.update(conn, account_id, body))
+        return schemas.LinkedInAccount.from_row(await service.update(ctx.runtime, conn, account_id, body))
 
 
 @router.post(

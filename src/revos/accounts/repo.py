@@ -50,6 +50,15 @@ async def update(conn: Conn, account_id: UUID, values: dict[str, Any]) -> dict[s
     return await (await conn.execute(query, [*(_adapt(v) for v in values.values()), account_id])).fetchone()
 
 
+async def rename_if_named(conn: Conn, account_id: UUID, *, current: str, new: str) -> bool:
+    """Rename the account only while it still has the name `current` (a person may have renamed it)."""
+    cur = await conn.execute(
+        "update linkedin_accounts set account_name = %s where id = %s and account_name = %s",
+        (new, account_id, current),
+    )
+    return cur.rowcount > 0
+
+
 async def credentials_of(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
     return await (
         await conn.execute(

@@ -118,6 +118,8 @@ class Checkpoint(BaseModel):
 
 
 class LinkedInAccount(BaseModel):
+    """An account as the API shows it: never a credential, and never the login (email or phone)."""
+
     id: UUID
     client_id: UUID
     user_id: UUID | None
@@ -154,8 +156,17 @@ class LinkedInAccount(BaseModel):
                 message=checkpoint_message(cp.get("type"), cp.get("source")),
                 started_at=cp.get("started_at"),
             )
+        profile = row.get("profile_data")
+        if isinstance(profile, dict) and "email" in profile:
+            # Rows written before the email was left out of the profile (the login is a credential).
+            profile = {k: v for k, v in profile.items() if k != "email"}
         return cls.model_validate(
-            {**row, "checkpoint": checkpoint, "paused": row.get("paused_at") is not None}
+            {
+                **row,
+                "profile_data": profile,
+                "checkpoint": checkpoint,
+                "paused": row.get("paused_at") is not None,
+            }
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -26,6 +27,7 @@ from revos.errors import Conflict, NotFound, RevosError, ValidationFailed
 from revos.inbound.registry import register
 from revos.linkedin import (
     AccountCreated,
+    AccountOwnerProfile,
     AccountReconnected,
     CaptchaNotSupported,
     Checkpoint,
@@ -90,16 +92,80 @@ class ProviderUnavailable(RevosError):
     code = "linkedin_unavailable"
 
 
-def _provider_failure(exc: UnipileError) -> RevosError:
+def _provider_failure(exc: UnipileError, creds: Credentials | None = None) -> RevosError:
     if isinstance(exc, InvalidCredentials):
         return LinkedInRejected(
             "LinkedIn rejected these credentials: check the email and password or the cookie"
         )
     if exc.status is not None and exc.status < 500 and exc.status != 429:
+        # The provider's words may quote the login: it is a credential, never echoed in clear.
         return LinkedInRejected(
-            f"LinkedIn/Unipile refused: {exc.title}" + (f" ({exc.detail})" if exc.detail else "")
+            without_login(
+                f"LinkedIn/Unipile refused: {exc.title}" + (f" ({exc.detail})" if exc.detail else ""), creds
+            )
         )
-    return ProviderUnavailable(f"Unipile did not answer properly ({exc.title}); try again in a moment")
+    return ProviderUnavailable(
+        without_login(f"Unipile did not answer properly ({exc.title}); try again in a moment", creds)
+    )
+
+
+# --- the login is a secret ------------------------------------------------------------------------------------
+
+
+def mask_login(login: str) -> str:
+    """A login shown to tell accounts apart without revealing it: j***@example.com, +3***78."""
+    login = login.strip()
+    if "@" in login:
+        local, _, domain = login.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(login) <= 4:
+        return "***"
+    return f"{login[:2]}***{login[-2:]}"
+
+
+def without_login(text: str, creds: Credentials | None) -> str:
+    """`text` with every spelling of the login replaced by its masked form."""
+    login = (creds.username or "").strip() if creds else ""
+    if len(login) < 3:
+        return text
+    return re.sub(re.escape(login), mask_login(login), text, flags=re.IGNORECASE)
+
+
+def default_account_name(account_id: UUID) -> str:
+    """The name of an account nobody named, until its LinkedIn profile gives it one. Never the login."""
+    return f"LinkedIn account {str(account_id)[:8]}"
+
+
+def _account_name(body: AccountConnect, account_id: UUID) -> str:
+    name = body.account_name
+    # Named after the login, it is treated as unnamed: the column is clear text, read by the whole team.
+    # (Not its masked form: two logins of one user would often mask alike and collide.)
+    if not name or (body.username and name.strip().lower() == body.username.strip().lower()):
+        return default_account_name(account_id)
+    return name
+
+
+def public_profile(profile: AccountOwnerProfile) -> dict[str, Any]:
+    """What of the owner's profile is kept in clear text: everything but the email (the login, most
+    often, which is stored encrypted in linkedin_email already)."""
+    return profile.model_dump(mode="json", exclude_none=True, exclude={"email"})
+
+
+async def _name_after_profile(conn: Conn, account_id: UUID, profile: dict[str, Any] | None) -> None:
+    """An account still under its default name takes the profile's display name, unless the same user
+    already has an account by that name (the name stays unique per user, as the spec wants)."""
+    if not profile:
+        return
+    display = " ".join(str(profile.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    if not display:
+        return
+    try:
+        async with conn.transaction():
+            await repo.rename_if_named(
+                conn, account_id, current=default_account_name(account_id), new=display[:200]
+            )
+    except psycopg.errors.UniqueViolation:
+        log.info("account %s keeps its default name: its user has another account named after it", account_id)
 
 
 # --- credentials --------------------------------------------------------------------------------------------
@@ -180,7 +246,7 @@ async def connect(
                 "id": account_id,
                 "client_id": client_id,
                 "user_id": user_id,
-                "account_name": body.account_name or body.username or f"LinkedIn {str(account_id)[:8]}",
+                "account_name": _account_name(body, account_id),
                 **sealed,
                 "status": "expired",
                 "provider_status": "CONNECTING",
@@ -199,7 +265,8 @@ async def connect(
         ) from exc
     except UnipileError as exc:
         await _discard(tx, account_id)
-        raise _provider_failure(exc) from exc
+        # Not chained: the provider's error may quote the login, and a chained one is printed with it.
+        raise _provider_failure(exc, creds) from None
     return await _apply(runtime, tx, client, account_id, result, discard_on_conflict=True)
 
 
@@ -246,6 +313,7 @@ async def _apply(
                     " where id = %s",
                     (now, account_id),
                 )
+                await _name_after_profile(conn, account_id, values.get("profile_data"))
                 await safety.resume(conn, account_id, only_sources=safety.PROVIDER_PAUSES)
                 row = await repo.get(conn, account_id)
                 assert row is not None
@@ -269,7 +337,7 @@ async def _completion(runtime: Runtime, client: UnipileClient, unipile_account_i
     }
     try:
         profile = await client.get_own_profile(unipile_account_id)
-        values["profile_data"] = profile.model_dump(mode="json", exclude_none=True)
+        values["profile_data"] = public_profile(profile)
     except UnipileError as exc:
         log.warning("profile of %s not read yet: %s", unipile_account_id, exc)
     return values
@@ -367,7 +435,7 @@ async def reconnect(
             "reconnect with the li_at cookie"
         ) from exc
     except UnipileError as exc:
-        raise _provider_failure(exc) from exc
+        raise _provider_failure(exc, creds) from None
     if body is not None and body.has_any():
         async with tx() as conn:
             sealed = await _encrypt_credentials(
@@ -401,8 +469,16 @@ async def delete(runtime: Runtime, tx: Tx, account_id: UUID) -> None:
         ) from exc
 
 
-async def update(conn: Conn, account_id: UUID, body: AccountUpdate) -> dict[str, Any]:
-    row = await repo.update(conn, account_id, body.model_dump(exclude_unset=True, exclude_none=True))
+async def update(runtime: Runtime, conn: Conn, account_id: UUID, body: AccountUpdate) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "account_name" in changes:
+        if await repo.get(conn, account_id) is None:
+            raise NotFound("LinkedIn account not found")
+        login = (await _decrypt_credentials(runtime, conn, account_id)).username or ""
+        if login and changes["account_name"].strip().lower() == login.strip().lower():
+            # Named after the login: the column is clear text, read by the whole team.
+            changes["account_name"] = mask_login(login)
+    row = await repo.update(conn, account_id, changes)
     if row is None:
         raise NotFound("LinkedIn account not found")
     return row
@@ -432,13 +508,10 @@ async def refresh_profile(runtime: Runtime, account_id: UUID) -> bool:
         row = await repo.get(conn, account_id)
     if row is None or not row["unipile_account_id"]:
         return False
-    profile = await linkedin_client(runtime).get_own_profile(row["unipile_account_id"])
+    profile = public_profile(await linkedin_client(runtime).get_own_profile(row["unipile_account_id"]))
     async with runtime.db.service(actor="accounts") as conn:
-        await repo.update(
-            conn,
-            account_id,
-            {"profile_data": profile.model_dump(mode="json", exclude_none=True), "last_sync_at": utcnow()},
-        )
+        await repo.update(conn, account_id, {"profile_data": profile, "last_sync_at": utcnow()})
+        await _name_after_profile(conn, account_id, profile)
     return True
 
 

@@ -3,7 +3,9 @@
 An upload is staged (streamed to a temporary file, counted, sniffed), stored (moved into place or sent to
 S3), and only then recorded in the request's transaction; if that transaction fails, the stored file is
 removed again (`discard`). A delete removes the row first and the file after the commit, so a file is
-never missing behind a row that still points at it.
+never missing behind a row that still points at it: the removal is a job deferred in the delete's own
+transaction (`magnets.delete_file`, `magnets.delete_client_files`), so a rolled-back delete removes
+nothing and a crash after the commit loses nothing; the worker retries until the files are gone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, RevosError, ValidationFailed
 from revos.magnets import repo, schemas, sniff
 from revos.magnets.storage import local_root, new_key, storage_for
+from revos.queue.defer import defer
 from revos.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -172,7 +175,30 @@ async def delete_magnet(conn: Conn, magnet_id: UUID) -> tuple[str, str]:
             detail={"campaigns": campaigns},
         )
     await repo.delete(conn, magnet_id)
-    return row["storage_backend"], row["file_path"]
+    backend, key = row["storage_backend"], row["file_path"]
+    await defer(conn, "magnets.delete_file", {"backend": backend, "key": key})
+    return backend, key
+
+
+async def forget_client_files(conn: Conn, client_id: UUID) -> None:
+    """In the transaction that deletes the client: its files go once that commits (never before,
+    never if it rolls back)."""
+    await defer(conn, "magnets.delete_client_files", {"client_id": str(client_id)})
+
+
+async def delete_client_files(settings: Settings, client_id: UUID) -> int:
+    """Remove every file of the client from every storage this deployment can reach: local disk (where
+    files stored before a move to S3 stay) and S3 when configured. Idempotent; raises when a storage
+    fails, so the job is retried."""
+    removed = await storage_for(settings, "local").delete_client_files(client_id)
+    if settings.magnet_s3_bucket:
+        removed += await storage_for(settings, "s3").delete_client_files(client_id)
+    return removed
+
+
+async def delete_file(settings: Settings, backend: str, key: str) -> None:
+    """Remove one stored file (gone already is fine); raises when the storage fails."""
+    await storage_for(settings, backend).delete(key)
 
 
 def view(row: Mapping[str, Any]) -> schemas.LeadMagnet:

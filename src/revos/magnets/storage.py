@@ -2,7 +2,8 @@
 
 Keys are random (`<client id>/<32 hex><ext>`), never derived from a user's file name, so one tenant can
 neither guess nor overwrite another's file. The backend a file was stored with is recorded on its row,
-so a deployment that moves to S3 keeps serving the files stored on disk before.
+so a deployment that moves to S3 keeps serving the files stored on disk before. Every file of a client
+lives under its `<client id>/` prefix: deleting a client removes that prefix.
 
 S3 needs the optional extra `revos[s3]` (boto3), imported only when S3 is configured.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +29,11 @@ _KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f]{32}(\.[a-z0-9]{1,8})?$")
 
 def new_key(client_id: UUID, extension: str) -> str:
     return f"{client_id}/{uuid.uuid4().hex}{extension}"
+
+
+def client_prefix(client_id: UUID) -> str:
+    """Where every file of a client lives (the UUID's own text: nothing a tenant can shape)."""
+    return f"{UUID(str(client_id))}/"
 
 
 def _check_key(key: str) -> str:
@@ -50,6 +57,10 @@ class Storage(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def delete_client_files(self, client_id: UUID) -> int:
+        """Remove every file stored for the client; returns how many. Nothing there is not an error."""
+        ...
 
     async def exists(self, key: str) -> bool: ...
 
@@ -80,6 +91,14 @@ class LocalStorage:
 
     async def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    async def delete_client_files(self, client_id: UUID) -> int:
+        folder = self.root / client_prefix(client_id)
+        if not folder.is_dir():
+            return 0
+        count = sum(1 for p in folder.rglob("*") if p.is_file())
+        await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=False)
+        return count
 
     async def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -131,6 +150,28 @@ class S3Storage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self.object_key(key))
+
+    async def delete_client_files(self, client_id: UUID) -> int:
+        return await asyncio.to_thread(self._delete_prefix, self.prefix + client_prefix(client_id))
+
+    def _delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        for page in pages:
+            # A page holds at most 1000 keys: exactly what one delete_objects call accepts.
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if not keys:
+                continue
+            answer = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+            errors = answer.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise OSError(
+                    f"S3 refused to delete {len(errors)} object(s) under {prefix!r}: "
+                    f"{first.get('Code')} {first.get('Message')}"
+                )
+            removed += len(keys)
+        return removed
 
     async def exists(self, key: str) -> bool:
         try:

@@ -43,6 +43,7 @@ TASK_MODULES: list[str] = [
     "revos.campaigns.tasks",
     "revos.posts.tasks",
     "revos.webhooks.tasks",
+    "revos.magnets.tasks",
 ]
 
 

@@ -90,8 +90,7 @@ async def update_client(ctx: CtxDep, client_id: UUID, body: schemas.ClientUpdate
 async def delete_client(ctx: CtxDep, client_id: UUID) -> Response:
     ctx.require("clients.delete")
     async with ctx.tx() as conn:
-        if not await crud.delete(conn, "clients", client_id):
-            raise NotFound("client not found")
+        await service.delete_client(conn, client_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 from revos.db import crud
 from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, ValidationFailed
+from revos.magnets import service as magnet_files
 from revos.security import apikeys
 from revos.security.jwt import Claims
 from revos.tenancy import repo, schemas
@@ -57,6 +58,13 @@ async def update_client(conn: Conn, client_id: UUID, body: schemas.ClientUpdate)
     if row is None:
         raise NotFound("client not found")
     return row
+
+
+async def delete_client(conn: Conn, client_id: UUID) -> None:
+    """The client's rows go with it (cascades); its lead-magnet files go once this transaction commits."""
+    if not await crud.delete(conn, "clients", client_id):
+        raise NotFound("client not found")
+    await magnet_files.forget_client_files(conn, client_id)
 
 
 async def create_user(conn: Conn, client_id: UUID, body: schemas.UserCreate) -> dict[str, Any]:

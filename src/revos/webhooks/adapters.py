@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -26,6 +28,7 @@ from revos.webhooks import payloads, signing
 from revos.webhooks.schemas import TEST_EVENT
 
 USER_AGENT = f"revOS-Webhooks/{__version__}"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,18 +56,58 @@ class Outcome:
 
 
 async def send(client: ssrf.PinnedClient, job: Job, settings: Settings) -> Outcome:
+    """Try the delivery once. Never raises (but for cancellation): whatever goes wrong is this
+    delivery's failed attempt, with a reason a person can read, and never the batch's problem."""
     if job.error:
         return Outcome(ok=False, error=job.error, permanent=True)
     try:
         if job.config.get("esp_type") == "convertkit":
             return await _send_kit(client, job, settings)
         return await _send_signed(client, job)
+    except ssrf.MalformedUrl as exc:
+        # Deterministic: retrying cannot help until someone edits the URL (then replay).
+        return Outcome(ok=False, error=f"not sent: {redact(exc.message, job)}", permanent=True)
     except ssrf.UnsafeUrl as exc:
-        return Outcome(ok=False, error=f"refused: {exc.message}")
+        return Outcome(ok=False, error=f"refused: {redact(exc.message, job)}")
     except httpx.TimeoutException:
         return Outcome(ok=False, error=f"timed out after {job.config['timeout_ms']} ms")
-    except httpx.HTTPError as exc:
-        return Outcome(ok=False, error=f"connection failed: {exc.__class__.__name__}: {exc}".rstrip(": "))
+    except httpx.InvalidURL as exc:
+        return Outcome(ok=False, error=f"not sent: invalid URL ({redact(str(exc), job)})", permanent=True)
+    except (httpx.HTTPError, OSError) as exc:
+        # OSError: DNS failures and TLS errors that reach us unwrapped.
+        return Outcome(ok=False, error=f"connection failed: {describe(exc, job)}")
+    except Exception as exc:
+        # Redacted, without the traceback: its last line would quote the exception unredacted.
+        reason = describe(exc, job)
+        log.warning("webhook delivery %s: unexpected error while sending: %s", job.delivery.get("id"), reason)
+        return Outcome(ok=False, error=f"not sent: unexpected error ({reason})")
+
+
+MAX_REASON_CHARS = 500
+
+
+def describe(exc: BaseException, job: Job) -> str:
+    """`ClassName: message` of an exception, without anything secret the job carries."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    return redact(text, job)
+
+
+def redact(text: str, job: Job) -> str:
+    """`text` without the job's secrets, header values or URL path and query (a Zapier or Make hook URL
+    is itself a credential), cut to a readable length. Exception messages can quote any of them."""
+    secrets_ = [*job.secrets, job.kit_api_key or ""]
+    secrets_ += [str(v) for v in (job.config.get("headers") or {}).values()]
+    url = str(job.config.get("url") or "")
+    try:
+        parts = urlsplit(url)
+        secrets_ += [parts.path, parts.query, url.split("//", 1)[-1].split("/", 1)[-1]]
+    except ValueError:
+        secrets_.append(url)
+    for secret in sorted(set(secrets_), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 
 async def _send_signed(client: ssrf.PinnedClient, job: Job) -> Outcome:

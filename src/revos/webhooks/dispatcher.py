@@ -88,8 +88,17 @@ class Dispatcher:
         semaphore = asyncio.Semaphore(self.settings.webhook_dispatch_concurrency)
 
         async def deliver(job: adapters.Job) -> adapters.Outcome:
-            async with semaphore:
-                return await adapters.send(client, job, self.settings)
+            # Every delivery's outcome is its own: an exception here would leave the others of the
+            # batch sent but unrecorded, to be sent again, to every tenant, at each lease expiry.
+            try:
+                async with semaphore:
+                    return await adapters.send(client, job, self.settings)
+            except Exception as exc:
+                reason = adapters.describe(exc, job)
+                log.error(
+                    "webhook delivery %s: unexpected error while sending: %s", job.delivery["id"], reason
+                )
+                return adapters.Outcome(ok=False, error=f"not sent: unexpected error ({reason})")
 
         try:
             outcomes = await asyncio.gather(*(deliver(j) for j in jobs))
@@ -100,12 +109,33 @@ class Dispatcher:
         # leaves the claims to expire: those deliveries are sent again, with the same webhook-id.
         async with self.db.service(actor="webhooks.deliver") as conn:
             for job, outcome in zip(jobs, outcomes, strict=True):
-                try:
-                    async with conn.transaction():
-                        await self._record(conn, job, outcome)
-                except Exception:
-                    log.exception("webhook delivery %s could not be recorded", job.delivery["id"])
+                await self._record_one(conn, job, outcome)
         return len(jobs)
+
+    async def _record_one(self, conn: Conn, job: adapters.Job, outcome: adapters.Outcome) -> None:
+        try:
+            async with conn.transaction():
+                await self._record(conn, job, outcome)
+            return
+        except Exception as exc:
+            log.exception("webhook delivery %s: outcome could not be recorded in full", job.delivery["id"])
+            problem = type(exc).__name__
+        # Recorded plainly rather than not at all: an unrecorded delivery stays claimed and is sent
+        # again when its lease runs out.
+        note = f"response not stored ({problem})"
+        plain = adapters.Outcome(
+            ok=outcome.ok,
+            status_code=outcome.status_code,
+            elapsed_ms=outcome.elapsed_ms,
+            error=f"{_clean(outcome.error)[:500]}; {note}" if outcome.error else note,
+            gone=outcome.gone,
+            permanent=outcome.permanent,
+        )
+        try:
+            async with conn.transaction():
+                await self._record(conn, job, plain)
+        except Exception:
+            log.exception("webhook delivery %s could not be recorded", job.delivery["id"])
 
     async def _claim(self, *, limit: int, delivery_id: UUID | None) -> list[adapters.Job]:
         now = self.clock.now()
@@ -127,7 +157,16 @@ class Dispatcher:
                         conn, delivery_id=row["id"], reason=f"endpoint disabled ({reason})"
                     )
                     continue
-                jobs.append(await self._job(sealer, row, config, now))
+                try:
+                    # A savepoint: one config whose secrets cannot be read must not roll back the
+                    # claim of the whole batch (which would then be claimed, and fail, forever).
+                    async with conn.transaction():
+                        job = await self._job(sealer, row, config, now)
+                except Exception as exc:
+                    log.exception("webhook delivery %s: cannot prepare the attempt", row["id"])
+                    job = adapters.Job(delivery=row, config=config)
+                    job.error = f"cannot prepare the attempt ({type(exc).__name__})"
+                jobs.append(job)
         return jobs
 
     async def _job(
@@ -179,7 +218,7 @@ class Dispatcher:
             "status_code": outcome.status_code,
             "response_body": stored_body(outcome, settings.webhook_response_store_chars),
             "response_time_ms": outcome.elapsed_ms,
-            "error_message": outcome.error,
+            "error_message": _clean(outcome.error) if outcome.error is not None else None,
         }
         is_test = delivery["event_type"] == TEST_EVENT
         retry = False
@@ -200,7 +239,7 @@ class Dispatcher:
                 next_at = now + timedelta(seconds=delay)
             values.update(status="failed", next_retry_at=next_at)
             if not retry and not outcome.gone:
-                values["error_message"] = f"{outcome.error}; gave up after {attempts} attempt(s)"
+                values["error_message"] = f"{values['error_message']}; gave up after {attempts} attempt(s)"
         current = await repo.record_attempt(
             conn, delivery=delivery, attempted_at=delivery["last_attempt_at"] or now, values=values
         )
@@ -234,10 +273,11 @@ def stored_body(outcome: adapters.Outcome, max_chars: int) -> dict[str, Any] | l
     """The response body for the JSONB log: the JSON itself when it is JSON and small, else {"text"}."""
     if outcome.body is None:
         return None
-    text = outcome.body.decode("utf-8", errors="replace")
+    text = _clean(outcome.body.decode("utf-8", errors="replace"))
     if not text:
         return None
-    if not outcome.truncated and len(text) <= max_chars:
+    # "\u0000" inside JSON would decode to a NUL that jsonb refuses: such a body is kept as text.
+    if not outcome.truncated and len(text) <= max_chars and "\\u0000" not in text:
         try:
             value = json.loads(text)
         except ValueError:
@@ -248,6 +288,12 @@ def stored_body(outcome: adapters.Outcome, max_chars: int) -> dict[str, Any] | l
     if outcome.truncated or len(text) > max_chars:
         stored["truncated"] = True
     return stored
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL: a receiver answering with one must not make the
+    # outcome unrecordable (and the delivery sent again and again).
+    return text.replace("\x00", "\ufffd")
 
 
 async def deliver_due(

@@ -8,9 +8,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, SecretStr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from revos.api.schemas import StrictModel
+from revos.security import ssrf
 
 EspType = Literal["custom", "zapier", "make", "convertkit"]
 EventType = Literal["lead.captured", "lead.completed", "link.clicked"]
@@ -18,7 +27,20 @@ EVENT_TYPES: tuple[str, ...] = ("lead.captured", "lead.completed", "link.clicked
 TEST_EVENT = "webhook.test"
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True)]
+
+
+def _plain_url(value: str) -> str:
+    # The shape only (no DNS, no settings): a URL that no HTTP client would send is refused here, with
+    # the field named, instead of failing every delivery later. Addresses are checked by the service.
+    problem = ssrf.url_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Url = Annotated[
+    str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True), AfterValidator(_plain_url)
+]
 
 MAX_HEADERS = 20
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$")
