@@ -135,7 +135,8 @@ async def test_agency_staff_create_an_api_key_for_any_client_of_their_agency(
     assert me["user_role"] == "manager"
     with superuser_conn(db_url) as conn:
         actor = conn.execute(
-            "select actor from audit_log where table_name = 'api_keys' and row_id = %s", (key["id"],)
+            "select actor from audit_log where table_name = 'api_keys' and row_id = %s and operation = 'INSERT'",
+            (key["id"],),
         ).fetchone()
     assert actor is not None
     assert str(tenant.admin_id) in actor["actor"]

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 from revos.accounts import safety
-from revos.api.schemas import StrictModel
+from revos.api.schemas import PatchModel, StrictModel
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
@@ -81,7 +81,7 @@ class Reconnect(Credentials):
     """Empty body: reconnect with the stored credentials. Otherwise the new ones (stored on success)."""
 
 
-class AccountUpdate(StrictModel):
+class AccountUpdate(PatchModel):
     account_name: Name | None = None
     timezone: str | None = None
     safety: dict[str, Any] | None = None

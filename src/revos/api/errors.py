@@ -49,6 +49,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RevosError)
     async def _revos(_: Request, exc: RevosError) -> JSONResponse:
         body = error_body(exc.code, exc.message)
+        if exc.status_code == 422:  # every 422 lists its fields, as validation errors do
+            body["fields"] = [{"field": getattr(exc, "field", None), "message": exc.message}]
         if exc.detail is not None:
             body["info"] = exc.detail
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
