@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from revos.linkedin import UnipileClient
 from revos.linkedin.models import LIST_ITEM_MODELS, RESPONSE_MODELS, ListPage
+from tests.contract import unipile_schemas
 
 API_KEY = "sim-key"
 
@@ -83,10 +84,16 @@ def check_conformance(exchanges: list[Exchange]) -> None:
             assert isinstance(error.get("type"), str), ex
             assert error["type"].startswith("errors/"), ex
             assert error.get("status") == ex.status, ex
+            assert not unipile_schemas.problems("Error", error), ex
             continue
         assert ex.content_type.startswith("application/json"), (ex.method, ex.path, ex.content_type)
         body = json.loads(ex.body)
         strict_model_for(body).model_validate_json(ex.body, strict=True)
+        sub = ex.path.removeprefix("/api/v1")
+        route = unipile_schemas.route_for(ex.method, sub)
+        if route is not None:
+            found = unipile_schemas.problems(route.schema, body)
+            assert not found, f"{ex.method} {sub} breaks {unipile_schemas.sdk_version()} {route.schema}: {found}"
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from revos.linkedin import (
     InvalidCredentials,
     UnipileClient,
     UnipileError,
+    Webhook,
 )
 from revos.linkedin import NotFound as ProviderNotFound
 from revos.linkedin.errors import ActionRejected
@@ -530,14 +531,15 @@ async def ensure_webhooks(runtime: Runtime, client: UnipileClient | None = None)
 
     existing: dict[str, bool] = {}
     async for hook in client.iter_webhooks():
-        if hook.request_url != url or hook.source not in WEBHOOK_SOURCES:
+        source = _source_of(hook)
+        if hook.request_url != url or source not in WEBHOOK_SOURCES:
             continue
         current = any(
             h.get("key", "").lower() == WEBHOOK_SECRET_HEADER.lower() and h.get("value") == secret
             for h in hook.headers or []
         )
-        if current:
-            existing[hook.source] = True
+        if current and not existing.get(source):
+            existing[source] = True
         else:
             await client.delete_webhook(hook.id)
     created = []
@@ -553,6 +555,15 @@ async def ensure_webhooks(runtime: Runtime, client: UnipileClient | None = None)
         )
         created.append(source)
     return created
+
+
+def _source_of(hook: Webhook) -> str | None:
+    """Which source a listed webhook serves. Unipile's list does not say (spec §9.1, and the SDK's schema
+    has no `source`): ours are named `revos-<source>` when created, so the name tells."""
+    if hook.source:
+        return hook.source
+    name = hook.name or ""
+    return name.removeprefix("revos-") if name.startswith("revos-") else None
 
 
 # --- account_status handler ---------------------------------------------------------------------------------

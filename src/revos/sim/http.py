@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -12,6 +12,9 @@ from starlette.responses import JSONResponse
 
 from revos.sim.errors import SimError, invalid, missing
 from revos.sim.ids import decode_cursor, encode_cursor
+
+if TYPE_CHECKING:
+    from revos.sim.world import World
 
 
 def respond(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -104,27 +107,47 @@ async def read_payload(request: Request) -> Payload:
     return payload
 
 
-async def attachments_of(payload: Payload, name: str = "attachments") -> list[dict[str, Any]]:
+def store_attachments(world: World, payload: Payload, name: str = "attachments") -> list[dict[str, Any]]:
+    """Keep each uploaded file (it can be downloaded again by its id) and describe it as Unipile does."""
     out = []
-    for n, upload in enumerate(payload.files.get(name, [])):
-        data = upload.data
-        mimetype = upload.content_type or "application/octet-stream"
-        kind = (
-            "img" if mimetype.startswith("image/") else "video" if mimetype.startswith("video/") else "file"
-        )
-        out.append(
-            {
-                "id": f"att-{n}-{len(data)}",
-                "type": kind,
-                "mimetype": mimetype,
-                "file_name": upload.filename,
-                "file_size": len(data),
-                "url": f"att://sim/{upload.filename}",
-                "unavailable": False,
-                "sticker": False,
-            }
-        )
+    for upload in payload.files.get(name, []):
+        with world.lock:
+            att_id = world.ids.unipile()
+            world.files[att_id] = upload
+        out.append(attachment(att_id, upload))
     return out
+
+
+def attachment(att_id: str, upload: Upload) -> dict[str, Any]:
+    """An uploaded file as Unipile describes it: the base fields plus those of its kind (img, video,
+    audio, file), as the SDK's attachment schemas require them."""
+    mimetype = upload.content_type or "application/octet-stream"
+    out: dict[str, Any] = {
+        "id": att_id,
+        "file_size": len(upload.data),
+        "unavailable": False,
+        "mimetype": mimetype,
+        "url": f"att://sim/{att_id}",
+    }
+    if mimetype.startswith("image/"):
+        width, height = image_size(upload.data)
+        out.update(type="img", size={"width": width, "height": height}, sticker=False)
+    elif mimetype.startswith("video/"):
+        out.update(type="video", size={"width": 0, "height": 0}, gif=False)
+    elif mimetype.startswith("audio/"):
+        out.update(type="audio", voice_note=False)
+    else:
+        out.update(type="file", file_name=upload.filename)
+    return out
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG or GIF (0, 0 for anything else): enough for a faithful `size`."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    return 0, 0
 
 
 class ListQuery:

@@ -90,6 +90,7 @@ class Account:
     status: str = "OK"
     restricted: bool = False
     budgets: dict[str, int] = field(default_factory=dict)
+    sync_started_at: datetime | None = None  # a messaging resync in progress
 
     @property
     def owner(self) -> Member:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from revos.sim import serialize
-from revos.sim.errors import SimError
+from revos.sim.errors import SimError, invalid
 from revos.sim.http import ListQuery, read_payload, respond
 
 if TYPE_CHECKING:
@@ -68,6 +68,14 @@ def router(sim: Simulator) -> APIRouter:
         payload = await read_payload(request)
         status, body = sim.auth.connect(payload.as_dict(), reconnect=account)
         return respond(body, status)
+
+    @r.get("/accounts/{account_id}/sync")
+    async def resync_account(account_id: str, request: Request) -> JSONResponse:
+        account = world.account(account_id)
+        product = request.query_params.get("linkedin_product")
+        if product is not None and product not in ("classic", "recruiter", "sales_navigator"):
+            raise invalid("linkedin_product must be classic, recruiter or sales_navigator")
+        return respond({"object": "AccountResync", "status": world.resync(account)})
 
     @r.post("/accounts/{account_id}/restart")
     async def restart_account(account_id: str) -> JSONResponse:

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from revos.sim import serialize
 from revos.sim.errors import SimError, invalid, missing
-from revos.sim.http import ListQuery, Payload, attachments_of, read_payload, respond
+from revos.sim.http import ListQuery, Payload, read_payload, respond, store_attachments
 from revos.sim.ids import parse_iso_filter
 from revos.sim.models import Account, Member, Message
 
@@ -71,7 +71,7 @@ def router(sim: Simulator) -> APIRouter:
             if not (account.login.premium or member.is_open_profile):
                 raise SimError(422, "not_allowed_inmail", "This account cannot send InMails")
         world.spend(account, "messages")
-        attachments = await attachments_of(payload)
+        attachments = store_attachments(world, payload)
         chat = world.chat_with(account, members, inmail)
         if payload.string("subject") and chat.subject is None:
             chat.subject = payload.string("subject")
@@ -88,7 +88,7 @@ def router(sim: Simulator) -> APIRouter:
         account = world.account(chat.account_id)
         text = check_text(payload)
         world.spend(account, "messages")
-        attachments = await attachments_of(payload)
+        attachments = store_attachments(world, payload)
         msg = world.post_message(chat, account.owner, text, attachments)
         return respond({"object": "MessageSent", "message_id": msg.id}, 201)
 
@@ -181,4 +181,70 @@ def router(sim: Simulator) -> APIRouter:
         world.account(msg.account_id)
         return respond(serialize.message(world, msg))
 
+    @r.get("/messages/{message_id}/attachments/{attachment_id}")
+    async def download_attachment(message_id: str, attachment_id: str) -> Response:
+        msg = world.messages.get(message_id)
+        if msg is None:
+            raise SimError(404, "resource_not_found", "Message not found")
+        world.account(msg.account_id)
+        upload = world.files.get(attachment_id)
+        if upload is None or not any(a.get("id") == attachment_id for a in msg.attachments):
+            raise SimError(404, "resource_not_found", "Attachment not found")
+        return Response(upload.data, media_type=upload.content_type or "application/octet-stream")
+
+    # ---- attendees: the people of an account's chats, each with one Unipile id per account ----------------
+    def attendees_of(accounts: list[Account] | None) -> list[tuple[str, Member, bool]]:
+        """(account id, member, is self) for everyone in the accounts' chats, in order of appearance."""
+        seen: dict[tuple[str, str], tuple[str, Member, bool]] = {}
+        for chat in sorted(world.chats.values(), key=lambda c: c.seq):
+            if accounts is not None and world.accounts.get(chat.account_id) not in accounts:
+                continue
+            for m in chat.participants:
+                seen.setdefault((chat.account_id, m.provider_id), (chat.account_id, m, m is chat.owner))
+        return list(seen.values())
+
+    def find_attendee(attendee_id: str) -> tuple[str, Member, bool]:
+        for account_id, m, is_self in attendees_of(None):
+            if serialize.attendee_id(account_id, m.provider_id) == attendee_id:
+                world.account(account_id)
+                return account_id, m, is_self
+        raise SimError(404, "resource_not_found", "Attendee not found")
+
+    @r.get("/chat_attendees")
+    async def list_attendees(request: Request) -> JSONResponse:
+        q = ListQuery(request, max_limit=250)
+        found = [_Seq(n, x) for n, x in enumerate(attendees_of(accounts_filter(q)))]
+        page, cursor, _ = q.page(found, {"account_id": q.get("account_id")})
+        items = [serialize.attendee(a, m, is_self) for a, m, is_self in (x.item for x in page)]
+        return respond({"object": "ChatAttendeeList", "items": items, "cursor": cursor})
+
+    @r.get("/chat_attendees/{attendee_id}")
+    async def get_attendee(attendee_id: str) -> JSONResponse:
+        account_id, member, is_self = find_attendee(attendee_id)
+        return respond(serialize.attendee(account_id, member, is_self))
+
+    @r.get("/chat_attendees/{attendee_id}/chats")
+    async def attendee_chats(attendee_id: str, request: Request) -> JSONResponse:
+        q = ListQuery(request, max_limit=250)
+        account_id, member, _ = find_attendee(attendee_id)
+        chats = [c for c in world.chats.values() if c.account_id == account_id and member in c.participants]
+        chats.sort(key=lambda c: (c.updated_at, c.seq), reverse=True)
+        page, cursor, _ = q.page(chats, {})
+        return respond(
+            {"object": "ChatList", "items": [serialize.chat(world, c) for c in page], "cursor": cursor}
+        )
+
+    @r.get("/chat_attendees/{attendee_id}/messages")
+    async def attendee_messages(attendee_id: str, request: Request) -> JSONResponse:
+        q = ListQuery(request, max_limit=250)
+        account_id, member, _ = find_attendee(attendee_id)
+        messages = [m for m in world.messages.values() if m.account_id == account_id and m.sender is member]
+        return message_list(q, messages, {})
+
     return r
+
+
+class _Seq:
+    def __init__(self, seq: int, item: tuple[str, Member, bool]) -> None:
+        self.seq = seq
+        self.item = item

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 
 from revos.sim import serialize
 from revos.sim.errors import SimError, invalid
-from revos.sim.http import ListQuery, attachments_of, read_payload, require_query, respond
+from revos.sim.http import ListQuery, read_payload, require_query, respond, store_attachments
 from revos.sim.models import Comment
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def router(sim: Simulator) -> APIRouter:
         if len(text) > POST_TEXT_MAX:
             raise SimError(400, "too_many_characters", f"Post text exceeds {POST_TEXT_MAX} characters")
         world.spend(account, "posts")
-        attachments = await attachments_of(payload)
+        attachments = store_attachments(world, payload)
         post = world.create_post(account.owner, text, account.id, attachments)
         return respond({"object": "PostCreated", "post_id": post.id}, 201)
 

@@ -1,4 +1,8 @@
-"""World records -> Unipile v1 JSON objects (spec §4–§9). Field names and casing follow the spec exactly."""
+"""World records -> Unipile v1 JSON objects (spec §4–§9). Field names and casing follow the spec exactly.
+
+Every body conforms to the response schemas of Unipile's own SDK (tests/contract/schemas): an optional field
+the schema types as a plain string or object is left out when there is nothing to say, never sent as null.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,11 @@ def account(acc: Account) -> dict[str, Any]:
     }
 
 
+def _present(**fields: Any) -> dict[str, Any]:
+    """The optional fields that have a value: Unipile omits the others rather than sending null."""
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 def profile(world: World, viewer: Member, m: Member) -> dict[str, Any]:
     distance = world.distance(viewer, m)
     pending = next(
@@ -60,7 +69,6 @@ def profile(world: World, viewer: Member, m: Member) -> dict[str, Any]:
         "headline": m.headline,
         "location": m.location,
         "websites": [],
-        "profile_picture_url": None,
         "public_profile_url": m.profile_url,
         "is_open_profile": m.is_open_profile,
         "is_premium": m.is_premium,
@@ -68,7 +76,7 @@ def profile(world: World, viewer: Member, m: Member) -> dict[str, Any]:
         "is_relationship": distance == "FIRST_DEGREE",
         "is_self": viewer is m,
         "network_distance": "FIRST_DEGREE" if distance == "SELF" else distance,
-        "invitation": {"type": "SENT", "status": "PENDING"} if pending else None,
+        **_present(invitation={"type": "SENT", "status": "PENDING"} if pending else None),
         "follower_count": 120 + len(m.provider_id),
         "connections_count": len(world.relations_of(m)),
         "shared_connections_count": 0,
@@ -111,7 +119,6 @@ def relation(m: Member, since: datetime) -> dict[str, Any]:
         "member_id": m.provider_id,
         "member_urn": f"urn:li:member:{m.member_urn}",
         "connection_urn": f"urn:li:fsd_connection:{m.provider_id}",
-        "profile_picture_url": None,
     }
 
 
@@ -129,7 +136,7 @@ def post(world: World, p: Post, viewer: Member | None) -> dict[str, Any]:
         "comment_counter": len(p.comments),
         "repost_counter": p.repost_counter,
         "impressions_counter": p.impressions_counter,
-        "user_reacted": p.reactions.get(viewer.provider_id) if viewer else None,
+        **_present(user_reacted=p.reactions.get(viewer.provider_id) if viewer else None),
         "author": {
             "public_identifier": p.author.public_identifier,
             "id": p.author.provider_id,
@@ -155,16 +162,14 @@ def comment(world: World, c: Comment, viewer: Member | None) -> dict[str, Any]:
             "id": c.author.provider_id,
             "headline": c.author.headline,
             "profile_url": c.author.profile_url,
-            "profile_picture_url": None,
             "network_distance": _distance(world, viewer, c.author),
         },
         "date": iso(c.created_at),
         "text": c.text,
-        "picture_url": None,
         "reaction_counter": len(c.reactions),
         "reply_counter": len(c.replies),
         "impressions_counter": 0,
-        "user_reacted": c.reactions.get(viewer.provider_id) if viewer else None,
+        **_present(user_reacted=c.reactions.get(viewer.provider_id) if viewer else None),
     }
 
 
@@ -220,7 +225,7 @@ def chat(world: World, c: Chat, with_last: bool = False) -> dict[str, Any]:
         "account_id": c.account_id,
         "account_type": "LINKEDIN",
         "provider_id": c.provider_id,
-        "attendee_provider_id": one.provider_id if one else None,
+        **_present(attendee_provider_id=one.provider_id if one else None),
         "name": one.name if one else (c.subject or ", ".join(m.name for m in c.attendees)),
         "type": 0 if one else 1,
         "timestamp": iso(c.updated_at),
@@ -228,8 +233,7 @@ def chat(world: World, c: Chat, with_last: bool = False) -> dict[str, Any]:
         "archived": 0,
         "muted_until": None,
         "read_only": 0,
-        "subject": c.subject,
-        "content_type": "inmail" if c.inmail else None,
+        **_present(subject=c.subject, content_type="inmail" if c.inmail else None),
         "folder": ["INBOX", "INBOX_LINKEDIN_CLASSIC"],
         "pinned": 0,
         "disabledFeatures": [],
@@ -276,7 +280,6 @@ def attendee(account_id: str, m: Member, is_self: bool) -> dict[str, Any]:
         "provider_id": m.provider_id,
         "name": m.name,
         "is_self": int(is_self),
-        "picture_url": None,
         "profile_url": m.profile_url,
         "specifics": {"provider": "LINKEDIN", "member_urn": f"urn:li:member:{m.member_urn}"},
     }
@@ -296,12 +299,7 @@ def webhook(world: World, h: Webhook) -> dict[str, Any]:
         "object": "Webhook",
         "id": h.id,
         "account_ids": [
-            {
-                "id": a,
-                "name": world.accounts[a].owner.name if a in world.accounts else None,
-                "type": "LINKEDIN",
-            }
-            for a in h.account_ids
+            {"id": a, **_present(name=_account_name(world, a)), "type": "LINKEDIN"} for a in h.account_ids
         ],
         "enabled": h.enabled,
         "name": h.name,
@@ -309,8 +307,9 @@ def webhook(world: World, h: Webhook) -> dict[str, Any]:
         "format": h.format,
         "headers": h.headers,
         "data": h.data,
-        "events": h.events,
-        "source": h.source,
+        # The list names no `source` (spec §9.1), and the SDK knows only messaging and mail events: a
+        # users or account_status webhook is listed without them.
+        **_present(events=h.events if h.source in ("messaging", "email", "email_tracking") else None),
         "type": "AUTO",
     }
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from revos.sim.simulator import Simulator
 
 PREFIX = "/api/v1"
+HOSTED_PAGES = "/hosted/"
 log = logging.getLogger("revos.sim")
 # The part's header lines are non-empty up to the blank line: `*` there would let the match run on
 # into later parts and capture another field's value.
@@ -36,7 +37,14 @@ def error_response(err: SimError, instance: str) -> JSONResponse:
 
 
 def create_app(sim: Simulator) -> FastAPI:
-    from revos.sim import routes_accounts, routes_chats, routes_posts, routes_users, routes_webhooks
+    from revos.sim import (
+        routes_accounts,
+        routes_chats,
+        routes_hosted,
+        routes_posts,
+        routes_users,
+        routes_webhooks,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,6 +62,8 @@ def create_app(sim: Simulator) -> FastAPI:
     app = FastAPI(title="revOS Unipile simulator", lifespan=lifespan, openapi_url=None, docs_url=None)
     for module in (routes_accounts, routes_users, routes_posts, routes_chats, routes_webhooks):
         app.include_router(module.router(sim), prefix=PREFIX)
+    app.include_router(routes_hosted.api_router(sim), prefix=PREFIX)
+    app.include_router(routes_hosted.page_router(sim))
 
     @app.exception_handler(SimError)
     async def _sim_error(request: Request, exc: SimError) -> JSONResponse:
@@ -91,6 +101,10 @@ class Gate:
             return
         path: str = scope["path"]
         method: str = scope["method"]
+        if path.startswith(HOSTED_PAGES):
+            # The hosted-auth page is opened by a member's browser: no API key, no faults, no request log.
+            await self.app(scope, receive, send)
+            return
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         if headers.get("x-api-key") != self.sim.api_key:
             err = SimError(401, "missing_credentials", "Some credentials are necessary to access this route.")

@@ -17,6 +17,7 @@ from revos.sim.faults import FaultSet
 from revos.sim.ids import IdFactory, iso
 from revos.sim.models import Account, Comment, Event, Invitation, Login, Member, Message, Post
 from revos.sim.personas import Persona, PersonaEngine, PersonaRecord
+from revos.sim.routes_hosted import HostedLink, Notification
 from revos.sim.scheduler import Scheduler
 from revos.sim.webhooks import RETRY_DELAYS, Delivery, WebhookDispatcher
 from revos.sim.world import World
@@ -67,6 +68,8 @@ class Simulator:
         self.webhooks = WebhookDispatcher(self.clock, self.scheduler, webhook_retry_delays, webhook_timeout)
         self.personas = PersonaEngine(self.world, self.scheduler, seed)
         self.requests: list[RequestRecord] = []
+        self.hosted_links: dict[str, HostedLink] = {}
+        self.hosted_notifications: list[Notification] = []  # notify_url calls, in order
         self._held: dict[str, list[Message]] = {}  # messages that arrived while an account was down
         self._names = itertools.count(1)
         self.world.listeners.append(self._on_event)

@@ -41,6 +41,8 @@ DEFAULT_BUDGETS: dict[str, int] = {
 INVITE_NOTE_MAX = 300
 COMMENT_MAX = 1250
 RESEND_INVITATION_AFTER = timedelta(days=21)
+# How long a messaging resync takes (GET /accounts/{id}/sync): polled, it reads STARTED, RUNNING, then DONE.
+RESYNC_DURATION = timedelta(seconds=30)
 
 
 class World:
@@ -57,6 +59,7 @@ class World:
         self.chats: dict[str, Chat] = {}
         self.messages: dict[str, Message] = {}
         self.connections: dict[frozenset[str], datetime] = {}
+        self.files: dict[str, Any] = {}  # attachment id -> the upload (http.Upload), for downloads
         self.usage: Counter[tuple[str, str, str]] = Counter()  # (account, kind, day)
         self.listeners: list[Callable[[Event], None]] = []
         self._seq = 0
@@ -124,6 +127,20 @@ class World:
         return out
 
     # ---- accounts -------------------------------------------------------------------------
+    def resync(self, account: Account) -> str:
+        """One poll of a messaging resync: a new one starts unless one is running (spec §4.3)."""
+        now = self.now()
+        with self.lock:
+            started = account.sync_started_at
+            if started is None:
+                account.sync_started_at = now
+                return "SYNC_STARTED"
+            if now - started < RESYNC_DURATION:
+                return "SYNC_RUNNING"
+            account.sync_started_at = None  # the next call starts afresh
+        self.emit("account_status", account.id, message="SYNC_SUCCESS")
+        return "SYNC_DONE"
+
     def account(self, account_id: str | None, *, usable: bool = True) -> Account:
         """The account, checked the way LinkedIn-facing routes check it (401 disconnected, 403 restricted)."""
         if not account_id:
