@@ -93,7 +93,9 @@ def check_conformance(exchanges: list[Exchange]) -> None:
         route = unipile_schemas.route_for(ex.method, sub)
         if route is not None:
             found = unipile_schemas.problems(route.schema, body)
-            assert not found, f"{ex.method} {sub} breaks {unipile_schemas.sdk_version()} {route.schema}: {found}"
+            assert not found, (
+                f"{ex.method} {sub} breaks {unipile_schemas.sdk_version()} {route.schema}: {found}"
+            )
 
 
 @pytest.fixture

@@ -104,7 +104,8 @@ async def reconcile_dm(client: UnipileClient, action: Action) -> ProviderIds | N
         async with _closing(client.iter_chat_messages(cid, limit=100)) as messages:
             async for message in messages:
                 scanned += 1
-                if since is not None and message.timestamp < since:
+                # A message without a readable time cannot prove it is too old: it is compared.
+                if since is not None and message.timestamp is not None and message.timestamp < since:
                     break
                 if message.is_sender and _same_text(message.text, text):
                     return ProviderIds(message.id, cid)

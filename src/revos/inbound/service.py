@@ -123,7 +123,8 @@ async def record_polled_message(
         "account_info": {"type": "LINKEDIN", "user_id": own},
         "event": "message_received",
         "chat_id": message.chat_id,
-        "timestamp": message.timestamp.isoformat(),
+        # No readable time from Unipile: the inbox's receive time stands in (as for a webhook without one).
+        "timestamp": message.timestamp.isoformat() if message.timestamp else None,
         "message_id": message.id,
         "message": message.text,
         "sender": {"attendee_id": message.sender_attendee_id, "attendee_provider_id": message.sender_id},

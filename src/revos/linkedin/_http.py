@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -36,6 +37,12 @@ API_PREFIX = "/api/v1"
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Errors raised before a single byte of the request left: the provider cannot have acted.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    content: bytes
+    content_type: str
 
 
 def normalize_base_url(base_url: str) -> str:
@@ -130,6 +137,11 @@ class HttpCore:
         body = await self._request("GET", path, params=params)
         return self._parse(model, body, "GET", path, is_send=False)
 
+    async def _get_file(self, path: str) -> DownloadedFile:
+        """A binary body (attachment download): the bytes and their content type, no JSON parsing."""
+        result: DownloadedFile = await self._request("GET", path, binary=True)
+        return result
+
     async def _send(
         self,
         method: str,
@@ -168,6 +180,7 @@ class HttpCore:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         files: list[Any] | None = None,
+        binary: bool = False,
     ) -> Any:
         is_send = method != "GET"
         clean_params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
@@ -187,6 +200,9 @@ class HttpCore:
             elapsed_ms = (time.perf_counter() - started) * 1000
             log.debug("unipile %s %s -> %s in %.1f ms", method, path, response.status_code, elapsed_ms)
             if response.status_code < 400:
+                if binary:
+                    kind = response.headers.get("content-type", "application/octet-stream")
+                    return DownloadedFile(response.content, kind)
                 return self._json(response, method, path, is_send)
             error = error_from_response(
                 response.status_code,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -19,10 +21,32 @@ def _to_bool(value: Any) -> Any:
 
 
 def _to_int(value: Any) -> Any:
-    # Webhook examples print sizes as strings ("150").
+    # Webhook examples print sizes as strings ("150"); the SDK types counts as `number`, so 3.0 (or 2.5)
+    # is allowed too: a count is read as the whole number it holds.
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value)
     return value
+
+
+def _to_datetime(value: Any) -> Any:
+    """An ISO-8601 time, or None when the string is no time at all: the SDK types every timestamp as a
+    plain string, and an unreadable one must not make the whole object unreadable."""
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        try:  # epoch milliseconds, as relations' `created_at`
+            return datetime.fromtimestamp(value / 1000, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
 
 
 def _to_list(value: Any) -> Any:
@@ -36,6 +60,7 @@ def _to_list(value: Any) -> Any:
 
 Flag = Annotated[bool, BeforeValidator(_to_bool)]
 LooseInt = Annotated[int, BeforeValidator(_to_int)]
+Timestamp = Annotated[datetime | None, BeforeValidator(_to_datetime)]
 
 
 class UnipileModel(BaseModel):
@@ -73,5 +98,5 @@ class ListPage(UnipileModel, Generic[T]):
     object: str
     items: list[T]
     cursor: str | None
-    total_items: int | None = None
+    total_items: LooseInt | None = None
     paging: dict[str, Any] | None = None

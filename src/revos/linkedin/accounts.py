@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, Literal, TypeVar
 
-from revos.linkedin._http import HttpCore, build_request, page_params, seg
+from revos.linkedin._http import HttpCore, build_request, format_datetime, page_params, seg
 from revos.linkedin.errors import (
     ActionRejected,
     AlreadyInvited,
@@ -19,9 +20,12 @@ from revos.linkedin.models import (
     AccountDeleted,
     AccountOwnerProfile,
     AccountReconnected,
+    AccountRestarted,
+    AccountResync,
     Checkpoint,
     CheckpointResend,
     ConnectResult,
+    HostedAuthUrl,
     InvitationCanceled,
     ListPage,
     SentInvitation,
@@ -32,6 +36,7 @@ from revos.linkedin.models import (
 from revos.linkedin.pagination import iterate_items
 from revos.linkedin.requests import (
     ConnectAccountRequest,
+    HostedAuthLinkRequest,
     InviteRequest,
     Proxy,
     ResendCheckpointRequest,
@@ -70,6 +75,16 @@ async def _intent_call(call: Awaitable[T]) -> T:
         raise CheckpointExpired(
             exc.title, status=exc.status, type=exc.type, detail=exc.detail, method=exc.method, path=exc.path
         ) from exc
+
+
+def _epoch_ms(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise InvalidRequest(
+            "naive datetime", type="client/invalid_request", detail="give a timezone-aware one"
+        )
+    return int(value.timestamp() * 1000)
 
 
 class AccountsAPI(HttpCore):
@@ -164,6 +179,63 @@ class AccountsAPI(HttpCore):
             "POST", f"/accounts/{seg(account_id)}", ConnectResult, json=body
         )
         _reject_captcha(result)
+        return result
+
+    async def resync_account(
+        self,
+        account_id: str,
+        *,
+        linkedin_product: Literal["classic", "recruiter", "sales_navigator"] | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+    ) -> AccountResync:
+        """Start (or poll) a resync of the account's LinkedIn messaging; call again until `finished`.
+
+        `before`/`after` bound the messages resynced; Unipile takes them as epoch milliseconds."""
+        params = {
+            "linkedin_product": linkedin_product,
+            "before": _epoch_ms(before),
+            "after": _epoch_ms(after),
+        }
+        result: AccountResync = await self._get(f"/accounts/{seg(account_id)}/sync", AccountResync, params)
+        return result
+
+    async def restart_account(self, account_id: str) -> AccountRestarted:
+        """Restart the sources of a "frozen" account (status ERROR/STOPPED); a CREDENTIALS one needs a
+        reconnect instead."""
+        result: AccountRestarted = await self._send(
+            "POST", f"/accounts/{seg(account_id)}/restart", AccountRestarted
+        )
+        return result
+
+    async def create_hosted_auth_link(
+        self,
+        *,
+        expires_on: datetime,
+        api_url: str | None = None,
+        reconnect_account: str | None = None,
+        name: str | None = None,
+        notify_url: str | None = None,
+        success_redirect_url: str | None = None,
+        failure_redirect_url: str | None = None,
+    ) -> HostedAuthUrl:
+        """A link to Unipile's own page where the member connects their LinkedIn account (or reconnects
+        `reconnect_account`): the login never passes through revOS. `notify_url` is called with
+        `{status, account_id, name}` when it is done; `name` comes back as given (spec §4.3).
+        `api_url` defaults to the client's own base URL (the DSN)."""
+        body = build_request(
+            HostedAuthLinkRequest,
+            type="reconnect" if reconnect_account else "create",
+            providers=None if reconnect_account else ["LINKEDIN"],
+            reconnect_account=reconnect_account,
+            api_url=api_url or self.base_url,
+            expires_on=format_datetime(expires_on),
+            name=name,
+            notify_url=notify_url,
+            success_redirect_url=success_redirect_url,
+            failure_redirect_url=failure_redirect_url,
+        ).body()
+        result: HostedAuthUrl = await self._send("POST", "/hosted/accounts/link", HostedAuthUrl, json=body)
         return result
 
     async def get_account(self, account_id: str) -> Account:

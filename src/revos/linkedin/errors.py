@@ -13,6 +13,7 @@ path only, never from request headers.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 # Error `detail` text comes from the provider; keep it bounded so a huge HTML error page cannot flood logs.
@@ -165,6 +166,25 @@ class AccountRestricted(PermissionDenied):
 
 class NotFound(UnipileError):
     default_type = "errors/resource_not_found"
+
+
+class AccountNotFound(NotFound):
+    """The Unipile account itself is gone (deleted at Unipile, or never there): no call made with it will
+    work again until it is connected anew. Callers treat it as a disconnection, not as a missing post."""
+
+
+# Routes whose only identifier is the account (path or `account_id` query): a 404 there is about it.
+_ACCOUNT_ROUTES = re.compile(
+    r"^/(?:accounts/[^/]+(?:/sync|/restart)?|messages|chats|chat_attendees|users/me|users/relations"
+    r"|users/invite/sent)$"
+)
+_ACCOUNT_DETAIL = re.compile(r"^\s*account not found", re.IGNORECASE)
+
+
+def _is_account_not_found(path: str | None, title: str, detail: str | None) -> bool:
+    if _ACCOUNT_DETAIL.match(detail or "") or _ACCOUNT_DETAIL.match(title):
+        return True
+    return bool(path and _ACCOUNT_ROUTES.match(path.split("?", 1)[0]))
 
 
 # --- 422: the provider refused this particular action ----------------------------------------------------
@@ -326,6 +346,8 @@ def error_from_response(
     detail = str(detail_raw) if detail_raw not in (None, "") else None
     instance = fields.get("instance")
     cls = error_class_for(status, type_)
+    if cls is NotFound and _is_account_not_found(path, title, detail):
+        cls = AccountNotFound
     return cls(
         title,
         status=status,
@@ -341,6 +363,7 @@ def error_from_response(
 
 __all__ = [
     "AccountDisconnected",
+    "AccountNotFound",
     "AccountRestricted",
     "ActionRejected",
     "AlreadyInvited",

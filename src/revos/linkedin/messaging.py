@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from revos.linkedin._http import HttpCore, build_request, page_params, seg
+from revos.linkedin._http import DownloadedFile, HttpCore, build_request, page_params, seg
 from revos.linkedin.models import (
     Chat,
+    ChatAttendee,
     ChatStarted,
     ListPage,
     Message,
     MessageSent,
+    UnipileModel,
     Webhook,
     WebhookCreated,
     WebhookDeleted,
@@ -29,6 +31,13 @@ from revos.linkedin.requests import (
 # The custom header revOS adds to its Unipile webhooks; Unipile v1 signs nothing, so this shared secret is
 # the only proof that a delivery comes from our subscription (see webhooks.verify_webhook_secret).
 WEBHOOK_SECRET_HEADER = "X-Revos-Webhook-Secret"
+
+
+class _AttendeesOfChat(UnipileModel):
+    # A chat's attendees come without a cursor in the SDK's schema (all of them at once).
+    object: Literal["ChatAttendeeList"]
+    items: list[ChatAttendee]
+
 
 WebhookSource = Literal["messaging", "account_status", "users", "email", "email_tracking"]
 
@@ -172,6 +181,35 @@ class MessagingAPI(HttpCore):
 
     async def get_message(self, message_id: str) -> Message:
         result: Message = await self._get(f"/messages/{seg(message_id)}", Message)
+        return result
+
+    async def download_attachment(self, message_id: str, attachment_id: str) -> DownloadedFile:
+        """The file behind a message attachment (`Attachment.id`), as bytes with its content type."""
+        return await self._get_file(f"/messages/{seg(message_id)}/attachments/{seg(attachment_id)}")
+
+    # --- attendees -----------------------------------------------------------------------------------------
+
+    async def list_chat_attendees(self, chat_id: str) -> list[ChatAttendee]:
+        """Everyone in a chat, the account's owner included (`is_self`)."""
+        page: _AttendeesOfChat = await self._get(f"/chats/{seg(chat_id)}/attendees", _AttendeesOfChat)
+        return page.items
+
+    async def list_attendees(
+        self, *, account_id: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[ChatAttendee], str | None]:
+        params = {"account_id": account_id, **page_params(limit, cursor, max_limit=250)}
+        page: ListPage[ChatAttendee] = await self._get("/chat_attendees", ListPage[ChatAttendee], params)
+        return page.items, page.cursor
+
+    def iter_attendees(
+        self, *, account_id: str | None = None, limit: int = 100
+    ) -> AsyncIterator[ChatAttendee]:
+        return iterate_items(
+            lambda cursor: self.list_attendees(account_id=account_id, limit=limit, cursor=cursor)
+        )
+
+    async def get_attendee(self, attendee_id: str) -> ChatAttendee:
+        result: ChatAttendee = await self._get(f"/chat_attendees/{seg(attendee_id)}", ChatAttendee)
         return result
 
     # --- webhook management --------------------------------------------------------------------------------

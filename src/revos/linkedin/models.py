@@ -3,6 +3,9 @@
 Tolerance rules, all from the contract notes (spec/unipile-v1.md):
 * unknown fields are kept (`extra="allow"`): Unipile adds fields without notice;
 * messaging flags are 0/1 integers (`Flag` accepts 0/1, bools and "true"/"false" strings);
+* numbers the SDK types as `number` are read as integers (counts, 0/1/2 codes), and timestamps that do not
+  parse read as None: the schema says "string", and a count or a time that cannot be read must not cost
+  the rest of the object;
 * fields the reference marks as optional or nullable default to None, required ones have no default, so a
   response missing a required key fails validation (`UnipileProtocolError` in the client);
 * `object` is the discriminator: each response model pins its literal.
@@ -11,7 +14,6 @@ Request bodies live in `requests.py`; inbound webhook payloads in `webhooks.py`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -23,6 +25,7 @@ from revos.linkedin._model_base import AttachmentSize as AttachmentSize
 from revos.linkedin._model_base import Flag as Flag
 from revos.linkedin._model_base import ListPage as ListPage
 from revos.linkedin._model_base import LooseInt as LooseInt
+from revos.linkedin._model_base import Timestamp as Timestamp
 from revos.linkedin._model_base import UnipileModel as UnipileModel
 
 # --- accounts ---------------------------------------------------------------------------------------------
@@ -53,7 +56,7 @@ class Account(UnipileModel):
     type: str
     id: str
     name: str | None
-    created_at: datetime
+    created_at: Timestamp = None
     connection_params: ConnectionParams
     groups: list[Any]
     sources: list[AccountSource]
@@ -120,6 +123,36 @@ class AccountDeleted(UnipileModel):
     object: Literal["AccountDeleted"]
 
 
+class AccountResync(UnipileModel):
+    """One poll of a LinkedIn messaging resync; poll the same route until SYNC_DONE or SYNC_ERROR."""
+
+    object: Literal["AccountResync"]
+    status: str  # SYNC_STARTED | SYNC_RUNNING | SYNC_DONE | SYNC_ERROR
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("SYNC_DONE", "SYNC_ERROR")
+
+
+class AccountRestarted(UnipileModel):
+    # The restart answer's shape is not documented (spec §4.3): any object is accepted.
+    object: str | None = None
+    account_id: str | None = None
+
+
+class HostedAuthUrl(UnipileModel):
+    object: Literal["HostedAuthUrl"]
+    url: str
+
+
+class HostedAuthNotification(UnipileModel):
+    """What Unipile POSTs to a hosted-auth link's `notify_url` when the member is done (spec §4.3)."""
+
+    status: str  # CREATION_SUCCESS | RECONNECTED
+    account_id: str
+    name: str | None = None
+
+
 # --- users ------------------------------------------------------------------------------------------------
 
 
@@ -144,9 +177,9 @@ class UserProfile(UnipileModel):
     is_self: bool | None = None
     invitation: dict[str, Any] | None = None
     network_distance: str | None = None  # FIRST_DEGREE | SECOND_DEGREE | THIRD_DEGREE | OUT_OF_NETWORK
-    follower_count: int | None = None
-    connections_count: int | None = None
-    shared_connections_count: int | None = None
+    follower_count: LooseInt | None = None
+    connections_count: LooseInt | None = None
+    shared_connections_count: LooseInt | None = None
 
     @property
     def full_name(self) -> str:
@@ -219,11 +252,11 @@ class Post(UnipileModel):
     title: str | None = None
     text: str
     date: str
-    parsed_datetime: datetime | None
-    reaction_counter: int
-    comment_counter: int
-    repost_counter: int
-    impressions_counter: int
+    parsed_datetime: Timestamp
+    reaction_counter: LooseInt
+    comment_counter: LooseInt
+    repost_counter: LooseInt
+    impressions_counter: LooseInt
     user_reacted: str | None = None
     author: PostAuthor
     written_by: dict[str, Any] | None = None
@@ -259,9 +292,9 @@ class Comment(UnipileModel):
     date: str | None
     text: str
     picture_url: str | None = None
-    reaction_counter: int | None = None
-    reply_counter: int | None = None
-    impressions_counter: int | None = None
+    reaction_counter: LooseInt | None = None
+    reply_counter: LooseInt | None = None
+    impressions_counter: LooseInt | None = None
     user_reacted: str | None = None
 
 
@@ -280,7 +313,7 @@ class ReactionAdded(UnipileModel):
 class UserInvitationSent(UnipileModel):
     object: Literal["UserInvitationSent"]
     invitation_id: str | None = None
-    usage: int | None = None  # % of LinkedIn's quota used; only present when crossing 50/75/90/95
+    usage: LooseInt | None = None  # % of LinkedIn's quota used; only present when crossing 50/75/90/95
 
 
 class SentInvitation(UnipileModel):
@@ -291,7 +324,7 @@ class SentInvitation(UnipileModel):
     invited_user_public_id: str | None = None
     invited_user_description: str | None = None
     date: str | None = None
-    parsed_datetime: datetime | None = None
+    parsed_datetime: Timestamp = None
     invitation_text: str | None = None
 
 
@@ -309,12 +342,12 @@ class Chat(UnipileModel):
     account_type: str
     provider_id: str
     name: str | None
-    type: int  # 0 single | 1 group | 2 channel
-    timestamp: datetime | None
-    unread_count: int
+    type: LooseInt  # 0 single | 1 group | 2 channel
+    timestamp: Timestamp
+    unread_count: LooseInt
     archived: Flag
-    muted_until: int | str | None
-    read_only: int  # 0 | 1 | 2
+    muted_until: LooseInt | str | None
+    read_only: LooseInt  # 0 | 1 | 2
     attendee_provider_id: str | None = None
     subject: str | None = None
     content_type: str | None = None
@@ -340,7 +373,7 @@ class Message(UnipileModel):
     sender_attendee_id: str | None = None
     text: str | None
     attachments: Attachments
-    timestamp: datetime
+    timestamp: Timestamp = None  # None: Unipile sent no readable time (see Message.when)
     is_sender: Flag
     seen: Flag | None = None
     delivered: Flag | None = None
@@ -352,6 +385,21 @@ class Message(UnipileModel):
     quoted: dict[str, Any] | None = None
     subject: str | None = None
     message_type: str | None = None
+
+
+class ChatAttendee(UnipileModel):
+    """A person in an account's chats, with its own Unipile id per account (spec §7.3)."""
+
+    object: Literal["ChatAttendee"] = "ChatAttendee"
+    id: str
+    account_id: str
+    provider_id: str
+    name: str | None = None
+    is_self: Flag
+    hidden: Flag | None = None
+    picture_url: str | None = None
+    profile_url: str | None = None
+    specifics: dict[str, Any] | None = None
 
 
 class ChatStarted(UnipileModel):
@@ -376,7 +424,7 @@ class Webhook(UnipileModel):
     enabled: bool | None = None
     format: str | None = None
     account_ids: list[Any] | None = None
-    headers: list[dict[str, str]] | None = None
+    headers: list[dict[str, Any]] | None = None
     events: list[str] | None = None
     source: str | None = None
     type: str | None = None
@@ -399,6 +447,10 @@ RESPONSE_MODELS: dict[str, type[UnipileModel]] = {
     "Checkpoint": Checkpoint,
     "CheckpointResend": CheckpointResend,
     "AccountDeleted": AccountDeleted,
+    "AccountResync": AccountResync,
+    "AccountRestarted": AccountRestarted,
+    "HostedAuthUrl": HostedAuthUrl,
+    "ChatAttendee": ChatAttendee,
     "UserProfile": UserProfile,
     "AccountOwnerProfile": AccountOwnerProfile,
     "UserRelation": UserRelation,
@@ -427,6 +479,7 @@ LIST_ITEM_MODELS: dict[str, type[UnipileModel]] = {
     "ChatList": Chat,
     "MessageList": Message,
     "WebhookList": Webhook,
+    "ChatAttendeeList": ChatAttendee,
 }
 
 Chat.model_rebuild()

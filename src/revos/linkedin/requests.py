@@ -75,6 +75,32 @@ class ResendCheckpointRequest(RequestModel):
     account_id: str = Field(min_length=1)
 
 
+class HostedAuthLinkRequest(RequestModel):
+    """`POST /hosted/accounts/link` (spec §4.3): a link where the member connects on Unipile's own page."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["create", "reconnect"]
+    providers: list[Literal["LINKEDIN"]] | None = None  # create only: revOS connects LinkedIn accounts
+    reconnect_account: str | None = Field(default=None, min_length=1)  # reconnect only
+    api_url: str = Field(pattern=r"^https?://")
+    expires_on: str = Field(
+        serialization_alias="expiresOn", pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+    )
+    name: str | None = Field(default=None, min_length=1)
+    notify_url: str | None = Field(default=None, pattern=r"^https?://")
+    success_redirect_url: str | None = Field(default=None, pattern=r"^https?://")
+    failure_redirect_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> HostedAuthLinkRequest:
+        if self.type == "create" and not self.providers:
+            raise ValueError("a create link names its providers")
+        if self.type == "reconnect" and not self.reconnect_account:
+            raise ValueError("a reconnect link names the account to reconnect")
+        return self
+
+
 class InviteRequest(RequestModel):
     provider_id: str = Field(min_length=1)
     account_id: str = Field(min_length=1)
