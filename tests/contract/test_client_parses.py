@@ -149,7 +149,8 @@ def test_the_client_parses_every_body_the_sdk_schema_allows(name: str) -> None:
             result = asyncio.run(_call(case, 200, body))
         except CaptchaNotSupported:
             # A CAPTCHA checkpoint is read, then refused with a reason (connect with the cookie instead).
-            assert body["object"] == "Checkpoint" and body["checkpoint"]["type"] == "CAPTCHA"
+            assert body["object"] == "Checkpoint"
+            assert body["checkpoint"]["type"] == "CAPTCHA"
             return
         except UnipileProtocolError as exc:
             pytest.fail(
