@@ -247,3 +247,19 @@ async def test_a_disconnected_account_records_the_error_and_pauses_the_account(
     assert post["poll_next_at"] > clock.now()
     account = row(db_url, "linkedin_accounts", world.account_id)
     assert account["paused_at"] is not None
+
+
+async def test_an_account_unipile_no_longer_knows_is_marked_disconnected_with_a_reason(
+    world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
+) -> None:
+    post_id, _ = _published(sim, world, db_url, clock)
+    # Deleted at Unipile (from its dashboard, say): every call with its id is a 404 "Account not found".
+    del sim.world.accounts[world.unipile_account_id]
+    result = await polling.poll_post(runtime, post_id)
+    assert result.error is not None
+    account = row(db_url, "linkedin_accounts", world.account_id)
+    assert account["status"] == "expired"
+    assert account["provider_status"] == "NOT_FOUND"
+    assert account["paused_at"] is not None
+    assert "no longer knows this LinkedIn account" in account["pause_reason"]
+    assert "reconnect" in account["pause_reason"]

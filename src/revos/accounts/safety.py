@@ -30,7 +30,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from revos.config import Settings, get_settings
 from revos.db.pool import Conn
 from revos.errors import NotFound
-from revos.linkedin.errors import AccountDisconnected, AccountRestricted, RateLimited, UnipileError
+from revos.linkedin.errors import (
+    AccountDisconnected,
+    AccountNotFound,
+    AccountRestricted,
+    RateLimited,
+    UnipileError,
+)
 
 KINDS = ("post", "dm", "invitation", "comment", "reaction", "profile_view")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -457,6 +463,22 @@ async def apply_provider_error(
             now=now,
         )
         return None
+    if isinstance(error, AccountNotFound):
+        # Unipile no longer knows the account (deleted there, or its id is stale): nothing will work with
+        # it until it is connected again, which is what a person has to be told.
+        await conn.execute(
+            "update linkedin_accounts set status = 'expired', provider_status = 'NOT_FOUND' where id = %s",
+            (account_id,),
+        )
+        await pause(
+            conn,
+            account_id,
+            "Unipile no longer knows this LinkedIn account (404 account not found): connect it again "
+            "(POST /v1/linkedin-accounts/{id}/reconnect)",
+            source="disconnected",
+            now=now,
+        )
+        return None
     if isinstance(error, AccountDisconnected):
         await conn.execute(
             "update linkedin_accounts set status = 'expired', provider_status = 'CREDENTIALS' where id = %s",
@@ -475,7 +497,7 @@ async def apply_provider_error(
 
 def is_account_error(error: BaseException) -> bool:
     """Errors about the account (pause it), as opposed to errors about one action."""
-    return isinstance(error, RateLimited | AccountRestricted | AccountDisconnected)
+    return isinstance(error, RateLimited | AccountRestricted | AccountDisconnected | AccountNotFound)
 
 
 async def reset_daily_limits(conn: Conn) -> None:

@@ -667,6 +667,9 @@ async def check_invitations(runtime: Runtime, linkedin_account_id: UUID) -> int:
                 break
     except UnipileError as exc:
         log.warning("relations of account %s could not be read: %s", linkedin_account_id, exc)
+        if safety.is_account_error(exc):
+            async with runtime.db.service(actor="dms") as conn:
+                await safety.apply_provider_error(conn, linkedin_account_id, exc, utcnow(), runtime.settings)
         return 0
     for sequence_id in found:
         async with runtime.db.service(actor="dms") as conn:

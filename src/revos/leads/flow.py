@@ -389,6 +389,7 @@ async def poll_replies(runtime: Runtime, *, inline: bool = False) -> int:
     same key a webhook uses, so a message seen both ways is handled once. Returns messages recorded."""
     from revos.accounts.provider import linkedin_client
     from revos.inbound.service import process_event, record_polled_message
+    from revos.accounts import safety
     from revos.linkedin.errors import UnipileError
 
     settings = runtime.settings
@@ -419,6 +420,10 @@ async def poll_replies(runtime: Runtime, *, inline: bool = False) -> int:
                     new_ids.append(event_id)
         except UnipileError as exc:
             log.warning("polling messages of account %s failed: %s", account["id"], exc)
+            if safety.is_account_error(exc):
+                # A 429, a disconnection or an account Unipile no longer knows pauses the account.
+                async with runtime.db.service(actor="dms-poll") as conn:
+                    await safety.apply_provider_error(conn, account["id"], exc, utcnow(), settings)
             continue
         recorded += len(new_ids)
         if inline or not _queue_available():
