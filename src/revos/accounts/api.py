@@ -5,20 +5,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from revos.accounts import repo, schemas, service
-from revos.api.deps import CtxDep
+from revos.accounts import hosted, repo, schemas, service
+from revos.api.deps import CtxDep, RuntimeDep
 from revos.api.openapi import error_responses
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
-from revos.errors import NotFound
+from revos.errors import NotFound, RevosError
 from revos.tenancy.service import target_client, user_id_of
 
 router = APIRouter(prefix="/v1/linkedin-accounts", tags=["linkedin accounts"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+NOTIFY_MAX_BYTES = 16 * 1024
+
+
+class PayloadTooLarge(RevosError):
+    status_code = 413
+    code = "payload_too_large"
+
+
 ClientQuery = Annotated[
     UUID | None, Query(description="agency tokens: the client to connect the account for")
 ]
@@ -45,6 +53,36 @@ async def connect(ctx: CtxDep, body: schemas.AccountConnect, client_id: ClientQu
     user_id = user_id_of(ctx.claims) if ctx.claims.client_id else None
     row = await service.connect(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
     return _answer(row, created=True)
+
+
+@router.post(
+    "/hosted-link",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(502, 503),
+    summary="Link to connect (or reconnect) an account on Unipile's page, without giving revOS the login",
+)
+async def hosted_link(
+    ctx: CtxDep, body: schemas.HostedLinkCreate, client_id: ClientQuery = None
+) -> schemas.HostedLink:
+    ctx.require("linkedin_accounts.manage")
+    owner = target_client(ctx.claims, client_id)
+    user_id = user_id_of(ctx.claims) if ctx.claims.client_id else None
+    link = await hosted.create_link(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
+    return schemas.HostedLink(**link)
+
+
+@router.post(
+    "/hosted-link/notify/{token}",
+    response_model=schemas.LinkedInAccount,
+    responses=error_responses(400, 401, 409, 413, 502, 503),
+    summary="Unipile's hosted-auth callback (authenticated by the signed token in its path)",
+)
+async def hosted_link_notify(token: str, request: Request, runtime: RuntimeDep) -> JSONResponse:
+    raw = await request.body()
+    if len(raw) > NOTIFY_MAX_BYTES:
+        raise PayloadTooLarge(f"notification larger than {NOTIFY_MAX_BYTES} bytes")
+    row = await hosted.notified(runtime, token, raw)
+    return _answer(row)
 
 
 @router.get("")

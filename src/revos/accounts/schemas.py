@@ -187,3 +187,20 @@ def checkpoint_message(kind: str | None, source: str | None) -> str:
             "LinkedIn asked for a CAPTCHA, which cannot be solved here: connect with the li_at cookie instead"
         )
     return "LinkedIn asked for a verification: POST the code to /checkpoint"
+
+
+RedirectUrl = Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]
+
+
+class HostedLinkCreate(StrictModel):
+    """A link where a person connects their LinkedIn account on Unipile's own page (no password to revOS)."""
+
+    account_id: UUID | None = Field(default=None, description="reconnect this account instead of adding one")
+    success_redirect_url: RedirectUrl | None = None
+    failure_redirect_url: RedirectUrl | None = None
+    expires_in_minutes: int = Field(default=60, ge=5, le=1440)
+
+
+class HostedLink(BaseModel):
+    url: str
+    expires_at: datetime
