@@ -387,9 +387,9 @@ async def reject(conn: Conn, sequence_id: UUID, *, reason: str, reviewer: UUID |
 async def poll_replies(runtime: Runtime, *, inline: bool = False) -> int:
     """Recent messages of every account with a conversation in progress → the inbound inbox, under the
     same key a webhook uses, so a message seen both ways is handled once. Returns messages recorded."""
+    from revos.accounts import safety
     from revos.accounts.provider import linkedin_client
     from revos.inbound.service import process_event, record_polled_message
-    from revos.accounts import safety
     from revos.linkedin.errors import UnipileError
 
     settings = runtime.settings
