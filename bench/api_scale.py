@@ -48,6 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 
 JWT_SECRET = "bench-jwt-secret-long-enough-for-hs256-signing"
@@ -755,11 +756,24 @@ def key(v: Variant) -> str:
 # --- in SQL ---------------------------------------------------------------------------------------------------
 
 
+class Recorder:
+    """Runs what a repo function sends, and keeps each statement to be explained afterwards."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements: list[tuple[Any, Any]] = []
+
+    async def execute(self, query: Any, params: Any = None) -> Any:
+        self.statements.append((query, params))
+        return await self.conn.execute(query, params)
+
+
 async def measure_sql(
     url: str, world: World, todo: list[Variant], deep: dict[str, list[str]], runs: int
 ) -> None:
-    """Each list query as the endpoint runs it: as `authenticated` with claims (RLS) and as the owner with the
-    same claims (RLS bypassed), alternately; medians of `runs` each, after a warm-up."""
+    """Each list query exactly as the endpoint sends it, under EXPLAIN (ANALYZE, TIMING OFF): as
+    `authenticated` with the caller's claims (RLS) and as the owner with the same claims (RLS bypassed),
+    alternately; medians of planning + execution time and of buffers touched, after a warm-up."""
 
     async def count_by_status(conn: Any, _: str | None) -> Any:
         cur = await conn.execute(
@@ -772,39 +786,56 @@ async def measure_sql(
     extra = [Variant("count of a campaign's leads by status", "A", "", {}, count_by_status, None)]
     async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
 
-        async def once(v: Variant, cursor: str | None, rls: bool) -> float:
-            assert v.sql is not None
+        @contextlib.asynccontextmanager
+        async def scope(principal: str, rls: bool) -> Any:
             async with conn.transaction():
                 if rls:
                     await conn.execute("set local role authenticated")
-                await conn.execute(
-                    "select set_config('request.jwt.claims', %s, true)",
-                    (json.dumps(claims_of(world, v.principal)),),
-                )
-                started = time.perf_counter()
-                await v.sql(conn, cursor)
-                return (time.perf_counter() - started) * 1000
+                claims = json.dumps(claims_of(world, principal))
+                await conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+                yield
+
+        async def explained(
+            statements: list[tuple[Any, Any]], principal: str, rls: bool
+        ) -> tuple[float, int]:
+            ms, buffers = 0.0, 0
+            async with scope(principal, rls):
+                for query, params in statements:
+                    text = sql.SQL(query) if isinstance(query, str) else query
+                    explain = sql.SQL("explain (analyze, buffers, timing off, format json) ") + text
+                    plan = (await (await conn.execute(explain, params)).fetchone())["QUERY PLAN"][0]
+                    ms += plan["Planning Time"] + plan["Execution Time"]
+                    buffers += plan["Plan"]["Shared Hit Blocks"] + plan["Plan"]["Shared Read Blocks"]
+            return ms, buffers
 
         print()
         print(
-            f"SQL, each list query as the endpoint runs it, median of {runs} (ms): with RLS, without, ratio"
+            f"SQL, each list query as the endpoint sends it, EXPLAIN ANALYZE, median of {runs}:"
+            " planning + execution ms and buffers, with RLS and without"
         )
-        print(f"  {'query':<58} {'as':<6} {'RLS':>9} {'no RLS':>9} {'ratio':>6}")
+        print(f"  {'query':<58} {'as':<6} {'RLS':>9} {'no RLS':>9} {'ratio':>6} {'buffers':>13}")
         for v in [*todo, *extra]:
             for kind, cursor_list in (("first", [None]), ("deep", deep.get(key(v), []))):
                 if not cursor_list or v.sql is None:
                     continue
-                with_rls, without = [], []
+                with_rls, without, buf_rls, buf_owner = [], [], [], []
                 for n in range(runs + warm):
-                    cursor = cursor_list[n % len(cursor_list)]
-                    t_rls, t_owner = await once(v, cursor, True), await once(v, cursor, False)
+                    recorder = Recorder(conn)
+                    async with scope(v.principal, True):
+                        await v.sql(recorder, cursor_list[n % len(cursor_list)])
+                    t_rls, b_rls = await explained(recorder.statements, v.principal, True)
+                    t_owner, b_owner = await explained(recorder.statements, v.principal, False)
                     if n >= warm:
                         with_rls.append(t_rls)
                         without.append(t_owner)
+                        buf_rls.append(b_rls)
+                        buf_owner.append(b_owner)
                 m_rls, m_owner = statistics.median(with_rls), statistics.median(without)
                 label = v.name if not v.path else f"{v.name} [{kind}]"
+                buffers = f"{statistics.median(buf_rls):.0f}/{statistics.median(buf_owner):.0f}"
                 print(
-                    f"  {label:<58} {v.principal:<6} {m_rls:9.2f} {m_owner:9.2f} {m_rls / m_owner:6.2f}",
+                    f"  {label:<58} {v.principal:<6} {m_rls:9.3f} {m_owner:9.3f} {m_rls / m_owner:6.2f}"
+                    f" {buffers:>13}",
                     flush=True,
                 )
 
@@ -824,6 +855,7 @@ def main() -> None:
         "--reuse-database", help="measure a database this bench loaded before (migrations applied)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database (with --database-url)")
+    parser.add_argument("--skip-http", action="store_true", help="measure in SQL only")
     args = parser.parse_args()
 
     from revos.db import migrate
@@ -845,9 +877,10 @@ def main() -> None:
                 world = load(url, args.leads)
             todo = variants(world)
             deep = {key(v): cursors(url, v.positions) for v in todo}
-            with serve(url, workdir) as base:
-                log(f"revos serve on {base}")
-                measure_http(base, world, todo, deep, args.requests)
+            if not args.skip_http:
+                with serve(url, workdir) as base:
+                    log(f"revos serve on {base}")
+                    measure_http(base, world, todo, deep, args.requests)
             asyncio.run(measure_sql(url, world, todo, deep, args.sql_runs))
             if not args.reuse_database and not args.keep and args.database_url:
                 with psycopg.connect(root, autocommit=True) as conn:
