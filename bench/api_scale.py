@@ -1,7 +1,7 @@
 """List endpoints at scale: p50/p99 over HTTP, and what Row Level Security costs each list query.
 
     .venv/bin/python bench/api_scale.py [--leads 1000000] [--requests 200] [--sql-runs 30]
-        [--database-url URL] [--reuse-database URL] [--keep]
+        [--database-url URL [--keep]] [--reuse-database URL] [--skip-http]
 
 On a fresh database of a temporary embedded PostgreSQL (or of the server `--database-url` names; the
 bench creates its own database there and needs a superuser), with every migration applied, it loads
@@ -18,9 +18,10 @@ measured is the one the migrations built, policies and indexes included.
 Then `revos serve` runs the real app in a subprocess on loopback, and for each list endpoint (first page;
 a deep page through a cursor at a random row of the list; each filter) it prints p50/p99 of `--requests`
 sequential requests as a client user of the big client (and a few as the small client and as agency
-staff), beside `/healthz` and one lead's detail. Last, in SQL, each list query as the endpoint runs it,
-once as `authenticated` with the caller's claims and once as the owner (no RLS): medians and their
-ratio. Figures, not a pass/fail test.
+staff), beside `/healthz` and one lead's detail. Last, in SQL, each list query exactly as the endpoint
+sends it, under EXPLAIN ANALYZE, as `authenticated` with the caller's claims and as the owner (no RLS):
+median planning + execution time of each, their ratio, and the buffers each read. Figures, not a
+pass/fail test.
 """
 
 from __future__ import annotations
@@ -385,235 +386,175 @@ class Variant:
     positions: str | None  # SQL (as the owner) drawing rows of the list: deep-page cursors
 
 
+def call(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> SqlCall:
+    """What the endpoint calls: `fn(conn, *args, cursor=…, limit=PAGE, **kwargs)`."""
+    return lambda conn, cursor: fn(conn, *args, cursor=cursor, limit=PAGE, **kwargs)
+
+
 def variants(world: World) -> list[Variant]:
-    from revos.accounts import repo as accounts_repo
-    from revos.campaigns import repo as campaigns_repo
+    from revos.accounts import repo as accounts
+    from revos.campaigns import repo as campaigns
     from revos.db import crud
-    from revos.leads import repo as leads_repo
-    from revos.magnets import repo as magnets_repo
-    from revos.posts import repo as posts_repo
-    from revos.tenancy import repo as tenancy_repo
-    from revos.webhooks import repo as webhooks_repo
+    from revos.leads import repo as leads
+    from revos.magnets import repo as magnets
+    from revos.posts import repo as posts
+    from revos.tenancy import repo as tenancy
+    from revos.webhooks import repo as webhooks
 
-    a, b = world.tenants["A"], world.tenants["B"]
-    camp = a.campaigns[0]
-    post = a.posts[0]
-    config = a.configs[0]
-    out: list[Variant] = []
+    a = world.tenants["A"]
+    camp, post, config = a.campaigns[0], a.posts[0], a.configs[0]
+    comments_path, deliveries_path = f"/v1/posts/{post}/comments", f"/v1/webhooks/configs/{config}/deliveries"
 
-    def add(
-        name: str, principal: str, path: str, params: dict[str, str], sql: SqlCall, positions: str | None
-    ) -> None:
-        out.append(Variant(name, principal, path, params, sql, positions))
+    def rows(table: str, where: str) -> str:
+        return f"select created_at, id from {table} where {where}"
 
-    def lead_rows(client: uuid.UUID, extra: str = "") -> str:
-        return f"select created_at, id from leads where client_id = '{client}' {extra}"
+    def of(client: uuid.UUID, extra: str = "") -> str:
+        return rows("leads", f"client_id = '{client}' {extra}")
 
-    for label, tenant in (("A", a), ("B", b)):
-        c = tenant.campaigns[0]
-        add(
-            "leads",
-            label,
-            "/v1/leads",
-            {},
-            lambda conn, cur: leads_repo.page(conn, cursor=cur, limit=PAGE),
-            lead_rows(tenant.client_id),
-        )
-        add(
-            "leads?campaign_id",
-            label,
-            "/v1/leads",
-            {"campaign_id": str(c)},
-            lambda conn, cur, c=c: leads_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=c),
-            lead_rows(tenant.client_id, f"and campaign_id = '{c}'"),
-        )
+    review = rows("dm_sequences", f"client_id = '{a.client_id}' and review_status = 'pending'")
+    out = []
+    for tenant in (a, world.tenants["B"]):
+        c, label = tenant.campaigns[0], tenant.label
+        out += [
+            Variant("leads", label, "/v1/leads", {}, call(leads.page), of(tenant.client_id)),
+            Variant(
+                "leads?campaign_id",
+                label,
+                "/v1/leads",
+                {"campaign_id": str(c)},
+                call(leads.page, campaign_id=c),
+                of(tenant.client_id, f"and campaign_id = '{c}'"),
+            ),
+        ]
     for status in ("dm_sent", "failed", "email_captured"):
-        add(
-            f"leads?status={status}",
+        out.append(
+            Variant(
+                f"leads?status={status}",
+                "A",
+                "/v1/leads",
+                {"status": status},
+                call(leads.page, status=status),
+                of(a.client_id, f"and status = '{status}'"),
+            )
+        )
+    out += [
+        Variant(
+            "leads?campaign_id&status=failed",
             "A",
             "/v1/leads",
-            {"status": status},
-            lambda conn, cur, s=status: leads_repo.page(conn, cursor=cur, limit=PAGE, status=s),
-            lead_rows(a.client_id, f"and status = '{status}'"),
-        )
-    add(
-        "leads?campaign_id&status=failed",
-        "A",
-        "/v1/leads",
-        {"campaign_id": str(camp), "status": "failed"},
-        lambda conn, cur: leads_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=camp, status="failed"),
-        lead_rows(a.client_id, f"and campaign_id = '{camp}' and status = 'failed'"),
-    )
-    add(
-        "leads (agency staff)",
-        "staff",
-        "/v1/leads",
-        {},
-        lambda conn, cur: leads_repo.page(conn, cursor=cur, limit=PAGE),
-        "select created_at, id from leads",
-    )
-    add(
-        "leads?campaign_id (agency staff)",
-        "staff",
-        "/v1/leads",
-        {"campaign_id": str(camp)},
-        lambda conn, cur: leads_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=camp),
-        lead_rows(a.client_id, f"and campaign_id = '{camp}'"),
-    )
-    review = (
-        f"select l.created_at, l.id from leads l join dm_sequences s on s.id = l.dm_sequence_id"
-        f" where l.client_id = '{a.client_id}' and s.review_status = 'pending'"
-    )
-    add(
-        "leads/review",
-        "A",
-        "/v1/leads/review",
-        {},
-        lambda conn, cur: leads_repo.page(conn, cursor=cur, limit=PAGE, review=True),
-        review,
-    )
-    add(
-        "leads/review?campaign_id",
-        "A",
-        "/v1/leads/review",
-        {"campaign_id": str(camp)},
-        lambda conn, cur: leads_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=camp, review=True),
-        review + f" and l.campaign_id = '{camp}'",
-    )
-    add(
-        "campaigns",
-        "A",
-        "/v1/campaigns",
-        {},
-        lambda conn, cur: campaigns_repo.page(conn, cursor=cur, limit=PAGE, status=None, client_id=None),
-        None,
-    )
-    add(
-        "campaigns?status=active",
-        "A",
-        "/v1/campaigns",
-        {"status": "active"},
-        lambda conn, cur: campaigns_repo.page(conn, cursor=cur, limit=PAGE, status="active", client_id=None),
-        None,
-    )
-    add(
-        "posts",
-        "A",
-        "/v1/posts",
-        {},
-        lambda conn, cur: posts_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=None, status=None),
-        None,
-    )
-    add(
-        "posts?campaign_id",
-        "A",
-        "/v1/posts",
-        {"campaign_id": str(camp)},
-        lambda conn, cur: posts_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=camp, status=None),
-        None,
-    )
-    add(
-        "posts?status=published",
-        "A",
-        "/v1/posts",
-        {"status": "published"},
-        lambda conn, cur: posts_repo.page(conn, cursor=cur, limit=PAGE, campaign_id=None, status="published"),
-        None,
-    )
-    comment_rows = f"select created_at, id from comments where post_id = '{post}'"
-    add(
-        "posts/{id}/comments",
-        "A",
-        f"/v1/posts/{post}/comments",
-        {},
-        lambda conn, cur: posts_repo.comments_page(conn, post, cursor=cur, limit=PAGE, trigger_only=False),
-        comment_rows,
-    )
-    add(
-        "posts/{id}/comments?trigger_only",
-        "A",
-        f"/v1/posts/{post}/comments",
-        {"trigger_only": "true"},
-        lambda conn, cur: posts_repo.comments_page(conn, post, cursor=cur, limit=PAGE, trigger_only=True),
-        comment_rows + " and has_trigger_word",
-    )
-    add(
-        "webhooks/configs",
-        "A",
-        "/v1/webhooks/configs",
-        {},
-        lambda conn, cur: webhooks_repo.list_configs(conn, cursor=cur, limit=PAGE, client_id=a.client_id),
-        None,
-    )
-    delivery_rows = f"select created_at, id from webhook_deliveries where webhook_config_id = '{config}'"
-    add(
-        "webhooks/configs/{id}/deliveries",
-        "A",
-        f"/v1/webhooks/configs/{config}/deliveries",
-        {},
-        lambda conn, cur: webhooks_repo.list_deliveries(
-            conn, config_id=config, cursor=cur, limit=PAGE, status=None
+            {"campaign_id": str(camp), "status": "failed"},
+            call(leads.page, campaign_id=camp, status="failed"),
+            of(a.client_id, f"and campaign_id = '{camp}' and status = 'failed'"),
         ),
-        delivery_rows,
-    )
-    add(
-        "webhooks/configs/{id}/deliveries?status=failed",
-        "A",
-        f"/v1/webhooks/configs/{config}/deliveries",
-        {"status": "failed"},
-        lambda conn, cur: webhooks_repo.list_deliveries(
-            conn, config_id=config, cursor=cur, limit=PAGE, status="failed"
+        Variant("leads (agency staff)", "staff", "/v1/leads", {}, call(leads.page), rows("leads", "true")),
+        Variant(
+            "leads?campaign_id (agency staff)",
+            "staff",
+            "/v1/leads",
+            {"campaign_id": str(camp)},
+            call(leads.page, campaign_id=camp),
+            of(a.client_id, f"and campaign_id = '{camp}'"),
         ),
-        delivery_rows + " and status = 'failed'",
-    )
-    add(
-        "users",
-        "A",
-        "/v1/users",
-        {},
-        lambda conn, cur: crud.page(conn, "users", cursor=cur, limit=PAGE),
-        None,
-    )
-    add(
-        "api-keys",
-        "A",
-        "/v1/api-keys",
-        {},
-        lambda conn, cur: tenancy_repo.list_api_keys(conn, cursor=cur, limit=PAGE, client_id=None),
-        None,
-    )
-    add(
-        "linkedin-accounts",
-        "A",
-        "/v1/linkedin-accounts",
-        {},
-        lambda conn, cur: accounts_repo.page(conn, cursor=cur, limit=PAGE),
-        None,
-    )
-    add(
-        "lead-magnets",
-        "A",
-        "/v1/lead-magnets",
-        {},
-        lambda conn, cur: magnets_repo.page(conn, cursor=cur, limit=PAGE, tag=None, client_id=None),
-        None,
-    )
-    add(
-        "lead-magnets?tag",
-        "A",
-        "/v1/lead-magnets",
-        {"tag": "guide"},
-        lambda conn, cur: magnets_repo.page(conn, cursor=cur, limit=PAGE, tag="guide", client_id=None),
-        None,
-    )
-    add(
-        "clients (agency staff)",
-        "staff",
-        "/v1/clients",
-        {},
-        lambda conn, cur: crud.page(conn, "clients", cursor=cur, limit=PAGE),
-        None,
-    )
+        Variant("leads/review", "A", "/v1/leads/review", {}, call(leads.page, review=True), review),
+        Variant(
+            "leads/review?campaign_id",
+            "A",
+            "/v1/leads/review",
+            {"campaign_id": str(camp)},
+            call(leads.page, campaign_id=camp, review=True),
+            f"{review} and campaign_id = '{camp}'",
+        ),
+        Variant(
+            "campaigns", "A", "/v1/campaigns", {}, call(campaigns.page, status=None, client_id=None), None
+        ),
+        Variant(
+            "campaigns?status=active",
+            "A",
+            "/v1/campaigns",
+            {"status": "active"},
+            call(campaigns.page, status="active", client_id=None),
+            None,
+        ),
+        Variant("posts", "A", "/v1/posts", {}, call(posts.page, campaign_id=None, status=None), None),
+        Variant(
+            "posts?campaign_id",
+            "A",
+            "/v1/posts",
+            {"campaign_id": str(camp)},
+            call(posts.page, campaign_id=camp, status=None),
+            None,
+        ),
+        Variant(
+            "posts?status=published",
+            "A",
+            "/v1/posts",
+            {"status": "published"},
+            call(posts.page, campaign_id=None, status="published"),
+            None,
+        ),
+        Variant(
+            "posts/{id}/comments",
+            "A",
+            comments_path,
+            {},
+            call(posts.comments_page, post, trigger_only=False),
+            rows("comments", f"post_id = '{post}'"),
+        ),
+        Variant(
+            "posts/{id}/comments?trigger_only",
+            "A",
+            comments_path,
+            {"trigger_only": "true"},
+            call(posts.comments_page, post, trigger_only=True),
+            rows("comments", f"post_id = '{post}' and has_trigger_word"),
+        ),
+        Variant(
+            "webhooks/configs",
+            "A",
+            "/v1/webhooks/configs",
+            {},
+            call(webhooks.list_configs, client_id=a.client_id),
+            None,
+        ),
+        Variant(
+            "webhooks/configs/{id}/deliveries",
+            "A",
+            deliveries_path,
+            {},
+            call(webhooks.list_deliveries, config_id=config, status=None),
+            rows("webhook_deliveries", f"webhook_config_id = '{config}'"),
+        ),
+        Variant(
+            "webhooks/configs/{id}/deliveries?status=failed",
+            "A",
+            deliveries_path,
+            {"status": "failed"},
+            call(webhooks.list_deliveries, config_id=config, status="failed"),
+            rows("webhook_deliveries", f"webhook_config_id = '{config}' and status = 'failed'"),
+        ),
+        Variant("users", "A", "/v1/users", {}, call(crud.page, "users"), None),
+        Variant("api-keys", "A", "/v1/api-keys", {}, call(tenancy.list_api_keys, client_id=None), None),
+        Variant("linkedin-accounts", "A", "/v1/linkedin-accounts", {}, call(accounts.page), None),
+        Variant(
+            "lead-magnets", "A", "/v1/lead-magnets", {}, call(magnets.page, tag=None, client_id=None), None
+        ),
+        Variant(
+            "lead-magnets?tag",
+            "A",
+            "/v1/lead-magnets",
+            {"tag": "guide"},
+            call(magnets.page, tag="guide", client_id=None),
+            None,
+        ),
+        Variant(
+            "clients (agency staff)",
+            "staff",
+            "/v1/clients",
+            {},
+            call(crud.page, "clients", tenant_column=None),
+            None,
+        ),
+    ]
     return out
 
 

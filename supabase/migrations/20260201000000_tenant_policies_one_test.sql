@@ -112,6 +112,14 @@ begin
 end;
 $$;
 
+-- clients: the row's id plays client_id. Agency staff are tested first: their test needs no array,
+-- and when it holds the other is never computed (an init plan runs when first needed). Staff still
+-- match on agency_id, which also covers a client they are inserting (20260101002000).
+drop policy tenant_select on public.clients;
+create policy tenant_select on public.clients for select to authenticated
+  using (agency_id = (select public.revos_staff_agency_id())
+         or id = any ((select public.revos_tenant_client_ids())::uuid[]));
+
 drop policy tenant_select on public.audit_log;
 create policy tenant_select on public.audit_log for select to authenticated
   using (client_id = any ((select public.revos_tenant_client_ids())::uuid[]));

@@ -41,7 +41,7 @@ class Big:
     config: UUID  # one of a's, with deliveries
 
 
-SEED = """
+SEED = f"""
 insert into agencies (id, name, slug) values
   ('00000000-0000-0000-0000-00000000000a', 'X', 'plans-x'), ('00000000-0000-0000-0000-00000000000b', 'Y', 'plans-y');
 insert into clients (id, agency_id, name) values
@@ -60,7 +60,7 @@ create temporary table g as
                  when i % 10 = 1 then '00000000-0000-0000-0000-0000000000b1'::uuid
                  else '00000000-0000-0000-0000-0000000000a1'::uuid end as client_id,
          (i / 10) % 4 as n, now() - i * interval '1 minute' as at
-  from generate_series(1, %(leads)s) i;
+  from generate_series(1, {LEADS}) i;
 insert into comments (id, client_id, post_id, author_name, author_linkedin_id, content, has_trigger_word, created_at)
   select md5('m' || i)::uuid, client_id, md5('p' || md5('c' || client_id || n)::uuid)::uuid, 'M', 'm' || i, 'hi',
          i % 7 <> 0, at from g;
@@ -73,7 +73,7 @@ insert into dm_sequences (id, client_id, lead_id, campaign_id, review_status, cr
   select md5('s' || i)::uuid, client_id, md5('l' || i)::uuid, md5('c' || client_id || n)::uuid,
          case when i % 50 = 2 then 'pending' end, at from g;
 insert into webhook_deliveries (client_id, webhook_config_id, lead_id, payload, status, created_at)
-  select client_id, md5('w' || client_id)::uuid, md5('l' || i)::uuid, '{}',
+  select client_id, md5('w' || client_id)::uuid, md5('l' || i)::uuid, '{{}}',
          case when i % 3 = 0 then 'failed' else 'success' end, at from g where i % 2 = 0;
 """
 
@@ -85,7 +85,7 @@ def big(pg_root_url: str) -> Iterator[Big]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         # Triggers off for the bulk load only: every row names its client, as the triggers would.
         conn.execute("set session_replication_role = replica")
-        conn.execute(SEED.replace("%(leads)s", str(LEADS)))
+        conn.execute(SEED)
         conn.commit()
         conn.autocommit = True
         conn.execute("vacuum analyze")
