@@ -246,11 +246,8 @@ async def test_a_page_reads_one_page_per_client_from_an_index_with_or_without_rl
         assert read <= LIMIT + 1, f"{where} read {read} rows per loop"
         assert read * scan["Actual Loops"] <= (LIMIT + 1) * clients_in_scope, where
 
-    def shape(plan: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
-        return [
-            (n["Node Type"], n.get("Relation Name"), n.get("Index Name"))
-            for n in nodes(plan)
-            if "Relation Name" in n
-        ]
+    # Which of two equivalent unique indexes on id a join probes is the planner's coin toss, not RLS.
+    def shape(plan: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(n["Node Type"], n["Relation Name"]) for n in nodes(plan) if "Relation Name" in n]
 
     assert shape(with_rls) == shape(without)
