@@ -123,18 +123,3 @@ create policy tenant_select on public.clients for select to authenticated
 drop policy tenant_select on public.audit_log;
 create policy tenant_select on public.audit_log for select to authenticated
   using (client_id = any ((select public.revos_tenant_client_ids())::uuid[]));
-
--- Nothing may still pay the old form.
-do $$
-declare
-  stale text;
-begin
-  select string_agg(tablename || '.' || policyname, ', ') into stale
-  from pg_policies
-  where schemaname = 'public'
-    and (qual like '%revos_agency_client_ids%' or with_check like '%revos_agency_client_ids%');
-  if stale is not null then
-    raise exception 'policies still calling revos_agency_client_ids() directly: %', stale;
-  end if;
-end;
-$$;
