@@ -16,6 +16,7 @@ from revos.leads import repo, schemas, service
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+ClientFilter = Annotated[UUID | None, Query(description="agency staff: one client only")]
 
 
 @router.get("")
@@ -23,26 +24,31 @@ async def list_leads(
     ctx: CtxDep,
     campaign_id: UUID | None = None,
     status: schemas.LeadStatus | None = None,
+    client_id: ClientFilter = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[schemas.Lead]:
     ctx.require("leads.read")
     async with ctx.tx() as conn:
         rows, next_cursor = await repo.page(
-            conn, cursor=cursor, limit=limit, campaign_id=campaign_id, status=status
+            conn, cursor=cursor, limit=limit, campaign_id=campaign_id, status=status, client_id=client_id
         )
     return Page(items=[schemas.Lead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/review")
 async def review_queue(
-    ctx: CtxDep, campaign_id: UUID | None = None, limit: Limit = 50, cursor: Cursor = None
+    ctx: CtxDep,
+    campaign_id: UUID | None = None,
+    client_id: ClientFilter = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> Page[schemas.Lead]:
     """Leads whose email was read with a confidence below their campaign's threshold."""
     ctx.require("leads.review")
     async with ctx.tx() as conn:
         rows, next_cursor = await repo.page(
-            conn, cursor=cursor, limit=limit, campaign_id=campaign_id, review=True
+            conn, cursor=cursor, limit=limit, campaign_id=campaign_id, client_id=client_id, review=True
         )
     return Page(items=[schemas.Lead.model_validate(r) for r in rows], next_cursor=next_cursor)
 

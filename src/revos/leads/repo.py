@@ -8,7 +8,7 @@ from uuid import UUID
 from psycopg import sql
 
 from revos.db import crud
-from revos.db.pagination import keyset, page_of
+from revos.db.pagination import page_of
 from revos.db.pool import Conn
 
 # The spec's status enum in the order a lead moves through it; `failed` stands outside the order.
@@ -84,6 +84,12 @@ async def mark_comment_dm_sent(conn: Conn, comment_id: UUID | None, at: Any) -> 
         )
 
 
+# What a list shows of each lead's sequence, beside the lead.
+_SEQUENCE_SUMMARY = (
+    "s.status as sequence_status, s.review_status, s.email_extracted, s.email_confidence, s.failure_reason"
+)
+
+
 async def page(
     conn: Conn,
     *,
@@ -91,24 +97,58 @@ async def page(
     limit: int,
     campaign_id: UUID | None = None,
     status: str | None = None,
+    client_id: UUID | None = None,
     review: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Leads newest first; `review=True` keeps those whose email waits for a person."""
-    fragment, params = keyset(cursor, limit)
-    where = [fragment.replace("(created_at, id)", "(l.created_at, l.id)")]
-    if campaign_id is not None:
-        where.append("l.campaign_id = %s")
-        params.append(campaign_id)
-    if status is not None:
-        where.append("l.status = %s")
-        params.append(status)
+    """Leads newest first, each with its sequence's summary; `review=True` keeps those whose email waits
+    for a person.
+
+    The page is chosen first, from an index, and only its rows are joined to their sequences. The review
+    queue is walked from the sequences instead (a partial index holds the pending ones), in the order
+    the sequences were created, which is the leads' order (a lead's sequence is created with it); its
+    cursor is the sequence's position.
+    """
     if review:
-        where.append("s.review_status = 'pending'")
-    query = (
-        "select l.*, s.status as sequence_status, s.review_status, s.email_extracted,"
-        " s.email_confidence, s.failure_reason"
-        " from leads l left join dm_sequences s on s.id = l.dm_sequence_id"
-        f" where {' and '.join(where)} order by l.created_at desc, l.id desc limit %s"
+        return await _review_page(
+            conn, cursor=cursor, limit=limit, campaign_id=campaign_id, client_id=client_id
+        )
+    query, params = crud.page_query(
+        "leads",
+        cursor=cursor,
+        limit=limit,
+        where=[("client_id", client_id), ("campaign_id", campaign_id), ("status", status)],
     )
-    rows = await (await conn.execute(query, [*params, limit + 1])).fetchall()
+    rows = await (
+        await conn.execute(
+            sql.SQL(
+                "select l.*, {} from ({}) l left join dm_sequences s on s.id = l.dm_sequence_id"
+                " order by l.created_at desc, l.id desc"
+            ).format(sql.SQL(_SEQUENCE_SUMMARY), query),
+            params,
+        )
+    ).fetchall()
     return page_of(rows, limit)
+
+
+async def _review_page(
+    conn: Conn, *, cursor: str | None, limit: int, campaign_id: UUID | None, client_id: UUID | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    query, params = crud.page_query(
+        "dm_sequences",
+        cursor=cursor,
+        limit=limit,
+        where=[("client_id", client_id), ("campaign_id", campaign_id)],
+        conditions=[("review_status = 'pending'", True)],
+    )
+    rows = await (
+        await conn.execute(
+            sql.SQL(
+                "select l.*, {}, s.created_at as position_at, s.id as position_id"
+                " from ({}) s join leads l on l.id = s.lead_id order by s.created_at desc, s.id desc"
+            ).format(sql.SQL(_SEQUENCE_SUMMARY), query),
+            params,
+        )
+    ).fetchall()
+    positions = [{"created_at": r.pop("position_at"), "id": r.pop("position_id")} for r in rows]
+    kept, next_cursor = page_of(positions, limit)
+    return rows[: len(kept)], next_cursor

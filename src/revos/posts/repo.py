@@ -9,7 +9,6 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from revos.db import crud
-from revos.db.pagination import keyset, page_of
 from revos.db.pool import Conn
 
 # A campaign "runs" (revos.campaigns.service.is_running) — the same test, in SQL.
@@ -166,18 +165,14 @@ async def count_comments(conn: Conn, post_id: UUID) -> int:
 async def comments_page(
     conn: Conn, post_id: UUID, *, cursor: str | None, limit: int, trigger_only: bool
 ) -> tuple[list[dict[str, Any]], str | None]:
-    fragment, params = keyset(cursor, limit)
-    where = [fragment, "post_id = %s"]
-    params.append(post_id)
-    if trigger_only:
-        where.append("has_trigger_word")
-    rows = await (
-        await conn.execute(
-            f"select * from comments where {' and '.join(where)} order by created_at desc, id desc limit %s",
-            [*params, limit + 1],
-        )
-    ).fetchall()
-    return page_of(rows, limit)
+    return await crud.page(
+        conn,
+        "comments",
+        cursor=cursor,
+        limit=limit,
+        where=[("post_id", post_id)],
+        conditions=[("has_trigger_word", True if trigger_only else None)],
+    )
 
 
 def jsonb(value: dict[str, Any]) -> Jsonb:

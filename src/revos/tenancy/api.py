@@ -57,7 +57,7 @@ async def update_agency(ctx: CtxDep, body: schemas.AgencyUpdate) -> schemas.Agen
 async def list_clients(ctx: CtxDep, limit: Limit = 50, cursor: Cursor = None) -> Page[schemas.Client]:
     ctx.require("clients.read")
     async with ctx.tx() as conn:
-        rows, next_cursor = await crud.page(conn, "clients", cursor=cursor, limit=limit)
+        rows, next_cursor = await crud.page(conn, "clients", cursor=cursor, limit=limit, tenant_column=None)
     return Page(items=[schemas.Client.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
