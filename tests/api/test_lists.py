@@ -139,7 +139,8 @@ def as_client(runtime: Runtime, client: Client) -> dict[str, str]:
 
 
 def as_staff(runtime: Runtime, agency: Agency) -> dict[str, str]:
-    claims = Claims(sub="staff", agency_id=agency.id, user_role="admin")
+    # Staff are an admin of one of the agency's clients (a token acts with its user as they are now).
+    claims = Claims(sub=str(agency.clients[0].admin), agency_id=agency.id, user_role="admin")
     return {"Authorization": f"Bearer {issue(claims, runtime.jwt_secret)}"}
 
 
