@@ -4,9 +4,10 @@ disconnected, then an audit of what every member received against what revOS rec
 Faults, in order:
 - for the whole run: 5xx on DM sends, invitations and reads, and timeouts after the action on
   `POST /chats*` (the message is sent; the caller only sees a 504);
-- the first day: more first DMs fall due than the account's daily DM cap allows. The run's clock does
-  not leave that day (it stands still an hour before its end) until the day's budget is spent, however
-  slow the machine, so the cap binds and the leads over it wait for a later day;
+- the first day: more first DMs fall due than the account's daily DM cap allows. The run's clock stands
+  still through the set-up until the post is out (so every comment falls on that day), then an hour
+  before the day's end until the day's budget is spent, however slow the machine: the cap binds and the
+  leads over it wait for a later day;
 - then 429s, on sends and reads, for the rest of the run (the first one at once);
 - the first worker is a separate process (`python -m revos.demo.faults`, on the run's clock): once some
   more DMs are out, a send is held open after LinkedIn recorded it, and the process gets SIGKILL while
@@ -227,11 +228,12 @@ class WorkerProcess:
         self.proc.stdin.write(json.dumps(message).encode() + b"\n")
         await self.proc.stdin.drain()
 
-    async def release_clock(self, wall: float) -> None:
-        """The run's clock runs on since `wall` (time.time()): so does this process's."""
+    async def release_clock(self, wall: float, hold: datetime | None) -> None:
+        """The run's clock runs on since `wall` (time.time()), until `hold` if given: so does this
+        process's."""
         if self.proc.returncode is None:
             with contextlib.suppress(ConnectionError):
-                await self._send({"release": wall})
+                await self._send({"release": wall, "hold": hold.isoformat() if hold else None})
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no last heartbeat, its jobs stay 'doing'."""
@@ -261,12 +263,17 @@ def _child_main() -> None:
 
         loop = asyncio.get_running_loop()
 
+        def release(wall: float, hold: str | None) -> None:
+            clock.release(wall)
+            if hold:
+                clock.hold(datetime.fromisoformat(hold))
+
         def listen() -> None:
             # A thread: the clock is released on the loop, between two readings of it.
             for line in sys.stdin:
                 message = json.loads(line)
                 if "release" in message:
-                    loop.call_soon_threadsafe(clock.release, float(message["release"]))
+                    loop.call_soon_threadsafe(release, float(message["release"]), message.get("hold"))
 
         threading.Thread(target=listen, name="revos-fault-clock", daemon=True).start()
         runtime = Runtime.build(settings)
@@ -329,6 +336,9 @@ async def run_faults(
 
     console = console or Console(stderr=True)
     clock = _FaultClock(options.speed)
+    # Nothing moves until the post is out: however long the set-up takes, the comments fall on the day
+    # the run starts, early enough for their first DMs to fall due that day.
+    clock.hold(clock.now())
     previous_clock = set_clock(clock)
     settings = fault_settings(base_settings, options.speed)
     runtime = Runtime.build(settings)
@@ -370,9 +380,7 @@ async def run_faults(
                         "lower the account's daily caps",
                     )
                     tz = ZoneInfo(account["timezone"])
-                    clock.hold(_last_hour(clock.now(), tz))
-                    assert clock.held_at is not None
-                    capped_day = clock.held_at.astimezone(tz).date()
+                    capped_day = clock.now().astimezone(tz).date()
                     for rule in standing_faults(plan):
                         sim.faults.add(rule)
                     child = await WorkerProcess.start(
@@ -526,19 +534,39 @@ select
 """
 
 
+async def _release(clock: _FaultClock, child: WorkerProcess, hold: datetime | None = None) -> None:
+    """Let the run's clock (and the worker process's) run on, until `hold` if given."""
+    wall = time.time()
+    clock.release(wall)
+    if hold is not None:
+        clock.hold(hold)
+    await child.release_clock(wall, hold)
+
+
+async def _post_is_out(plan: FaultPlan, runtime: Runtime, post_id: UUID, chaos: Chaos) -> None:
+    async def published() -> bool:
+        async with runtime.db.raw() as conn:
+            row = await (await conn.execute("select status from posts where id = %s", (post_id,))).fetchone()
+        return row is not None and row["status"] == "published"
+
+    try:
+        await _until(published, "the post to be published", limit=plan.hold_limit)
+    except TimeoutError:
+        chaos.note(f"gave up holding the clock for the post after {plan.hold_limit:g} s")
+
+
 async def _spend_first_day(
     plan: FaultPlan,
     runtime: Runtime,
     clock: _FaultClock,
-    child: WorkerProcess,
     ids: dict[str, UUID],
     day: date,
     tz: ZoneInfo,
     chaos: Chaos,
 ) -> None:
-    """Release the clock once `day`'s DM budget is spent: every DM of the day reserved, none still on its
-    way (a send that fails at once gives its unit back, for another lead to use the same day), and a
-    lead told to wait for the next day's budget."""
+    """Wait until `day`'s DM budget is spent: every DM of the day reserved, none still on its way (a send
+    that fails at once gives its unit back, for another lead to use the same day), and a lead told to wait
+    for the next day's budget."""
     from revos.clock import utcnow
 
     held_at = clock.held_at
@@ -566,10 +594,6 @@ async def _spend_first_day(
         await _until(spent, "the first day's DM budget to be spent", limit=plan.hold_limit)
     except TimeoutError:
         chaos.note(f"gave up holding the clock after {plan.hold_limit:g} s: {used} of {plan.cap_dm} DMs")
-    finally:
-        wall = time.time()
-        clock.release(wall)
-        await child.release_clock(wall)
     chaos.held_for = 0.0 if held_since is None else time.monotonic() - held_since
     chaos.note(
         f"[{utcnow():%d %H:%M}] the day's DM budget is spent ({used} of {plan.cap_dm}; {refused} lead(s) told"
@@ -590,10 +614,18 @@ async def _inject(
     capped_day: date,
     tz: ZoneInfo,
 ) -> None:
-    """The first day's budget spent, then 429s, the worker process killed mid-send, a second worker, then
-    the account disconnected and reconnected."""
+    """The post out, the first day's budget spent, then 429s, the worker process killed mid-send, a second
+    worker, then the account disconnected and reconnected."""
+    from revos.clock import utcnow
+
     sim = world.sim
-    await _spend_first_day(plan, runtime, clock, child, ids, capped_day, tz, chaos)
+    try:
+        await _post_is_out(plan, runtime, ids["post"], chaos)
+        await _release(clock, child, hold=_last_hour(clock.now(), tz))
+        chaos.note(f"[{utcnow():%d %H:%M}] the post is out: the clock runs")
+        await _spend_first_day(plan, runtime, clock, ids, capped_day, tz, chaos)
+    finally:
+        await _release(clock, child)  # whatever happened, the run goes on
     _arm_first(sim, FaultRule("rate_limit", route="POST /chats*", times=1))
     for rule in rate_limits(plan):
         sim.faults.add(rule)
