@@ -5,9 +5,9 @@ Faults, in order:
 - for the whole run: 5xx on DM sends, invitations and reads, and timeouts after the action on
   `POST /chats*` (the message is sent; the caller only sees a 504);
 - the first day: more first DMs fall due than the account's daily DM cap allows. The run's clock stands
-  still through the set-up until the post is out (so every comment falls on that day), then an hour
-  before the day's end until the day's budget is spent, however slow the machine: the cap binds and the
-  leads over it wait for a later day;
+  still through the set-up until the post is out (so every comment falls on that day); the day's last
+  hour runs at a minute a second and the day does not end until its budget is spent, however slow the
+  machine: the cap binds and the leads over it wait for a later day;
 - then 429s, on sends and reads, for the rest of the run (the first one at once);
 - the first worker is a separate process (`python -m revos.demo.faults`, on the run's clock): once some
   more DMs are out, a send is held open after LinkedIn recorded it, and the process gets SIGKILL while
@@ -85,7 +85,7 @@ class FaultPlan:
     # connected commenters who use the trigger word): that day's budget is spent, whatever the machine.
     cap_dm: int = 40
     cap_invitation: int = 20
-    hold_limit: float = 180.0  # wall seconds the clock may stand still for the first day's budget
+    hold_limit: float = 180.0  # wall seconds the clock may be held back for the post, then for the budget
 
 
 def fault_settings(base: Settings, speed: float) -> Settings:
@@ -118,8 +118,8 @@ def standing_faults(plan: FaultPlan) -> list[FaultRule]:
 
 def rate_limits(plan: FaultPlan) -> list[FaultRule]:
     """429s, from the end of the first day on. A 429 pauses the account for an hour of its clock or more;
-    on the first day, one could carry the account past the instant the clock stands still at, and the
-    day's budget could then never be spent."""
+    on the first day, one could carry the account past the day's end, and the day's budget could then
+    never be spent."""
     return [
         FaultRule("rate_limit", route=route, probability=plan.rate_limit)
         for route in (*SEND_ROUTES, *READ_ROUTES)
@@ -136,33 +136,87 @@ def _arm_first(sim: Simulator, rule: FaultRule) -> FaultRule:
     return rule
 
 
+@dataclass(frozen=True)
+class Hold:
+    """From `at` on, the clock runs at `speed` (clock seconds per wall second; 0: it stands still), never
+    past `until` (default: `at`)."""
+
+    at: datetime
+    speed: float = 0.0
+    until: datetime | None = None
+
+    @property
+    def limit(self) -> datetime:
+        return self.until or self.at
+
+    def to_json(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "speed": self.speed, "until": self.limit.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Hold:
+        return cls(
+            datetime.fromisoformat(data["at"]), float(data["speed"]), datetime.fromisoformat(data["until"])
+        )
+
+
 class _FaultClock(DemoClock):
     """The demo's clock, starting at 07:00 UTC tomorrow: the run's days (and so where the daily caps
     bite) fall the same way whatever the hour it runs at.
 
-    It can stand still: after `hold(at)` it reads no later than `at` until `release()`, then runs on from
-    where it stands, without a jump. Work due by then still happens; what falls due later waits."""
+    It can be held back (`hold`): from an instant on it runs slower, or stands still, and never passes a
+    limit, until `release()`; then it runs on at full speed from where it stands, without a jump. While
+    it runs slower, `factor` is that speed, so wall delays computed from it (the queue's schedules) hold."""
 
     def __init__(self, speed: float, *, start: datetime | None = None) -> None:
         super().__init__(speed)
         tomorrow = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0) + timedelta(days=1)
         self._origin = start or tomorrow
-        self.held_at: datetime | None = None
+        self.held: Hold | None = None
+
+    @property
+    def factor(self) -> float:
+        held, wall = self.held, time.monotonic()
+        if (
+            held is not None
+            and held.speed > 0
+            and self._unheld(wall) > held.at
+            and self._at(wall) < held.limit
+        ):
+            return held.speed
+        return self._factor
+
+    @factor.setter
+    def factor(self, value: float) -> None:
+        self._factor = value
+
+    @property
+    def held_at(self) -> datetime | None:
+        return self.held.at if self.held is not None else None
+
+    def _unheld(self, wall: float) -> datetime:
+        return self._origin + timedelta(seconds=(wall - self._origin_wall) * self._factor)
+
+    def _at(self, wall: float) -> datetime:
+        """The clock's reading at monotonic instant `wall`."""
+        unheld, held = self._unheld(wall), self.held
+        if held is None or unheld <= held.at:
+            return unheld
+        since = (unheld - held.at).total_seconds() / self._factor  # wall seconds since it reached `at`
+        return min(held.at + timedelta(seconds=since * held.speed), held.limit)
 
     def now(self) -> datetime:
-        now = super().now()
-        held = self.held_at
-        return held if held is not None and now > held else now
+        return self._at(time.monotonic())
 
-    def hold(self, at: datetime) -> None:
-        self.held_at = at
+    def hold(self, held: Hold) -> None:
+        self.held = held
 
     def release(self, wall: float | None = None) -> None:
-        """Run on from here. `wall` is the `time.time()` at which the run released its clock, for the
-        worker process's copy, which hears of it a little later."""
+        """Run on at full speed from the reading at `wall` (`time.time()`, default now): the worker
+        process's copy hears of the run's release a little later, and catches up."""
         behind = 0.0 if wall is None else max(0.0, time.time() - wall)
-        self._origin, self._origin_wall = self.now(), time.monotonic() - behind
-        self.held_at = None
+        at = time.monotonic() - behind
+        self._origin, self._origin_wall = self._at(at), at
+        self.held = None
 
 
 # --- the first worker: a process of its own, on the run's clock ------------------------------------------
@@ -179,7 +233,7 @@ def _plain(settings: Settings) -> dict[str, Any]:
 
 class WorkerProcess:
     """`python -m revos.demo.faults`: a QueueWorker in a process of its own. Its settings and the run's
-    clock (the clock time at a wall instant, the speed, and the instant it stands still at) go over
+    clock (the clock time at a wall instant, the speed, and how it is held back) go over
     stdin as one line; later lines release its clock when the run's is released. It prints its worker id
     once it is fetching jobs."""
 
@@ -196,8 +250,8 @@ class WorkerProcess:
             "settings": _plain(settings),
             "clock_now": clock.now().isoformat(),
             "wall": time.time(),
-            "speed": clock.factor,
-            "held_at": clock.held_at.isoformat() if clock.held_at is not None else None,
+            "speed": clock.speed,
+            "held": clock.held.to_json() if clock.held is not None else None,
             "name": name,
         }
         with log_path.open("ab") as err:
@@ -228,12 +282,12 @@ class WorkerProcess:
         self.proc.stdin.write(json.dumps(message).encode() + b"\n")
         await self.proc.stdin.drain()
 
-    async def release_clock(self, wall: float, hold: datetime | None) -> None:
-        """The run's clock runs on since `wall` (time.time()), until `hold` if given: so does this
+    async def release_clock(self, wall: float, hold: Hold | None) -> None:
+        """The run's clock runs on since `wall` (time.time()), held back by `hold` if given: so does this
         process's."""
         if self.proc.returncode is None:
             with contextlib.suppress(ConnectionError):
-                await self._send({"release": wall, "hold": hold.isoformat() if hold else None})
+                await self._send({"release": wall, "hold": hold.to_json() if hold else None})
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no last heartbeat, its jobs stay 'doing'."""
@@ -254,8 +308,8 @@ def _child_main() -> None:
     )
     clock = _FaultClock(speed, start=now)
     clock.speed_up()
-    if config.get("held_at"):
-        clock.hold(datetime.fromisoformat(config["held_at"]))
+    if config.get("held"):
+        clock.hold(Hold.from_json(config["held"]))
     set_clock(clock)
 
     async def main() -> None:
@@ -263,10 +317,10 @@ def _child_main() -> None:
 
         loop = asyncio.get_running_loop()
 
-        def release(wall: float, hold: str | None) -> None:
+        def release(wall: float, hold: dict[str, Any] | None) -> None:
             clock.release(wall)
             if hold:
-                clock.hold(datetime.fromisoformat(hold))
+                clock.hold(Hold.from_json(hold))
 
         def listen() -> None:
             # A thread: the clock is released on the loop, between two readings of it.
@@ -301,7 +355,7 @@ class Chaos:
     recovered_after: float | None = None  # wall seconds until no job was left running for the dead worker
     disconnected: bool = False
     reconnected: bool = False
-    held_for: float | None = None  # wall seconds the clock stood still for the first day's budget
+    held_for: float | None = None  # wall seconds the first day's last hour lasted
     _started: float = field(default_factory=time.monotonic)
 
     def note(self, what: str) -> None:
@@ -338,7 +392,7 @@ async def run_faults(
     clock = _FaultClock(options.speed)
     # Nothing moves until the post is out: however long the set-up takes, the comments fall on the day
     # the run starts, early enough for their first DMs to fall due that day.
-    clock.hold(clock.now())
+    clock.hold(Hold(clock.now()))
     previous_clock = set_clock(clock)
     settings = fault_settings(base_settings, options.speed)
     runtime = Runtime.build(settings)
@@ -368,7 +422,8 @@ async def run_faults(
                     base_url=api_url, headers={"X-API-Key": tenant.api_key}, timeout=30.0, trust_env=False
                 ) as api:
                     ids.update(await _set_up(api, receiver, console))
-                    # No randomised gap: while the clock stands still, a gap would never pass.
+                    # No randomised gap: in the first day's last hour, at a minute a second, a gap of up
+                    # to half a minute per DM would only stretch the run.
                     safety = ACCOUNT_SAFETY | {
                         "cap_dm": plan.cap_dm,
                         "cap_invitation": plan.cap_invitation,
@@ -509,15 +564,17 @@ async def _until(check: Callable[[], Awaitable[bool] | bool], what: str, limit: 
         await asyncio.sleep(0.1)
 
 
-def _last_hour(now: datetime, tz: ZoneInfo) -> datetime:
-    """An hour before the end of the account-local day of `now`: where the clock stands still until the
-    day's budget is spent. An hour, not an instant: what was refused for the day's cap is due again at
-    midnight, and the workers look at it again in the half wall second that hour lasts, not in a loop."""
+def _last_hour(now: datetime, tz: ZoneInfo) -> Hold:
+    """The last hour of the account-local day of `now` at a minute a second, and never its last second:
+    the day ends only once its budget is spent. Not a standstill: what falls due a few minutes later
+    (a first DM a few minutes after the comment that is found then, a retry) still comes that day, and
+    what waits for the next day is looked at again once, not in a loop."""
     local = now.astimezone(tz)
     at = local.replace(hour=23, minute=0, second=0, microsecond=0)
     if at <= local:
         at += timedelta(days=1)
-    return at.astimezone(UTC)
+    end = at + timedelta(hours=1) - timedelta(seconds=1)
+    return Hold(at.astimezone(UTC), 60.0, end.astimezone(UTC))
 
 
 DAY_BUDGET_SQL = """
@@ -530,12 +587,14 @@ select
   (select count(*) from lead_events e join leads l on l.id = e.lead_id
     where l.campaign_id = %(campaign)s and e.kind = 'waiting'
       and e.reason like 'waiting: daily dm cap reached%%' and (e.data ->> 'until')::timestamptz >= %(next_day)s
-      and e.occurred_at < %(next_day)s) as refused
+      and e.occurred_at < %(next_day)s
+      and not exists (select 1 from lead_events d
+        where d.lead_id = e.lead_id and d.kind = 'dm_sent' and d.occurred_at < e.occurred_at)) as refused
 """
 
 
-async def _release(clock: _FaultClock, child: WorkerProcess, hold: datetime | None = None) -> None:
-    """Let the run's clock (and the worker process's) run on, until `hold` if given."""
+async def _release(clock: _FaultClock, child: WorkerProcess, hold: Hold | None = None) -> None:
+    """Let the run's clock (and the worker process's) run on, held back by `hold` if given."""
     wall = time.time()
     clock.release(wall)
     if hold is not None:
@@ -565,8 +624,8 @@ async def _spend_first_day(
     chaos: Chaos,
 ) -> None:
     """Wait until `day`'s DM budget is spent: every DM of the day reserved, none still on its way (a send
-    that fails at once gives its unit back, for another lead to use the same day), and a lead told to wait
-    for the next day's budget."""
+    that fails at once gives its unit back, for another lead to use the same day), and a lead's first DM
+    told to wait for the next day's budget."""
     from revos.clock import utcnow
 
     held_at = clock.held_at
@@ -585,7 +644,7 @@ async def _spend_first_day(
         if held_since is None and utcnow() >= held_at:
             held_since = time.monotonic()
             chaos.note(
-                f"[{held_at:%d %H:%M}] the clock stands still until the day's DM budget is spent"
+                f"[{held_at:%d %H:%M}] the clock slows down until the day's DM budget is spent"
                 f" ({used} of {plan.cap_dm} used)"
             )
         return used >= plan.cap_dm and row["in_flight"] == 0 and refused > 0
@@ -596,8 +655,8 @@ async def _spend_first_day(
         chaos.note(f"gave up holding the clock after {plan.hold_limit:g} s: {used} of {plan.cap_dm} DMs")
     chaos.held_for = 0.0 if held_since is None else time.monotonic() - held_since
     chaos.note(
-        f"[{utcnow():%d %H:%M}] the day's DM budget is spent ({used} of {plan.cap_dm}; {refused} lead(s) told"
-        " to wait for the next day's); the clock runs on"
+        f"[{utcnow():%d %H:%M}] the day's DM budget is spent ({used} of {plan.cap_dm}; {refused} first DM(s)"
+        " told to wait for the next day's); the clock runs on"
     )
 
 
