@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 from rich.console import Console
 
 from revos.config import get_settings
@@ -25,6 +26,7 @@ from revos.demo import DemoOptions, run_demo
 from revos.demo.world import FUNNEL_KEYS
 
 
+@pytest.mark.timeout(900)  # above the run's own ceiling (600 s): a slow machine only takes longer
 async def test_two_hundred_commenters_reach_the_esp_and_the_funnel_equals_the_ground_truth(
     empty_db_url: str, tmp_path: Path
 ) -> None:
@@ -60,6 +62,7 @@ async def test_two_hundred_commenters_reach_the_esp_and_the_funnel_equals_the_gr
     assert paused == (0,)
 
 
+@pytest.mark.timeout(600)  # above the demo's own ceiling and the two minutes it is given on top
 def test_the_readme_command_prints_the_funnel_as_its_last_json_line(
     empty_db_url: str, tmp_path: Path
 ) -> None:

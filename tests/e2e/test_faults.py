@@ -20,6 +20,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from revos.config import get_settings
@@ -28,6 +29,7 @@ from revos.demo import DemoOptions
 from revos.demo.faults import FaultPlan, run_faults
 
 
+@pytest.mark.timeout(900)  # above the run's own ceiling (600 s): a slow machine only takes longer
 async def test_under_faults_every_lead_ends_terminal_nobody_gets_a_step_twice_and_no_cap_is_exceeded(
     empty_db_url: str, tmp_path: Path
 ) -> None:
