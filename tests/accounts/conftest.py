@@ -70,7 +70,7 @@ async def linkedin(sim: Simulator, runtime: Runtime, revos_url: str) -> AsyncIte
     """The simulator served on loopback, with the runtime's Unipile client pointed at it."""
     async with serve(sim, host="127.0.0.1", port=0) as base_url:
         configure_linkedin_client(
-            runtime, base_url, SIM_KEY, backoff_base=0.001, backoff_max=0.01, timeout=5.0
+            runtime, base_url, SIM_KEY, backoff_base=0.001, backoff_max=0.01, timeout=30.0
         )
         try:
             yield sim

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 
 from revos.audit import canonical_text, verify_chain
 from tests.db.factories import TABLES, Tenant, insert_row, seed_agency
-from tests.helpers import superuser_conn, tenant_conn
+from tests.helpers import eventually, superuser_conn, tenant_conn
 
 SECRET_EMAIL = b"ciphertext:ada@example.test"
 SECRET_PASSWORD = b"ciphertext:correct horse battery staple"
@@ -200,16 +200,18 @@ async def test_an_open_transaction_does_not_hold_up_the_other_writers_of_its_cli
                     "insert into pods (client_id, name) values (%s, 'second')", (t.client_id,)
                 )
 
-        # The second writer of the same client commits while the first is still open.
-        await asyncio.wait_for(other_writer(), timeout=10)
-        await asyncio.wait_for(first.commit(), timeout=10)
+        # The second writer of the same client commits while the first is still open (were it made to
+        # wait for the first, it would wait forever: the ceilings only bound that).
+        await asyncio.wait_for(other_writer(), timeout=60)
+        await asyncio.wait_for(first.commit(), timeout=60)
         # Write first, then lock a row another transaction holds: that one finishes, no deadlock.
         await first.execute("insert into pods (client_id, name) values (%s, 'third')", (t.client_id,))
         await second.execute("select id from pods where id = %s for update", (pod,))
         waiting = asyncio.create_task(first.execute("update pods set name = 'again' where id = %s", (pod,)))
+        await eventually(lambda: _waits_for_a_lock(fresh_db_url, first.info.backend_pid), "first to wait")
         await second.execute("insert into pods (client_id, name) values (%s, 'fourth')", (t.client_id,))
-        await asyncio.wait_for(second.commit(), timeout=10)
-        await asyncio.wait_for(waiting, timeout=10)
+        await asyncio.wait_for(second.commit(), timeout=60)
+        await asyncio.wait_for(waiting, timeout=60)
         await first.commit()
     entries = trail(fresh_db_url, t.client_id)
     pods = [e for e in entries if e["table_name"] == "pods"]
@@ -224,6 +226,12 @@ async def test_an_open_transaction_does_not_hold_up_the_other_writers_of_its_cli
     ]
     [report] = await verify(fresh_db_url, t.client_id)
     assert report.ok
+
+
+def _waits_for_a_lock(db_url: str, pid: int) -> bool:
+    with superuser_conn(db_url) as conn:
+        row = conn.execute("select wait_event_type from pg_stat_activity where pid = %s", (pid,)).fetchone()
+    return row is not None and row["wait_event_type"] == "Lock"
 
 
 def test_python_and_sql_build_the_same_canonical_text(schema_url: str) -> None:

@@ -121,7 +121,7 @@ def recorder() -> RecordingTransport:
 @pytest.fixture
 async def client(base_url: str, recorder: RecordingTransport) -> AsyncIterator[UnipileClient]:
     async with UnipileClient(
-        base_url, API_KEY, timeout=5.0, backoff_base=0.001, backoff_max=0.01, transport=recorder
+        base_url, API_KEY, timeout=30.0, backoff_base=0.001, backoff_max=0.01, transport=recorder
     ) as unipile:
         yield unipile
     check_conformance(recorder.exchanges)

@@ -20,6 +20,7 @@ from revos.linkedin import (
     UnipileClient,
     UnipileError,
 )
+from tests.helpers import eventually
 from tests.linkedin.conftest import API_KEY, RecordingTransport, World
 
 
@@ -123,13 +124,17 @@ async def test_client_side_timeout_on_a_send_is_ambiguous(sim: Any, base_url: st
     assert info.value.ambiguous
     assert info.value.type == "client/timeout"
     assert info.value.status is None
+    # The client gave up first; the server, on the same loop, may only now get to the request.
+    await eventually(lambda: bool(sim.sent_messages(world.account_id)), "LinkedIn to record the message")
     assert len(sim.calls("POST", "/chats")) == 1
     assert [m.text for m in sim.sent_messages(world.account_id)] == ["Hi Ann"]
 
 
 async def test_client_side_timeout_on_a_read_is_retried(sim: Any, base_url: str, world: World) -> None:
-    sim.faults.add(fault(kind="timeout", route="GET /posts/*", hang=True, hang_seconds=3, times=1))
-    async with UnipileClient(base_url, API_KEY, timeout=0.3, backoff_base=0.001) as client:
+    # The first read hangs far longer than the client waits (the hang ends when the server stops); the
+    # retry is answered at once, in milliseconds, well within the client's second.
+    sim.faults.add(fault(kind="timeout", route="GET /posts/*", hang=True, hang_seconds=60, times=1))
+    async with UnipileClient(base_url, API_KEY, timeout=1.0, backoff_base=0.001) as client:
         post = await client.get_post(world.post.id, world.account_id)
     assert post.id == world.post.id
     assert len(sim.calls("GET", "/posts/")) == 2

@@ -36,7 +36,7 @@ async def sim(clock: ManualClock, runtime: Runtime) -> AsyncIterator[Simulator]:
     simulator = Simulator(api_key=SIM_KEY, seed=uuid4().int % 10**9, clock=clock)
     async with serve(simulator, host="127.0.0.1", port=0) as base_url:
         configure_linkedin_client(
-            runtime, base_url, SIM_KEY, backoff_base=0.001, backoff_max=0.01, timeout=5.0
+            runtime, base_url, SIM_KEY, backoff_base=0.001, backoff_max=0.01, timeout=30.0
         )
         try:
             yield simulator

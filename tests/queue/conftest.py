@@ -80,14 +80,14 @@ async def start_worker(queue_runtime: Runtime) -> AsyncIterator[StartWorker]:
         options.setdefault("periodic", False)
         worker = QueueWorker(runtime or queue_runtime, **options)
         running.append((worker, asyncio.ensure_future(worker.run())))
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(60):  # ceilings: a worker starts and stops in well under a second
             await worker.wait_running()
         return worker
 
     yield start
     for worker, _ in running:
         worker.stop()
-    async with asyncio.timeout(15):
+    async with asyncio.timeout(60):
         await asyncio.gather(*(future for _, future in running))
 
 
@@ -100,7 +100,8 @@ def job_row(url: str, job_id: int) -> dict[str, Any]:
     return row
 
 
-async def wait_status(url: str, job_id: int, status: str, within: float = 10.0) -> dict[str, Any]:
+async def wait_status(url: str, job_id: int, status: str, within: float = 60.0) -> dict[str, Any]:
+    """Poll until the job has `status`; `within` (wall seconds) only bounds a job that never gets there."""
     deadline = time.monotonic() + within
     while True:
         row = job_row(url, job_id)

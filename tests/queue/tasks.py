@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 
@@ -13,12 +14,30 @@ RUNS: list[tuple[str, float, float]] = []  # (key, monotonic start, monotonic en
 ATTEMPTS: defaultdict[str, int] = defaultdict(int)
 GATES: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 TICKS: list[int] = []
+STARTED: defaultdict[str, set[str]] = defaultdict(set)  # group -> keys of its jobs that have started
+JOINED: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)  # set when a job joins the group
+MEET_CEILING = 30.0  # wall seconds a `meet` job waits for its group before it gives up and ends
 
 
 @task("qtest.record", queue=QUEUE)
 async def record(key: str, sleep: float = 0.0) -> None:
     started = time.monotonic()
     await asyncio.sleep(sleep)
+    RUNS.append((key, started, time.monotonic()))
+
+
+@task("qtest.meet", queue=QUEUE)
+async def meet(key: str, group: str, wait_for: str, size: int) -> None:
+    """Joins `group`, then ends only once `size` jobs of `wait_for` have started (or after the ceiling):
+    jobs that can run side by side meet, whatever the machine's speed; jobs kept apart never do."""
+    started = time.monotonic()
+    STARTED[group].add(key)
+    JOINED[group].set()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(MEET_CEILING):
+            while len(STARTED[wait_for]) < size:
+                JOINED[wait_for].clear()
+                await JOINED[wait_for].wait()
     RUNS.append((key, started, time.monotonic()))
 
 

@@ -23,28 +23,39 @@ def _runs(prefix: str) -> list[tuple[str, float, float]]:
 async def test_jobs_sharing_a_lock_run_one_at_a_time_in_order(
     queue_db_url: str, start_worker: StartWorker
 ) -> None:
-    await start_worker(concurrency=4)
+    # All four are queued before the worker starts, in this order. The first locked job holds its lock
+    # until both free jobs have started; the free jobs each wait for the other. Without the lock, the
+    # second locked job (queued before the free ones) would start while the first still runs; with it,
+    # only the free ones run beside it, and they meet.
     tag, account = uuid.uuid4().hex[:8], f"linkedin_account:{uuid.uuid4()}"
+    free = f"{tag}-free"
     ids = [
         await defer_committed(
-            queue_db_url, "qtest.record", {"key": f"{tag}-locked-{n}", "sleep": 0.3}, lock=account
+            queue_db_url,
+            "qtest.meet",
+            {"key": f"{tag}-locked-{n}", "group": f"{tag}-locked", "wait_for": free, "size": 2},
+            lock=account,
         )
         for n in range(2)
     ]
     ids += [
         await defer_committed(
-            queue_db_url, "qtest.record", {"key": f"{tag}-free-{n}", "sleep": 0.3}, lock=f"other:{n}"
+            queue_db_url,
+            "qtest.meet",
+            {"key": f"{free}-{n}", "group": free, "wait_for": free, "size": 2},
+            lock=f"other:{tag}:{n}",
         )
         for n in range(2)
     ]
+    await start_worker(concurrency=4)
     for job_id in ids:
-        await wait_status(queue_db_url, job_id, "completed")
+        await wait_status(queue_db_url, job_id, "completed", within=tasks.MEET_CEILING * 3)
 
     (k1, _, e1), (k2, s2, _) = _runs(f"{tag}-locked")
     assert (k1, k2) == (f"{tag}-locked-0", f"{tag}-locked-1")
     assert s2 >= e1, "the second job of the account started before the first ended"
     # Different locks do run side by side: the serialisation above is the lock, not a lack of slots.
-    (_, f1, g1), (_, f2, g2) = _runs(f"{tag}-free")
+    (_, f1, g1), (_, f2, g2) = _runs(free)
     assert f2 < g1
     assert f1 < g2
 
@@ -101,7 +112,7 @@ async def test_tasks_reach_the_database_through_the_workers_runtime(
 async def test_periodic_tasks_are_deferred_on_their_cron(start_worker: StartWorker) -> None:
     seen = len(tasks.TICKS)
     await start_worker(periodic=True)
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(30):  # a tick a second: the ceiling only bounds a worker that never ticks
         while len(tasks.TICKS) <= seen:  # noqa: ASYNC110 - the task appends to a plain list
             await asyncio.sleep(0.05)
 

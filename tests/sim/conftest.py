@@ -39,7 +39,7 @@ async def base_url(sim: Simulator) -> AsyncIterator[str]:
 @pytest.fixture
 async def api(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        base_url=base_url + "/api/v1", headers={"X-API-KEY": API_KEY}, timeout=5.0, trust_env=False
+        base_url=base_url + "/api/v1", headers={"X-API-KEY": API_KEY}, timeout=30.0, trust_env=False
     ) as client:
         yield client
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from revos.sim import FaultRule, Simulator
+from tests.helpers import eventually
 from tests.sim.conftest import Connected, Receiver, assert_error, register_webhook
 
 
@@ -52,10 +53,11 @@ async def test_failures_before_the_action_do_nothing(
 async def test_hang_before_the_action_does_nothing(
     sim: Simulator, api: httpx.AsyncClient, connected: Connected
 ) -> None:
-    sim.faults.add(FaultRule("timeout", route="POST /users/invite", hang=True, hang_seconds=2))
+    rule = sim.faults.add(FaultRule("timeout", route="POST /users/invite", hang=True, hang_seconds=2))
     body = {"account_id": connected.account_id, "provider_id": connected.stranger.provider_id}
     with pytest.raises(httpx.ReadTimeout):
         await api.post("/users/invite", json=body, timeout=0.2)
+    await eventually(lambda: rule.hits == 1, "the request reached the hang")
     assert sim.invitations() == []
 
 
@@ -92,6 +94,8 @@ async def test_hang_after_the_action_still_records_it(
         url, body = f"/posts/{post.social_id}/comments", {"account_id": connected.account_id, "text": "GUIDE"}
     with pytest.raises(httpx.ReadTimeout):
         await api.post(url, json=body, timeout=0.2)
+    # The caller gave up first; the server, on the same loop, may only now get to the request.
+    await eventually(lambda: len(sim.invitations()) + len(sim.comments(post)) >= 1, "the action recorded")
     assert len(sim.invitations()) + len(sim.comments(post)) == 1
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from revos.clock import ScaledClock
 from revos.sim import Persona, Simulator, serve, serve_in_thread
 from revos.sim.emails import STYLES, obfuscate
+from tests.helpers import eventually
 
 HEADERS = {"X-API-KEY": "k"}
 
@@ -47,10 +46,7 @@ async def test_scaled_clock_runs_personas_without_help() -> None:
         await c.post(
             "/chats", data={"account_id": login.account_id, "attendees_ids": member.provider_id, "text": "?"}
         )
-        for _ in range(200):
-            if sim.received_messages():
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: bool(sim.received_messages()), "the persona's reply")
         (reply,) = sim.received_messages()
         assert sim.ground_truth(member)[0].email in (reply.text or "")
 

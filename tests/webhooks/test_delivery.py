@@ -278,7 +278,7 @@ async def test_a_receiver_slower_than_the_timeout_fails_the_attempt_and_gets_a_r
     db_url: str,
     clock: ManualClock,
 ) -> None:
-    receiver.answer_next(1, delay=1.5)
+    receiver.answer_next(1, delay=30.0)  # far past the timeout: the attempt cannot be answered in time
     config = await create_config(api, tenant, receiver.url, timeout_ms=1000, retry_delay_ms=1000)
     delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"]))
     await dispatch(runtime, clock)

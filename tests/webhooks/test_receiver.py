@@ -31,7 +31,7 @@ def signed(lead_id: str, message_id: str, secret: str = SECRET) -> tuple[bytes, 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False, timeout=5) as c:
+    async with httpx.AsyncClient(trust_env=False, timeout=30) as c:
         yield c
 
 
@@ -122,12 +122,15 @@ async def test_a_delayed_answer_outlasts_a_short_client_timeout_and_is_cut_quiet
     client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with Receiver() as receiver:
-        receiver.answer_next(1, delay=1.0)
+        # Far longer than any client here waits: the answers below cannot come from the delayed one.
+        receiver.answer_next(1, delay=60.0)
         with pytest.raises(httpx.ReadTimeout):
             await client.post(receiver.url, content=b"{}", timeout=0.2)
         # The late request was received; the next one is answered at once.
+        async with asyncio.timeout(30):
+            await receiver.wait_for(1)
         assert receiver.count == 1
-        assert (await client.post(receiver.url, content=b"{}", timeout=0.5)).status_code == 200
+        assert (await client.post(receiver.url, content=b"{}", timeout=10)).status_code == 200
     # Stopped while the first answer was still being delayed: nothing reported as an error.
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
@@ -154,5 +157,5 @@ async def test_wait_for_returns_once_enough_requests_have_arrived(client: httpx.
         await asyncio.sleep(0)
         assert not waiting.done()
         await client.post(receiver.url, content=b"{}")
-        async with asyncio.timeout(2):
+        async with asyncio.timeout(30):
             await waiting

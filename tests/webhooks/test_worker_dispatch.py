@@ -10,6 +10,7 @@ import standardwebhooks
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Receiver
+from tests.helpers import eventually
 from tests.webhooks.conftest import Tenant, create_config, delivery_row, enqueue, make_lead
 
 
@@ -25,16 +26,17 @@ async def test_a_running_worker_delivers_a_captured_lead_without_being_asked(
     worker = QueueWorker(runtime, queues=["webhooks"], periodic=True)
     running = asyncio.ensure_future(worker.run())
     try:
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(60):
             await worker.wait_running()
-            # Polling the database: the delivery is recorded by the worker, not by anything we await.
-            for _ in range(200):
-                if receiver.requests and delivery_row(db_url, delivery_id)["status"] == "success":
-                    break
-                await asyncio.sleep(0.1)
+        # Polling the database: the delivery is recorded by the worker, not by anything we await.
+        await eventually(
+            lambda: bool(receiver.requests) and delivery_row(db_url, delivery_id)["status"] == "success",
+            "the worker to deliver the lead",
+            within=60,
+        )
     finally:
         worker.stop()
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(60):
             await running
         runtime.settings.cron_webhook_dispatch = previous
 
