@@ -127,3 +127,34 @@ async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) 
         world.seq(lead_id)["id"],
     )
     assert inbound[0]["n"] == 1
+
+
+async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversation_by_polling(
+    world: World,
+) -> None:
+    from revos.leads import flow
+
+    cleo = world.member(
+        "Cleo", Persona(on_invite="accept", invite_delay=1800, reply="never"), connected=False
+    )
+    lead_id = await world.comment(cleo)
+    assert lead_id is not None
+    await world.run()
+    (invitation,) = world.sim.invitations(to=cleo)
+
+    # Accepted: LinkedIn opens a chat with the note as its first message, and that message's webhook is lost.
+    world.clock.advance(1900)
+    await world.sim.settle()
+    rows(
+        world.db_url,
+        "delete from inbound_events where linkedin_account_id = %s and event_key like 'message:%%' returning id",
+        world.account.id,
+    )
+    # Our own message names no recipient: the poller must learn from the chat whose conversation it is.
+    assert await flow.poll_replies(world.runtime, inline=True) >= 1
+    recorded = rows(
+        world.db_url,
+        "select message from dm_messages where dm_sequence_id = %s and direction = 'outbound'",
+        world.seq(lead_id)["id"],
+    )
+    assert [r["message"] for r in recorded] == [invitation.message]

@@ -101,7 +101,7 @@ async def store(
 
 
 async def record_polled_message(
-    conn: Conn, *, client_id: UUID, account_id: UUID, message: Message
+    conn: Conn, *, client_id: UUID, account_id: UUID, message: Message, other_party: str | None = None
 ) -> UUID | None:
     """Land a message found by polling in the same inbox, under the same key as its webhook would have.
 
@@ -128,7 +128,7 @@ async def record_polled_message(
         "message_id": message.id,
         "message": message.text,
         "sender": {"attendee_id": message.sender_attendee_id, "attendee_provider_id": message.sender_id},
-        "attendees": [],
+        "attendees": [{"attendee_provider_id": other_party}] if other_party else [],
         "attachments": [],
         "_origin": "poll",
     }

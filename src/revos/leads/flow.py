@@ -406,15 +406,32 @@ async def poll_replies(runtime: Runtime, *, inline: bool = False) -> int:
         ).fetchall()
     recorded = 0
     client = linkedin_client(runtime)
+    parties: dict[str, str | None] = {}
     for account in accounts:
         new_ids: list[UUID] = []
         try:
             async for message in client.iter_messages(
                 account_id=account["unipile_account_id"], limit=100, after=since
             ):
+                other = None
+                if message.is_sender:
+                    # Our own message names no recipient: the chat does (an accepted invitation's note
+                    # opens a chat no sequence knows yet).
+                    if message.chat_id not in parties:
+                        try:
+                            parties[message.chat_id] = (
+                                await client.get_chat(message.chat_id)
+                            ).attendee_provider_id
+                        except UnipileError:
+                            continue  # the next poll, or the webhook, records it
+                    other = parties[message.chat_id]
                 async with runtime.db.service(actor="dms-poll") as conn:
                     event_id = await record_polled_message(
-                        conn, client_id=account["client_id"], account_id=account["id"], message=message
+                        conn,
+                        client_id=account["client_id"],
+                        account_id=account["id"],
+                        message=message,
+                        other_party=other,
                     )
                 if event_id is not None:
                     new_ids.append(event_id)
