@@ -562,7 +562,9 @@ def claims_of(world: World, principal: str) -> dict[str, Any]:
     from revos.security.jwt import Claims
 
     if principal == "staff":
-        claims = Claims(sub="bench-staff", agency_id=world.agency_id, user_role="admin")
+        # Staff are an admin of one of the agency's clients: every request looks the user up.
+        admin = next(iter(world.tenants.values())).admin_user
+        claims = Claims(sub=str(admin), agency_id=world.agency_id, user_role="admin")
     else:
         tenant = world.tenants[principal]
         claims = Claims(sub=str(tenant.admin_user), client_id=tenant.client_id, user_role="admin")
