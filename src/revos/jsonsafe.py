@@ -60,28 +60,52 @@ def unstorable(text: str) -> str | None:
     return None
 
 
+def storable(value: Any) -> Any:
+    """`value` (text, or parsed JSON) with what PostgreSQL cannot hold, NUL and lone surrogates, replaced
+    by U+FFFD, for text from outside that must be recorded rather than refused."""
+    if isinstance(value, str):
+        if unstorable(value) is None:
+            return value
+        clean = value.replace("\x00", "\ufffd")
+        return clean.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
 def problem(value: Any, *, max_depth: int = MAX_DEPTH, text_must_be_storable: bool = True) -> str | None:
     """The first reason `value` (parsed JSON) is refused, with its path; None when it is acceptable.
 
-    Iterative, so a deep document cannot exhaust the stack while being checked."""
+    Iterative, so a deep document cannot exhaust the stack while being checked. Paths are only spelled
+    out once something is found: every accepted body pays for one plain walk."""
+    if _walk(value, max_depth, text_must_be_storable, with_paths=False) is None:
+        return None
+    return _walk(value, max_depth, text_must_be_storable, with_paths=True)
+
+
+def _walk(value: Any, max_depth: int, storable_text: bool, *, with_paths: bool) -> str | None:
     stack: list[tuple[Any, str, int]] = [(value, "", 0)]
     while stack:
         node, path, depth = stack.pop()
+        where = path or "the top"
         if depth > max_depth:
-            return f"JSON nested deeper than {max_depth} levels (at {path or 'the top'})"
+            return f"JSON nested deeper than {max_depth} levels (at {where})"
         if isinstance(node, dict):
             for key, item in node.items():
-                child = f"{path}.{key}" if path else str(key)
-                if text_must_be_storable and (why := unstorable(key)):
-                    return f"a key {why} (at {path or 'the top'})"
-                stack.append((item, child, depth + 1))
+                if storable_text and (why := unstorable(key)):
+                    return f"a key {why} (at {where})"
+                stack.append((item, (f"{path}.{key}" if path else str(key)) if with_paths else "", depth + 1))
         elif isinstance(node, list):
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node))
+            stack.extend(
+                (item, f"{path}[{i}]" if with_paths else "", depth + 1) for i, item in enumerate(node)
+            )
         elif isinstance(node, str):
-            if text_must_be_storable and (why := unstorable(node)):
-                return f"text {why} (at {path or 'the top'})"
+            if storable_text and (why := unstorable(node)):
+                return f"text {why} (at {where})"
         elif isinstance(node, float) and not math.isfinite(node):
-            return f"a number is not finite (at {path or 'the top'})"
+            return f"a number is not finite (at {where})"
     return None
 
 

@@ -14,7 +14,7 @@ from revos.api.openapi import error_responses
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.errors import NotFound, RevosError
-from revos.tenancy.service import target_client, user_id_of
+from revos.tenancy.service import target_client
 
 router = APIRouter(prefix="/v1/linkedin-accounts", tags=["linkedin accounts"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
@@ -50,7 +50,7 @@ def _answer(row: dict[str, Any], created: bool = False) -> JSONResponse:
 async def connect(ctx: CtxDep, body: schemas.AccountConnect, client_id: ClientQuery = None) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
     owner = target_client(ctx.claims, client_id)
-    user_id = user_id_of(ctx.claims) if ctx.claims.client_id else None
+    user_id = ctx.user_in(owner)
     row = await service.connect(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
     return _answer(row, created=True)
 
@@ -66,7 +66,7 @@ async def hosted_link(
 ) -> schemas.HostedLink:
     ctx.require("linkedin_accounts.manage")
     owner = target_client(ctx.claims, client_id)
-    user_id = user_id_of(ctx.claims) if ctx.claims.client_id else None
+    user_id = ctx.user_in(owner)
     link = await hosted.create_link(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
     return schemas.HostedLink(**link)
 

@@ -48,6 +48,11 @@ class Ctx:
     def require(self, permission: str) -> None:
         require(self.claims, permission)
 
+    def user_in(self, client_id: UUID) -> UUID | None:
+        """The calling person, when they are a user of `client_id` (rows there may name them); agency
+        staff acting in another client, and API keys, are no user of it (the audit trail names them)."""
+        return self.user_id if self.user_client_id == client_id else None
+
 
 async def _claims_for_api_key(runtime: Runtime, key: str) -> jwt_tokens.Claims:
     prefix = apikeys.split(key)

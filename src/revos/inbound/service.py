@@ -138,8 +138,8 @@ async def record_polled_message(
             client_id=client_id,
             account_id=account_id,
             source="poll",
-            key=_storable(f"message:{message.id}"),
-            payload=_storable(payload),
+            key=jsonsafe.storable(f"message:{message.id}"),
+            payload=jsonsafe.storable(payload),
             rejected=f"rejected: {unstorable}",
         )
         return None
@@ -209,12 +209,12 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
                 client_id=account["client_id"],
                 account_id=account["id"],
                 source=source_of(event),
-                key=_storable(key),
-                payload=_storable(payload),
+                key=jsonsafe.storable(key),
+                payload=jsonsafe.storable(payload),
                 rejected=reason,
             )
-            log.warning("Unipile webhook %s rejected: %s", _storable(key)[:120], unstorable)
-            return Received("rejected", event_id=stored, key=_storable(key), detail=reason)
+            log.warning("Unipile webhook %s rejected: %s", jsonsafe.storable(key)[:120], unstorable)
+            return Received("rejected", event_id=stored, key=jsonsafe.storable(key), detail=reason)
         if isinstance(event, AccountStatusEvent) and await _repeated_status(conn, account["id"], event, now):
             return Received("duplicate", key=key)
         event_id = await store(
@@ -252,18 +252,6 @@ async def latest_status_event(conn: Conn, account_id: UUID) -> dict[str, Any] | 
             (account_id,),
         )
     ).fetchone()
-
-
-def _storable(value: Any) -> Any:
-    """`value` with what PostgreSQL cannot hold (NUL, lone surrogates) replaced by U+FFFD."""
-    if isinstance(value, str):
-        clean = value.replace("\x00", "\ufffd")
-        return clean.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    return value
 
 
 # --- processing ---------------------------------------------------------------------------------------------

@@ -167,8 +167,7 @@ async def create_api_key(ctx: CtxDep, body: schemas.ApiKeyCreate) -> schemas.Api
             client_id=client_id,
             name=body.name,
             role=body.role,
-            # Agency staff belong to their own client: in another client the audit trail names them.
-            created_by=ctx.user_id if ctx.user_client_id == client_id else None,
+            created_by=ctx.user_in(client_id),
         )
     return schemas.ApiKeyCreated.model_validate(row | {"key": key})
 

@@ -118,10 +118,3 @@ async def revoke_api_key(conn: Conn, key_id: UUID) -> dict[str, Any]:
 async def revoke_user_tokens(conn: Conn, user_id: UUID) -> None:
     if not await repo.revoke_user_tokens(conn, user_id):
         raise NotFound("user not found")
-
-
-def user_id_of(claims: Claims) -> UUID | None:
-    try:
-        return UUID(claims.sub)
-    except ValueError:
-        return None

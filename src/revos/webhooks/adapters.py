@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from revos import __version__
+from revos import __version__, jsonsafe
 from revos.config import Settings
 from revos.security import ssrf
 from revos.webhooks import payloads, signing
@@ -106,7 +106,7 @@ def redact(text: str, job: Job) -> str:
     for secret in sorted(set(secrets_), key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
-    text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    text = jsonsafe.storable(text)
     return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
 
 

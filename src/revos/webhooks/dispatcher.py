@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from revos import jsonsafe
 from revos.clock import Clock
 from revos.config import Settings, get_settings
 from revos.db.pool import Conn, Database
@@ -127,7 +128,7 @@ class Dispatcher:
             ok=outcome.ok,
             status_code=outcome.status_code,
             elapsed_ms=outcome.elapsed_ms,
-            error=f"{_clean(outcome.error)[:500]}; {note}" if outcome.error else note,
+            error=f"{jsonsafe.storable(outcome.error)[:500]}; {note}" if outcome.error else note,
             gone=outcome.gone,
             permanent=outcome.permanent,
         )
@@ -218,7 +219,7 @@ class Dispatcher:
             "status_code": outcome.status_code,
             "response_body": stored_body(outcome, settings.webhook_response_store_chars),
             "response_time_ms": outcome.elapsed_ms,
-            "error_message": _clean(outcome.error) if outcome.error is not None else None,
+            "error_message": jsonsafe.storable(outcome.error) if outcome.error is not None else None,
         }
         is_test = delivery["event_type"] == TEST_EVENT
         retry = False
@@ -273,7 +274,7 @@ def stored_body(outcome: adapters.Outcome, max_chars: int) -> dict[str, Any] | l
     """The response body for the JSONB log: the JSON itself when it is JSON and small, else {"text"}."""
     if outcome.body is None:
         return None
-    text = _clean(outcome.body.decode("utf-8", errors="replace"))
+    text = jsonsafe.storable(outcome.body.decode("utf-8", errors="replace"))
     if not text:
         return None
     # "\u0000" inside JSON would decode to a NUL that jsonb refuses: such a body is kept as text.
@@ -288,12 +289,6 @@ def stored_body(outcome: adapters.Outcome, max_chars: int) -> dict[str, Any] | l
     if outcome.truncated or len(text) > max_chars:
         stored["truncated"] = True
     return stored
-
-
-def _clean(text: str) -> str:
-    # PostgreSQL text and jsonb cannot hold NUL: a receiver answering with one must not make the
-    # outcome unrecordable (and the delivery sent again and again).
-    return text.replace("\x00", "\ufffd")
 
 
 async def deliver_due(
