@@ -13,9 +13,9 @@ import random
 import time
 from collections.abc import Callable
 
-from revos.dms.emails import extract_email
-from revos.leads.triggers import matches_trigger
 from revos.sim.emails import LANGUAGES, STYLES, reply_with_email, reply_without_email
+from revos.text.emails import extract_email
+from revos.text.triggers import matches_trigger
 
 TRIGGERS = ["GUIDE", "free playbook", "e-book"]
 _COMMENTS = [

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from revos.dms.emails import EmailMatch, extract_email
-    from revos.leads.triggers import matches_trigger
+    from revos.text.emails import EmailMatch, extract_email
+    from revos.text.triggers import matches_trigger
 
 # Public helpers re-exported lazily, so `import revos` stays cheap (no regex compilation, no
 # email-validator import) for code that only needs a submodule.
 _LAZY = {
-    "matches_trigger": "revos.leads.triggers",
-    "extract_email": "revos.dms.emails",
-    "EmailMatch": "revos.dms.emails",
+    "matches_trigger": "revos.text.triggers",
+    "extract_email": "revos.text.emails",
+    "EmailMatch": "revos.text.emails",
 }
 
 __all__ = ["EmailMatch", "__version__", "extract_email", "matches_trigger"]

@@ -11,9 +11,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import revos
-from revos.dms import emails as emails_module
-from revos.dms.emails import EmailMatch, extract_email, find_emails
 from revos.sim import emails as sim_emails
+from revos.text import emails as emails_module
+from revos.text.emails import EmailMatch, extract_email, find_emails
 
 REVIEW_THRESHOLD = 0.8  # the campaign default: below it a human checks the address
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from revos.dms.templates import fit_invitation_note, render, validate_template
+from revos.text.templates import fit_invitation_note, render, validate_template
 
 
 @pytest.mark.parametrize(

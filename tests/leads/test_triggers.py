@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import revos
-from revos.leads.triggers import compile_triggers, matches_trigger, normalize
+from revos.text.triggers import compile_triggers, matches_trigger, normalize
 
 # (comment, triggers) pairs that must match exactly (and therefore also fuzzily).
 POSITIVE: list[tuple[str, str, list[str]]] = [

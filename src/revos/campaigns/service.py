@@ -19,8 +19,8 @@ from revos.campaigns import repo, schemas
 from revos.clock import utcnow
 from revos.config import Settings
 from revos.db.pool import Conn
-from revos.dms.templates import validate_template, variables_in
 from revos.errors import Conflict, NotFound, ValidationFailed
+from revos.text.templates import validate_template, variables_in
 
 # Variables a post template may use: it is rendered once per post, so nothing about a lead.
 POST_VARIABLES: tuple[str, ...] = (

@@ -31,12 +31,13 @@ from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
 from revos.config import get_settings
 from revos.db.pool import Conn
-from revos.dms import jobs, links, repo, templates
+from revos.dms import jobs, links, repo
 from revos.dms.policy import SequencePolicy, policy_for
 from revos.leads import repo as lead_repo
 from revos.leads import timeline
 from revos.linkedin.errors import ActionRejected, NotConnected, UnipileError
 from revos.runtime import Runtime
+from revos.text import templates
 
 log = logging.getLogger("revos.dms")
 

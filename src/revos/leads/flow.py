@@ -22,22 +22,15 @@ from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.dms import jobs
 from revos.dms import repo as dm_repo
-from revos.dms.emails import extract_email
 from revos.dms.policy import policy_for
 from revos.inbound.registry import register
 from revos.leads import repo, timeline
 from revos.linkedin.webhooks import MessagingEvent, NewRelationEvent, WebhookEvent, is_own_message
 from revos.runtime import Runtime
+from revos.text import excerpt
+from revos.text.emails import extract_email
 
 log = logging.getLogger("revos.leads")
-_EXCERPT = 160
-
-
-def _excerpt(text: str | None) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
-
-
 # --- inbound handlers ------------------------------------------------------------------------------------
 
 
@@ -189,7 +182,7 @@ async def handle_reply(
         conn,
         lead_id,
         timeline.REPLY_RECEIVED,
-        f'replied: "{_excerpt(text)}"',
+        f'replied: "{excerpt(text)}"',
         data={"message_id": message_id},
     )
 

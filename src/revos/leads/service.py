@@ -19,13 +19,7 @@ from revos.dms import repo as dm_repo
 from revos.dms.policy import policy_for
 from revos.errors import Conflict, NotFound
 from revos.leads import repo, timeline
-
-_EXCERPT = 140
-
-
-def _excerpt(text: str | None) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
+from revos.text import excerpt
 
 
 def split_name(full_name: str | None) -> tuple[str | None, str | None]:
@@ -86,7 +80,8 @@ async def on_trigger_comment(
                 conn,
                 existing["id"],
                 timeline.COMMENTED_AGAIN,
-                f'commented again ("{_excerpt(comment.get("content"))}"); already a lead, so no second DM',
+                f'commented again ("{excerpt(comment.get("content"), 140)}"); '
+                "already a lead, so no second DM",
                 data={"comment_id": str(comment["id"]) if comment.get("id") else None},
             )
         return None
@@ -96,7 +91,7 @@ async def on_trigger_comment(
         conn,
         lead_id,
         timeline.DETECTED,
-        f'commented "{_excerpt(comment.get("content"))}", which matches the campaign\'s trigger',
+        f'commented "{excerpt(comment.get("content"), 140)}", which matches the campaign\'s trigger',
         data={
             "comment_id": str(comment["id"]) if comment.get("id") else None,
             "unipile_comment_id": comment.get("unipile_comment_id"),

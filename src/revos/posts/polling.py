@@ -35,13 +35,13 @@ from revos.campaigns import service as campaigns
 from revos.clock import utcnow
 from revos.config import Settings
 from revos.leads.service import on_trigger_comment
-from revos.leads.triggers import matches_trigger
 from revos.linkedin import Comment as LinkedInComment
 from revos.linkedin import UnipileClient
 from revos.linkedin.errors import UnipileError
 from revos.linkedin.pagination import iterate_pages
 from revos.posts import repo
 from revos.runtime import Runtime
+from revos.text.triggers import matches_trigger
 
 log = logging.getLogger(__name__)
 
