@@ -71,9 +71,9 @@ SUBSCRIPTIONS: dict[type[Any], tuple[str, ...]] = {
 
 INBOUND: dict[str, tuple[str, ...]] = {
     # A message in a chat of ours: a reply to a sequence, or our own note opening a chat on acceptance.
-    "messaging": ("revos.leads.replies:on_messaging_event",),
+    "messaging": ("revos.leads.flow:on_messaging_event",),
     # A new connection: an invitation was accepted.
-    "users": ("revos.leads.replies:on_relation_event",),
+    "users": ("revos.leads.flow:on_relation_event",),
     # An account's connection status changed (credentials, restriction, reconnection).
     "account_status": ("revos.accounts.service:on_account_status",),
 }

@@ -24,7 +24,6 @@ from revos.accounts.schemas import AccountConnect, AccountUpdate, Credentials
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, RevosError, ValidationFailed
-from revos.inbound.registry import register
 from revos.linkedin import (
     AccountCreated,
     AccountOwnerProfile,
@@ -629,6 +628,3 @@ async def _defer_profile_refresh(conn: Conn, account_id: UUID) -> None:
         {"account_id": str(account_id)},
         queueing_lock=f"accounts.refresh_profile:{account_id}",
     )
-
-
-register("account_status", on_account_status)

@@ -23,7 +23,6 @@ from revos.db.pool import Conn
 from revos.dms import jobs
 from revos.dms import repo as dm_repo
 from revos.dms.policy import policy_for
-from revos.inbound.registry import register
 from revos.leads import repo, timeline
 from revos.linkedin.webhooks import MessagingEvent, NewRelationEvent, WebhookEvent, is_own_message
 from revos.runtime import Runtime
@@ -107,10 +106,6 @@ async def on_relation_event(
     for sequence in await dm_repo.by_member(conn, event.account_id, event.user_provider_id):
         if sequence["stage"] == "awaiting_acceptance" and sequence["status"] == "in_progress":
             await invitation_accepted(conn, sequence["id"], how="LinkedIn reported the new connection")
-
-
-register("messaging", on_messaging_event)
-register("users", on_relation_event)
 
 
 # --- transitions -------------------------------------------------------------------------------------------
