@@ -21,6 +21,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -48,6 +49,16 @@ class PostPublished:
 
 
 @dataclass(frozen=True, slots=True)
+class SequenceDue:
+    """A lead's DM sequence has something to do at `at` (None: now); its sequence row says what."""
+
+    client_id: UUID
+    sequence_id: UUID
+    linkedin_account_id: UUID | None
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class LeadCaptured:
     """The lead's email is known and confirmed to them (step 2 is out): hand it to the client's tools."""
 
@@ -56,7 +67,24 @@ class LeadCaptured:
     lead_id: UUID
 
 
-Event = AccountResumed | PostPublished | LeadCaptured
+@dataclass(frozen=True, slots=True)
+class LinkClicked:
+    """A lead opened their download link for the first time."""
+
+    client_id: UUID
+    lead_id: UUID
+    clicked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCompleted:
+    """The lead has the lead magnet: the end of a lead's journey."""
+
+    client_id: UUID
+    lead_id: UUID
+
+
+Event = AccountResumed | PostPublished | SequenceDue | LeadCaptured | LinkClicked | LeadCompleted
 
 # --- the wiring: every reaction of one domain to another ----------------------------------------------
 
@@ -65,15 +93,20 @@ SUBSCRIPTIONS: dict[type[Any], tuple[str, ...]] = {
     AccountResumed: ("revos.dms.runs:on_account_resumed",),
     # Nothing yet: engagement pods schedule their likes and comments here.
     PostPublished: (),
-    # Deliver the lead to the client's webhook (ESP/CRM).
+    # Wake the account's DM run for the moment the step is due.
+    SequenceDue: ("revos.dms.runs:on_sequence_due",),
+    # Deliver the lead to the client's webhook (ESP/CRM); the timeline says it was queued.
     LeadCaptured: ("revos.webhooks.service:on_lead_captured",),
+    # Tell the client's webhook about the click, and about the completed lead.
+    LinkClicked: ("revos.webhooks.service:on_link_clicked",),
+    LeadCompleted: ("revos.webhooks.service:on_lead_completed",),
 }
 
 INBOUND: dict[str, tuple[str, ...]] = {
     # A message in a chat of ours: a reply to a sequence, or our own note opening a chat on acceptance.
-    "messaging": ("revos.leads.flow:on_messaging_event",),
+    "messaging": ("revos.leads.replies:on_messaging_event",),
     # A new connection: an invitation was accepted.
-    "users": ("revos.leads.flow:on_relation_event",),
+    "users": ("revos.leads.replies:on_relation_event",),
     # An account's connection status changed (credentials, restriction, reconnection).
     "account_status": ("revos.accounts.service:on_account_status",),
 }

@@ -240,13 +240,13 @@ async def test_names_are_unique_per_client_and_deletes_keep_history(
 def test_a_campaigns_working_hours_are_read_in_the_accounts_time_zone() -> None:
     from datetime import UTC, datetime
 
-    from revos.campaigns.service import working_hours_opening
+    from revos.campaigns.rules import parse_settings, working_hours_opening
 
-    campaign = {"settings": {"working_hours": {"start_hour": 9, "end_hour": 17, "days": ["mon", "tue"]}}}
+    campaign = parse_settings({"working_hours": {"start_hour": 9, "end_hour": 17, "days": ["mon", "tue"]}})
     monday_noon_paris = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
     assert working_hours_opening(campaign, monday_noon_paris, "Europe/Paris") is None
     monday_evening = datetime(2026, 1, 5, 17, 30, tzinfo=UTC)  # 18:30 in Paris
     assert working_hours_opening(campaign, monday_evening, "Europe/Paris") == datetime(
         2026, 1, 6, 8, 0, tzinfo=UTC
     )
-    assert working_hours_opening({"settings": {}}, monday_evening, "Europe/Paris") is None
+    assert working_hours_opening(parse_settings({}), monday_evening, "Europe/Paris") is None

@@ -12,8 +12,8 @@ from uuid import UUID
 import pytest
 
 from revos.clock import ManualClock
-from revos.dms import sequence
-from revos.leads import service
+from revos.dms import runs
+from revos.leads.lifecycle import entry
 from revos.magnets.storage import local_root
 from revos.runtime import Runtime
 from revos.sim import Member, Persona, Simulator
@@ -60,7 +60,7 @@ class World:
         campaign, post = campaign_and_post(self.db_url, self.scene)
         row = make_comment(self.db_url, self.scene, member.provider_id, member.name, text)
         async with self.runtime.db.service() as conn:
-            return await service.on_trigger_comment(conn, comment=row, post=post, campaign=campaign)
+            return await entry.trigger_comment(self.runtime, conn, comment=row, post=post, campaign=campaign)
 
     async def run(self, seconds: float = 0, rounds: int = 4) -> None:
         """Let time pass, then do the worker's part: deliver webhooks, process the inbox, run due steps."""
@@ -69,7 +69,7 @@ class World:
         for _ in range(rounds):
             await self.sim.settle()
             await process_inbox(self.runtime, self.account.id)
-            await sequence.dispatch_due(self.runtime, inline=True)
+            await runs.dispatch_due(self.runtime, inline=True)
 
     def lead(self, lead_id: UUID) -> dict[str, Any]:
         return rows(self.db_url, "select * from leads where id = %s", lead_id)[0]

@@ -11,7 +11,8 @@ from psycopg.types.json import Jsonb
 
 from revos.accounts import safety
 from revos.clock import SystemClock, set_clock
-from revos.dms import jobs, sequence
+from revos.dms import jobs
+from revos.dms import runs as account_runs
 from revos.sim import Persona
 from tests.dms.conftest import World
 from tests.helpers import superuser_conn
@@ -59,7 +60,7 @@ async def test_one_run_sends_every_due_first_dm_of_the_account_once_in_due_order
         world.clock.advance(1)
     first_degree(world)
 
-    ran = await sequence.run_account(world.runtime, world.account.id)
+    ran = await account_runs.run_account(world.runtime, world.account.id)
 
     assert ran == 4
     for member in members:
@@ -67,7 +68,7 @@ async def test_one_run_sends_every_due_first_dm_of_the_account_once_in_due_order
     sent = [m for m in world.sim.sent_messages() if m.recipients]
     assert [m.recipients[0].provider_id for m in sent] == [m.provider_id for m in members]
     # Nothing left to do: a second run sends nothing.
-    assert await sequence.run_account(world.runtime, world.account.id) == 0
+    assert await account_runs.run_account(world.runtime, world.account.id) == 0
     assert len(world.sim.sent_messages()) == 4
 
 
@@ -78,12 +79,12 @@ async def test_a_run_stops_at_the_accounts_randomised_gap_and_the_next_run_goes_
     await world.comment(ben)
     first_degree(world)
 
-    assert await sequence.run_account(world.runtime, world.account.id) == 1
+    assert await account_runs.run_account(world.runtime, world.account.id) == 1
     assert len(world.sim.sent_messages()) == 1
     world.clock.advance(30)
-    assert await sequence.run_account(world.runtime, world.account.id) == 0  # still within the gap
+    assert await account_runs.run_account(world.runtime, world.account.id) == 0  # still within the gap
     world.clock.advance(61)
-    assert await sequence.run_account(world.runtime, world.account.id) == 1
+    assert await account_runs.run_account(world.runtime, world.account.id) == 1
     assert len(world.sim.sent_messages(to=ann)) == 1
     assert len(world.sim.sent_messages(to=ben)) == 1
 
@@ -94,7 +95,7 @@ async def test_a_paused_account_runs_nothing(world: World) -> None:
     async with world.runtime.db.service() as conn:
         await safety.pause(conn, world.account.id, "holiday")
 
-    assert await sequence.run_account(world.runtime, world.account.id) == 0
+    assert await account_runs.run_account(world.runtime, world.account.id) == 0
     assert world.sim.sent_messages(to=ann) == []
 
 
@@ -103,8 +104,8 @@ async def test_due_work_queues_one_run_per_account_however_many_leads_wait(
 ) -> None:
     for name in ("Ann", "Ben", "Cid"):
         await world.comment(world.member(name, Persona(reply="never")))
-    await sequence.dispatch_due(world.runtime)
-    await sequence.dispatch_due(world.runtime)
+    await account_runs.dispatch_due(world.runtime)
+    await account_runs.dispatch_due(world.runtime)
 
     runs = waiting_runs(world.db_url, world.account.id)
     assert len(runs) == 1
@@ -132,7 +133,7 @@ async def test_a_commenter_of_unknown_distance_is_checked_and_messaged_in_the_sa
     lead_id = await world.comment(ann)  # the comment does not say how far Ann is: her profile is read first
     assert lead_id is not None
 
-    assert await sequence.run_account(world.runtime, world.account.id) == 2
+    assert await account_runs.run_account(world.runtime, world.account.id) == 2
     assert len(world.sim.sent_messages(to=ann)) == 1
     kinds = [event["kind"] for event in world.timeline(lead_id)]
     assert kinds.index("profile_checked") < kinds.index("dm_sent")

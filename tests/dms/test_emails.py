@@ -465,3 +465,12 @@ def test_address_survives_surrounding_noise_with_spaces(address: str, noise: str
     assert match is not None
     # Noise may hold a second address ("a@b.c" cannot, it lacks a TLD); the real one must be among them.
     assert address in {m.email for m in find_emails(noise + " " + address + " " + noise)}
+
+
+def test_a_spaced_dot_before_the_next_words_is_cut_like_a_glued_one() -> None:
+    """"jane@acme.com . a" reads as the address and a sentence, not as a domain ending in ".a"."""
+    match = extract_email(". a 0@0.com . a")
+    assert match is not None and match.email == "0@0.com"
+    assert match.confidence == 0.82
+    spaced = extract_email("write to jane@acme . co . x please")
+    assert spaced is not None and spaced.email == "jane@acme.co"

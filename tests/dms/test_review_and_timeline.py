@@ -9,7 +9,8 @@ import httpx
 from psycopg.types.json import Jsonb
 
 from revos.clock import utcnow
-from revos.dms import links, sequence
+from revos.dms import links
+from revos.leads.lifecycle import base as lifecycle_base
 from revos.sim import Persona
 from tests.accounts.conftest import headers
 from tests.dms.conftest import SETTINGS, World
@@ -74,10 +75,10 @@ async def test_no_reply_abandons_the_sequence_after_the_campaigns_days(world: Wo
     lead_id = await world.comment(gus)
     await world.run()
     world.clock.advance(days=6)
-    await sequence.abandon_due(world.runtime)  # the shared database may hold other tests' sequences
+    await lifecycle_base.abandon_due(world.runtime)  # the shared database may hold other tests' sequences
     assert world.seq(lead_id)["status"] == "in_progress"
     world.clock.advance(days=1, seconds=1)
-    assert await sequence.abandon_due(world.runtime) >= 1
+    assert await lifecycle_base.abandon_due(world.runtime) >= 1
 
     seq = world.seq(lead_id)
     assert seq["status"] == "abandoned"

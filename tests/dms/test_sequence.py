@@ -105,7 +105,7 @@ async def test_a_timeout_after_the_first_dm_went_out_does_not_send_it_twice(worl
 
 
 async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) -> None:
-    from revos.leads import flow
+    from revos.dms import replies
 
     jo = world.member("Jo", Persona(reply="email", reply_delay=600, email="jo@example.com"))
     lead_id = await world.comment(jo)
@@ -118,9 +118,9 @@ async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) 
         world.account.id,
     )
 
-    assert await flow.poll_replies(world.runtime, inline=True) >= 1
+    assert await replies.poll_replies(world.runtime, inline=True) >= 1
     assert world.lead(lead_id)["email"] == "jo@example.com"
-    assert await flow.poll_replies(world.runtime, inline=True) == 0  # seen once, handled once
+    assert await replies.poll_replies(world.runtime, inline=True) == 0  # seen once, handled once
     inbound = rows(
         world.db_url,
         "select count(*) as n from dm_messages where dm_sequence_id = %s and direction = 'inbound'",
@@ -132,7 +132,7 @@ async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) 
 async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversation_by_polling(
     world: World,
 ) -> None:
-    from revos.leads import flow
+    from revos.dms import replies
 
     cleo = world.member(
         "Cleo", Persona(on_invite="accept", invite_delay=1800, reply="never"), connected=False
@@ -151,7 +151,7 @@ async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversatio
         world.account.id,
     )
     # Our own message names no recipient: the poller must learn from the chat whose conversation it is.
-    assert await flow.poll_replies(world.runtime, inline=True) >= 1
+    assert await replies.poll_replies(world.runtime, inline=True) >= 1
     recorded = rows(
         world.db_url,
         "select message from dm_messages where dm_sequence_id = %s and direction = 'outbound'",

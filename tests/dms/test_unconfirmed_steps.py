@@ -3,7 +3,7 @@ it is confirmed from the chat, never sent again, and counted as sent."""
 
 from __future__ import annotations
 
-from revos.dms import sequence
+from revos.leads.lifecycle import base as lifecycle_base
 from revos.sim import FaultRule, Persona
 from tests.dms.conftest import World
 from tests.leads.setup import rows
@@ -62,7 +62,7 @@ async def test_a_follow_up_not_yet_confirmed_holds_off_abandoning_the_lead(world
     assert len(world.sim.sent_messages(to=fay)) == 2
 
     await world.run(8 * 86400)  # past abandon_at (7 days after the first DM)
-    await sequence.abandon_due(world.runtime)
+    await lifecycle_base.abandon_due(world.runtime)
     assert world.seq(lead_id)["status"] == "in_progress"
 
     world.sim.faults.remove(unreadable)
@@ -72,5 +72,5 @@ async def test_a_follow_up_not_yet_confirmed_holds_off_abandoning_the_lead(world
     assert _action(world, f"dm:{seq['id']}:followup")["status"] == "done"
     assert len(world.sim.sent_messages(to=fay)) == 2  # confirmed, not sent again
     await world.run(8 * 86400)
-    await sequence.abandon_due(world.runtime)
+    await lifecycle_base.abandon_due(world.runtime)
     assert world.seq(lead_id)["status"] == "abandoned"

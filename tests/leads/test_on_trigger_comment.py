@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from revos.leads import service
+from revos.leads.lifecycle import entry
 from revos.runtime import Runtime
 from tests.leads.setup import campaign_and_post, make_comment, make_scene, rows
 
@@ -17,7 +17,7 @@ async def test_a_trigger_comment_creates_a_lead_with_a_scheduled_first_dm(
     comment = make_comment(db_url, scene, "ACoAAA1", "Ada Lovelace")
 
     async with runtime.db.service() as conn:
-        lead_id = await service.on_trigger_comment(conn, comment=comment, post=post, campaign=campaign)
+        lead_id = await entry.trigger_comment(runtime, conn, comment=comment, post=post, campaign=campaign)
 
     assert lead_id is not None
     (lead,) = rows(db_url, "select * from leads where id = %s", lead_id)
@@ -39,9 +39,9 @@ async def test_a_second_comment_creates_no_second_lead_but_is_on_the_timeline(
     second = make_comment(db_url, scene, "ACoAAA2", text="GUIDE again please")
 
     async with runtime.db.service() as conn:
-        lead_id = await service.on_trigger_comment(conn, comment=first, post=post, campaign=campaign)
+        lead_id = await entry.trigger_comment(runtime, conn, comment=first, post=post, campaign=campaign)
     async with runtime.db.service() as conn:
-        again = await service.on_trigger_comment(conn, comment=second, post=post, campaign=campaign)
+        again = await entry.trigger_comment(runtime, conn, comment=second, post=post, campaign=campaign)
 
     assert again is None
     assert len(rows(db_url, "select id from leads where campaign_id = %s", scene.campaign_id)) == 1
@@ -58,7 +58,7 @@ async def test_a_comment_after_the_campaign_ended_is_recorded_but_gets_no_dm(
     comment = make_comment(db_url, scene, "ACoAAA3")
 
     async with runtime.db.service() as conn:
-        lead_id = await service.on_trigger_comment(conn, comment=comment, post=post, campaign=campaign)
+        lead_id = await entry.trigger_comment(runtime, conn, comment=comment, post=post, campaign=campaign)
 
     (lead,) = rows(db_url, "select status, dm_sequence_id from leads where id = %s", lead_id)
     assert lead == {"status": "failed", "dm_sequence_id": None}

@@ -57,7 +57,7 @@ class CommentPolling(StrictModel):
 class CampaignSettings(StrictModel):
     """`campaigns.settings`. Keys left out fall back to the REVOS_ settings of the deployment.
 
-    The DM keys are the ones the sequence reads (revos.dms.policy): step delays, abandonment, the
+    The DM keys are the ones the sequence reads (revos.campaigns.rules.sequence_policy): step delays, abandonment, the
     email-review threshold, the invitation note and the follow-up template.
     """
 

@@ -16,6 +16,12 @@ from typing import Any
 from uuid import UUID
 
 from revos.campaigns import repo, schemas
+
+# The engine's reading of a campaign lives in rules.py; re-exported for the callers that use this module.
+from revos.campaigns.rules import fuzzy_triggers as fuzzy_triggers
+from revos.campaigns.rules import is_running as is_running
+from revos.campaigns.rules import settings_of as settings_of
+from revos.campaigns.rules import trigger_words_of as trigger_words_of
 from revos.clock import utcnow
 from revos.config import Settings
 from revos.db.pool import Conn
@@ -45,67 +51,6 @@ class CampaignNotRunnable(Conflict):
 
 class IllegalTransition(Conflict):
     code = "illegal_transition"
-
-
-def is_running(campaign: Mapping[str, Any], now: datetime | None = None) -> bool:
-    """Active, started and not ended: the one test every sender and poller applies."""
-    now = now or utcnow()
-    if campaign.get("status") != "active":
-        return False
-    starts_at, ends_at = campaign.get("starts_at"), campaign.get("ends_at")
-    if starts_at is not None and now < starts_at:
-        return False
-    return not (ends_at is not None and now >= ends_at)
-
-
-def trigger_words_of(campaign: Mapping[str, Any]) -> list[str]:
-    words = [w for w in (campaign.get("trigger_words") or []) if w and w.strip()]
-    if not words and campaign.get("trigger_word"):
-        words = [campaign["trigger_word"]]
-    return words
-
-
-def settings_of(campaign: Mapping[str, Any]) -> schemas.CampaignSettings:
-    """The campaign's settings, tolerant of keys written by older versions or by hand."""
-    raw = dict(campaign.get("settings") or {})
-    known = {k: v for k, v in raw.items() if k in schemas.CampaignSettings.model_fields}
-    try:
-        return schemas.CampaignSettings.model_validate(known)
-    except ValueError:
-        return schemas.CampaignSettings()
-
-
-def working_hours_opening(
-    campaign: Mapping[str, Any], now: datetime, timezone: str | None
-) -> datetime | None:
-    """The campaign's own working hours (settings.working_hours), in the sending account's time zone:
-    None when they allow sending at `now` (or the campaign sets none), else the next opening (UTC).
-
-    The account's safety budget applies its own hours on top; this is the stricter, per-campaign window.
-    """
-    hours = settings_of(campaign).working_hours
-    if hours is None:
-        return None
-    from revos.accounts.safety import Policy, zone
-    from revos.config import get_settings
-
-    policy = Policy.of(
-        get_settings(),
-        {
-            "working_hours_enabled": True,
-            "working_hours_start": hours.start_hour,
-            "working_hours_end": hours.end_hour,
-            "working_days": ",".join(hours.days),
-        },
-    )
-    local = now.astimezone(zone(timezone))
-    if policy.in_window(local):
-        return None
-    return policy.next_window(local).astimezone(now.tzinfo)
-
-
-def fuzzy_triggers(campaign: Mapping[str, Any]) -> bool:
-    return bool((campaign.get("settings") or {}).get("fuzzy_triggers", False))
 
 
 def view(row: Mapping[str, Any], now: datetime | None = None) -> schemas.Campaign:

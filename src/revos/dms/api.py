@@ -63,7 +63,7 @@ async def download(token: str, runtime: RuntimeDep) -> Response:
         )
     try:
         async with runtime.db.service(actor="download-link") as conn:
-            magnet = await record_link_click(conn, sequence_id)
+            magnet = await record_link_click(runtime, conn, sequence_id)
         return await open_for_download(runtime, magnet)
     except NotFound as exc:
         return _page(404, "File not available", exc.message)

@@ -19,8 +19,9 @@ from uuid import UUID
 
 from revos.accounts.safety import account_lock
 from revos.clock import ManualClock, ScaledClock, get_clock
-from revos.config import get_settings
 from revos.db.pool import Conn
+from revos.queue import defer_if_absent
+from revos.runtime import Runtime
 
 RUN_ACCOUNT = "dms.run_account"
 
@@ -51,13 +52,16 @@ def wall_delay(at: datetime | None) -> float | None:
 
 
 async def wake_account(
-    conn: Conn, linkedin_account_id: UUID | str | None, *, at: datetime | None, force: bool = False
+    runtime: Runtime,
+    conn: Conn,
+    linkedin_account_id: UUID | str | None,
+    *,
+    at: datetime | None,
+    force: bool = False,
 ) -> bool:
     """Queue the account's DM run for clock time `at` (None: now), unless one is already waiting, the
     moment is past the wake horizon, or this is the account's own run (`force` overrides that last one).
     True when a job was queued."""
-    from revos.queue import defer_if_absent
-
     if linkedin_account_id is None:
         return False
     if (
@@ -67,7 +71,7 @@ async def wake_account(
     ):
         return False
     delay = wall_delay(at)
-    if delay is None or delay > get_settings().dm_wake_horizon_seconds:
+    if delay is None or delay > runtime.settings.dm_wake_horizon_seconds:
         return False
     job_id = await defer_if_absent(
         conn,
@@ -78,11 +82,3 @@ async def wake_account(
         schedule_in=delay or None,
     )
     return job_id is not None
-
-
-async def defer_step(
-    conn: Conn, sequence_id: UUID, linkedin_account_id: UUID | str | None, *, at: datetime | None
-) -> None:
-    """The sequence has something to do at `at`: make sure its account runs then (the run re-reads
-    every due sequence, so a spare wake is harmless)."""
-    await wake_account(conn, linkedin_account_id, at=at)

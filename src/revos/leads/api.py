@@ -73,7 +73,7 @@ async def approve_review(ctx: CtxDep, lead_id: UUID, body: schemas.ReviewApprove
     ctx.require("leads.review")
     async with ctx.tx() as conn:
         reviewer = await _reviewer(conn, ctx)
-        detail = await service.approve_review(conn, lead_id, email=body.email, reviewer=reviewer)
+        detail = await service.approve_review(ctx.runtime, conn, lead_id, email=body.email, reviewer=reviewer)
     return schemas.LeadDetail.model_validate(detail)
 
 
@@ -82,7 +82,9 @@ async def reject_review(ctx: CtxDep, lead_id: UUID, body: schemas.ReviewReject) 
     ctx.require("leads.review")
     async with ctx.tx() as conn:
         reviewer = await _reviewer(conn, ctx)
-        detail = await service.reject_review(conn, lead_id, reason=body.reason, reviewer=reviewer)
+        detail = await service.reject_review(
+            ctx.runtime, conn, lead_id, reason=body.reason, reviewer=reviewer
+        )
     return schemas.LeadDetail.model_validate(detail)
 
 

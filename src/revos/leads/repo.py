@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from revos.db import crud
 from revos.db.pagination import page_of
@@ -152,3 +155,47 @@ async def _review_page(
     positions = [{"created_at": r.pop("position_at"), "id": r.pop("position_id")} for r in rows]
     kept, next_cursor = page_of(positions, limit)
     return rows[: len(kept)], next_cursor
+
+
+# --- the timeline (lead_events) -----------------------------------------------------------------------------
+
+
+def _dumps(value: object) -> str:
+    # Event data carries confidences (Decimal), ids and times: write them as text, not fail.
+    return json.dumps(value, default=str)
+
+
+async def insert_event(
+    conn: Conn, lead_id: UUID, kind: str, reason: str, data: dict[str, Any] | None, at: datetime
+) -> None:
+    """Append one timeline event (client_id is filled from the lead by the table's trigger)."""
+    await conn.execute(
+        "insert into lead_events (lead_id, occurred_at, kind, reason, data) values (%s, %s, %s, %s, %s)",
+        (lead_id, at, kind, reason, Jsonb(data or {}, dumps=_dumps)),
+    )
+
+
+async def last_event(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
+    return await (
+        await conn.execute(
+            "select kind, reason, data, occurred_at from lead_events where lead_id = %s"
+            " order by occurred_at desc, created_at desc, id desc limit 1",
+            (lead_id,),
+        )
+    ).fetchone()
+
+
+async def events(conn: Conn, lead_id: UUID, *, limit: int = 500) -> list[dict[str, Any]]:
+    """Oldest first: a timeline reads top to bottom."""
+    return await (
+        await conn.execute(
+            "select id, occurred_at, kind, reason, data from lead_events where lead_id = %s"
+            " order by occurred_at, created_at, id limit %s",
+            (lead_id, limit),
+        )
+    ).fetchall()
+
+
+async def user_exists(conn: Conn, user_id: UUID) -> bool:
+    row = await (await conn.execute("select 1 from users where id = %s", (user_id,))).fetchone()
+    return row is not None

@@ -14,7 +14,7 @@ that way. Each page is stored in its own transaction, so progress survives a cra
 
 Comments are deduplicated by `unipile_comment_id` (`insert … on conflict do nothing`). For a comment
 stored for the first time, `has_trigger_word` is decided with `matches_trigger`; when it matches and the
-campaign runs, `revos.leads.service.on_trigger_comment` runs in the same transaction as the insert.
+campaign runs, `revos.leads.lifecycle.entry.trigger_comment` runs in the same transaction as the insert.
 Comments written by the post's own account are stored (they count towards coverage) but never match.
 """
 
@@ -34,7 +34,7 @@ from revos.accounts.provider import linkedin_client
 from revos.campaigns import service as campaigns
 from revos.clock import utcnow
 from revos.config import Settings
-from revos.leads.service import on_trigger_comment
+from revos.leads.lifecycle import entry as lead_entry
 from revos.linkedin import Comment as LinkedInComment
 from revos.linkedin import UnipileClient
 from revos.linkedin.errors import UnipileError
@@ -345,8 +345,8 @@ async def _store(
                 continue
             ctx.result.trigger_comments += 1
             if running and ctx.campaign is not None:
-                lead_id = await on_trigger_comment(
-                    conn, comment=comment, post=ctx.post, campaign=ctx.campaign
+                lead_id = await lead_entry.trigger_comment(
+                    ctx.runtime, conn, comment=comment, post=ctx.post, campaign=ctx.campaign
                 )
                 if lead_id is not None:
                     ctx.result.leads += 1

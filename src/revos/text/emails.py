@@ -239,14 +239,15 @@ def _validate(norm: str, m: re.Match[str]) -> _Candidate | None:
         if at_spoken and _JOB_OF.search(norm, 0, start):
             return None  # "head of growth at acme dot com" is a job, not an address
 
-    # A plain-dotted tail that is not a TLD is usually the next sentence glued on ("a@b.com.Thanks"):
-    # cut it, but trust the address a little less.
+    # A dotted tail that is not a TLD is usually the next sentence glued on ("a@b.com.Thanks", or
+    # "a@b.com . a"): cut it, but trust the address a little less.
     trimmed = False
+    seps = _SPLIT_DOMAIN.split(m.group("domain"))[1::2]
     while not _tld_ok(labels[-1], _SPOKEN in domain_kinds[-1:]):
-        if len(labels) <= 2 or domain_kinds[-1] != _PLAIN:
+        if len(labels) <= 2 or domain_kinds[-1] not in (_PLAIN, _SPACED):
             return None
-        end -= len(labels[-1]) + 1
-        labels, domain_kinds = labels[:-1], domain_kinds[:-1]
+        end -= len(labels[-1]) + len(seps[-1])
+        labels, domain_kinds, seps = labels[:-1], domain_kinds[:-1], seps[:-1]
         trimmed = True
 
     # Markdown emphasis with underscores ("_a@b.com_") would otherwise stay in the local part.

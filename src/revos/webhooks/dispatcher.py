@@ -29,6 +29,7 @@ from revos.clock import Clock
 from revos.config import Settings, get_settings
 from revos.db.pool import Conn, Database
 from revos.errors import RevosError
+from revos.leads.lifecycle import handover
 from revos.security import ssrf
 from revos.security.crypto import keyring_from_settings
 from revos.security.vault import Vault
@@ -249,9 +250,7 @@ class Dispatcher:
         if outcome.ok:
             await repo.config_succeeded(conn, config["id"])
             if delivery["event_type"] == "lead.captured" and delivery["lead_id"] is not None:
-                await repo.mark_lead_webhook_sent(
-                    conn, client_id=delivery["client_id"], lead_id=delivery["lead_id"]
-                )
+                await handover.webhook_accepted(conn, delivery["lead_id"])
         elif outcome.gone:
             await repo.disable_config(
                 conn,

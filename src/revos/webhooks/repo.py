@@ -240,14 +240,6 @@ async def give_up_unsent(conn: Conn, *, delivery_id: UUID, reason: str) -> None:
     )
 
 
-async def mark_lead_webhook_sent(conn: Conn, *, client_id: UUID, lead_id: UUID) -> bool:
-    cur = await conn.execute(
-        "update leads set status = 'webhook_sent' where id = %s and client_id = %s and status = any(%s)",
-        (lead_id, client_id, list(EARLIER_THAN_WEBHOOK_SENT)),
-    )
-    return cur.rowcount > 0
-
-
 async def config_succeeded(conn: Conn, config_id: UUID) -> None:
     await conn.execute(
         "update webhook_configs set consecutive_failures = 0 where id = %s and consecutive_failures <> 0",

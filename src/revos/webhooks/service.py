@@ -13,10 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from revos import events
 from revos.clock import utcnow
 from revos.config import Settings
 from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, ValidationFailed
+from revos.leads.lifecycle import handover
+from revos.runtime import Runtime
 from revos.security import ssrf
 from revos.security.vault import Vault
 from revos.webhooks import payloads, repo, schemas, signing
@@ -415,3 +418,22 @@ async def zapier_unsubscribe(conn: Conn, body: schemas.ZapierUnsubscribe) -> int
     for row in rows:
         await delete_config(conn, row["id"])
     return len(rows)
+
+
+# --- reactions to the lead's life (revos.events.SUBSCRIPTIONS) -------------------------------------------
+
+
+async def on_lead_captured(runtime: Runtime, conn: Conn, event: events.LeadCaptured) -> None:
+    """Queue the captured lead for the client's webhook and put it on the lead's timeline."""
+    delivery_id = await enqueue_lead_captured(conn, client_id=event.client_id, lead_id=event.lead_id)
+    await handover.delivery_queued(conn, event.lead_id, delivery_id)
+
+
+async def on_link_clicked(runtime: Runtime, conn: Conn, event: events.LinkClicked) -> None:
+    await enqueue_link_clicked(
+        conn, client_id=event.client_id, lead_id=event.lead_id, clicked_at=event.clicked_at
+    )
+
+
+async def on_lead_completed(runtime: Runtime, conn: Conn, event: events.LeadCompleted) -> None:
+    await enqueue_lead_completed(conn, client_id=event.client_id, lead_id=event.lead_id)

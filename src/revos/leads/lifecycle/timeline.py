@@ -8,21 +8,13 @@ something the database does not show.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from revos.clock import utcnow
 from revos.db.pool import Conn
-
-
-def _dumps(value: object) -> str:
-    # Event data carries confidences (Decimal), ids and times: write them as text, not fail.
-    return json.dumps(value, default=str)
-
+from revos.leads import repo
 
 # Kinds a client can filter on; `reason` carries the human sentence.
 DETECTED = "detected"
@@ -60,32 +52,8 @@ async def record(
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Append one event (client_id is filled from the lead by the table's trigger)."""
-    await conn.execute(
-        "insert into lead_events (lead_id, occurred_at, kind, reason, data) values (%s, %s, %s, %s, %s)",
-        (lead_id, at or utcnow(), kind, reason, Jsonb(data or {}, dumps=_dumps)),
-    )
-
-
-async def last_of(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
-    return await (
-        await conn.execute(
-            "select kind, reason, data, occurred_at from lead_events where lead_id = %s"
-            " order by occurred_at desc, created_at desc, id desc limit 1",
-            (lead_id,),
-        )
-    ).fetchone()
-
-
-async def events(conn: Conn, lead_id: UUID, *, limit: int = 500) -> list[dict[str, Any]]:
-    """Oldest first: a timeline reads top to bottom."""
-    return await (
-        await conn.execute(
-            "select id, occurred_at, kind, reason, data from lead_events where lead_id = %s"
-            " order by occurred_at, created_at, id limit %s",
-            (lead_id, limit),
-        )
-    ).fetchall()
+    """Append one event to the lead's timeline."""
+    await repo.insert_event(conn, lead_id, kind, reason, data, at or utcnow())
 
 
 async def record_unless_repeated(
@@ -93,7 +61,7 @@ async def record_unless_repeated(
 ) -> bool:
     """Append unless the latest event already says the same thing (a job re-checking a wait every few
     minutes should leave one line "waiting for working hours", not fifty)."""
-    last = await last_of(conn, lead_id)
+    last = await repo.last_event(conn, lead_id)
     if last is not None and last["kind"] == kind and last["reason"] == reason:
         return False
     await record(conn, lead_id, kind, reason, data=data)

@@ -1,4 +1,6 @@
-"""SQL for DM sequences and their messages. Runs in the caller's transaction."""
+"""SQL for DM sequences and their messages (tables of the lead's life). Runs in the caller's transaction.
+
+Only `revos.leads.lifecycle` calls the functions that write; the DM executor reads through the others."""
 
 from __future__ import annotations
 
@@ -231,8 +233,23 @@ async def mark_clicked(conn: Conn, sequence_id: UUID, at: datetime) -> bool:
     return cur.rowcount > 0
 
 
-async def count_download(conn: Conn, lead_magnet_id: UUID) -> None:
-    await conn.execute(
-        "update lead_magnets set download_count = coalesce(download_count, 0) + 1 where id = %s",
-        (lead_magnet_id,),
-    )
+async def accounts_in_conversation(conn: Conn) -> list[dict[str, Any]]:
+    """Active LinkedIn accounts with a sequence in progress, whose messages the reply poller reads;
+    accounts paused until a person acts (manual, restricted, disconnected) are left alone."""
+    return await (
+        await conn.execute(
+            "select distinct a.id, a.client_id, a.unipile_account_id from dm_sequences s"
+            " join linkedin_accounts a on a.id = s.linkedin_account_id"
+            " where s.status = 'in_progress' and a.unipile_account_id is not null and a.status = 'active'"
+            " and (a.paused_at is null or a.paused_until is not null)"
+        )
+    ).fetchall()
+
+
+async def unipile_account_of(conn: Conn, linkedin_account_id: UUID) -> str | None:
+    row = await (
+        await conn.execute(
+            "select unipile_account_id from linkedin_accounts where id = %s", (linkedin_account_id,)
+        )
+    ).fetchone()
+    return row["unipile_account_id"] if row else None

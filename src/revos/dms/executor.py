@@ -1,0 +1,172 @@
+"""The DM executor: one due action of one sequence, exactly once — plan → ledger → outcome.
+
+`run_step` re-reads the sequence, asks the lifecycle whether the campaign lets it send, decides the one
+due action (revos.dms.plan), records its intent in the action ledger, performs it outside any
+transaction with `ledger.perform` (the account's safety budget, working hours, reconciliation after an
+ambiguous failure) and reports the outcome to the lead's lifecycle (revos.leads.lifecycle.outbound),
+which moves the sequence on. Running it twice, or on two workers, has the effect of running it once: the
+ledger key is the proof.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from revos.accounts import safety
+from revos.accounts.provider import linkedin_client
+from revos.actions import ledger
+from revos.actions.ledger import Action, ActionOutcome
+from revos.actions.reconcile import CALLS
+from revos.clock import utcnow
+from revos.db.pool import Conn
+from revos.dms import invitations
+from revos.dms.plan import FIRST_DEGREE, Plan, decide, step_keys
+from revos.leads.context import SequenceContext, load
+from revos.leads.lifecycle import base, outbound
+from revos.linkedin.errors import UnipileError
+from revos.runtime import Runtime
+
+
+async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
+    """Do the sequence's due action, if any. Returns what happened: settled | not_due | waiting | done |
+    deferred | ambiguous | failed."""
+    now = utcnow()
+    action: Action | None = None
+    async with runtime.db.service(actor="dms") as conn:
+        ctx = await load(conn, sequence_id, for_update=True)
+        if ctx is None or ctx.status != "in_progress":
+            return "settled"
+        if ctx.next_action_at is None or ctx.next_action_at > now:
+            return "not_due"
+        if ctx.stage == "awaiting_acceptance":
+            if not await outbound.awaiting_acceptance(runtime, conn, ctx, now):
+                return "failed"
+            plan = None
+        else:
+            if not await outbound.may_send(runtime, conn, ctx, now):
+                return "waiting"
+            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now)
+            if plan is None:
+                await outbound.nothing_due(conn, ctx)
+                return "settled"
+            if plan.kind != "profile_view":
+                action = await ledger.begin(
+                    conn,
+                    client_id=ctx.client_id,
+                    account_id=ctx.linkedin_account_id,
+                    kind=plan.kind,
+                    key=plan.key,
+                    target=ctx.lead_linkedin_id,
+                    payload=plan.payload,
+                )
+            superseded = [
+                a.id for a in await ledger.unconfirmed(conn, step_keys(sequence_id)) if a.key != plan.key
+            ]
+    if plan is None:
+        # Waiting for their acceptance: read the account's connections (webhooks can lag for hours).
+        await invitations.check_invitations(runtime, ctx.linkedin_account_id)
+        return "waiting"
+    for earlier in superseded:
+        settled = await _settle_superseded(runtime, sequence_id, earlier)
+        if settled.status in ("deferred", "ambiguous"):
+            # The sequence goes on only once its past is known: a step sent after an unsettled one would
+            # leave that one unconfirmed for good (the sequence completes, nothing asks again).
+            async with runtime.db.service(actor="dms") as conn:
+                fresh = await _reload(conn, sequence_id)
+                await base.wait(
+                    runtime,
+                    conn,
+                    fresh,
+                    f"{settled.reason}: an earlier message is checked first",
+                    settled.not_before,
+                )
+            return "deferred"
+    if action is None:
+        return await _check_profile(runtime, ctx, now)
+    call, reconcile = CALLS[plan.kind]
+    outcome = await ledger.perform(runtime, action.id, call, reconcile)
+    async with runtime.db.service(actor="dms") as conn:
+        return await _report(runtime, conn, await _reload(conn, sequence_id), plan, outcome)
+
+
+async def _reload(conn: Conn, sequence_id: UUID) -> SequenceContext:
+    ctx = await load(conn, sequence_id, for_update=True)
+    assert ctx is not None, f"sequence {sequence_id} vanished"
+    return ctx
+
+
+async def _settle_superseded(runtime: Runtime, sequence_id: UUID, action_id: UUID) -> ActionOutcome:
+    """An earlier action of the sequence is still unconfirmed (a timeout, a crash) although the
+    conversation has moved on: they replied before the first DM was reconciled. Read LinkedIn to settle
+    it, never send it again; when it had happened, record it as sent (the funnel and timeline count it)."""
+    async with runtime.db.service(actor="dms") as conn:
+        action = await ledger.get(conn, action_id)
+    outcome = await ledger.settle(
+        runtime, action_id, CALLS[action.kind][1], unsent_reason="not sent: the conversation moved on"
+    )
+    if outcome.status == "done":
+        async with runtime.db.service(actor="dms") as conn:
+            ctx = await load(conn, sequence_id, for_update=True)
+            if ctx is not None:
+                await outbound.confirmed_late(conn, ctx, outcome.action)
+    return outcome
+
+
+async def _check_profile(runtime: Runtime, ctx: SequenceContext, now: datetime) -> str:
+    """Is the commenter a 1st-degree connection? A profile read counts as a visit against the budget."""
+    async with runtime.db.service(actor="dms") as conn:
+        reservation = await safety.reserve(
+            conn, account_id=ctx.linkedin_account_id, kind="profile_view", now=now, settings=runtime.settings
+        )
+        if not reservation.allowed:
+            await base.wait(runtime, conn, ctx, reservation.reason, reservation.not_before)
+            return "deferred"
+    try:
+        profile = await linkedin_client(runtime).get_profile(
+            ctx.lead_linkedin_id, ctx.unipile_account_id or ""
+        )
+    except UnipileError as exc:
+        async with runtime.db.service(actor="dms") as conn:
+            until = await safety.apply_provider_error(
+                conn, ctx.linkedin_account_id, exc, utcnow(), runtime.settings
+            )
+            fresh = await _reload(conn, ctx.id)
+            if safety.is_account_error(exc) or exc.retryable:
+                await outbound.retry(
+                    runtime, conn, fresh, f"could not read their profile ({exc.title})", until
+                )
+                return "deferred"
+            await base.end(conn, fresh, "failed", f"their LinkedIn profile could not be read: {exc.title}")
+            return "failed"
+    connected = profile.network_distance == FIRST_DEGREE or profile.is_relationship is True
+    async with runtime.db.service(actor="dms") as conn:
+        current = await load(conn, ctx.id, for_update=True)
+        if current is None or current.stage != "step1":
+            return "settled"
+        await outbound.profile_checked(
+            runtime, conn, current, connected=connected, distance=profile.network_distance
+        )
+    return "done"
+
+
+async def _report(
+    runtime: Runtime, conn: Conn, ctx: SequenceContext, plan: Plan, outcome: ActionOutcome
+) -> str:
+    """The ledger's outcome, told to the lead's lifecycle."""
+    if outcome.status == "done":
+        await outbound.sent(runtime, conn, ctx, plan.step, outcome.action)
+        return "done"
+    if outcome.status == "deferred":
+        error = outcome.error
+        if error is not None and not safety.is_account_error(error):
+            name = outbound.STEP_NAMES[plan.step]
+            reason = f"{name} hit a temporary LinkedIn error ({outcome.reason})"
+            await outbound.retry(runtime, conn, ctx, reason, outcome.not_before)
+        else:
+            await base.wait(runtime, conn, ctx, outcome.reason, outcome.not_before)
+        return "deferred"
+    if outcome.status == "ambiguous":
+        await outbound.uncertain(runtime, conn, ctx, plan.step, outcome.not_before)
+        return "ambiguous"
+    return await outbound.failed(runtime, conn, ctx, plan.step, outcome.error, outcome.reason)

@@ -1,0 +1,100 @@
+"""One DM sequence with everything a step needs, as a frozen, typed value.
+
+`load` reads the sequence joined to its lead, campaign, lead magnet, LinkedIn account and the comment
+that made the lead (`sequence_repo.context`); the engine passes the result around instead of rows.
+A transition that changes the sequence re-reads it (or derives a copy with `dataclasses.replace`);
+nothing edits a context in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from revos.campaigns.rules import SequencePolicy, parse_settings, sequence_policy
+from revos.campaigns.schemas import CampaignSettings
+from revos.config import Settings
+from revos.db.pool import Conn
+from revos.leads import sequence_repo
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceContext:
+    # the sequence (dm_sequences)
+    id: UUID
+    client_id: UUID
+    lead_id: UUID
+    campaign_id: UUID
+    linkedin_account_id: UUID  # a sequence is only made for a post with an account
+    status: str
+    stage: str
+    next_action_at: datetime | None
+    abandon_at: datetime | None
+    attempts: int
+    step1_status: str | None
+    step1_sent_at: datetime | None
+    invitation_sent_at: datetime | None
+    invitation_accepted_at: datetime | None
+    followup_sent_at: datetime | None
+    last_reply_at: datetime | None
+    unipile_chat_id: str | None
+    email_extracted: str | None
+    email_extracted_at: datetime | None
+    email_confidence: Decimal | float | None
+    review_status: str | None
+    download_url: str | None
+    download_url_expires_at: datetime | None
+    # the lead
+    lead_first_name: str | None
+    lead_last_name: str | None
+    lead_linkedin_id: str
+    lead_status: str | None
+    lead_email: str | None
+    lead_comment_id: UUID | None
+    comment_distance: str | None
+    # the campaign and its lead magnet
+    campaign_name: str | None
+    campaign_status: str | None
+    campaign_starts_at: datetime | None
+    campaign_ends_at: datetime | None
+    campaign_settings: CampaignSettings
+    dm_template_step1: str | None
+    dm_template_step2: str | None
+    dm_template_step3: str | None
+    lead_magnet_id: UUID | None
+    lead_magnet_name: str | None
+    # the LinkedIn account it sends from
+    unipile_account_id: str | None
+    account_timezone: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> SequenceContext:
+        values: dict[str, Any] = {f.name: row.get(f.name) for f in dataclasses.fields(cls)}
+        values["campaign_settings"] = parse_settings(row.get("campaign_settings"))
+        values["attempts"] = int(row.get("attempts") or 0)
+        return cls(**values)
+
+    @property
+    def campaign(self) -> dict[str, Any]:
+        """The campaign's status and window, as `campaigns.rules.send_block` reads them."""
+        return {
+            "status": self.campaign_status,
+            "starts_at": self.campaign_starts_at,
+            "ends_at": self.campaign_ends_at,
+        }
+
+    def policy(self, settings: Settings) -> SequencePolicy:
+        return sequence_policy(self.campaign_settings, settings)
+
+    def template(self, step: int) -> str | None:
+        return {1: self.dm_template_step1, 2: self.dm_template_step2, 3: self.dm_template_step3}[step]
+
+
+async def load(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> SequenceContext | None:
+    """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does)."""
+    row = await sequence_repo.context(conn, sequence_id, for_update=for_update)
+    return SequenceContext.from_row(row) if row is not None else None
