@@ -468,9 +468,11 @@ def test_address_survives_surrounding_noise_with_spaces(address: str, noise: str
 
 
 def test_a_spaced_dot_before_the_next_words_is_cut_like_a_glued_one() -> None:
-    """"jane@acme.com . a" reads as the address and a sentence, not as a domain ending in ".a"."""
+    """ "jane@acme.com . a" reads as the address and a sentence, not as a domain ending in ".a"."""
     match = extract_email(". a 0@0.com . a")
-    assert match is not None and match.email == "0@0.com"
+    assert match is not None
+    assert match.email == "0@0.com"
     assert match.confidence == 0.82
     spaced = extract_email("write to jane@acme . co . x please")
-    assert spaced is not None and spaced.email == "jane@acme.co"
+    assert spaced is not None
+    assert spaced.email == "jane@acme.co"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 from uuid import UUID
 
 from psycopg import sql
@@ -13,18 +13,12 @@ from psycopg.types.json import Jsonb
 from revos.db import crud
 from revos.db.pagination import page_of
 from revos.db.pool import Conn
+from revos.leads.schemas import LeadStatus
 
-# The spec's status enum in the order a lead moves through it; `failed` stands outside the order.
-STATUS_ORDER: tuple[str, ...] = (
-    "comment_detected",
-    "dm_sent",
-    "dm_replied",
-    "email_captured",
-    "webhook_sent",
-    "backup_sent",
-    "completed",
-)
-STATUSES: tuple[str, ...] = (*STATUS_ORDER, "failed")
+# The spec's status enum (`schemas.LeadStatus`) in the order a lead moves through it; `failed` stands
+# outside the order.
+STATUSES: tuple[str, ...] = get_args(LeadStatus)
+STATUS_ORDER: tuple[str, ...] = tuple(s for s in STATUSES if s != "failed")
 
 
 async def insert_if_new(conn: Conn, values: dict[str, Any]) -> dict[str, Any] | None:

@@ -17,9 +17,6 @@ CONFIGS = "webhook_configs"
 DELIVERIES = "webhook_deliveries"
 ATTEMPTS = "webhook_delivery_attempts"
 
-# Lead statuses before `webhook_sent` in the funnel: only these move forward on a 2xx.
-EARLIER_THAN_WEBHOOK_SENT = ("comment_detected", "dm_sent", "dm_replied", "email_captured")
-
 
 # configs --------------------------------------------------------------------------------------------
 
