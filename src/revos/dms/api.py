@@ -20,7 +20,9 @@ from revos.api.routing import ApiRoute
 from revos.clock import utcnow
 from revos.dms import links
 from revos.errors import NotFound, RevosError
+from revos.leads.service import record_link_click
 from revos.magnets import sniff
+from revos.magnets.service import open_for_download
 
 log = logging.getLogger("revos.dms")
 router = APIRouter(tags=["downloads"], route_class=ApiRoute)
@@ -46,9 +48,6 @@ def _page(status: int, title: str, text: str) -> HTMLResponse:
 
 @router.get("/d/{token}", response_class=Response, responses=_DOWNLOAD_DOC)
 async def download(token: str, runtime: RuntimeDep) -> Response:
-    from revos.leads.service import record_link_click
-    from revos.magnets.service import open_for_download
-
     try:
         sequence_id, _ = links.verify(runtime.jwt_secret, token, utcnow())
     except links.LinkExpired as exc:
