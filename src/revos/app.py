@@ -17,6 +17,7 @@ from revos.accounts.api import router as accounts_router
 from revos.api import errors, openapi
 from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
+from revos.config import get_settings
 from revos.db import migrate
 from revos.dms.api import router as downloads_router
 from revos.inbound.api import router as inbound_router
@@ -33,7 +34,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or Runtime.build()
+        rt = runtime or Runtime.build(get_settings())
         app.state.runtime = rt
         if owns_runtime:
             await rt.open()
@@ -74,7 +75,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         rt: Runtime = app.state.runtime
         try:
             async with rt.db.raw() as conn:
-                await conn.execute("select 1")
                 pending = await migrate.pending_count(conn)
         except Exception as exc:
             return JSONResponse(
