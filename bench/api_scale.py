@@ -809,21 +809,21 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true", help="measure in SQL only")
     args = parser.parse_args()
 
-    from revos.db import migrate
+    from revos import migrations
 
     workdir = Path(tempfile.mkdtemp(prefix="ras-w-", dir="/tmp"))
     try:
         with server_url(args.database_url or args.reuse_database) as root:
             if args.reuse_database:
                 url = args.reuse_database
-                migrate.migrate(url)
+                migrations.migrate(url)
                 world = read_world(url)
             else:
                 name = f"api_scale_{uuid.uuid4().hex[:8]}"
                 with psycopg.connect(root, autocommit=True) as conn:
                     conn.execute(f'create database "{name}"')
                 url = with_database(root, name)
-                migrate.migrate(url)
+                migrations.migrate(url)
                 log(f"database {name} migrated; loading {args.leads:,} leads")
                 world = load(url, args.leads)
             todo = variants(world)

@@ -181,13 +181,13 @@ def with_database(url: str, name: str) -> str:
 
 
 def fresh_database(root_url: str, prefix: str) -> str:
-    from revos.db import migrate
+    from revos import migrations
 
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(root_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = with_database(root_url, name)
-    migrate.migrate(url)
+    migrations.migrate(url)
     return url
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psycopg
 
+from revos import migrations
 from revos.config import Settings
-from revos.db import migrate
 from revos.db.embedded import start_embedded, stop_embedded
 from revos.queue import JobRequest, defer, defer_many, task
 from revos.queue.worker import QueueWorker
@@ -103,7 +103,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="rqb-", dir="/tmp"))  # short: unix socket path limit
     try:
         url = start_embedded(root, stop_at_exit=True)
-        migrate.migrate(url)
+        migrations.migrate(url)
         asyncio.run(bench(url, root / "data", args.jobs, args.concurrency, args.batch))
     finally:
         stop_embedded(root)

@@ -20,9 +20,9 @@ import time
 import uuid
 from pathlib import Path
 
+from revos import migrations
 from revos.clock import SystemClock
 from revos.config import Settings
-from revos.db import migrate
 from revos.db.embedded import start_embedded, stop_embedded
 from revos.runtime import Runtime
 from revos.webhooks import dispatcher, schemas, service, signing
@@ -33,7 +33,7 @@ async def main(leads: int, batch: int, concurrency: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="revos-bench-", dir="/tmp"))
     url = start_embedded(tmp / "pg")
     try:
-        migrate.migrate(url)
+        migrations.migrate(url)
         settings = Settings(
             env="test",
             database_url=url,

@@ -27,7 +27,7 @@ import httpx  # noqa: E402
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
 
-from revos.db import migrate  # noqa: E402
+from revos import migrations  # noqa: E402
 from revos.db.embedded import start_embedded, stop_embedded  # noqa: E402
 from tests.helpers import with_database  # noqa: E402
 
@@ -57,7 +57,7 @@ def drop_database(root_url: str, url: str) -> None:
 def db_url(pg_root_url: str) -> str:
     """A database with every migration applied, shared by the session."""
     url = create_database(pg_root_url, "revos")
-    migrate.migrate(url)
+    migrations.migrate(url)
     return url
 
 
@@ -85,7 +85,7 @@ async def runtime(db_url: str) -> AsyncIterator[object]:
 @pytest.fixture(scope="session")
 async def api(runtime: object) -> AsyncIterator[httpx.AsyncClient]:
     """The API over ASGI (no socket), sharing the session's runtime."""
-    from revos.api.app import create_app
+    from revos.app import create_app
 
     app = create_app(runtime)  # type: ignore[arg-type]
     async with httpx.AsyncClient(

@@ -5,6 +5,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from revos import migrations
 from revos.db import migrate
 
 
@@ -70,6 +71,6 @@ def test_misnamed_file_is_rejected(tmp_path: Path) -> None:
 
 
 def test_project_migrations_apply_to_an_empty_database_and_rerun_is_noop(empty_db_url: str) -> None:
-    applied = migrate.migrate(empty_db_url)
+    applied = migrations.migrate(empty_db_url)
     assert len(applied) == len(migrate.discover()) > 0
-    assert migrate.migrate(empty_db_url) == []
+    assert migrations.migrate(empty_db_url) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from revos.config import Settings, get_settings
+from revos.config import Settings
 from revos.db.embedded import resolve_database_url
 from revos.db.pool import Database
 from revos.security.crypto import keyring_from_settings
@@ -23,8 +23,7 @@ class Runtime:
         return self.settings.jwt_secret.get_secret_value()
 
     @classmethod
-    def build(cls, settings: Settings | None = None) -> Runtime:
-        settings = settings or get_settings()
+    def build(cls, settings: Settings) -> Runtime:
         settings.require_secrets()
         url = resolve_database_url(settings.database_url, settings.data_dir)
         db = Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)

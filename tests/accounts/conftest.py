@@ -43,7 +43,7 @@ def sim(clock: ManualClock) -> Simulator:
 @pytest.fixture
 async def revos_url(runtime: Runtime) -> AsyncIterator[str]:
     """The revOS API on a loopback port; settings.public_base_url points at it for the test."""
-    from revos.api.app import create_app
+    from revos.app import create_app
 
     config = uvicorn.Config(
         create_app(runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="off"

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from psycopg import sql
 
+from revos import migrations
 from revos.db import migrate
 from revos.runtime import Runtime
 from revos.sim import Simulator
@@ -167,14 +168,14 @@ def test_the_migration_scrubs_logins_kept_in_clear_by_earlier_versions(
     for m in migrate.discover():
         if m.version < scrub:
             shutil.copy(m.path, tmp_path / m.path.name)
-    migrate.migrate(empty_db_url, tmp_path)
+    migrations.migrate(empty_db_url, tmp_path)
     tenant = make_tenant(empty_db_url)
     profile = {"first_name": "Ana", "provider_id": "ACo1", "email": "ana@example.com"}
     by_login = _insert_account(empty_db_url, tenant, account_name="ana@example.com", profile_data=profile)
     by_phone = _insert_account(empty_db_url, tenant, account_name="+33 6 12 34 56 78")
     named = _insert_account(empty_db_url, tenant, account_name="Sales team", profile_data=profile)
 
-    applied = migrate.migrate(empty_db_url)
+    applied = migrations.migrate(empty_db_url)
     assert [m.version for m in applied][:1] == [scrub]
 
     rows = {r: account_row(empty_db_url, r) for r in (by_login, by_phone, named)}

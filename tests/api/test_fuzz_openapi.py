@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from revos.accounts.provider import close_linkedin_client, configure_linkedin_client
-from revos.api.app import create_app
+from revos.app import create_app
 from revos.clock import SystemClock, set_clock
 from revos.config import get_settings
 from revos.runtime import Runtime

@@ -217,9 +217,9 @@ async def test_nul_in_a_query_parameter_is_a_422(
 
 
 async def test_every_route_is_guarded_by_the_api_route_class(runtime: Runtime) -> None:
-    from revos.api.app import create_app
     from revos.api.openapi import api_routes
     from revos.api.routing import ApiRoute
+    from revos.app import create_app
 
     routes = api_routes(create_app(runtime))
     assert len(routes) > 40

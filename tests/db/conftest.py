@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from revos.db import migrate
+from revos import migrations
 from tests.db.factories import Tenant, seed_agency, seed_tenant
 from tests.helpers import with_database
 
@@ -24,7 +24,7 @@ def _create_migrated(root_url: str, prefix: str) -> str:
     with psycopg.connect(root_url, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     url = with_database(root_url, name)
-    migrate.migrate(url)
+    migrations.migrate(url)
     return url
 
 

@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from revos.db import migrate
+from revos import migrations
 from revos.db.pagination import encode_cursor
 from revos.leads import repo as leads_repo
 from revos.posts import repo as posts_repo
@@ -81,7 +81,7 @@ insert into webhook_deliveries (client_id, webhook_config_id, lead_id, payload, 
 @pytest.fixture(scope="module")
 def big(pg_root_url: str) -> Iterator[Big]:
     url = create_database(pg_root_url, "plans")
-    migrate.migrate(url)
+    migrations.migrate(url)
     with psycopg.connect(url, row_factory=dict_row) as conn:
         # Triggers off for the bulk load only: every row names its client, as the triggers would.
         conn.execute("set session_replication_role = replica")

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from revos.db import migrate
+from revos import migrations
 from tests.db.factories import TABLES, Tenant, insert_row, seed_agency, seed_tenant
 from tests.db.spec import SPEC_COLUMNS, SPEC_FKS, SPEC_INDEXES, SPEC_TYPES, SPEC_UNIQUE
 from tests.helpers import superuser_conn, tenant_conn
@@ -31,10 +31,10 @@ def _rows(url: str, query: str, *params: Any) -> list[dict[str, Any]]:
 
 
 def test_migrations_apply_on_an_empty_database_once(empty_db_url: str) -> None:
-    applied = migrate.migrate(empty_db_url)
+    applied = migrations.migrate(empty_db_url)
     assert [m.path.name for m in applied] == sorted(p.name for p in MIGRATIONS.glob("*.sql"))
     assert applied[0].path.name == "20260101000000_supabase_compat.sql"
-    assert migrate.migrate(empty_db_url) == []
+    assert migrations.migrate(empty_db_url) == []
 
 
 def test_every_spec_column_exists(schema_url: str) -> None:

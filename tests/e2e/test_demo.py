@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from rich.console import Console
 
+from revos import migrations
 from revos.config import get_settings
-from revos.db import migrate as migrations
 from revos.demo import DemoOptions, run_demo
 from revos.demo.world import FUNNEL_KEYS
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from revos import migrations
 from revos.config import get_settings
-from revos.db import migrate as migrations
 from revos.demo import DemoOptions
 from revos.demo.faults import FaultPlan, run_faults
 

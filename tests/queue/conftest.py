@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from revos import migrations
 from revos.config import Settings
-from revos.db import migrate
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from tests.helpers import with_database
@@ -48,7 +48,7 @@ def new_database(root_url: str, prefix: str) -> str:
 @pytest.fixture(scope="session")
 def queue_db_url(pg_root_url: str) -> Iterator[str]:
     url = new_database(pg_root_url, "queue")
-    migrate.migrate(url)
+    migrations.migrate(url)
     yield url
     with psycopg.connect(pg_root_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from revos.db import embedded, migrate
+from revos import migrations
+from revos.db import embedded
 from revos.runtime import Runtime
 from tests.queue.conftest import StartWorker, defer_committed, fast_settings, wait_status
 
@@ -23,7 +24,7 @@ def own_server() -> Iterator[tuple[Path, str]]:
     """A PostgreSQL server of its own, so restarting it disturbs no other test."""
     data_dir = Path(tempfile.mkdtemp(prefix="rq-", dir="/tmp"))  # short: unix socket path limit
     url = embedded.start_embedded(data_dir, stop_at_exit=True)
-    migrate.migrate(url)
+    migrations.migrate(url)
     yield data_dir, url
     embedded.stop_embedded(data_dir)
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from revos.db import migrate
+from revos import migrations
 from revos.queue import schema
 from tests.helpers import anon_conn, superuser_conn, tenant_conn
 
@@ -71,7 +71,7 @@ def test_every_queue_routine_is_pinned_to_the_queue_schema(queue_db_url: str) ->
 
 def test_second_migrate_is_a_noop(queue_db_url: str) -> None:
     before = _catalog_state(queue_db_url)
-    assert migrate.migrate(queue_db_url) == []
+    assert migrations.migrate(queue_db_url) == []
     assert schema.install_url(queue_db_url) == []
     assert _catalog_state(queue_db_url) == before
 
@@ -80,7 +80,7 @@ def test_upgrade_applies_only_the_unrecorded_migration_files(empty_db_url: str) 
     # An install by an older package is one whose newest files are not recorded yet. This file is
     # re-runnable (drop + create), so it stands in for a real upgrade.
     name = "03.03.00_01_pre_priority_lock_fetch_job.sql"
-    migrate.migrate(empty_db_url)
+    migrations.migrate(empty_db_url)
     with superuser_conn(empty_db_url) as conn:
         conn.execute("delete from revos_meta.queue_schema_migrations where name = %s", (name,))
 
@@ -107,7 +107,7 @@ def test_refuses_a_queue_schema_it_did_not_install(empty_db_url: str) -> None:
 
 
 def test_refuses_a_database_newer_than_the_package(empty_db_url: str) -> None:
-    migrate.migrate(empty_db_url)
+    migrations.migrate(empty_db_url)
     with superuser_conn(empty_db_url) as conn:
         conn.execute(
             "insert into revos_meta.queue_schema_migrations (name, procrastinate_version, method)"

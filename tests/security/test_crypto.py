@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from revos.db import migrate
+from revos import migrations
 from revos.db.pool import Database
 from revos.runtime import Runtime
 from revos.security.crypto import DecryptionError, Keyring, aad_for, generate_master_key, open_sealed, seal
@@ -85,7 +85,7 @@ async def test_a_tenant_cannot_reach_another_clients_keys(runtime: Runtime, db_u
 
 async def test_master_key_rotation_rewraps_every_data_key_and_loses_nothing(empty_db_url: str) -> None:
     # Its own database: rotation re-wraps every data key there is.
-    migrate.migrate(empty_db_url)
+    migrations.migrate(empty_db_url)
     db_url = empty_db_url
     async with Database(db_url) as db:
         await _rotate_and_check(db, db_url)

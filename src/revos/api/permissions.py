@@ -7,7 +7,9 @@ plus `clients.create` and `agency.update`, which no client-scoped role has.
 
 from __future__ import annotations
 
-from revos.errors import Forbidden
+from uuid import UUID
+
+from revos.errors import Forbidden, NotFound, ValidationFailed
 from revos.security.jwt import Claims
 
 ADMIN, MANAGER, MEMBER = "admin", "manager", "member"
@@ -45,3 +47,14 @@ def require(claims: Claims, permission: str) -> None:
     if not allowed(claims, permission):
         who = "agency staff" if claims.is_agency_staff else f"role {claims.user_role!r}"
         raise Forbidden(f"{who} may not {permission.replace('.', ' ').replace('_', ' ')}")
+
+
+def target_client(claims: Claims, requested: UUID | None) -> UUID:
+    """The client a write applies to: the caller's own, or the one agency staff name."""
+    if claims.client_id is not None:
+        if requested is not None and requested != claims.client_id:
+            raise NotFound("client not found")
+        return claims.client_id
+    if requested is None:
+        raise ValidationFailed("client_id is required for agency-wide tokens")
+    return requested

@@ -5,8 +5,8 @@ import time
 import typer
 from rich.table import Table
 
+from revos import migrations
 from revos.cli.common import console, err_console, settings_and_url
-from revos.db import migrate as migrations
 
 app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=True)
 

@@ -29,7 +29,7 @@ def serve(
     settings = get_settings()
     setup_logging(settings.log_level)
     settings.require_secrets()
-    from revos.api.app import create_app
+    from revos.app import create_app
 
     uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
 
@@ -63,8 +63,8 @@ def demo(
     if not api_only and not exit_after_setup:
         _demo_pipeline(host, port, commenters, speed, seed, timeout, as_json, keep_running)
         return
-    from revos.api.app import create_app
-    from revos.db import migrate as migrations
+    from revos import migrations
+    from revos.app import create_app
     from revos.runtime import Runtime
     from revos.tenancy.bootstrap import ensure_demo_tenant
 
@@ -118,7 +118,7 @@ def _demo_pipeline(
 
     from rich.table import Table
 
-    from revos.db import migrate as migrations
+    from revos import migrations
     from revos.demo import DemoOptions, run_demo
     from revos.demo.world import FUNNEL_KEYS
 

@@ -21,22 +21,36 @@ def _adapt(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
 
 
+def _insert_query(table: str, cols: Sequence[str], tail: sql.Composable) -> sql.Composed:
+    return sql.SQL("insert into {} ({}) values ({}){}").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, cols)),
+        sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+        tail,
+    )
+
+
 async def insert(
     conn: Conn, table: str, values: Mapping[str, Any], *, returning: bool = True
 ) -> dict[str, Any]:
     cols = list(values)
-    query = sql.SQL("insert into {} ({}) values ({}){}").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, cols)),
-        sql.SQL(", ").join(sql.Placeholder() * len(cols)),
-        sql.SQL(" returning *" if returning else ""),
-    )
+    query = _insert_query(table, cols, sql.SQL(" returning *" if returning else ""))
     cur = await conn.execute(query, [_adapt(values[c]) for c in cols])
     if not returning:
         return dict(values)
     row = await cur.fetchone()
     assert row is not None
     return row
+
+
+async def insert_unless_known(
+    conn: Conn, table: str, values: Mapping[str, Any], *, unique: str
+) -> dict[str, Any] | None:
+    """Insert the row unless one with the same value in the `unique` column exists: None then."""
+    cols = list(values)
+    tail = sql.SQL(" on conflict ({}) do nothing returning *").format(sql.Identifier(unique))
+    query = _insert_query(table, cols, tail)
+    return await (await conn.execute(query, [_adapt(values[c]) for c in cols])).fetchone()
 
 
 async def update(conn: Conn, table: str, row_id: UUID, values: Mapping[str, Any]) -> dict[str, Any] | None:

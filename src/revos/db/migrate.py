@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import psycopg
 
+from revos.db.pool import Conn
 from revos.errors import RevosError
 
 FILENAME = re.compile(r"^(\d{14})_([a-z0-9_]+)\.sql$")
@@ -112,19 +113,21 @@ def migrate(
     database_url: str,
     directory: Path | None = None,
     *,
+    prepare: Sequence[Callable[[psycopg.Connection], object]] = (),
     on_apply: Callable[[Migration, float], None] | None = None,
 ) -> list[Migration]:
-    """Apply pending migrations; return those applied (empty when the database is current)."""
+    """Apply pending migrations; return those applied (empty when the database is current).
+
+    `prepare` runs first, under the same lock: schemas the files build on but do not create (the job
+    queue's, installed by `revos.migrations.migrate`)."""
     migrations = discover(directory)
     done: list[Migration] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (LOCK_KEY,))
         try:
             conn.execute(BOOKKEEPING)
-            # The job queue's own schema first: our migrations build the queue_jobs view on its tables.
-            from revos.queue.schema import install as install_queue_schema
-
-            install_queue_schema(conn)
+            for install in prepare:
+                install(conn)
             applied = _applied(conn)
             for m in migrations:
                 if m.version in applied:
@@ -152,3 +155,13 @@ def migrate(
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (LOCK_KEY,))
     return done
+
+
+async def pending_count(conn: Conn) -> int:
+    """Migration files this database has not applied (all of them before the first migrate)."""
+    found = await (await conn.execute("select to_regclass('revos_meta.schema_migrations') as t")).fetchone()
+    if not found or found["t"] is None:
+        return len(discover())
+    rows = await (await conn.execute("select version from revos_meta.schema_migrations")).fetchall()
+    applied = {r["version"] for r in rows}
+    return sum(1 for m in discover() if m.version not in applied)

@@ -171,7 +171,7 @@ class _EmbeddedServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def _serve_api(runtime: Runtime, host: str, port: int) -> AsyncIterator[tuple[str, uvicorn.Server]]:
-    from revos.api.app import create_app
+    from revos.app import create_app
 
     config = uvicorn.Config(create_app(runtime), host=host, port=port, log_level="warning", access_log=False)
     server = _EmbeddedServer(config)

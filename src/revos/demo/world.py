@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from revos.sim import Login, Member, Persona, Simulator
-from revos.sim.personas import CommentMode, InviteMode, ReplyMode
+from revos.sim.models import CommentMode, InviteMode, ReplyMode
 
 USERNAME = "owner@demo.revos.dev"
 PASSWORD = "demo-password"

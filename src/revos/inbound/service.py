@@ -13,19 +13,19 @@ Event keys (unique; a redelivery or a message seen by both webhook and poller is
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
 from revos import jsonsafe
+from revos.accounts import repo as accounts
 from revos.clock import utcnow
 from revos.db.pool import Conn
+from revos.inbound import repo
 from revos.inbound.registry import handlers_for, source_of
+from revos.inbound.repo import latest_status_event
 from revos.linkedin.models import Message
 from revos.linkedin.webhooks import (
     AccountStatusEvent,
@@ -36,6 +36,7 @@ from revos.linkedin.webhooks import (
     decode_body,
     parse_webhook,
 )
+from revos.queue import defer_if_absent
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.inbound")
@@ -58,17 +59,6 @@ def event_key(event: WebhookEvent, *, received_at: datetime) -> str:
     return f"relation:{event.account_id}:{event.user_provider_id}"
 
 
-async def account_for(conn: Conn, unipile_account_id: str) -> dict[str, Any] | None:
-    """The tenant (client) and our account row behind a Unipile account id."""
-    return await (
-        await conn.execute(
-            "select id, client_id, profile_data ->> 'provider_id' as provider_id"
-            " from linkedin_accounts where unipile_account_id = %s",
-            (unipile_account_id,),
-        )
-    ).fetchone()
-
-
 async def store(
     conn: Conn,
     *,
@@ -80,24 +70,28 @@ async def store(
     rejected: str | None = None,
 ) -> UUID | None:
     """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers processing
-    in the same transaction when the queue is available.
+    in the same transaction.
 
     `rejected` records an event that can never be processed: stored as processed with that reason, nothing
     deferred."""
     now = utcnow()
-    row = await (
-        await conn.execute(
-            "insert into inbound_events"
-            " (client_id, linkedin_account_id, source, event_key, payload, received_at, processed_at, error)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (event_key) do nothing returning id",
-            (client_id, account_id, source, key, Jsonb(payload), now, now if rejected else None, rejected),
-        )
-    ).fetchone()
-    if row is None:
-        return None
-    if rejected is None:
-        await defer_processing(conn, row["id"])
-    return UUID(str(row["id"]))
+    event_id = await repo.insert_unless_known(
+        conn,
+        {
+            "client_id": client_id,
+            "linkedin_account_id": account_id,
+            "source": source,
+            "event_key": key,
+            "payload": payload,
+            "received_at": now,
+            # A rejected event is stored as processed, with the reason as its error.
+            "processed_at": now if rejected else None,
+            "error": rejected,
+        },
+    )
+    if event_id is not None and rejected is None:
+        await defer_processing(conn, event_id)
+    return event_id
 
 
 async def record_polled_message(
@@ -107,16 +101,10 @@ async def record_polled_message(
 
     Returns the new event's id, or None when the message is already in the inbox (webhook or earlier poll).
     The event is handed to the `messaging` handlers exactly like a `message_received` webhook."""
-    account = await (
-        await conn.execute(
-            "select unipile_account_id, profile_data ->> 'provider_id' as provider_id"
-            " from linkedin_accounts where id = %s and client_id = %s",
-            (account_id, client_id),
-        )
-    ).fetchone()
-    if account is None:
+    account = await accounts.get(conn, account_id)
+    if account is None or account["client_id"] != client_id:
         raise ValueError(f"LinkedIn account {account_id} not found for client {client_id}")
-    own = message.sender_id if message.is_sender else account["provider_id"]
+    own = message.sender_id if message.is_sender else _provider_id(account)
     payload: dict[str, Any] = {
         "account_id": account["unipile_account_id"] or message.account_id,
         "account_type": "LINKEDIN",
@@ -153,28 +141,17 @@ async def record_polled_message(
     )
 
 
-# --- the queue, when it is there ----------------------------------------------------------------------------
+def _provider_id(account: dict[str, Any]) -> str | None:
+    """The account owner's LinkedIn member id, once its profile is known."""
+    value = (account["profile_data"] or {}).get("provider_id")
+    return None if value is None else str(value)
 
 
-def _queue_defer() -> Any:
-    try:
-        queue = importlib.import_module("revos.queue")
-    except ImportError:
-        return None
-    return getattr(queue, "defer", None)
-
-
-async def defer_processing(conn: Conn, event_id: UUID) -> bool:
-    """Defer `inbound.process` for the event in the caller's transaction. False: no queue (process inline)."""
-    defer = _queue_defer()
-    if defer is None:
-        return False
-    try:
-        await defer(conn, PROCESS_TASK, {"event_id": str(event_id)}, queueing_lock=f"inbound:{event_id}")
-    except Exception as exc:  # AlreadyEnqueued: a job for this event already waits
-        if type(exc).__name__ != "AlreadyEnqueued":
-            raise
-    return True
+async def defer_processing(conn: Conn, event_id: UUID) -> None:
+    """Defer `inbound.process` for the event in the caller's transaction (a job already waiting will do)."""
+    await defer_if_absent(
+        conn, PROCESS_TASK, {"event_id": str(event_id)}, queueing_lock=f"inbound:{event_id}"
+    )
 
 
 # --- receiving a webhook ------------------------------------------------------------------------------------
@@ -198,7 +175,7 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
     # Unipile does not retry it forever, and never hand it to the handlers.
     unstorable = jsonsafe.problem(payload)
     async with runtime.db.service(actor="unipile-webhook") as conn:
-        account = await account_for(conn, event.account_id)
+        account = await accounts.by_unipile_id(conn, event.account_id)
         if account is None:
             log.info("webhook for unknown Unipile account %s ignored (%s)", event.account_id, key)
             return Received("ignored", key=key, detail="unknown account")
@@ -225,11 +202,8 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             key=key,
             payload=payload,
         )
-        queued = event_id is not None and _queue_defer() is not None
     if event_id is None:
         return Received("duplicate", key=key)
-    if not queued:
-        await process_event(runtime, event_id)
     return Received("accepted", event_id=event_id, key=key)
 
 
@@ -242,18 +216,6 @@ async def _repeated_status(conn: Conn, account_id: UUID, event: AccountStatusEve
     )
 
 
-async def latest_status_event(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
-    """The account's most recent account_status event (id, status, received_at)."""
-    return await (
-        await conn.execute(
-            "select id, payload -> 'AccountStatus' ->> 'message' as status, received_at from inbound_events"
-            " where linkedin_account_id = %s and source = 'account_status'"
-            " order by received_at desc, created_at desc limit 1",
-            (account_id,),
-        )
-    ).fetchone()
-
-
 # --- processing ---------------------------------------------------------------------------------------------
 
 ProcessResult = Literal["processed", "already", "busy", "missing", "no_handler", "invalid", "error"]
@@ -264,16 +226,9 @@ async def process_event(runtime: Runtime, event_id: UUID) -> ProcessResult:
     event and re-raised (the job retries); the event stays unprocessed."""
     failure: BaseException | None = None
     async with runtime.db.service(actor="inbound") as conn:
-        row = await (
-            await conn.execute(
-                "select * from inbound_events where id = %s for update skip locked", (event_id,)
-            )
-        ).fetchone()
+        row = await repo.lock(conn, event_id)
         if row is None:
-            exists = await (
-                await conn.execute("select 1 from inbound_events where id = %s", (event_id,))
-            ).fetchone()
-            return "busy" if exists else "missing"
+            return "busy" if await repo.exists(conn, event_id) else "missing"
         if row["processed_at"] is not None:
             return "already"
         try:
@@ -284,10 +239,7 @@ async def process_event(runtime: Runtime, event_id: UUID) -> ProcessResult:
         handlers = handlers_for(source_of(event))
         if not handlers:
             # Left unprocessed: a handler module not imported yet; the sweeper tries again later.
-            await conn.execute(
-                "update inbound_events set error = %s where id = %s",
-                (f"no handler registered for {source_of(event)}", event_id),
-            )
+            await repo.set_error(conn, event_id, f"no handler registered for {source_of(event)}")
             return "no_handler"
         try:
             async with conn.transaction():
@@ -296,10 +248,7 @@ async def process_event(runtime: Runtime, event_id: UUID) -> ProcessResult:
         except Exception as exc:
             failure = exc
             log.exception("inbound event %s (%s) failed", event_id, row["event_key"])
-            await conn.execute(
-                "update inbound_events set error = %s where id = %s",
-                (f"{type(exc).__name__}: {exc}"[:2000], event_id),
-            )
+            await repo.set_error(conn, event_id, f"{type(exc).__name__}: {exc}"[:2000])
         else:
             await _finish(conn, event_id, None)
     if failure is not None:
@@ -308,29 +257,14 @@ async def process_event(runtime: Runtime, event_id: UUID) -> ProcessResult:
 
 
 async def _finish(conn: Conn, event_id: UUID, error: str | None) -> None:
-    await conn.execute(
-        "update inbound_events set processed_at = %s, error = %s where id = %s", (utcnow(), error, event_id)
-    )
+    await repo.finish(conn, event_id, error, utcnow())
 
 
 async def sweep(runtime: Runtime, *, limit: int = 500) -> int:
     """Process again events left unprocessed (a lost job, a handler error, a handler registered late)."""
     cutoff = utcnow() - timedelta(seconds=runtime.settings.inbound_sweep_after_seconds)
     async with runtime.db.service(actor="inbound") as conn:
-        rows = await (
-            await conn.execute(
-                "select id from inbound_events where processed_at is null and received_at < %s"
-                " order by received_at limit %s",
-                (cutoff, limit),
-            )
-        ).fetchall()
-        if _queue_defer() is not None:
-            for row in rows:
-                await defer_processing(conn, row["id"])
-            return len(rows)
-    for row in rows:
-        try:
-            await process_event(runtime, row["id"])
-        except Exception:
-            log.warning("inbound event %s still failing", row["id"])
-    return len(rows)
+        event_ids = await repo.unprocessed_before(conn, cutoff, limit)
+        for event_id in event_ids:
+            await defer_processing(conn, event_id)
+    return len(event_ids)

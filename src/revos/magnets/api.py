@@ -11,11 +11,11 @@ from starlette.datastructures import UploadFile
 
 from revos.api.deps import CtxDep
 from revos.api.openapi import error_responses, file_responses
+from revos.api.permissions import target_client
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.errors import ValidationFailed
 from revos.magnets import repo, schemas, service, sniff
-from revos.tenancy.service import target_client
 
 router = APIRouter(prefix="/v1/lead-magnets", tags=["lead magnets"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]

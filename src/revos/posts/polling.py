@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from revos.accounts import repo as accounts
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.campaigns import service as campaigns
@@ -76,15 +78,15 @@ class _Context:
     now: datetime = field(default_factory=utcnow)
 
 
-def _setting(settings: Settings, campaign: dict[str, Any] | None, name: str) -> float:
-    override = ((campaign or {}).get("settings") or {}).get("comment_polling") or {}
-    value = override.get(name) if isinstance(override, dict) else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    return float(getattr(settings, f"poll_{name}"))
+def _setting(settings: Settings, campaign: Mapping[str, Any] | None, name: str) -> float:
+    """A cadence (`fresh_seconds`, …, `full_rescan_seconds`): the campaign's `comment_polling` override,
+    or the deployment's REVOS_POLL_<name>."""
+    override = campaigns.settings_of(campaign).comment_polling if campaign is not None else None
+    value = getattr(override, name) if override is not None else None
+    return float(value if value is not None else getattr(settings, f"poll_{name}"))
 
 
-def poll_interval(settings: Settings, campaign: dict[str, Any] | None, age: timedelta) -> float:
+def poll_interval(settings: Settings, campaign: Mapping[str, Any] | None, age: timedelta) -> float:
     """Seconds until the next poll of a post this old (before jitter)."""
     hours = age.total_seconds() / 3600
     if hours < settings.poll_fresh_hours:
@@ -97,7 +99,7 @@ def poll_interval(settings: Settings, campaign: dict[str, Any] | None, age: time
 
 
 def next_poll_at(
-    settings: Settings, campaign: dict[str, Any] | None, published_at: datetime, now: datetime
+    settings: Settings, campaign: Mapping[str, Any] | None, published_at: datetime, now: datetime
 ) -> datetime | None:
     """When to poll again; None once the post is too old to be worth polling."""
     age = now - published_at
@@ -123,12 +125,13 @@ async def poll_due(runtime: Runtime, *, now: datetime | None = None) -> list[Pol
     now = now or utcnow()
     settings = runtime.settings
     async with runtime.db.service(actor="posts.poll_due") as conn:
-        ids = await repo.claim_due_polls(
+        ids = await repo.claim_due(
             conn,
+            repo.POLL_LEASE,
             now=now,
             lease_until=now + timedelta(seconds=settings.poll_lease_seconds),
             limit=settings.poll_dispatch_batch,
-            published_after=now - timedelta(days=settings.poll_stop_after_days),
+            after=now - timedelta(days=settings.poll_stop_after_days),
         )
     if not ids:
         return []
@@ -158,7 +161,7 @@ async def poll_post(runtime: Runtime, post_id: UUID, *, full: bool | None = None
             return result
         campaign = await campaigns.get_campaign(conn, post["campaign_id"]) if post["campaign_id"] else None
         account = (
-            await repo.account(conn, post["linkedin_account_id"]) if post["linkedin_account_id"] else None
+            await accounts.get(conn, post["linkedin_account_id"]) if post["linkedin_account_id"] else None
         )
     if account is None or not account["unipile_account_id"]:
         return await _record_error(

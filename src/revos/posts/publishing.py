@@ -6,9 +6,10 @@ Unipile outside any transaction and confirms only with LinkedIn's post id. After
 the post on the account before anything is sent again, so a post never appears twice. Once confirmed,
 the post is read back for its `social_id` (which the comment routes need) and its URL.
 
-A post is marked published only with LinkedIn's id; a refusal is recorded as `failed` with its reason;
-budget, working hours, a paused account or a transient error leave it scheduled with a `publish_note`
-and a lease that expires when it is worth trying again.
+A post is marked published only with LinkedIn's id, and `revos.events.PostPublished` goes out in the
+transaction that records it; a refusal is recorded as `failed` with its reason; budget, working hours, a
+paused account or a transient error leave it scheduled with a `publish_note` and a lease that expires
+when it is worth trying again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from revos import events
+from revos.accounts import repo as accounts
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.actions import ledger
@@ -48,11 +51,9 @@ async def publish_due(runtime: Runtime, *, now: datetime | None = None) -> list[
     now = now or utcnow()
     settings = runtime.settings
     async with runtime.db.service(actor="posts.publish_due") as conn:
-        ids = await repo.claim_due_publish(
-            conn,
-            now=now,
-            lease_until=now + timedelta(seconds=settings.post_publish_lease_seconds),
-            limit=settings.post_dispatch_batch,
+        lease_until = now + timedelta(seconds=settings.post_publish_lease_seconds)
+        ids = await repo.claim_due(
+            conn, repo.PUBLISH_LEASE, now=now, lease_until=lease_until, limit=settings.post_dispatch_batch
         )
     results = []
     for post_id in ids:
@@ -109,7 +110,7 @@ async def publish_post(runtime: Runtime, post_id: UUID) -> PublishResult:
             return PublishResult(post_id, "skipped", "not scheduled")
         campaign = await campaigns.get_campaign(conn, post["campaign_id"]) if post["campaign_id"] else None
         account = (
-            await repo.account(conn, post["linkedin_account_id"]) if post["linkedin_account_id"] else None
+            await accounts.get(conn, post["linkedin_account_id"]) if post["linkedin_account_id"] else None
         )
         existing = await ledger.get_by_key(conn, action_key(post_id))
         if existing is None and campaign is not None and not campaigns.is_running(campaign, now):
@@ -182,6 +183,14 @@ async def _published(
             if created.parsed_datetime is not None:
                 values["published_at"] = created.parsed_datetime
     async with runtime.db.service(actor="posts.publish") as conn:
-        await repo.update(conn, post_id, values)
+        post = await repo.update(conn, post_id, values)
+        if post is not None:
+            live = events.PostPublished(
+                client_id=post["client_id"],
+                post_id=post_id,
+                campaign_id=post["campaign_id"],
+                linkedin_account_id=post["linkedin_account_id"],
+            )
+            await events.publish(runtime, conn, live)
     log.info("post %s published on LinkedIn as %s", post_id, provider_post_id)
     return PublishResult(post_id, "published")

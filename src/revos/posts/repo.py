@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -48,48 +49,48 @@ async def page(
     )
 
 
-async def account(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
-    return await (
-        await conn.execute(
-            "select id, client_id, account_name, unipile_account_id, profile_data, status"
-            " from linkedin_accounts where id = %s",
-            (account_id,),
-        )
-    ).fetchone()
+@dataclass(frozen=True)
+class Lease:
+    """A dispatcher's claim on due posts: the column holding its lease, the posts it may take (a condition
+    on `p`, the post, and `c`, its campaign, with `%(now)s` and the claim's own parameters), their order."""
+
+    column: str
+    join: str
+    due: str
+    order_by: str
 
 
-async def claim_due_publish(conn: Conn, *, now: datetime, lease_until: datetime, limit: int) -> list[UUID]:
-    """Scheduled posts of running campaigns whose time has come, leased to this dispatcher."""
-    rows = await (
-        await conn.execute(
-            "update posts set publish_claimed_until = %(lease)s where id in ("
-            " select p.id from posts p join campaigns c on c.id = p.campaign_id"
-            " where p.status = 'scheduled' and p.scheduled_for <= %(now)s"
-            " and (p.publish_claimed_until is null or p.publish_claimed_until <= %(now)s)"
-            f" and {_RUNNING}"
-            " order by p.scheduled_for limit %(limit)s for update of p skip locked)"
-            " returning id",
-            {"now": now, "lease": lease_until, "limit": limit},
-        )
-    ).fetchall()
-    return [r["id"] for r in rows]
+PUBLISH_LEASE = Lease(
+    column="publish_claimed_until",
+    join="join campaigns c on c.id = p.campaign_id",
+    # Scheduled posts of running campaigns whose time has come.
+    due=f"p.status = 'scheduled' and p.scheduled_for <= %(now)s and {_RUNNING}",
+    order_by="p.scheduled_for",
+)
+POLL_LEASE = Lease(
+    column="poll_claimed_until",
+    join="left join campaigns c on c.id = p.campaign_id",
+    # Published posts (of running campaigns, or of none) due for a comment poll, not too old.
+    due="p.status = 'published' and p.poll_next_at <= %(now)s"
+    " and coalesce(p.published_at, p.created_at) >= %(after)s"
+    f" and (p.campaign_id is null or ({_RUNNING}))",
+    order_by="p.poll_next_at",
+)
 
 
-async def claim_due_polls(
-    conn: Conn, *, now: datetime, lease_until: datetime, limit: int, published_after: datetime
+async def claim_due(
+    conn: Conn, lease: Lease, *, now: datetime, lease_until: datetime, limit: int, **params: Any
 ) -> list[UUID]:
-    """Published posts (of running campaigns, or of none) due for a comment poll, leased."""
+    """Lease up to `limit` due posts to this dispatcher (others skip them until `lease_until`)."""
     rows = await (
         await conn.execute(
-            "update posts set poll_claimed_until = %(lease)s where id in ("
-            " select p.id from posts p left join campaigns c on c.id = p.campaign_id"
-            " where p.status = 'published' and p.poll_next_at <= %(now)s"
-            " and (p.poll_claimed_until is null or p.poll_claimed_until <= %(now)s)"
-            " and coalesce(p.published_at, p.created_at) >= %(after)s"
-            f" and (p.campaign_id is null or ({_RUNNING}))"
-            " order by p.poll_next_at limit %(limit)s for update of p skip locked)"
+            f"update posts set {lease.column} = %(lease)s where id in ("
+            f" select p.id from posts p {lease.join}"
+            f" where {lease.due}"
+            f" and (p.{lease.column} is null or p.{lease.column} <= %(now)s)"
+            f" order by {lease.order_by} limit %(limit)s for update of p skip locked)"
             " returning id",
-            {"now": now, "lease": lease_until, "limit": limit, "after": published_after},
+            {"now": now, "lease": lease_until, "limit": limit, **params},
         )
     ).fetchall()
     return [r["id"] for r in rows]

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from revos.accounts import repo as accounts
 from revos.campaigns import service as campaigns
 from revos.clock import utcnow
 from revos.db.pool import Conn
@@ -61,7 +62,7 @@ async def get_post(conn: Conn, post_id: UUID, *, for_update: bool = False) -> di
 
 
 async def _check_account(conn: Conn, account_id: UUID, client_id: UUID) -> None:
-    account = await repo.account(conn, account_id)
+    account = await accounts.get(conn, account_id)
     if account is None or account["client_id"] != client_id:
         raise ValidationFailed("linkedin_account_id: no such LinkedIn account in this campaign's client")
 

@@ -144,7 +144,7 @@ def _grant_service_role(conn: psycopg.Connection) -> bool:
 def install(conn: psycopg.Connection, *, on_apply: Callable[[str], None] | None = None) -> list[str]:
     """Install or upgrade the queue schema on `conn` (autocommit); return what was applied.
 
-    The caller holds the migration lock (revos.db.migrate does); use `install_url` otherwise.
+    The caller holds the migration lock (revos.migrations.migrate does); use `install_url` otherwise.
     """
     conn.execute(BOOKKEEPING)
     recorded = _recorded(conn)

@@ -4,8 +4,8 @@ webhook deliveries — so every LinkedIn path of revOS can be tested offline and
 
 from revos.sim.errors import SimError
 from revos.sim.faults import FaultRule
-from revos.sim.models import Account, Chat, Comment, Invitation, Login, Member, Message, Post
-from revos.sim.personas import Persona, PersonaRecord
+from revos.sim.models import Account, Chat, Comment, Invitation, Login, Member, Message, Persona, Post
+from revos.sim.personas import PersonaRecord
 from revos.sim.serve import serve, serve_in_thread
 from revos.sim.simulator import Simulator
 from revos.sim.webhooks import Attempt, Delivery

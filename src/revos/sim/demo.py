@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from revos.sim.personas import CommentMode, Persona, ReplyMode
+from revos.sim.models import CommentMode, Persona, ReplyMode
 from revos.sim.simulator import Simulator
 
 DEMO_USERNAME = "demo@revos.dev"

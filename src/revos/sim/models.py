@@ -1,13 +1,13 @@
-"""The modeled LinkedIn world: plain records the world mutates and the routes serialize."""
+"""The modeled LinkedIn world: plain records the world mutates and the routes serialize, and the scripts
+(`Persona`) members follow."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from revos.sim.personas import Persona
+from revos.sim.emails import LANGUAGES, STYLES
 
 # Unipile's read-model reaction values (spec §6.7) keyed by the lower-case write values.
 REACTIONS = {
@@ -19,6 +19,35 @@ REACTIONS = {
     "funny": "ENTERTAINMENT",
 }
 DISTANCES = ("FIRST_DEGREE", "SECOND_DEGREE", "THIRD_DEGREE", "OUT_OF_NETWORK")
+CommentMode = Literal["none", "trigger", "plain", "twice"]
+ReplyMode = Literal["email", "no_email", "never"]
+InviteMode = Literal["accept", "ignore", "none"]
+
+
+@dataclass
+class Persona:
+    """A member's script. Delays are seconds of simulated time; `jitter` spreads them (0.2 = ±20%)."""
+
+    comment: CommentMode = "none"
+    trigger_word: str = "GUIDE"
+    comment_text: str | None = None
+    comment_delay: float = 600.0
+    reply: ReplyMode = "never"
+    email: str | None = None  # defaults to first.last@<example domain>
+    email_style: str = "plain"  # one of emails.STYLES, or "random"
+    language: str = "en"  # one of emails.LANGUAGES, or "random"
+    reply_delay: float = 1800.0
+    max_replies: int = 1
+    on_invite: InviteMode = "accept"
+    invite_delay: float = 3600.0
+    reply_to_invitation_note: bool = False  # the note opens the chat; answering it is opt-in
+    jitter: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.email_style not in (*STYLES, "random"):
+            raise ValueError(f"email_style must be one of {STYLES} or 'random'")
+        if self.language not in (*LANGUAGES, "random"):
+            raise ValueError(f"language must be one of {LANGUAGES} or 'random'")
 
 
 @dataclass(eq=False)

@@ -10,45 +10,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from revos.sim.emails import LANGUAGES, STYLES, reply_with_email, reply_without_email
-from revos.sim.models import Chat, Event, Invitation, Member, Message, Post
+from revos.sim.models import Chat, Event, Invitation, Member, Message, Persona, Post
 from revos.sim.scheduler import Scheduler
 from revos.sim.world import World
 
-CommentMode = Literal["none", "trigger", "plain", "twice"]
-ReplyMode = Literal["email", "no_email", "never"]
-InviteMode = Literal["accept", "ignore", "none"]
-
 _TRIGGER_COMMENTS = ("{t}", "{t} please!", "Interested — {t}", "{t} 🙏 would love this", "yes {t}")
 _PLAIN_COMMENTS = ("Great post, thanks for sharing!", "So true.", "Love this perspective 👏", "Agreed!")
-
-
-@dataclass
-class Persona:
-    """A member's script. Delays are seconds of simulated time; `jitter` spreads them (0.2 = ±20%)."""
-
-    comment: CommentMode = "none"
-    trigger_word: str = "GUIDE"
-    comment_text: str | None = None
-    comment_delay: float = 600.0
-    reply: ReplyMode = "never"
-    email: str | None = None  # defaults to first.last@<example domain>
-    email_style: str = "plain"  # one of emails.STYLES, or "random"
-    language: str = "en"  # one of emails.LANGUAGES, or "random"
-    reply_delay: float = 1800.0
-    max_replies: int = 1
-    on_invite: InviteMode = "accept"
-    invite_delay: float = 3600.0
-    reply_to_invitation_note: bool = False  # the note opens the chat; answering it is opt-in
-    jitter: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.email_style not in (*STYLES, "random"):
-            raise ValueError(f"email_style must be one of {STYLES} or 'random'")
-        if self.language not in (*LANGUAGES, "random"):
-            raise ValueError(f"language must be one of {LANGUAGES} or 'random'")
 
 
 @dataclass

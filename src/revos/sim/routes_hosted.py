@@ -14,8 +14,6 @@ from __future__ import annotations
 import html
 import logging
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from revos.sim.errors import SimError, invalid, missing
 from revos.sim.http import read_payload, respond
 from revos.sim.ids import ISO_MS, parse_iso_filter
+from revos.sim.records import HostedLink, Notification
 
 if TYPE_CHECKING:
     from revos.sim.simulator import Simulator
@@ -33,30 +32,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("revos.sim")
 PAGE_PREFIX = "/hosted/"
 PROVIDER_CHOICES = ("*", "*:MESSAGING")
-
-
-@dataclass
-class HostedLink:
-    token: str
-    type: str  # create | reconnect
-    expires_on: datetime
-    name: str | None
-    notify_url: str | None
-    success_redirect_url: str | None
-    failure_redirect_url: str | None
-    reconnect_account: str | None
-    account_id: str | None = None  # the authentication in progress (after a checkpoint)
-    done: bool = False
-
-
-@dataclass
-class Notification:
-    """A notify_url call the simulator made: what it sent and what the application answered."""
-
-    url: str
-    body: dict[str, Any]
-    status: int | None
-    error: str | None = None
 
 
 def api_router(sim: Simulator) -> APIRouter:

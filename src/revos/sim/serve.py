@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 
+from revos.sim.server import create_app
 from revos.sim.simulator import Simulator
 
 
 def _server(sim: Simulator, host: str, port: int) -> uvicorn.Server:
     config = uvicorn.Config(
-        sim.app,
+        create_app(sim),
         host=host,
         port=port,
         log_level="warning",

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from revos.sim.errors import SimError
-from revos.sim.simulator import RequestRecord
+from revos.sim.records import RequestRecord
 
 if TYPE_CHECKING:
     from revos.sim.simulator import Simulator

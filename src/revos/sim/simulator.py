@@ -6,37 +6,23 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from revos.clock import Clock, get_clock
 from revos.sim import serialize
 from revos.sim.auth import CHECKPOINTS, Auth
 from revos.sim.faults import FaultSet
 from revos.sim.ids import IdFactory, iso
-from revos.sim.models import Account, Comment, Event, Invitation, Login, Member, Message, Post
-from revos.sim.personas import Persona, PersonaEngine, PersonaRecord
-from revos.sim.routes_hosted import HostedLink, Notification
+from revos.sim.models import Account, Comment, Event, Invitation, Login, Member, Message, Persona, Post
+from revos.sim.personas import PersonaEngine, PersonaRecord
+from revos.sim.records import HostedLink, Notification, RequestRecord
 from revos.sim.scheduler import Scheduler
 from revos.sim.webhooks import RETRY_DELAYS, Delivery, WebhookDispatcher
 from revos.sim.world import World
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
 AccountRef = Login | Account | str
 T = TypeVar("T")
 MemberRef = Member | Login | str
-
-
-@dataclass
-class RequestRecord:
-    at: datetime
-    method: str
-    path: str  # after /api/v1
-    account_id: str | None
-    status: int
 
 
 class Simulator:
@@ -74,15 +60,6 @@ class Simulator:
         self._names = itertools.count(1)
         self.world.listeners.append(self._on_event)
         self.world.listeners.append(self.personas.on_event)
-        self._app: FastAPI | None = None
-
-    @property
-    def app(self) -> FastAPI:
-        if self._app is None:
-            from revos.sim.server import create_app
-
-            self._app = create_app(self)
-        return self._app
 
     # ---- building the world ---------------------------------------------------------------
     def add_account(

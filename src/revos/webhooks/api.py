@@ -8,11 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from revos.api.deps import Ctx, CtxDep
+from revos.api.permissions import target_client
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.clock import get_clock, utcnow
 from revos.db.pool import Conn
-from revos.tenancy.service import target_client
 from revos.webhooks import dispatcher, payloads, repo, schemas, service
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=ApiRoute)

@@ -26,12 +26,11 @@ from uuid import UUID
 
 from revos import jsonsafe
 from revos.clock import Clock
-from revos.config import Settings, get_settings
+from revos.config import Settings
 from revos.db.pool import Conn, Database
 from revos.errors import RevosError
 from revos.leads.lifecycle import handover
 from revos.security import ssrf
-from revos.security.crypto import keyring_from_settings
 from revos.security.vault import Vault
 from revos.webhooks import adapters, repo, service
 from revos.webhooks.schemas import TEST_EVENT
@@ -66,15 +65,15 @@ class Dispatcher:
         db: Database,
         *,
         clock: Clock,
-        settings: Settings | None = None,
-        vault: Vault | None = None,
+        settings: Settings,
+        vault: Vault,
         resolver: ssrf.Resolver | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
-        self.settings = settings or get_settings()
-        self.vault = vault or Vault(keyring_from_settings(self.settings))
+        self.settings = settings
+        self.vault = vault
         self.resolver = resolver
         self.rng = rng
 
@@ -295,8 +294,8 @@ async def deliver_due(
     *,
     clock: Clock,
     limit: int = 100,
-    settings: Settings | None = None,
-    vault: Vault | None = None,
+    settings: Settings,
+    vault: Vault,
     resolver: ssrf.Resolver | None = None,
     rng: random.Random | None = None,
 ) -> int:
@@ -310,8 +309,8 @@ async def send_now(
     delivery_id: UUID,
     *,
     clock: Clock,
-    settings: Settings | None = None,
-    vault: Vault | None = None,
+    settings: Settings,
+    vault: Vault,
     resolver: ssrf.Resolver | None = None,
 ) -> bool:
     """Attempt one due delivery right away (the "send test event" endpoint). False if it was not due

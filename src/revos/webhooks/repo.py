@@ -274,3 +274,13 @@ async def disable_config(conn: Conn, *, config_id: UUID, reason: str, at: dateti
 
 def _adapt_value(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
+
+
+async def purge_finished_deliveries(conn: Conn, cutoff: datetime) -> None:
+    """Forget deliveries created before `cutoff` that are done with: a pending or retrying one is never
+    lost to retention."""
+    await conn.execute(
+        "delete from webhook_deliveries where created_at < %s and status in ('success', 'failed')"
+        " and next_retry_at is null",
+        (cutoff,),
+    )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from revos.clock import get_clock
 from revos.queue.app import current_runtime
 from revos.queue.registry import periodic
+from revos.webhooks import repo
 from revos.webhooks.dispatcher import deliver_due
 
 
@@ -25,9 +26,4 @@ async def purge_deliveries_task(timestamp: int) -> None:
     rt = current_runtime()
     cutoff = get_clock().now() - timedelta(days=rt.settings.webhook_delivery_retention_days)
     async with rt.db.service(actor="webhook-retention") as conn:
-        # Finished deliveries only: a pending or retrying one is never lost to retention.
-        await conn.execute(
-            "delete from webhook_deliveries where created_at < %s and status in ('success', 'failed')"
-            " and next_retry_at is null",
-            (cutoff,),
-        )
+        await repo.purge_finished_deliveries(conn, cutoff)

@@ -1,4 +1,8 @@
-"""create_app(): the FastAPI application served by `revos serve`."""
+"""create_app(): the FastAPI application served by `revos serve`.
+
+The composition root of the HTTP side: it mounts every domain's router on the toolkit of revos.api,
+which itself knows no domain.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ from revos.accounts.api import router as accounts_router
 from revos.api import errors, openapi
 from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
+from revos.config import get_settings
 from revos.db import migrate
-from revos.db.pool import Conn
 from revos.dms.api import router as downloads_router
 from revos.inbound.api import router as inbound_router
 from revos.leads.api import router as leads_router
@@ -30,7 +34,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or Runtime.build()
+        rt = runtime or Runtime.build(get_settings())
         app.state.runtime = rt
         if owns_runtime:
             await rt.open()
@@ -71,8 +75,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         rt: Runtime = app.state.runtime
         try:
             async with rt.db.raw() as conn:
-                await conn.execute("select 1")
-                pending = await _pending_migrations(conn)
+                pending = await migrate.pending_count(conn)
         except Exception as exc:
             return JSONResponse(
                 {"status": "unavailable", "detail": f"database: {exc.__class__.__name__}"}, status_code=503
@@ -85,12 +88,3 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     return app
-
-
-async def _pending_migrations(conn: Conn) -> int:
-    found = await (await conn.execute("select to_regclass('revos_meta.schema_migrations') as t")).fetchone()
-    if not found or found["t"] is None:
-        return len(migrate.discover())
-    rows = await (await conn.execute("select version from revos_meta.schema_migrations")).fetchall()
-    applied = {r["version"] for r in rows}
-    return sum(1 for m in migrate.discover() if m.version not in applied)
