@@ -59,6 +59,16 @@ class SequenceDue:
 
 
 @dataclass(frozen=True, slots=True)
+class FirstDmSent:
+    """The lead's first DM is out (or was confirmed late): the comment that made the lead is answered."""
+
+    client_id: UUID
+    lead_id: UUID
+    comment_id: UUID | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class LeadCaptured:
     """The lead's email is known and confirmed to them (step 2 is out): hand it to the client's tools."""
 
@@ -84,7 +94,9 @@ class LeadCompleted:
     lead_id: UUID
 
 
-Event = AccountResumed | PostPublished | SequenceDue | LeadCaptured | LinkClicked | LeadCompleted
+Event = (
+    AccountResumed | PostPublished | SequenceDue | FirstDmSent | LeadCaptured | LinkClicked | LeadCompleted
+)
 
 # --- the wiring: every reaction of one domain to another ----------------------------------------------
 
@@ -95,6 +107,8 @@ SUBSCRIPTIONS: dict[type[Any], tuple[str, ...]] = {
     PostPublished: (),
     # Wake the account's DM run for the moment the step is due.
     SequenceDue: ("revos.dms.runs:on_sequence_due",),
+    # The comment's `dm_sent` flag (the post's funnel counts answered comments).
+    FirstDmSent: ("revos.posts.service:on_first_dm_sent",),
     # Deliver the lead to the client's webhook (ESP/CRM); the timeline says it was queued.
     LeadCaptured: ("revos.webhooks.service:on_lead_captured",),
     # Tell the client's webhook about the click, and about the completed lead.

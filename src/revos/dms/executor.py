@@ -109,7 +109,7 @@ async def _settle_superseded(runtime: Runtime, sequence_id: UUID, action_id: UUI
         async with runtime.db.service(actor="dms") as conn:
             ctx = await load(conn, sequence_id, for_update=True)
             if ctx is not None:
-                await outbound.confirmed_late(conn, ctx, outcome.action)
+                await outbound.confirmed_late(runtime, conn, ctx, outcome.action)
     return outcome
 
 

@@ -73,14 +73,6 @@ async def set_email(conn: Conn, lead_id: UUID, email: str) -> None:
     await conn.execute("update leads set email = %s where id = %s", (email, lead_id))
 
 
-async def mark_comment_dm_sent(conn: Conn, comment_id: UUID | None, at: Any) -> None:
-    if comment_id is not None:
-        await conn.execute(
-            "update comments set dm_sent = true, dm_sent_at = coalesce(dm_sent_at, %s) where id = %s",
-            (at, comment_id),
-        )
-
-
 # What a list shows of each lead's sequence, beside the lead.
 _SEQUENCE_SUMMARY = (
     "s.status as sequence_status, s.review_status, s.email_extracted, s.email_confidence, s.failure_reason"

@@ -178,3 +178,11 @@ async def comments_page(
 
 def jsonb(value: dict[str, Any]) -> Jsonb:
     return Jsonb(value)
+
+
+async def mark_comment_dm_sent(conn: Conn, comment_id: UUID | None, at: datetime) -> None:
+    if comment_id is not None:
+        await conn.execute(
+            "update comments set dm_sent = true, dm_sent_at = coalesce(dm_sent_at, %s) where id = %s",
+            (at, comment_id),
+        )

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from revos import events
 from revos.accounts import repo as accounts
 from revos.campaigns import service as campaigns
 from revos.clock import utcnow
@@ -23,6 +24,7 @@ from revos.db.pool import Conn
 from revos.errors import Conflict, NotFound, ValidationFailed
 from revos.magnets import service as magnets
 from revos.posts import repo, schemas
+from revos.runtime import Runtime
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 EDITABLE = frozenset({"draft", "scheduled"})
@@ -197,3 +199,8 @@ async def request_poll(conn: Conn, post_id: UUID, *, full: bool) -> dict[str, An
     row = await repo.update(conn, post_id, changes)
     assert row is not None
     return row
+
+
+async def on_first_dm_sent(runtime: Runtime, conn: Conn, event: events.FirstDmSent) -> None:
+    """The comment that made the lead has had its DM (revos.events.FirstDmSent)."""
+    await repo.mark_comment_dm_sent(conn, event.comment_id, event.at)

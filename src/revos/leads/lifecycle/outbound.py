@@ -12,6 +12,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from revos import events
 from revos.actions.ledger import Action
 from revos.campaigns.rules import send_block, working_hours_opening
 from revos.clock import utcnow
@@ -176,6 +177,16 @@ async def failed(
     return "failed"
 
 
+async def _first_dm_sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, at: datetime) -> None:
+    await events.publish(
+        runtime,
+        conn,
+        events.FirstDmSent(
+            client_id=ctx.client_id, lead_id=ctx.lead_id, comment_id=ctx.lead_comment_id, at=at
+        ),
+    )
+
+
 def _text(action: Action) -> str:
     return str(action.payload.get("text") or action.payload.get("message") or "")
 
@@ -231,7 +242,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
             }
         await sequence_repo.update(conn, sid, values)
         await repo.advance(conn, lead_id, "dm_sent")
-        await repo.mark_comment_dm_sent(conn, ctx.lead_comment_id, now)
+        await _first_dm_sent(runtime, conn, ctx, now)
         await timeline.record(
             conn, lead_id, timeline.DM_SENT, "first DM sent, asking for their email", data=data
         )
@@ -293,7 +304,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
         )
 
 
-async def confirmed_late(conn: Conn, ctx: SequenceContext, action: Action) -> None:
+async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, action: Action) -> None:
     """What `sent` records for a step, for one confirmed after the sequence had moved past it (their
     reply came before the confirmation): the message and its timestamps, never the stage."""
     sid, lead_id = ctx.id, ctx.lead_id
@@ -324,7 +335,7 @@ async def confirmed_late(conn: Conn, ctx: SequenceContext, action: Action) -> No
             },
         )
         await repo.advance(conn, lead_id, "dm_sent")
-        await repo.mark_comment_dm_sent(conn, ctx.lead_comment_id, at)
+        await _first_dm_sent(runtime, conn, ctx, at)
         await timeline.record(
             conn,
             lead_id,
