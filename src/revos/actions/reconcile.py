@@ -26,7 +26,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from revos.actions import ledger
-from revos.actions.ledger import Action, ActionOutcome, Call, ProviderIds, Reconcile
+from revos.actions.models import Action, ActionOutcome, Call, ProviderIds, Reconcile
 from revos.linkedin import UnipileClient
 from revos.linkedin.requests import ReactionType
 from revos.runtime import Runtime
