@@ -225,3 +225,23 @@ def test_safety_overrides_are_validated() -> None:
     with pytest.raises(ValueError, match="weekday"):
         safety.validate_overrides({"working_days": "mon,funday"})
     safety.validate_overrides({"cap_dm": 3, "working_days": ["mon", "tue"]})
+
+
+def test_safety_overrides_report_the_documents_first_problem() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match=r"^warmup_days must be a number between 0 and 365$"):
+        safety.SafetyOverrides.parse({"warmup_days": 400, "cap_dm": -1})
+    with pytest.raises(ValueError, match=r"^cap_dm must be a number between 0 and 100000$"):
+        safety.SafetyOverrides.parse({"cap_dm": -1, "warmup_days": 400})
+    overrides = safety.SafetyOverrides.parse({"cap_dm": 3, "working_days": ["mon", "tue"]})
+    assert overrides.working_days == frozenset({0, 1})
+
+
+def test_working_hours_need_no_settings() -> None:
+    window = safety.Window.hours(9, 17.5, ["mon", "tue"])
+    monday_evening = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+    assert window.in_window(monday_evening.replace(hour=17, minute=29))
+    assert not window.in_window(monday_evening)
+    assert window.next_window(monday_evening) == datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+    assert safety.Window.hours(9, 17, "mon,tue") == window.__class__(True, 9.0, 17.0, frozenset({0, 1}))

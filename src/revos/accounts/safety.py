@@ -451,21 +451,16 @@ async def apply_provider_error(
         reason = "LinkedIn restricted this account: check it on linkedin.com, then resume it"
         await pause(conn, account_id, reason, source="restricted", now=now)
         return None
-    if isinstance(error, AccountNotFound):
-        # Unipile no longer knows the account (deleted there, or its id is stale): nothing will work with
-        # it until it is connected again, which is what a person has to be told.
-        await repo.mark_expired(conn, account_id, "NOT_FOUND")
-        reason = (
-            "Unipile no longer knows this LinkedIn account (404 account not found): connect it again "
-            "(POST /v1/linkedin-accounts/{id}/reconnect)"
-        )
-        await pause(conn, account_id, reason, source="disconnected", now=now)
-        return None
-    if isinstance(error, AccountDisconnected):
-        await repo.mark_expired(conn, account_id, "CREDENTIALS")
-        reason = (
-            "LinkedIn disconnected this account: reconnect it (POST /v1/linkedin-accounts/{id}/reconnect)"
-        )
+    if isinstance(error, AccountNotFound | AccountDisconnected):
+        # Unipile no longer knows the account (deleted there, or its id is stale), or LinkedIn logged it
+        # out: nothing will work with it until it is connected again, which is what a person has to be told.
+        if isinstance(error, AccountNotFound):
+            provider_status = "NOT_FOUND"
+            reason = "Unipile no longer knows this LinkedIn account (404 account not found): connect it again"
+        else:
+            provider_status, reason = "CREDENTIALS", "LinkedIn disconnected this account: reconnect it"
+        await repo.mark_expired(conn, account_id, provider_status)
+        reason += " (POST /v1/linkedin-accounts/{id}/reconnect)"
         await pause(conn, account_id, reason, source="disconnected", now=now)
         return None
     return None

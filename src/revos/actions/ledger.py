@@ -71,9 +71,8 @@ async def begin(
     """Record the intent to act (or return the row already recorded under `key`, whatever its state)."""
     if kind not in safety.KINDS:
         raise ValueError(f"unknown action kind {kind!r}")
-    await repo.insert_intent(
-        conn, client_id=client_id, account_id=account_id, kind=kind, key=key, target=target, payload=payload
-    )
+    intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
+    await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
     action = await get_by_key(conn, key)
     assert action is not None
     if action.client_id != client_id or action.kind != kind:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -42,26 +42,15 @@ class Action:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Action:
-        return cls(
-            id=row["id"],
-            client_id=row["client_id"],
-            account_id=row["linkedin_account_id"],
-            kind=row["kind"],
-            key=row["action_key"],
-            status=row["status"],
-            target=row["target"],
-            payload=dict(row["payload"] or {}),
-            provider_id=row["provider_id"],
-            provider_chat_id=row["provider_chat_id"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            started_at=row["started_at"],
-            done_at=row["done_at"],
-            reserved_day=row["reserved_day"],
-            unipile_account_id=row.get("unipile_account_id"),
-        )
+        """From a `revos.actions.repo` row (a linkedin_actions row with its account's Unipile id)."""
+        renamed = {
+            "account_id": row["linkedin_account_id"],
+            "key": row["action_key"],
+            "payload": dict(row["payload"] or {}),
+            "unipile_account_id": row.get("unipile_account_id"),
+        }
+        values = {**row, **renamed}
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True)

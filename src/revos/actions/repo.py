@@ -6,6 +6,7 @@ the protocol allows (see `revos.actions.ledger`), so a late or repeated call cha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -42,21 +43,14 @@ async def unconfirmed(conn: Conn, keys: list[str]) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-async def insert_intent(
-    conn: Conn,
-    *,
-    client_id: UUID,
-    account_id: UUID,
-    kind: str,
-    key: str,
-    target: str | None,
-    payload: dict[str, Any],
-) -> None:
-    """A new action in `intent`, unless `key` is taken (then nothing happens)."""
+async def insert_intent(conn: Conn, action: Mapping[str, Any]) -> None:
+    """A new action in `intent` (client_id, linkedin_account_id, kind, action_key, target, payload), unless
+    its key is taken (then nothing happens)."""
     await conn.execute(
         "insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload)"
-        " values (%s, %s, %s, %s, %s, %s) on conflict (action_key) do nothing",
-        (client_id, account_id, kind, key, target, Jsonb(payload)),
+        " values (%(client_id)s, %(linkedin_account_id)s, %(kind)s, %(action_key)s, %(target)s, %(payload)s)"
+        " on conflict (action_key) do nothing",
+        {**action, "payload": Jsonb(action["payload"])},
     )
 
 
