@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from revos import __version__
 from revos.accounts.api import router as accounts_router
-from revos.api import errors, openapi
+from revos.api import deps, errors, openapi
 from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
 from revos.config import get_settings
@@ -25,6 +25,7 @@ from revos.leads.api import router as leads_router
 from revos.magnets.api import router as magnets_router
 from revos.posts.api import router as posts_router
 from revos.runtime import Runtime
+from revos.tenancy import repo as tenancy_repo
 from revos.tenancy.api import router as tenancy_router
 from revos.webhooks.api import router as webhooks_router
 
@@ -54,6 +55,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     if runtime is not None:
         app.state.runtime = runtime
     app.router.route_class = ApiRoute
+    deps.install(app, tenancy_repo)
     errors.install(app)
     openapi.install(app)
     app.include_router(tenancy_router)

@@ -18,7 +18,9 @@ NO_GAP = {"gap_min_seconds": 0, "gap_max_seconds": 0}
 
 async def _reserve(runtime: Runtime, account_id: UUID, kind: str, now: datetime) -> safety.Reservation:
     async with runtime.db.service() as conn:
-        return await safety.reserve(conn, account_id=account_id, kind=kind, now=now)
+        return await safety.reserve(
+            conn, account_id=account_id, kind=kind, now=now, settings=runtime.settings
+        )
 
 
 async def test_twenty_concurrent_reservations_never_exceed_the_daily_cap(
@@ -168,7 +170,9 @@ async def test_paused_accounts_refuse_and_provider_errors_pause_them(
     account_id = make_account(db_url, tenant, safety={"working_hours_enabled": False, **NO_GAP})
     now = clock.now()
     async with runtime.db.service() as conn:
-        until = await safety.apply_provider_error(conn, account_id, RateLimited(status=429), now)
+        until = await safety.apply_provider_error(
+            conn, account_id, RateLimited(status=429), now, runtime.settings
+        )
     assert until is not None
     assert until >= now + timedelta(seconds=runtime.settings.safety_rate_limit_pause_seconds)
     refused = await _reserve(runtime, account_id, "dm", now)
@@ -177,14 +181,18 @@ async def test_paused_accounts_refuse_and_provider_errors_pause_them(
     assert refused.not_before == until
     # A second 429 in a row pauses twice as long.
     async with runtime.db.service() as conn:
-        second = await safety.apply_provider_error(conn, account_id, RateLimited(status=429), until)
+        second = await safety.apply_provider_error(
+            conn, account_id, RateLimited(status=429), until, runtime.settings
+        )
     assert second is not None
     assert second - until >= 2 * (until - now) - timedelta(seconds=1)
     # Past the pause, the account acts again by itself.
     assert (await _reserve(runtime, account_id, "dm", second)).allowed
 
     async with runtime.db.service() as conn:
-        await safety.apply_provider_error(conn, account_id, AccountRestricted(status=403), now)
+        await safety.apply_provider_error(
+            conn, account_id, AccountRestricted(status=403), now, runtime.settings
+        )
         # A milder pause never replaces a restriction.
         await safety.pause(conn, account_id, "429 again", now + timedelta(hours=1), source="rate_limited")
     row = account_row(db_url, account_id)
@@ -196,9 +204,11 @@ async def test_paused_accounts_refuse_and_provider_errors_pause_them(
     assert "restricted" in later.reason
 
     async with runtime.db.service() as conn:
-        assert await safety.resume(conn, account_id, only_sources=safety.PROVIDER_PAUSES) is False
-        assert await safety.resume(conn, account_id) is True
-        await safety.apply_provider_error(conn, account_id, AccountDisconnected(status=401), now)
+        assert await safety.resume(runtime, conn, account_id, only_sources=safety.PROVIDER_PAUSES) is False
+        assert await safety.resume(runtime, conn, account_id) is True
+        await safety.apply_provider_error(
+            conn, account_id, AccountDisconnected(status=401), now, runtime.settings
+        )
     row = account_row(db_url, account_id)
     assert row["status"] == "expired"
     assert row["pause_source"] == "disconnected"
@@ -215,3 +225,23 @@ def test_safety_overrides_are_validated() -> None:
     with pytest.raises(ValueError, match="weekday"):
         safety.validate_overrides({"working_days": "mon,funday"})
     safety.validate_overrides({"cap_dm": 3, "working_days": ["mon", "tue"]})
+
+
+def test_safety_overrides_report_the_documents_first_problem() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match=r"^warmup_days must be a number between 0 and 365$"):
+        safety.SafetyOverrides.parse({"warmup_days": 400, "cap_dm": -1})
+    with pytest.raises(ValueError, match=r"^cap_dm must be a number between 0 and 100000$"):
+        safety.SafetyOverrides.parse({"cap_dm": -1, "warmup_days": 400})
+    overrides = safety.SafetyOverrides.parse({"cap_dm": 3, "working_days": ["mon", "tue"]})
+    assert overrides.working_days == frozenset({0, 1})
+
+
+def test_working_hours_need_no_settings() -> None:
+    window = safety.Window.hours(9, 17.5, ["mon", "tue"])
+    monday_evening = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
+    assert window.in_window(monday_evening.replace(hour=17, minute=29))
+    assert not window.in_window(monday_evening)
+    assert window.next_window(monday_evening) == datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
+    assert safety.Window.hours(9, 17, "mon,tue") == window.__class__(True, 9.0, 17.0, frozenset({0, 1}))

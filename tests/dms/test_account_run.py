@@ -123,7 +123,7 @@ async def test_resuming_a_paused_account_wakes_its_run(world: World, wall_clock:
             (str(world.account.id),),
         )
     async with world.runtime.db.service() as conn:
-        assert await safety.resume(conn, world.account.id)
+        assert await safety.resume(world.runtime, conn, world.account.id)
 
     assert len(waiting_runs(world.db_url, world.account.id)) == 1
 

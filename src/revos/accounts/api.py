@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from revos.accounts import hosted, repo, schemas, service
+from revos.accounts import connecting, hosted, repo, schemas, service
 from revos.api.deps import CtxDep, RuntimeDep
 from revos.api.openapi import error_responses
 from revos.api.routing import ApiRoute
@@ -51,7 +51,7 @@ async def connect(ctx: CtxDep, body: schemas.AccountConnect, client_id: ClientQu
     ctx.require("linkedin_accounts.manage")
     owner = target_client(ctx.claims, client_id)
     user_id = ctx.user_in(owner)
-    row = await service.connect(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
+    row = await connecting.connect(ctx.runtime, ctx.tx, client_id=owner, user_id=user_id, body=body)
     return _answer(row, created=True)
 
 
@@ -121,7 +121,7 @@ async def update_account(
 )
 async def solve_checkpoint(ctx: CtxDep, account_id: UUID, body: schemas.CheckpointSolve) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
-    return _answer(await service.solve_checkpoint(ctx.runtime, ctx.tx, account_id, body.code))
+    return _answer(await connecting.solve_checkpoint(ctx.runtime, ctx.tx, account_id, body.code))
 
 
 @router.post(
@@ -131,7 +131,7 @@ async def solve_checkpoint(ctx: CtxDep, account_id: UUID, body: schemas.Checkpoi
 )
 async def resend_checkpoint(ctx: CtxDep, account_id: UUID) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
-    return _answer(await service.resend_checkpoint(ctx.runtime, ctx.tx, account_id))
+    return _answer(await connecting.resend_checkpoint(ctx.runtime, ctx.tx, account_id))
 
 
 @router.post(
@@ -141,7 +141,7 @@ async def resend_checkpoint(ctx: CtxDep, account_id: UUID) -> JSONResponse:
 )
 async def reconnect(ctx: CtxDep, account_id: UUID, body: schemas.Reconnect | None = None) -> JSONResponse:
     ctx.require("linkedin_accounts.manage")
-    return _answer(await service.reconnect(ctx.runtime, ctx.tx, account_id, body))
+    return _answer(await connecting.reconnect(ctx.runtime, ctx.tx, account_id, body))
 
 
 @router.post("/{account_id}/pause")
@@ -160,11 +160,11 @@ async def pause(
 async def resume(ctx: CtxDep, account_id: UUID) -> schemas.LinkedInAccount:
     ctx.require("linkedin_accounts.manage")
     async with ctx.tx() as conn:
-        return schemas.LinkedInAccount.from_row(await service.resume(conn, account_id))
+        return schemas.LinkedInAccount.from_row(await service.resume(ctx.runtime, conn, account_id))
 
 
 @router.delete("/{account_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete(ctx: CtxDep, account_id: UUID) -> Response:
     ctx.require("linkedin_accounts.manage")
-    await service.delete(ctx.runtime, ctx.tx, account_id)
+    await connecting.delete(ctx.runtime, ctx.tx, account_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -21,9 +21,11 @@ from uuid import UUID, uuid4
 
 from pydantic import ValidationError
 
-from revos.accounts import repo
+from revos.accounts import credentials, repo
+from revos.accounts.connecting import apply_result, provider_failure
 from revos.accounts.provider import linkedin_client
 from revos.accounts.schemas import Credentials, HostedLinkCreate
+from revos.accounts.service import default_account_name
 from revos.clock import utcnow
 from revos.config import Settings
 from revos.errors import Conflict, NotFound, Unauthorized, ValidationFailed
@@ -110,16 +112,12 @@ async def create_link(
             failure_redirect_url=body.failure_redirect_url,
         )
     except UnipileError as exc:
-        from revos.accounts.service import _provider_failure
-
-        raise _provider_failure(exc) from None
+        raise provider_failure(exc) from None
     return {"url": link.url, "expires_at": expires_at}
 
 
 async def notified(runtime: Runtime, token: str, raw: bytes) -> dict[str, Any]:
     """Unipile says the person is done: record (or reconnect) the account the link was for."""
-    from revos.accounts import service
-
     claims = verify(runtime.settings, token, utcnow())
     try:
         note = HostedAuthNotification.model_validate_json(raw)
@@ -135,7 +133,7 @@ async def notified(runtime: Runtime, token: str, raw: bytes) -> dict[str, Any]:
     except ProviderNotFound as exc:
         raise ValidationFailed("Unipile does not know the account this notification names") from exc
     except UnipileError as exc:
-        raise service._provider_failure(exc) from None
+        raise provider_failure(exc) from None
     if account.type != "LINKEDIN":
         raise ValidationFailed(f"a {account.type} account was connected, not a LinkedIn one")
 
@@ -153,7 +151,7 @@ async def notified(runtime: Runtime, token: str, raw: bytes) -> dict[str, Any]:
         result: AccountCreated | AccountReconnected = AccountReconnected(
             object="AccountReconnected", account_id=note.account_id
         )
-        return await service._apply(runtime, tx, client, account_id, result)
+        return await apply_result(runtime, tx, client, account_id, result)
     async with tx() as conn:
         existing = await repo.by_unipile_id(conn, note.account_id)
     if existing is not None:
@@ -163,7 +161,7 @@ async def notified(runtime: Runtime, token: str, raw: bytes) -> dict[str, Any]:
     account_id = uuid4()
     async with tx() as conn:
         # No login: the person typed it on Unipile's page. Empty ciphertexts keep the columns' shape.
-        sealed = await service._encrypt_credentials(
+        sealed = await credentials.encrypt(
             runtime, conn, client_id=client_id, account_id=account_id, creds=Credentials()
         )
         await repo.insert(
@@ -172,11 +170,11 @@ async def notified(runtime: Runtime, token: str, raw: bytes) -> dict[str, Any]:
                 "id": account_id,
                 "client_id": client_id,
                 "user_id": UUID(claims["u"]) if claims.get("u") else None,
-                "account_name": service.default_account_name(account_id),
+                "account_name": default_account_name(account_id),
                 **sealed,
                 "status": "expired",
                 "provider_status": "CONNECTING",
             },
         )
     created = AccountCreated(object="AccountCreated", account_id=note.account_id)
-    return await service._apply(runtime, tx, client, account_id, created, discard_on_conflict=True)
+    return await apply_result(runtime, tx, client, account_id, created, discard_on_conflict=True)

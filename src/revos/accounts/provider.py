@@ -1,4 +1,5 @@
-"""The one Unipile client of a process, built from settings and shared by the API, tasks and the worker.
+"""The one Unipile client of a process, built from settings and shared by the API, tasks and the worker,
+and the webhooks Unipile calls revOS back with.
 
 `REVOS_UNIPILE_DSN` is the DSN from the Unipile dashboard (`api1.unipile.com:13111`) or a full URL; the
 demo and the tests point it at the simulator (`http://127.0.0.1:<port>`). One pooled HTTP client per
@@ -14,10 +15,16 @@ from typing import Any
 from revos.clock import ScaledClock, get_clock, set_clock
 from revos.config import Settings
 from revos.errors import RevosError
-from revos.linkedin import UnipileClient
+from revos.linkedin import UnipileClient, Webhook
+from revos.linkedin.messaging import WEBHOOK_SECRET_HEADER
 from revos.runtime import Runtime
 
 _CLIENT_ATTR = "_revos_unipile_client"
+WEBHOOK_SOURCES: dict[str, list[str] | None] = {
+    "messaging": ["message_received", "message_read"],
+    "account_status": None,
+    "users": ["new_relation"],
+}
 
 
 class LinkedInNotConfigured(RevosError):
@@ -77,6 +84,51 @@ def unipile_webhook_secret(settings: Settings) -> str:
 
 def webhook_url(settings: Settings) -> str:
     return settings.public_base_url.rstrip("/") + "/hooks/unipile"
+
+
+async def ensure_webhooks(runtime: Runtime, client: UnipileClient | None = None) -> list[str]:
+    """Subscribe `{public_base_url}/hooks/unipile` to messaging, account_status and users events, once.
+
+    Idempotent: an existing subscription with our URL and our secret is kept; one with our URL and a stale
+    secret is replaced. Returns the sources that were (re)created."""
+    client = client or linkedin_client(runtime)
+    url = webhook_url(runtime.settings)
+    secret = unipile_webhook_secret(runtime.settings)
+    existing: dict[str, bool] = {}
+    async for hook in client.iter_webhooks():
+        source = _source_of(hook)
+        if hook.request_url != url or source not in WEBHOOK_SOURCES:
+            continue
+        current = any(
+            h.get("key", "").lower() == WEBHOOK_SECRET_HEADER.lower() and h.get("value") == secret
+            for h in hook.headers or []
+        )
+        if current and not existing.get(source):
+            existing[source] = True
+        else:
+            await client.delete_webhook(hook.id)
+    created = []
+    for source, events in WEBHOOK_SOURCES.items():
+        if existing.get(source):
+            continue
+        await client.create_webhook(
+            source,  # type: ignore[arg-type]
+            url,
+            name=f"revos-{source}",
+            secret=secret,
+            events=events,
+        )
+        created.append(source)
+    return created
+
+
+def _source_of(hook: Webhook) -> str | None:
+    """Which source a listed webhook serves. Unipile's list does not say (spec §9.1, and the SDK's schema
+    has no `source`): ours are named `revos-<source>` when created, so the name tells."""
+    if hook.source:
+        return hook.source
+    name = hook.name or ""
+    return name.removeprefix("revos-") if name.startswith("revos-") else None
 
 
 def install_clock_from_settings(settings: Settings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -80,3 +81,175 @@ async def by_unipile_id(conn: Conn, unipile_account_id: str) -> dict[str, Any] |
             (unipile_account_id,),
         )
     ).fetchone()
+
+
+async def start_warmup(conn: Conn, account_id: UUID, now: datetime) -> None:
+    """A connected account starts warming up, once (reconnecting does not start it over)."""
+    await conn.execute(
+        "update linkedin_accounts set warmup_started_at = coalesce(warmup_started_at, %s) where id = %s",
+        (now, account_id),
+    )
+
+
+async def mark_expired(conn: Conn, account_id: UUID, provider_status: str) -> None:
+    await conn.execute(
+        "update linkedin_accounts set status = 'expired', provider_status = %s where id = %s",
+        (provider_status, account_id),
+    )
+
+
+async def latest_status_event_id(conn: Conn, account_id: UUID) -> UUID | None:
+    """The id of the account's most recent account_status event from Unipile (they may come out of order)."""
+    row = await (
+        await conn.execute(
+            "select id from inbound_events where linkedin_account_id = %s and source = 'account_status'"
+            " order by received_at desc, created_at desc limit 1",
+            (account_id,),
+        )
+    ).fetchone()
+    return row["id"] if row else None
+
+
+# --- the safety budget (revos.accounts.safety) -------------------------------------------------------------
+
+BUDGET_COLUMNS = (
+    "id, client_id, status, provider_status, timezone, safety, paused_at, paused_until, pause_reason,"
+    " pause_source, warmup_started_at, next_action_at"
+)
+
+
+async def lock_budget(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
+    """The account's budget state, locked for the rest of the transaction.
+
+    `no key update`: serialises the account's reservations without waiting for the transactions that only
+    reference the account (a comment poll inserting its leads' sequences)."""
+    return await (
+        await conn.execute(
+            f"select {BUDGET_COLUMNS} from linkedin_accounts where id = %s for no key update", (account_id,)
+        )
+    ).fetchone()
+
+
+async def invitations_over(conn: Conn, account_id: UUID, *, after: date, through: date) -> int:
+    """Invitations counted on the account-local days in (after, through]."""
+    row = await (
+        await conn.execute(
+            "select coalesce(sum(used), 0) as used from account_daily_usage"
+            " where linkedin_account_id = %s and kind = 'invitation' and day > %s and day <= %s",
+            (account_id, after, through),
+        )
+    ).fetchone()
+    return int(row["used"]) if row else 0
+
+
+async def take_daily_unit(
+    conn: Conn, *, client_id: UUID, account_id: UUID, day: date, kind: str, cap: int
+) -> int | None:
+    """One more `kind` on `day`, unless `cap` is reached (atomic): the day's count, or None when refused."""
+    row = await (
+        await conn.execute(
+            "insert into account_daily_usage as u (client_id, linkedin_account_id, day, kind, used)"
+            " values (%s, %s, %s, %s, 1)"
+            " on conflict (linkedin_account_id, day, kind) do update set used = u.used + 1"
+            " where u.used < %s returning used",
+            (client_id, account_id, day, kind, cap),
+        )
+    ).fetchone()
+    return int(row["used"]) if row else None
+
+
+async def space_next_action(conn: Conn, account_id: UUID, *, at: datetime, kind: str, used: int) -> None:
+    """No action before `at`; the legacy daily counters follow today's DM and post counts."""
+    await conn.execute(
+        "update linkedin_accounts set next_action_at = %s,"
+        " daily_dm_count = case when %s = 'dm' then %s else daily_dm_count end,"
+        " daily_post_count = case when %s = 'post' then %s else daily_post_count end"
+        " where id = %s",
+        (at, kind, used, kind, used, account_id),
+    )
+
+
+async def give_back_daily_unit(conn: Conn, account_id: UUID, *, day: date, kind: str) -> None:
+    row = await (
+        await conn.execute(
+            "update account_daily_usage set used = used - 1"
+            " where linkedin_account_id = %s and day = %s and kind = %s and used > 0 returning used",
+            (account_id, day, kind),
+        )
+    ).fetchone()
+    if row is not None and kind in ("dm", "post"):
+        column = "daily_dm_count" if kind == "dm" else "daily_post_count"
+        await conn.execute(
+            f"update linkedin_accounts set {column} = least({column}, %s) where id = %s",
+            (row["used"], account_id),
+        )
+
+
+async def daily_usage(conn: Conn, account_id: UUID, day: date) -> dict[str, int]:
+    rows = await (
+        await conn.execute(
+            "select kind, used from account_daily_usage where linkedin_account_id = %s and day = %s",
+            (account_id, day),
+        )
+    ).fetchall()
+    return {r["kind"]: int(r["used"]) for r in rows}
+
+
+async def set_pause(
+    conn: Conn,
+    account_id: UUID,
+    *,
+    reason: str,
+    until: datetime | None,
+    source: str,
+    now: datetime,
+    milder_or_equal: list[str],
+) -> bool:
+    """Pause the account, unless it is paused already for a reason not in `milder_or_equal`."""
+    result = await conn.execute(
+        "update linkedin_accounts set paused_at = coalesce(paused_at, %s), paused_until = %s,"
+        " pause_reason = %s, pause_source = %s"
+        " where id = %s and (pause_source is null or paused_at is null or pause_source = any(%s))",
+        (now, until, reason, source, account_id, milder_or_equal),
+    )
+    return result.rowcount > 0
+
+
+_UNPAUSED = "paused_at = null, paused_until = null, pause_reason = null, pause_source = null"
+
+
+async def lift_pause(conn: Conn, account_id: UUID, *, only_sources: list[str] | None) -> UUID | None:
+    """Lift the account's pause (any, or only one from `only_sources`), and forget its 429 strikes.
+
+    Returns the account's client when it was paused."""
+    only = "" if only_sources is None else " and pause_source = any(%(sources)s)"
+    row = await (
+        await conn.execute(
+            f"update linkedin_accounts set {_UNPAUSED}, rate_limit_strikes = 0"
+            f" where id = %(id)s and paused_at is not null{only} returning client_id",
+            {"id": account_id, "sources": only_sources},
+        )
+    ).fetchone()
+    return row["client_id"] if row else None
+
+
+async def clear_pause(conn: Conn, account_id: UUID) -> None:
+    """The pause ran out: lifted, 429 strikes kept (the next 429 pauses longer)."""
+    await conn.execute(f"update linkedin_accounts set {_UNPAUSED} where id = %s", (account_id,))
+
+
+async def add_rate_limit_strike(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
+    return await (
+        await conn.execute(
+            "update linkedin_accounts set rate_limit_strikes = rate_limit_strikes + 1"
+            " where id = %s returning rate_limit_strikes, timezone, safety",
+            (account_id,),
+        )
+    ).fetchone()
+
+
+async def reset_rate_limit_strikes(conn: Conn, account_id: UUID) -> None:
+    await conn.execute(
+        "update linkedin_accounts set rate_limit_strikes = 0 where id = %s and rate_limit_strikes > 0",
+        (account_id,),
+    )

@@ -14,20 +14,27 @@ The account row is locked (`for no key update`) for the rest of the caller's tra
 one account are serialised; the caller commits the reservation together with the action's `start`.
 
 Limits default to the settings (`REVOS_SAFETY_*`, from spec/unipile-v1.md §10) and can be overridden per
-account in `linkedin_accounts.safety` with the same names without the prefix (`{"cap_dm": 40}`).
+account in `linkedin_accounts.safety` with the same names without the prefix (`{"cap_dm": 40}`), read
+through one model (`SafetyOverrides`). The SQL is the accounts repository's (`revos.accounts.repo`).
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from revos.config import Settings, get_settings
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+
+from revos import events
+from revos.accounts import repo
+from revos.clock import utcnow
+from revos.config import Settings
 from revos.db.pool import Conn
 from revos.errors import NotFound
 from revos.linkedin.errors import (
@@ -37,6 +44,7 @@ from revos.linkedin.errors import (
     RateLimited,
     UnipileError,
 )
+from revos.runtime import Runtime
 
 KINDS = ("post", "dm", "invitation", "comment", "reaction", "profile_view")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -45,23 +53,81 @@ PAUSE_SOURCES = ("rate_limited", "provider_error", "disconnected", "restricted",
 # Pauses a successful reconnection (account_status OK / RECONNECTED, or POST /reconnect) lifts.
 PROVIDER_PAUSES = frozenset({"rate_limited", "provider_error", "disconnected"})
 
-OVERRIDABLE = (
-    "cap_dm",
-    "cap_invitation",
-    "cap_post",
-    "cap_comment",
-    "cap_reaction",
-    "cap_profile_view",
-    "cap_invitation_weekly",
-    "working_hours_enabled",
-    "working_hours_start",
-    "working_hours_end",
-    "working_days",
-    "gap_min_seconds",
-    "gap_max_seconds",
-    "warmup_days",
-    "warmup_start_fraction",
-)
+
+class SafetyOverrides(BaseModel):
+    """An account's `safety` document (`linkedin_accounts.safety`): the REVOS_SAFETY_* settings it
+    overrides, by name without the prefix. Every reading of the document goes through this model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cap_dm: float | None = None
+    cap_invitation: float | None = None
+    cap_post: float | None = None
+    cap_comment: float | None = None
+    cap_reaction: float | None = None
+    cap_profile_view: float | None = None
+    cap_invitation_weekly: float | None = None
+    working_hours_enabled: bool | None = None
+    working_hours_start: float | None = None
+    working_hours_end: float | None = None
+    working_days: frozenset[int] | None = None
+    gap_min_seconds: float | None = None
+    gap_max_seconds: float | None = None
+    warmup_days: float | None = None
+    warmup_start_fraction: float | None = None
+
+    @classmethod
+    def parse(cls, document: Mapping[str, Any] | None) -> SafetyOverrides:
+        """The overrides of a document; ValueError with a message a person can act on (the first problem,
+        in the document's order)."""
+        document = dict(document or {})
+        try:
+            return cls.model_validate(document)
+        except ValidationError as exc:
+            names = list(document)
+            errors = sorted(
+                exc.errors(),
+                key=lambda e: names.index(e["loc"][0]) if e["loc"] and e["loc"][0] in names else -1,
+            )
+            error = errors[0]
+            raise ValueError(str(error.get("ctx", {}).get("error") or error["msg"])) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(cls.model_fields))
+            if unknown:
+                allowed = ", ".join(cls.model_fields)
+                raise ValueError(f"unknown safety setting(s) {', '.join(unknown)}; allowed: {allowed}")
+        return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _checked(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        if name == "working_hours_enabled":
+            if not isinstance(value, bool):
+                raise ValueError("working_hours_enabled must be true or false")
+            return value
+        if name == "working_days":
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            if not isinstance(value, str) or len(value) > 100:
+                raise ValueError("working_days must be a list or comma-separated weekdays (mon..sun)")
+            return _parse_days(value)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= _upper(name):
+            raise ValueError(f"{name} must be a number between 0 and {_upper(name)}")
+        if name == "warmup_start_fraction" and not 0 < value <= 1:
+            raise ValueError("warmup_start_fraction must be in (0, 1]")
+        return value
+
+
+def validate_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Check a `safety` override document (kept as given); raises ValueError with a message a person can
+    act on."""
+    SafetyOverrides.parse(overrides)
+    return overrides
 
 
 @dataclass(frozen=True)
@@ -75,57 +141,22 @@ class Reservation:
 
 
 @dataclass(frozen=True)
-class Policy:
-    caps: dict[str, int]
-    weekly_invitations: int  # over the account-local day and the six before it; 0 = no weekly cap
-    working_hours_enabled: bool
+class Window:
+    """Working hours in some time zone: the local weekdays, and the local hours of each, for acting."""
+
+    enabled: bool
     start_hour: float
     end_hour: float
     days: frozenset[int]
-    gap_min: float
-    gap_max: float
-    warmup_days: int
-    warmup_start_fraction: float
 
     @classmethod
-    def of(cls, settings: Settings, overrides: dict[str, Any] | None = None) -> Policy:
-        o = validate_overrides(overrides or {})
-
-        def pick(name: str) -> Any:
-            return o[name] if name in o else getattr(settings, f"safety_{name}")
-
-        days_raw = pick("working_days")
-        days = _parse_days(days_raw if isinstance(days_raw, str) else ",".join(days_raw))
-        return cls(
-            caps={kind: int(pick(f"cap_{kind}")) for kind in KINDS},
-            weekly_invitations=int(pick("cap_invitation_weekly")),
-            working_hours_enabled=bool(pick("working_hours_enabled")),
-            start_hour=float(pick("working_hours_start")),
-            end_hour=float(pick("working_hours_end")),
-            days=days,
-            gap_min=float(pick("gap_min_seconds")),
-            gap_max=max(float(pick("gap_min_seconds")), float(pick("gap_max_seconds"))),
-            warmup_days=int(pick("warmup_days")),
-            warmup_start_fraction=float(pick("warmup_start_fraction")),
-        )
-
-    def cap_for(self, kind: str, warmup_started_at: datetime | None, now: datetime) -> int:
-        return self._ramped(self.caps[kind], warmup_started_at, now)
-
-    def weekly_invitation_cap(self, warmup_started_at: datetime | None, now: datetime) -> int:
-        return self._ramped(self.weekly_invitations, warmup_started_at, now)
-
-    def _ramped(self, cap: int, warmup_started_at: datetime | None, now: datetime) -> int:
-        if cap <= 0 or warmup_started_at is None or self.warmup_days <= 0:
-            return cap
-        progress = (now - warmup_started_at).total_seconds() / (self.warmup_days * 86400)
-        if progress >= 1:
-            return cap
-        fraction = self.warmup_start_fraction + (1 - self.warmup_start_fraction) * max(0.0, progress)
-        return max(1, math.floor(cap * fraction))
+    def hours(cls, start_hour: float, end_hour: float, days: Iterable[str]) -> Window:
+        """Working hours from local hours (8.5 is 08:30) and weekday names (mon..sun, or "mon,tue")."""
+        names = days if isinstance(days, str) else ",".join(days)
+        return cls(True, float(start_hour), float(end_hour), _parse_days(names))
 
     def in_window(self, local: datetime) -> bool:
-        if not self.working_hours_enabled:
+        if not self.enabled:
             return True
         hour = local.hour + local.minute / 60 + local.second / 3600
         return local.weekday() in self.days and self.start_hour <= hour < self.end_hour
@@ -144,6 +175,80 @@ class Policy:
             if candidate_day.weekday() in self.days and opens < local < closes:
                 return local
         return local  # unreachable with at least one working day
+
+    def next_day_window(self, local: datetime) -> datetime:
+        """The first instant inside working hours from the next local midnight on."""
+        midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.next_window(midnight)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """An account's limits: the settings (`REVOS_SAFETY_*`) with its own overrides applied."""
+
+    caps: dict[str, int]
+    weekly_invitations: int  # over the account-local day and the six before it; 0 = no weekly cap
+    hours: Window
+    gap_min: float
+    gap_max: float
+    warmup_days: int
+    warmup_start_fraction: float
+
+    @classmethod
+    def of(cls, settings: Settings, overrides: SafetyOverrides | Mapping[str, Any] | None = None) -> Policy:
+        """The policy of an account overriding `settings` with `overrides` (a document is validated:
+        ValueError when it is not a valid one)."""
+        o = overrides if isinstance(overrides, SafetyOverrides) else SafetyOverrides.parse(overrides)
+
+        def pick(name: str) -> Any:
+            value = getattr(o, name)
+            return getattr(settings, f"safety_{name}") if value is None else value
+
+        gap_min = float(pick("gap_min_seconds"))
+        return cls(
+            caps={kind: int(pick(f"cap_{kind}")) for kind in KINDS},
+            weekly_invitations=int(pick("cap_invitation_weekly")),
+            hours=Window(
+                enabled=bool(pick("working_hours_enabled")),
+                start_hour=float(pick("working_hours_start")),
+                end_hour=float(pick("working_hours_end")),
+                days=_parse_days(settings.safety_working_days) if o.working_days is None else o.working_days,
+            ),
+            gap_min=gap_min,
+            gap_max=max(gap_min, float(pick("gap_max_seconds"))),
+            warmup_days=int(pick("warmup_days")),
+            warmup_start_fraction=float(pick("warmup_start_fraction")),
+        )
+
+    @classmethod
+    def of_account(cls, settings: Settings, document: Mapping[str, Any] | None) -> Policy:
+        """The policy of an account row's `safety` document; the settings alone when it is not valid
+        (written before a check existed, or by hand)."""
+        try:
+            return cls.of(settings, SafetyOverrides.parse(document))
+        except ValueError:
+            return cls.of(settings)
+
+    def in_window(self, local: datetime) -> bool:
+        return self.hours.in_window(local)
+
+    def next_window(self, local: datetime) -> datetime:
+        return self.hours.next_window(local)
+
+    def cap_for(self, kind: str, warmup_started_at: datetime | None, now: datetime) -> int:
+        return self._ramped(self.caps[kind], warmup_started_at, now)
+
+    def weekly_invitation_cap(self, warmup_started_at: datetime | None, now: datetime) -> int:
+        return self._ramped(self.weekly_invitations, warmup_started_at, now)
+
+    def _ramped(self, cap: int, warmup_started_at: datetime | None, now: datetime) -> int:
+        if cap <= 0 or warmup_started_at is None or self.warmup_days <= 0:
+            return cap
+        progress = (now - warmup_started_at).total_seconds() / (self.warmup_days * 86400)
+        if progress >= 1:
+            return cap
+        fraction = self.warmup_start_fraction + (1 - self.warmup_start_fraction) * max(0.0, progress)
+        return max(1, math.floor(cap * fraction))
 
 
 def _at_hour(day: datetime, hour: float) -> datetime:
@@ -176,30 +281,6 @@ def _upper(name: str) -> int:
     return 1_000_000
 
 
-def validate_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Check a `safety` override document; raises ValueError with a message a person can act on."""
-    unknown = sorted(set(overrides) - set(OVERRIDABLE))
-    if unknown:
-        raise ValueError(f"unknown safety setting(s) {', '.join(unknown)}; allowed: {', '.join(OVERRIDABLE)}")
-    for name, value in overrides.items():
-        if name == "working_hours_enabled":
-            if not isinstance(value, bool):
-                raise ValueError("working_hours_enabled must be true or false")
-        elif name == "working_days":
-            if isinstance(value, list):
-                value = ",".join(str(v) for v in value)
-            if not isinstance(value, str) or len(value) > 100:
-                raise ValueError("working_days must be a list or comma-separated weekdays (mon..sun)")
-            _parse_days(value)
-        elif not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= _upper(name):
-            raise ValueError(f"{name} must be a number between 0 and {_upper(name)}")
-        elif name in ("working_hours_start", "working_hours_end") and value > 24:
-            raise ValueError(f"{name} must be an hour between 0 and 24")
-        elif name == "warmup_start_fraction" and not 0 < value <= 1:
-            raise ValueError("warmup_start_fraction must be in (0, 1]")
-    return overrides
-
-
 def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
@@ -221,33 +302,19 @@ def account_lock(account_id: UUID | str | None) -> str | None:
     return f"linkedin_account:{account_id}" if account_id else None
 
 
-_ACCOUNT_COLUMNS = (
-    "id, client_id, status, provider_status, timezone, safety, paused_at, paused_until, pause_reason,"
-    " pause_source, warmup_started_at, next_action_at"
-)
-
-
 async def reserve(
-    conn: Conn, *, account_id: UUID, kind: str, now: datetime, settings: Settings | None = None
+    conn: Conn, *, account_id: UUID, kind: str, now: datetime, settings: Settings
 ) -> Reservation:
     """Take one unit of the account's budget for `kind` now, or say when to ask again (see module doc)."""
     if kind not in KINDS:
         raise ValueError(f"unknown action kind {kind!r}")
-    settings = settings or get_settings()
-    row = await (
-        await conn.execute(
-            # `no key update`: serialises the account's reservations without waiting for the transactions
-            # that only reference the account (a comment poll inserting its leads' sequences).
-            f"select {_ACCOUNT_COLUMNS} from linkedin_accounts where id = %s for no key update",
-            (account_id,),
-        )
-    ).fetchone()
+    row = await repo.lock_budget(conn, account_id)
     if row is None:
         raise NotFound("LinkedIn account not found")
     if row["paused_at"] is not None:
         until = row["paused_until"]
         if until is not None and until <= now and row["pause_source"] in ("rate_limited", "provider_error"):
-            await _clear_pause(conn, account_id)
+            await repo.clear_pause(conn, account_id)
         else:
             return Reservation(False, until, f"account paused: {row['pause_reason'] or 'paused'}")
     if row["status"] != "active":
@@ -257,10 +324,7 @@ async def reserve(
             f"account is {row['status']} (provider status {row['provider_status'] or 'unknown'}): "
             "reconnect it to resume",
         )
-    try:
-        policy = Policy.of(settings, row["safety"])
-    except ValueError:
-        policy = Policy.of(settings)
+    policy = Policy.of_account(settings, row["safety"])
     tz = zone(row["timezone"])
     local = now.astimezone(tz)
     if not policy.in_window(local):
@@ -271,79 +335,39 @@ async def reserve(
     cap = policy.cap_for(kind, row["warmup_started_at"], now)
     day = local.date()
     if cap <= 0:
-        return Reservation(False, _next_day_window(policy, local), f"daily {kind} cap is 0", cap=cap)
+        return Reservation(False, policy.hours.next_day_window(local), f"daily {kind} cap is 0", cap=cap)
     if kind == "invitation" and policy.weekly_invitations > 0:
         weekly = policy.weekly_invitation_cap(row["warmup_started_at"], now)
-        week = await (
-            await conn.execute(
-                "select coalesce(sum(used), 0) as used from account_daily_usage"
-                " where linkedin_account_id = %s and kind = 'invitation' and day > %s and day <= %s",
-                (account_id, day - timedelta(days=7), day),
-            )
-        ).fetchone()
-        if week is not None and int(week["used"]) >= weekly:
-            # The row lock above serialises this read with every other reservation of the account.
+        # The row lock above serialises this read with every other reservation of the account.
+        if (
+            await repo.invitations_over(conn, account_id, after=day - timedelta(days=7), through=day)
+            >= weekly
+        ):
             return Reservation(
                 False,
-                _next_day_window(policy, local),
+                policy.hours.next_day_window(local),
                 f"weekly invitation cap reached ({weekly} over 7 days)",
                 cap=weekly,
             )
-    used_row = await (
-        await conn.execute(
-            "insert into account_daily_usage as u (client_id, linkedin_account_id, day, kind, used)"
-            " values (%s, %s, %s, %s, 1)"
-            " on conflict (linkedin_account_id, day, kind) do update set used = u.used + 1"
-            " where u.used < %s returning used",
-            (row["client_id"], account_id, day, kind, cap),
-        )
-    ).fetchone()
-    if used_row is None:
+    used = await repo.take_daily_unit(
+        conn, client_id=row["client_id"], account_id=account_id, day=day, kind=kind, cap=cap
+    )
+    if used is None:
         reason = f"daily {kind} cap reached ({cap}"
         reason += ", warming up)" if cap < policy.caps[kind] else ")"
-        return Reservation(False, _next_day_window(policy, local), reason, cap=cap)
-    used = int(used_row["used"])
+        return Reservation(False, policy.hours.next_day_window(local), reason, cap=cap)
     gap = random.uniform(policy.gap_min, policy.gap_max)
-    await conn.execute(
-        "update linkedin_accounts set next_action_at = %s,"
-        " daily_dm_count = case when %s = 'dm' then %s else daily_dm_count end,"
-        " daily_post_count = case when %s = 'post' then %s else daily_post_count end"
-        " where id = %s",
-        (now + timedelta(seconds=gap), kind, used, kind, used, account_id),
-    )
+    await repo.space_next_action(conn, account_id, at=now + timedelta(seconds=gap), kind=kind, used=used)
     return Reservation(True, None, "reserved", day=day, used=used, cap=cap)
-
-
-def _next_day_window(policy: Policy, local: datetime) -> datetime:
-    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return policy.next_window(midnight)
 
 
 async def refund(conn: Conn, *, account_id: UUID, kind: str, day: date) -> None:
     """Give back one unit of `day`'s budget: the action it was reserved for definitely did not happen."""
-    row = await (
-        await conn.execute(
-            "update account_daily_usage set used = used - 1"
-            " where linkedin_account_id = %s and day = %s and kind = %s and used > 0 returning used",
-            (account_id, day, kind),
-        )
-    ).fetchone()
-    if row is not None and kind in ("dm", "post"):
-        column = "daily_dm_count" if kind == "dm" else "daily_post_count"
-        await conn.execute(
-            f"update linkedin_accounts set {column} = least({column}, %s) where id = %s",
-            (row["used"], account_id),
-        )
+    await repo.give_back_daily_unit(conn, account_id, day=day, kind=kind)
 
 
 async def usage(conn: Conn, *, account_id: UUID, day: date) -> dict[str, int]:
-    rows = await (
-        await conn.execute(
-            "select kind, used from account_daily_usage where linkedin_account_id = %s and day = %s",
-            (account_id, day),
-        )
-    ).fetchall()
-    return {r["kind"]: int(r["used"]) for r in rows}
+    return await repo.daily_usage(conn, account_id, day)
 
 
 async def pause(
@@ -360,76 +384,48 @@ async def pause(
     Returns True when the pause was applied (or extended)."""
     if source not in PAUSE_SOURCES:
         raise ValueError(f"unknown pause source {source!r}")
-    from revos.clock import utcnow
-
-    rank = PAUSE_SOURCES.index(source)
-    result = await conn.execute(
-        "update linkedin_accounts set paused_at = coalesce(paused_at, %s), paused_until = %s,"
-        " pause_reason = %s, pause_source = %s"
-        " where id = %s and (pause_source is null or paused_at is null"
-        "   or array_position(%s::text[], pause_source) <= %s)",
-        (now or utcnow(), until, reason, source, account_id, list(PAUSE_SOURCES), rank + 1),
+    return await repo.set_pause(
+        conn,
+        account_id,
+        reason=reason,
+        until=until,
+        source=source,
+        now=now or utcnow(),
+        milder_or_equal=list(PAUSE_SOURCES[: PAUSE_SOURCES.index(source) + 1]),
     )
-    return result.rowcount > 0
 
 
-async def resume(conn: Conn, account_id: UUID, *, only_sources: frozenset[str] | None = None) -> bool:
-    """Lift the pause (any, or only one of `only_sources`). Returns True if the account was paused."""
-    if only_sources is None:
-        result = await conn.execute(
-            "update linkedin_accounts set paused_at = null, paused_until = null, pause_reason = null,"
-            " pause_source = null, rate_limit_strikes = 0 where id = %s and paused_at is not null",
-            (account_id,),
-        )
-    else:
-        result = await conn.execute(
-            "update linkedin_accounts set paused_at = null, paused_until = null, pause_reason = null,"
-            " pause_source = null, rate_limit_strikes = 0"
-            " where id = %s and paused_at is not null and pause_source = any(%s)",
-            (account_id, list(only_sources)),
-        )
-    if result.rowcount == 0:
+async def resume(
+    runtime: Runtime, conn: Conn, account_id: UUID, *, only_sources: frozenset[str] | None = None
+) -> bool:
+    """Lift the pause (any, or only one of `only_sources`). Returns True if the account was paused.
+
+    Publishes `AccountResumed`: work that waited for the account runs now rather than at the next look."""
+    client_id = await repo.lift_pause(
+        conn, account_id, only_sources=None if only_sources is None else sorted(only_sources)
+    )
+    if client_id is None:
         return False
-    # Work that waited for the account runs now rather than at the dispatcher's next look.
-    from revos.clock import utcnow
-    from revos.dms.jobs import wake_account
-
-    await wake_account(conn, account_id, at=utcnow())
-    return True
-
-
-async def _clear_pause(conn: Conn, account_id: UUID) -> None:
-    await conn.execute(
-        "update linkedin_accounts set paused_at = null, paused_until = null, pause_reason = null,"
-        " pause_source = null where id = %s",
-        (account_id,),
+    await events.publish(
+        runtime, conn, events.AccountResumed(client_id=client_id, linkedin_account_id=account_id)
     )
+    return True
 
 
 async def note_success(conn: Conn, account_id: UUID) -> None:
     """A confirmed action: the account is healthy again, so 429 backoff starts over."""
-    await conn.execute(
-        "update linkedin_accounts set rate_limit_strikes = 0 where id = %s and rate_limit_strikes > 0",
-        (account_id,),
-    )
+    await repo.reset_rate_limit_strikes(conn, account_id)
 
 
 async def apply_provider_error(
-    conn: Conn, account_id: UUID, error: UnipileError, now: datetime, settings: Settings | None = None
+    conn: Conn, account_id: UUID, error: UnipileError, now: datetime, settings: Settings
 ) -> datetime | None:
     """Pause the account when LinkedIn says so: 429 (with backoff), restriction, disconnection.
 
     Returns when the account may act again (None: not before a person acts), or None when `error` is
     not about the account (the action alone failed)."""
-    settings = settings or get_settings()
     if isinstance(error, RateLimited):
-        row = await (
-            await conn.execute(
-                "update linkedin_accounts set rate_limit_strikes = rate_limit_strikes + 1"
-                " where id = %s returning rate_limit_strikes, timezone, safety",
-                (account_id,),
-            )
-        ).fetchone()
+        row = await repo.add_rate_limit_strike(conn, account_id)
         if row is None:
             return None
         strikes = int(row["rate_limit_strikes"])
@@ -439,10 +435,7 @@ async def apply_provider_error(
         )
         if error.retry_after is not None:
             delay = max(delay, error.retry_after)
-        try:
-            policy = Policy.of(settings, row["safety"])
-        except ValueError:
-            policy = Policy.of(settings)
+        policy = Policy.of_account(settings, row["safety"])
         until_local = policy.next_window((now + timedelta(seconds=delay)).astimezone(zone(row["timezone"])))
         until = until_local.astimezone(now.tzinfo)
         await pause(
@@ -455,42 +448,20 @@ async def apply_provider_error(
         )
         return until
     if isinstance(error, AccountRestricted):
-        await pause(
-            conn,
-            account_id,
-            "LinkedIn restricted this account: check it on linkedin.com, then resume it",
-            source="restricted",
-            now=now,
-        )
+        reason = "LinkedIn restricted this account: check it on linkedin.com, then resume it"
+        await pause(conn, account_id, reason, source="restricted", now=now)
         return None
-    if isinstance(error, AccountNotFound):
-        # Unipile no longer knows the account (deleted there, or its id is stale): nothing will work with
-        # it until it is connected again, which is what a person has to be told.
-        await conn.execute(
-            "update linkedin_accounts set status = 'expired', provider_status = 'NOT_FOUND' where id = %s",
-            (account_id,),
-        )
-        await pause(
-            conn,
-            account_id,
-            "Unipile no longer knows this LinkedIn account (404 account not found): connect it again "
-            "(POST /v1/linkedin-accounts/{id}/reconnect)",
-            source="disconnected",
-            now=now,
-        )
-        return None
-    if isinstance(error, AccountDisconnected):
-        await conn.execute(
-            "update linkedin_accounts set status = 'expired', provider_status = 'CREDENTIALS' where id = %s",
-            (account_id,),
-        )
-        await pause(
-            conn,
-            account_id,
-            "LinkedIn disconnected this account: reconnect it (POST /v1/linkedin-accounts/{id}/reconnect)",
-            source="disconnected",
-            now=now,
-        )
+    if isinstance(error, AccountNotFound | AccountDisconnected):
+        # Unipile no longer knows the account (deleted there, or its id is stale), or LinkedIn logged it
+        # out: nothing will work with it until it is connected again, which is what a person has to be told.
+        if isinstance(error, AccountNotFound):
+            provider_status = "NOT_FOUND"
+            reason = "Unipile no longer knows this LinkedIn account (404 account not found): connect it again"
+        else:
+            provider_status, reason = "CREDENTIALS", "LinkedIn disconnected this account: reconnect it"
+        await repo.mark_expired(conn, account_id, provider_status)
+        reason += " (POST /v1/linkedin-accounts/{id}/reconnect)"
+        await pause(conn, account_id, reason, source="disconnected", now=now)
         return None
     return None
 
@@ -498,10 +469,3 @@ async def apply_provider_error(
 def is_account_error(error: BaseException) -> bool:
     """Errors about the account (pause it), as opposed to errors about one action."""
     return isinstance(error, RateLimited | AccountRestricted | AccountDisconnected | AccountNotFound)
-
-
-async def reset_daily_limits(conn: Conn) -> None:
-    """The spec's `reset_daily_limits()`: zero the legacy per-account counters (scheduled daily).
-
-    The caps themselves need no reset: `account_daily_usage` is keyed by the account-local day."""
-    await conn.execute("select public.reset_daily_limits()")

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from revos.accounts import safety
 from revos.api.schemas import PatchModel, StrictModel
@@ -15,16 +15,15 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
-def _check_timezone(value: str | None) -> str | None:
-    if value is not None and not safety.valid_timezone(value):
+def _check_timezone(value: str) -> str:
+    if not safety.valid_timezone(value):
         raise ValueError(f"unknown time zone {value!r}: use an IANA name such as 'Europe/Paris'")
     return value
 
 
-def _check_safety(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None:
-        safety.validate_overrides(value)
-    return value
+Timezone = Annotated[str, AfterValidator(_check_timezone)]
+# Kept as given; checked by the one model it is read through (`safety.SafetyOverrides`).
+SafetyDocument = Annotated[dict[str, Any], AfterValidator(safety.validate_overrides)]
 
 
 class Credentials(StrictModel):
@@ -51,8 +50,8 @@ class Credentials(StrictModel):
 
 class AccountConnect(Credentials):
     account_name: Name | None = None
-    timezone: str = "UTC"
-    safety: dict[str, Any] = Field(
+    timezone: Timezone = "UTC"
+    safety: SafetyDocument = Field(
         default_factory=dict, description="per-account overrides of REVOS_SAFETY_*"
     )
     country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
@@ -63,19 +62,6 @@ class AccountConnect(Credentials):
             raise ValueError("give username and password, or the li_at cookie")
         return self
 
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        return _check_timezone(v)
-
-    @field_validator("safety")
-    @classmethod
-    def _safety(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        try:
-            return _check_safety(v)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from exc
-
 
 class Reconnect(Credentials):
     """Empty body: reconnect with the stored credentials. Otherwise the new ones (stored on success)."""
@@ -83,21 +69,8 @@ class Reconnect(Credentials):
 
 class AccountUpdate(PatchModel):
     account_name: Name | None = None
-    timezone: str | None = None
-    safety: dict[str, Any] | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str | None) -> str | None:
-        return _check_timezone(v)
-
-    @field_validator("safety")
-    @classmethod
-    def _safety(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        try:
-            return _check_safety(v)
-        except ValueError as exc:
-            raise ValueError(str(exc)) from exc
+    timezone: Timezone | None = None
+    safety: SafetyDocument | None = None
 
 
 class CheckpointSolve(StrictModel):

@@ -14,171 +14,48 @@ finds the existing row instead of acting twice. Nothing becomes `done` without t
 check constraint says so too).
 
 `perform()` runs the whole protocol; the primitives (`begin`, `start`, `confirm`, …) run in the caller's
-transaction and never commit.
+transaction and never commit. The rows are read and written by `revos.actions.repo`; the records and
+outcomes are `revos.actions.models`'.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
-
-from psycopg.types.json import Jsonb
 
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
+from revos.actions import repo
+from revos.actions.models import Action, ActionConflict, ActionOutcome, Call, Reconcile
 from revos.clock import utcnow
 from revos.db.pool import Conn
-from revos.errors import NotFound, RevosError
+from revos.errors import NotFound
 from revos.linkedin import UnipileClient
 from revos.linkedin.errors import AlreadyInvited, UnipileError
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.actions")
 
-Kind = Literal["post", "dm", "invitation", "comment", "reaction", "profile_view"]
-Status = Literal["intent", "in_flight", "done", "ambiguous", "failed"]
-
-_COLUMNS = (
-    "a.id, a.client_id, a.linkedin_account_id, a.kind, a.action_key, a.status, a.target, a.payload,"
-    " a.provider_id, a.provider_chat_id, a.attempts, a.last_error, a.created_at, a.updated_at,"
-    " a.started_at, a.done_at, a.reserved_day, la.unipile_account_id"
-)
-
-
-@dataclass(frozen=True)
-class Action:
-    id: UUID
-    client_id: UUID
-    account_id: UUID  # linkedin_accounts.id
-    kind: str
-    key: str
-    status: str
-    target: str | None
-    payload: dict[str, Any]
-    provider_id: str | None
-    provider_chat_id: str | None
-    attempts: int
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    done_at: datetime | None
-    reserved_day: date | None
-    unipile_account_id: str | None  # the account's id at Unipile, for calls and reconcilers
-
-    @property
-    def done(self) -> bool:
-        return self.status == "done"
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Action:
-        return cls(
-            id=row["id"],
-            client_id=row["client_id"],
-            account_id=row["linkedin_account_id"],
-            kind=row["kind"],
-            key=row["action_key"],
-            status=row["status"],
-            target=row["target"],
-            payload=dict(row["payload"] or {}),
-            provider_id=row["provider_id"],
-            provider_chat_id=row["provider_chat_id"],
-            attempts=row["attempts"],
-            last_error=row["last_error"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            started_at=row["started_at"],
-            done_at=row["done_at"],
-            reserved_day=row["reserved_day"],
-            unipile_account_id=row.get("unipile_account_id"),
-        )
-
-
-@dataclass(frozen=True)
-class ProviderIds:
-    """What the provider said the action created: a message/invitation/post/comment id (+ chat id)."""
-
-    provider_id: str | None
-    chat_id: str | None = None
-
-
-Call = Callable[[UnipileClient, Action], Awaitable[ProviderIds]]
-Reconcile = Callable[[UnipileClient, Action], Awaitable[ProviderIds | None]]
-
-OutcomeStatus = Literal["done", "deferred", "ambiguous", "failed"]
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """What `perform()` achieved.
-
-    - done: performed (now or before) and confirmed with the provider's id: `action.provider_id`.
-    - deferred: nothing happened now; ask again at `not_before` (None: when the account is resumed or
-      reconnected). Reasons: safety budget, working hours, paused account, 429, transient error.
-    - ambiguous: the call's outcome is unknown; run `perform()` again after `not_before` and it will
-      reconcile with the provider before anything is resent.
-    - failed: definitely not performed and retrying cannot help (`error` says why, e.g. NotConnected).
-    """
-
-    status: OutcomeStatus
-    action: Action
-    reason: str = ""
-    not_before: datetime | None = None
-    error: BaseException | None = field(default=None, compare=False)
-
-    @property
-    def done(self) -> bool:
-        return self.status == "done"
-
-
-class ActionConflict(RevosError):
-    status_code = 409
-    code = "action_conflict"
-
-
 # --- primitives (caller's transaction) ----------------------------------------------------------------
 
 
 async def get(conn: Conn, action_id: UUID, *, for_update: bool = False) -> Action:
-    lock = " for update of a" if for_update else ""
-    row = await (
-        await conn.execute(
-            f"select {_COLUMNS} from linkedin_actions a"
-            f" join linkedin_accounts la on la.id = a.linkedin_account_id where a.id = %s{lock}",
-            (action_id,),
-        )
-    ).fetchone()
+    row = await repo.get(conn, action_id, for_update=for_update)
     if row is None:
         raise NotFound("action not found")
     return Action.from_row(row)
 
 
 async def get_by_key(conn: Conn, key: str) -> Action | None:
-    row = await (
-        await conn.execute(
-            f"select {_COLUMNS} from linkedin_actions a"
-            " join linkedin_accounts la on la.id = a.linkedin_account_id where a.action_key = %s",
-            (key,),
-        )
-    ).fetchone()
+    row = await repo.get_by_key(conn, key)
     return Action.from_row(row) if row else None
 
 
 async def unconfirmed(conn: Conn, keys: list[str]) -> list[Action]:
     """The actions among `keys` that may have happened but are not confirmed (in flight, ambiguous)."""
-    rows = await (
-        await conn.execute(
-            f"select {_COLUMNS} from linkedin_actions a"
-            " join linkedin_accounts la on la.id = a.linkedin_account_id"
-            " where a.action_key = any(%s) and a.status in ('in_flight', 'ambiguous') order by a.created_at",
-            (keys,),
-        )
-    ).fetchall()
-    return [Action.from_row(row) for row in rows]
+    return [Action.from_row(row) for row in await repo.unconfirmed(conn, keys)]
 
 
 async def begin(
@@ -194,11 +71,8 @@ async def begin(
     """Record the intent to act (or return the row already recorded under `key`, whatever its state)."""
     if kind not in safety.KINDS:
         raise ValueError(f"unknown action kind {kind!r}")
-    await conn.execute(
-        "insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload)"
-        " values (%s, %s, %s, %s, %s, %s) on conflict (action_key) do nothing",
-        (client_id, account_id, kind, key, target, Jsonb(payload)),
-    )
+    intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
+    await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
     action = await get_by_key(conn, key)
     assert action is not None
     if action.client_id != client_id or action.kind != kind:
@@ -210,12 +84,7 @@ async def start(conn: Conn, action_id: UUID, *, reserved_day: date | None = None
     """intent → in_flight (attempts + 1, started_at). Commit before calling the provider.
 
     Returns False when the action was not in `intent` (another worker started it, or it is settled)."""
-    result = await conn.execute(
-        "update linkedin_actions set status = 'in_flight', attempts = attempts + 1, started_at = %s,"
-        " reserved_day = %s, last_error = null where id = %s and status = 'intent'",
-        (utcnow(), reserved_day, action_id),
-    )
-    return result.rowcount > 0
+    return await repo.start(conn, action_id, now=utcnow(), reserved_day=reserved_day)
 
 
 async def confirm(
@@ -224,52 +93,19 @@ async def confirm(
     """The provider confirmed the action with its id: done (idempotent)."""
     if not provider_id:
         raise ValueError("an action is confirmed only with the provider's id")
-    await conn.execute(
-        "update linkedin_actions set status = 'done', provider_id = %s,"
-        " provider_chat_id = coalesce(%s, provider_chat_id), done_at = coalesce(done_at, %s),"
-        " last_error = null where id = %s and status <> 'done'",
-        (provider_id, provider_chat_id, utcnow(), action_id),
+    await repo.confirm(
+        conn, action_id, provider_id=provider_id, provider_chat_id=provider_chat_id, now=utcnow()
     )
 
 
-async def fail(conn: Conn, action_id: UUID, error: str) -> None:
-    """Definitely not performed, and not to be retried as is."""
-    await conn.execute(
-        "update linkedin_actions set status = 'failed', last_error = %s where id = %s and status <> 'done'",
-        (error[:2000], action_id),
-    )
-
-
-async def mark_ambiguous(conn: Conn, action_id: UUID, error: str) -> None:
-    """The outcome is unknown: reconcile with the provider before anything is resent."""
-    await conn.execute(
-        "update linkedin_actions set status = 'ambiguous', last_error = %s"
-        " where id = %s and status in ('in_flight', 'ambiguous')",
-        (error[:2000], action_id),
-    )
-
-
-async def release(conn: Conn, action_id: UUID, error: str | None = None) -> None:
-    """Back to intent: the attempt provably did not happen (reconciled, or refused before acting).
-
-    `perform()` also gives back the budget unit the attempt reserved (`safety.refund`)."""
-    await conn.execute(
-        "update linkedin_actions set status = 'intent', reserved_day = null, last_error = %s"
-        " where id = %s and status in ('in_flight', 'ambiguous')",
-        (error[:2000] if error else None, action_id),
-    )
-
-
-async def _release_and_refund(conn: Conn, action: Action, error: str | None) -> None:
+async def _undo(conn: Conn, action: Action, error: str, *, failed: bool) -> None:
+    """Fail the action, or release it to intent, and give back the budget unit its attempt reserved."""
     if action.reserved_day is not None:
         await safety.refund(conn, account_id=action.account_id, kind=action.kind, day=action.reserved_day)
-    await release(conn, action.id, error)
-
-
-async def _fail_and_refund(conn: Conn, action: Action, error: str) -> None:
-    if action.reserved_day is not None:
-        await safety.refund(conn, account_id=action.account_id, kind=action.kind, day=action.reserved_day)
-    await fail(conn, action.id, error)
+    if failed:
+        await repo.fail(conn, action.id, error)
+    else:
+        await repo.release(conn, action.id, error)
 
 
 # --- the protocol ---------------------------------------------------------------------------------------
@@ -301,10 +137,9 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
         return _settled(action)
 
     if action.status in ("in_flight", "ambiguous"):
-        if action.status == "in_flight" and action.started_at is not None:
-            stale_at = action.started_at + timedelta(seconds=settings.action_inflight_timeout_seconds)
-            if stale_at > now:
-                return ActionOutcome("deferred", action, "another attempt is in flight", not_before=stale_at)
+        busy = _in_flight_elsewhere(runtime, action, now)
+        if busy is not None:
+            return busy
         outcome = await _reconcile(runtime, client, action, reconcile)
         if outcome is not None:
             return outcome
@@ -345,7 +180,7 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
     except BaseException as exc:
         # A bug or a cancellation after start: the request may have left. Reconcile next time.
         async with runtime.db.service(actor="actions") as conn:
-            await mark_ambiguous(conn, action.id, f"{type(exc).__name__}: {exc}")
+            await repo.mark_ambiguous(conn, action.id, f"{type(exc).__name__}: {exc}")
         raise
 
     # 6: record.
@@ -354,7 +189,9 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
             await confirm(conn, action.id, provider_id=ids.provider_id, provider_chat_id=ids.chat_id)
             await safety.note_success(conn, action.account_id)
         else:
-            await mark_ambiguous(conn, action.id, "the provider accepted the action without returning its id")
+            await repo.mark_ambiguous(
+                conn, action.id, "the provider accepted the action without returning its id"
+            )
         action = await get(conn, action.id)
     if action.done:
         return ActionOutcome("done", action, "performed")
@@ -364,6 +201,16 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
         "accepted without an id: reconciling",
         not_before=utcnow() + timedelta(seconds=settings.action_reconcile_delay_seconds),
     )
+
+
+def _in_flight_elsewhere(runtime: Runtime, action: Action, now: datetime) -> ActionOutcome | None:
+    """Deferred while another attempt's call may still be under way (not yet stale)."""
+    if action.status != "in_flight" or action.started_at is None:
+        return None
+    stale_at = action.started_at + timedelta(seconds=runtime.settings.action_inflight_timeout_seconds)
+    if stale_at > now:
+        return ActionOutcome("deferred", action, "another attempt is in flight", not_before=stale_at)
+    return None
 
 
 def _settled(action: Action) -> ActionOutcome:
@@ -381,19 +228,17 @@ async def settle(
     Found at the provider → done; not found → failed with `unsent_reason` (budget refunded); the provider
     could not be read → ambiguous (ask again after `not_before`); an attempt still in flight → deferred.
     An action never started (intent) is failed as is: it cannot have happened."""
-    settings = runtime.settings
     now = utcnow()
     async with runtime.db.service(actor="actions") as conn:
         action = await get(conn, action_id, for_update=True)
         if action.status in ("done", "failed"):
             return _settled(action)
         if action.status == "intent":
-            await fail(conn, action.id, unsent_reason)
+            await repo.fail(conn, action.id, unsent_reason)
             return ActionOutcome("failed", await get(conn, action.id), unsent_reason)
-    if action.status == "in_flight" and action.started_at is not None:
-        stale_at = action.started_at + timedelta(seconds=settings.action_inflight_timeout_seconds)
-        if stale_at > now:
-            return ActionOutcome("deferred", action, "another attempt is in flight", not_before=stale_at)
+    busy = _in_flight_elsewhere(runtime, action, now)
+    if busy is not None:
+        return busy
     outcome = await _reconcile(
         runtime, linkedin_client(runtime), action, reconcile, unsent_reason=unsent_reason
     )
@@ -432,7 +277,7 @@ async def _reconcile(
         if current.status == "intent":  # released by another attempt meanwhile: it had not happened
             if unsent_reason is None:
                 return None
-            await fail(conn, action.id, unsent_reason)
+            await repo.fail(conn, action.id, unsent_reason)
             return ActionOutcome("failed", await get(conn, action.id), unsent_reason)
         if found is not None and found.provider_id:
             await confirm(conn, action.id, provider_id=found.provider_id, provider_chat_id=found.chat_id)
@@ -445,11 +290,13 @@ async def _reconcile(
             log.info(
                 "action %s (%s) reconciled: it had not happened; not sending it", action.key, action.kind
             )
-            await _fail_and_refund(conn, current, f"{unsent_reason} (reconciled: not found at the provider)")
+            await _undo(
+                conn, current, f"{unsent_reason} (reconciled: not found at the provider)", failed=True
+            )
             return ActionOutcome("failed", await get(conn, action.id), unsent_reason)
         log.info("action %s (%s) reconciled: it had not happened; sending again", action.key, action.kind)
-        await _release_and_refund(
-            conn, current, f"reconciled: not found at the provider ({current.last_error})"
+        await _undo(
+            conn, current, f"reconciled: not found at the provider ({current.last_error})", failed=False
         )
     return None
 
@@ -461,7 +308,7 @@ async def _record_error(
     now = utcnow()
     if exc.ambiguous:
         async with runtime.db.service(actor="actions") as conn:
-            await mark_ambiguous(conn, action.id, str(exc))
+            await repo.mark_ambiguous(conn, action.id, str(exc))
             action = await get(conn, action.id)
         return ActionOutcome(
             "ambiguous",
@@ -473,20 +320,20 @@ async def _record_error(
     if isinstance(exc, AlreadyInvited) and action.kind == "invitation":
         # LinkedIn says the invitation exists: find it to confirm with its id.
         async with runtime.db.service(actor="actions") as conn:
-            await mark_ambiguous(conn, action.id, str(exc))
+            await repo.mark_ambiguous(conn, action.id, str(exc))
             action = await get(conn, action.id)
         outcome = await _reconcile(runtime, client, action, reconcile)
         if outcome is not None:
             return outcome
         async with runtime.db.service(actor="actions") as conn:
-            await fail(conn, action.id, f"already invited, but no pending invitation found: {exc}")
+            await repo.fail(conn, action.id, f"already invited, but no pending invitation found: {exc}")
             action = await get(conn, action.id)
         return ActionOutcome("failed", action, "already invited recently", error=exc)
     async with runtime.db.service(actor="actions") as conn:
         if safety.is_account_error(exc) or exc.retryable or (exc.status is None):
             # Definitely not performed, and the same call may succeed later: back to intent.
             until = await safety.apply_provider_error(conn, action.account_id, exc, now, settings)
-            await _release_and_refund(conn, action, str(exc))
+            await _undo(conn, action, str(exc), failed=False)
             action = await get(conn, action.id)
             if safety.is_account_error(exc):
                 return ActionOutcome(
@@ -499,6 +346,6 @@ async def _record_error(
                 not_before=now + timedelta(seconds=settings.action_retry_seconds),
                 error=exc,
             )
-        await _fail_and_refund(conn, action, str(exc))
+        await _undo(conn, action, str(exc), failed=True)
         action = await get(conn, action.id)
     return ActionOutcome("failed", action, exc.title, error=exc)

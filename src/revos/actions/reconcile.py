@@ -19,14 +19,14 @@ clock), and match the exact text, so an older identical message is not mistaken 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
 from revos.actions import ledger
-from revos.actions.ledger import Action, ActionOutcome, Call, ProviderIds, Reconcile
+from revos.actions.models import Action, ActionOutcome, Call, ProviderIds, Reconcile
 from revos.linkedin import UnipileClient
 from revos.linkedin.requests import ReactionType
 from revos.runtime import Runtime
@@ -66,6 +66,33 @@ def _same_text(a: str | None, b: str | None) -> bool:
     return (a or "").strip() == (b or "").strip()
 
 
+def _before(since: datetime | None, moment: datetime | None) -> bool:
+    """Provably older than `since` (a moment that cannot be read proves nothing)."""
+    return since is not None and moment is not None and moment < since
+
+
+async def _first(
+    items: AsyncIterator[T],
+    match: Callable[[T], bool],
+    *,
+    limit: int,
+    too_old: Callable[[T], bool] | None = None,
+) -> T | None:
+    """The first of `items` (most recent first) that matches, reading at most `limit` of them and none past
+    the first that is `too_old` to be the one."""
+    scanned = 0
+    async with _closing(items) as it:
+        async for item in it:
+            scanned += 1
+            if too_old is not None and too_old(item):
+                return None
+            if match(item):
+                return item
+            if scanned >= limit:
+                return None
+    return None
+
+
 # --- DM -------------------------------------------------------------------------------------------------
 
 
@@ -93,24 +120,21 @@ async def reconcile_dm(client: UnipileClient, action: Action) -> ProviderIds | N
             async for chat in chats:
                 scanned += 1
                 # Chats come most recently active first: older ones cannot hold the message.
-                if since is not None and chat.timestamp is not None and chat.timestamp < since:
+                if _before(since, chat.timestamp):
                     break
                 if chat.attendee_provider_id == action.target:
                     chat_ids.append(chat.id)
                 if scanned >= MAX_CHATS_SCANNED:
                     break
     for cid in chat_ids:
-        scanned = 0
-        async with _closing(client.iter_chat_messages(cid, limit=100)) as messages:
-            async for message in messages:
-                scanned += 1
-                # A message without a readable time cannot prove it is too old: it is compared.
-                if since is not None and message.timestamp is not None and message.timestamp < since:
-                    break
-                if message.is_sender and _same_text(message.text, text):
-                    return ProviderIds(message.id, cid)
-                if scanned >= MAX_MESSAGES_SCANNED:
-                    break
+        message = await _first(
+            client.iter_chat_messages(cid, limit=100),
+            lambda m: m.is_sender and _same_text(m.text, text),
+            limit=MAX_MESSAGES_SCANNED,
+            too_old=lambda m: _before(since, m.timestamp),
+        )
+        if message is not None:
+            return ProviderIds(message.id, cid)
     return None
 
 
@@ -126,15 +150,12 @@ async def send_invitation(client: UnipileClient, action: Action) -> ProviderIds:
 
 async def reconcile_invitation(client: UnipileClient, action: Action) -> ProviderIds | None:
     """A pending invitation to the target means it happened (whatever its age)."""
-    scanned = 0
-    async with _closing(client.iter_sent_invitations(_account(action), limit=100)) as invitations:
-        async for invitation in invitations:
-            scanned += 1
-            if action.target in (invitation.invited_user_id, invitation.invited_user_public_id):
-                return ProviderIds(invitation.id)
-            if scanned >= MAX_ITEMS_SCANNED:
-                break
-    return None
+    invitation = await _first(
+        client.iter_sent_invitations(_account(action), limit=100),
+        lambda i: action.target in (i.invited_user_id, i.invited_user_public_id),
+        limit=MAX_ITEMS_SCANNED,
+    )
+    return ProviderIds(invitation.id) if invitation is not None else None
 
 
 # --- post -----------------------------------------------------------------------------------------------
@@ -151,17 +172,13 @@ async def reconcile_post(client: UnipileClient, action: Action) -> ProviderIds |
     me = await client.get_own_profile(account_id)
     since = _since(action)
     text = str(action.payload.get("text") or "")
-    scanned = 0
-    async with _closing(client.iter_user_posts(me.provider_id, account_id, limit=50)) as posts:
-        async for post in posts:
-            scanned += 1
-            if since is not None and post.parsed_datetime is not None and post.parsed_datetime < since:
-                break
-            if _same_text(post.text, text):
-                return ProviderIds(post.id)
-            if scanned >= MAX_ITEMS_SCANNED:
-                break
-    return None
+    post = await _first(
+        client.iter_user_posts(me.provider_id, account_id, limit=50),
+        lambda p: _same_text(p.text, text),
+        limit=MAX_ITEMS_SCANNED,
+        too_old=lambda p: _before(since, p.parsed_datetime),
+    )
+    return ProviderIds(post.id) if post is not None else None
 
 
 # --- comment --------------------------------------------------------------------------------------------
@@ -186,7 +203,6 @@ async def reconcile_comment(client: UnipileClient, action: Action) -> ProviderId
     me = await client.get_own_profile(account_id)
     text = str(action.payload.get("text") or "")
     parent = action.payload.get("comment_id")
-    scanned = 0
     comments = client.iter_comments(
         action.target,
         account_id,
@@ -194,14 +210,12 @@ async def reconcile_comment(client: UnipileClient, action: Action) -> ProviderId
         comment_id=str(parent) if parent else None,
         include_replies=not parent,
     )
-    async with _closing(comments) as it:
-        async for found in it:
-            scanned += 1
-            if found.author_details.id == me.provider_id and _same_text(found.text, text):
-                return ProviderIds(found.id)
-            if scanned >= MAX_ITEMS_SCANNED * 4:
-                break
-    return None
+    found = await _first(
+        comments,
+        lambda c: c.author_details.id == me.provider_id and _same_text(c.text, text),
+        limit=MAX_ITEMS_SCANNED * 4,
+    )
+    return ProviderIds(found.id) if found is not None else None
 
 
 # --- reaction -------------------------------------------------------------------------------------------

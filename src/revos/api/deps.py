@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, FastAPI, Header, Request
 
 from revos.api.permissions import require
 from revos.clock import utcnow
@@ -28,6 +28,22 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+class Principals(Protocol):
+    """Where callers are looked up: API keys and users are the tenancy domain's rows
+    (`revos.tenancy.repo`), handed to the app by its factory (`install`), so this toolkit imports no domain."""
+
+    async def api_key_by_prefix(self, conn: Conn, prefix: str) -> dict[str, Any] | None: ...
+
+    async def touch_api_key(self, conn: Conn, key_id: UUID, now: datetime) -> None: ...
+
+    async def user_for_token(self, conn: Conn, user_id: UUID) -> dict[str, Any] | None: ...
+
+
+def install(app: FastAPI, principals: Principals) -> None:
+    """Authenticate the app's requests against `principals`."""
+    app.state.principals = principals
 
 
 @dataclass
@@ -54,33 +70,29 @@ class Ctx:
         return self.user_id if self.user_client_id == client_id else None
 
 
-async def _claims_for_api_key(runtime: Runtime, key: str) -> jwt_tokens.Claims:
+async def _claims_for_api_key(runtime: Runtime, principals: Principals, key: str) -> jwt_tokens.Claims:
     prefix = apikeys.split(key)
     if prefix is None:
         raise Unauthorized("malformed API key")
     # The key is not a tenant yet: look it up as the service role, then act as its client.
     async with runtime.db.service(actor="api-key-auth") as conn:
-        row = await (
-            await conn.execute(
-                "select id, client_id, key_hash, role, revoked_at, last_used_at"
-                " from api_keys where key_prefix = %s",
-                (prefix,),
-            )
-        ).fetchone()
+        row = await principals.api_key_by_prefix(conn, prefix)
         if row is None or not apikeys.matches(key, row["key_hash"]):
             raise Unauthorized("unknown API key")
         if row["revoked_at"] is not None:
             raise Unauthorized("API key revoked")
         now = utcnow()
         if row["last_used_at"] is None or now - row["last_used_at"] > API_KEY_TOUCH_INTERVAL:
-            await conn.execute("update api_keys set last_used_at = %s where id = %s", (now, row["id"]))
+            await principals.touch_api_key(conn, row["id"], now)
     return jwt_tokens.Claims(sub=f"api_key:{row['id']}", client_id=row["client_id"], user_role=row["role"])
 
 
 ROLE_RANK = {"member": 0, "manager": 1, "admin": 2}
 
 
-async def _claims_for_user(runtime: Runtime, claims: jwt_tokens.Claims, issued_at: int | None) -> CurrentUser:
+async def _claims_for_user(
+    runtime: Runtime, principals: Principals, claims: jwt_tokens.Claims, issued_at: int | None
+) -> CurrentUser:
     """Act with the token's user as they are now: gone, demoted, moved or revoked means refused.
 
     A token may carry a lower role than its user holds (scoped down); it never acts above the user's
@@ -90,13 +102,7 @@ async def _claims_for_user(runtime: Runtime, claims: jwt_tokens.Claims, issued_a
     except ValueError:
         raise Unauthorized("token subject is not a revOS user") from None
     async with runtime.db.service(actor="token-auth") as conn:
-        row = await (
-            await conn.execute(
-                "select u.id, u.client_id, u.role, u.tokens_valid_after, c.agency_id"
-                " from users u join clients c on c.id = u.client_id where u.id = %s",
-                (user_id,),
-            )
-        ).fetchone()
+        row = await principals.user_for_token(conn, user_id)
     if row is None:
         raise Unauthorized("the token's user no longer exists")
     revoked = row["tokens_valid_after"]
@@ -120,9 +126,13 @@ class CurrentUser:
     user_client_id: UUID | None
 
 
-async def _credentials(runtime: Runtime, authorization: str | None, x_api_key: str | None) -> Ctx:
+async def _credentials(
+    runtime: Runtime, principals: Principals, authorization: str | None, x_api_key: str | None
+) -> Ctx:
     if x_api_key:
-        return Ctx(runtime, await _claims_for_api_key(runtime, x_api_key.strip()), via_api_key=True)
+        return Ctx(
+            runtime, await _claims_for_api_key(runtime, principals, x_api_key.strip()), via_api_key=True
+        )
     if not authorization:
         raise Unauthorized("missing credentials: send 'Authorization: Bearer <token>' or 'X-API-Key'")
     scheme, _, token = authorization.partition(" ")
@@ -130,16 +140,27 @@ async def _credentials(runtime: Runtime, authorization: str | None, x_api_key: s
         raise Unauthorized("Authorization header must be 'Bearer <token>'")
     token = token.strip()
     if token.startswith(apikeys.SCHEME + "_"):
-        return Ctx(runtime, await _claims_for_api_key(runtime, token), via_api_key=True)
+        return Ctx(runtime, await _claims_for_api_key(runtime, principals, token), via_api_key=True)
     claims, issued_at = jwt_tokens.verify_with_issue_time(token, runtime.jwt_secret)
-    user = await _claims_for_user(runtime, claims, issued_at)
+    user = await _claims_for_user(runtime, principals, claims, issued_at)
     return Ctx(runtime, user.claims, user_id=user.user_id, user_client_id=user.user_client_id)
+
+
+def _principals(request: Request) -> Principals:
+    principals: Principals | None = getattr(request.app.state, "principals", None)
+    if principals is None:
+        raise RuntimeError("no caller lookup installed: call revos.api.deps.install(app, principals)")
+    return principals
 
 
 async def authenticate(request: Request) -> Ctx:
     """The caller of a request, from its headers alone (the body is not read yet)."""
-    runtime: Runtime = request.app.state.runtime
-    return await _credentials(runtime, request.headers.get("authorization"), request.headers.get("x-api-key"))
+    return await _credentials(
+        get_runtime(request),
+        _principals(request),
+        request.headers.get("authorization"),
+        request.headers.get("x-api-key"),
+    )
 
 
 async def get_ctx(
@@ -151,7 +172,7 @@ async def get_ctx(
     ctx = getattr(request.state, "ctx", None)
     if isinstance(ctx, Ctx):  # authenticated by ApiRoute before the body was read
         return ctx
-    return await _credentials(runtime, authorization, x_api_key)
+    return await _credentials(runtime, _principals(request), authorization, x_api_key)
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -46,3 +47,52 @@ async def revoke_user_tokens(conn: Conn, user_id: UUID) -> bool:
         )
     ).fetchone()
     return row is not None
+
+
+# --- who is calling (revos.api.deps) ------------------------------------------------------------------------
+
+
+async def api_key_by_prefix(conn: Conn, prefix: str) -> dict[str, Any] | None:
+    return await (
+        await conn.execute(
+            "select id, client_id, key_hash, role, revoked_at, last_used_at from api_keys where key_prefix = %s",
+            (prefix,),
+        )
+    ).fetchone()
+
+
+async def touch_api_key(conn: Conn, key_id: UUID, now: datetime) -> None:
+    await conn.execute("update api_keys set last_used_at = %s where id = %s", (now, key_id))
+
+
+async def user_for_token(conn: Conn, user_id: UUID) -> dict[str, Any] | None:
+    """What a token of the user may do now: their client, its agency, their role, their revocation."""
+    return await (
+        await conn.execute(
+            "select u.id, u.client_id, u.role, u.tokens_valid_after, c.agency_id"
+            " from users u join clients c on c.id = u.client_id where u.id = %s",
+            (user_id,),
+        )
+    ).fetchone()
+
+
+# --- users and the demo tenant ------------------------------------------------------------------------------
+
+
+async def user_id_by_email(conn: Conn, email: str) -> UUID | None:
+    row = await (
+        await conn.execute("select id from users where lower(email) = lower(%s)", (email,))
+    ).fetchone()
+    return row["id"] if row else None
+
+
+async def agency_id_by_slug(conn: Conn, slug: str) -> UUID | None:
+    row = await (await conn.execute("select id from agencies where slug = %s", (slug,))).fetchone()
+    return row["id"] if row else None
+
+
+async def client_id_named(conn: Conn, agency_id: UUID, name: str) -> UUID | None:
+    row = await (
+        await conn.execute("select id from clients where agency_id = %s and name = %s", (agency_id, name))
+    ).fetchone()
+    return row["id"] if row else None

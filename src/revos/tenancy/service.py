@@ -68,10 +68,7 @@ async def delete_client(conn: Conn, client_id: UUID) -> None:
 
 
 async def create_user(conn: Conn, client_id: UUID, body: schemas.UserCreate) -> dict[str, Any]:
-    existing = await (
-        await conn.execute("select 1 from users where lower(email) = lower(%s)", (body.email,))
-    ).fetchone()
-    if existing:
+    if await repo.user_id_by_email(conn, str(body.email)) is not None:
         raise Conflict("a user with this email already exists")
     values = body.model_dump(exclude={"client_id"}) | {
         "client_id": client_id,
