@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from revos.accounts.safety import Window, zone
 from revos.campaigns import schemas
 from revos.clock import utcnow
 from revos.config import Settings
@@ -123,19 +124,8 @@ def working_hours_opening(
     hours = campaign.working_hours
     if hours is None:
         return None
-    from revos.accounts.safety import Policy, zone
-    from revos.config import get_settings
-
-    policy = Policy.of(
-        get_settings(),
-        {
-            "working_hours_enabled": True,
-            "working_hours_start": hours.start_hour,
-            "working_hours_end": hours.end_hour,
-            "working_days": ",".join(hours.days),
-        },
-    )
+    window = Window.hours(hours.start_hour, hours.end_hour, hours.days)
     local = now.astimezone(zone(timezone))
-    if policy.in_window(local):
+    if window.in_window(local):
         return None
-    return policy.next_window(local).astimezone(now.tzinfo)
+    return window.next_window(local).astimezone(now.tzinfo)
