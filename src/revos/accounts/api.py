@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from revos.accounts import connecting, hosted, repo, schemas, service
 from revos.api.deps import CtxDep, RuntimeDep
 from revos.api.openapi import error_responses
+from revos.api.permissions import target_client
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.errors import NotFound, RevosError
-from revos.tenancy.service import target_client
 
 router = APIRouter(prefix="/v1/linkedin-accounts", tags=["linkedin accounts"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]

@@ -8,11 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from revos.api.deps import CtxDep
+from revos.api.permissions import target_client
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.campaigns import repo, schemas, service
 from revos.clock import utcnow
-from revos.tenancy.service import target_client
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], route_class=ApiRoute)
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]

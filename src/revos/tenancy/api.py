@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from revos.api.deps import CtxDep
+from revos.api.permissions import target_client
 from revos.api.routing import ApiRoute
 from revos.api.schemas import Page
 from revos.db import crud
@@ -105,7 +106,7 @@ async def list_users(ctx: CtxDep, limit: Limit = 50, cursor: Cursor = None) -> P
 @router.post("/users", status_code=status.HTTP_201_CREATED)
 async def create_user(ctx: CtxDep, body: schemas.UserCreate) -> schemas.User:
     ctx.require("users.manage")
-    client_id = service.target_client(ctx.claims, body.client_id)
+    client_id = target_client(ctx.claims, body.client_id)
     async with ctx.tx() as conn:
         return schemas.User.model_validate(await service.create_user(conn, client_id, body))
 
@@ -160,7 +161,7 @@ async def list_api_keys(ctx: CtxDep, limit: Limit = 50, cursor: Cursor = None) -
 @router.post("/api-keys", status_code=status.HTTP_201_CREATED)
 async def create_api_key(ctx: CtxDep, body: schemas.ApiKeyCreate) -> schemas.ApiKeyCreated:
     ctx.require("api_keys.manage")
-    client_id = service.target_client(ctx.claims, body.client_id)
+    client_id = target_client(ctx.claims, body.client_id)
     async with ctx.tx() as conn:
         row, key = await service.create_api_key(
             conn,

@@ -7,22 +7,10 @@ from uuid import UUID, uuid4
 
 from revos.db import crud
 from revos.db.pool import Conn
-from revos.errors import Conflict, NotFound, ValidationFailed
+from revos.errors import Conflict, NotFound
 from revos.magnets import service as magnet_files
 from revos.security import apikeys
-from revos.security.jwt import Claims
 from revos.tenancy import repo, schemas
-
-
-def target_client(claims: Claims, requested: UUID | None) -> UUID:
-    """The client a write applies to: the caller's own, or the one agency staff name."""
-    if claims.client_id is not None:
-        if requested is not None and requested != claims.client_id:
-            raise NotFound("client not found")
-        return claims.client_id
-    if requested is None:
-        raise ValidationFailed("client_id is required for agency-wide tokens")
-    return requested
 
 
 def _changes(model: Any) -> dict[str, Any]:
