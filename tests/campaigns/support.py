@@ -15,7 +15,7 @@ from revos.clock import SystemClock, set_clock
 from revos.runtime import Runtime
 from revos.security.jwt import Claims, issue
 from tests.factories import make_tenant as make_tenant_rows
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 
 # The smallest file each sniffed type accepts.
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

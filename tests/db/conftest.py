@@ -16,7 +16,7 @@ from psycopg.rows import dict_row
 
 from revos.db import migrate
 from tests.db.factories import Tenant, seed_agency, seed_tenant
-from tests.helpers import with_database
+from tests.support import with_database
 
 
 def _create_migrated(root_url: str, prefix: str) -> str:

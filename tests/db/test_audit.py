@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 
 from revos.audit import canonical_text, verify_chain
 from tests.db.factories import TABLES, Tenant, insert_row, seed_agency
-from tests.helpers import eventually, superuser_conn, tenant_conn
+from tests.support import eventually, superuser_conn, tenant_conn
 
 SECRET_EMAIL = b"ciphertext:ada@example.test"
 SECRET_PASSWORD = b"ciphertext:correct horse battery staple"

@@ -14,7 +14,7 @@ from psycopg import sql
 from revos.db import migrate
 from tests.db.factories import TABLES, Tenant, insert_row, seed_agency, seed_tenant
 from tests.db.spec import SPEC_COLUMNS, SPEC_FKS, SPEC_INDEXES, SPEC_TYPES, SPEC_UNIQUE
-from tests.helpers import superuser_conn, tenant_conn
+from tests.support import superuser_conn, tenant_conn
 
 # References that may cross clients, each for a stated reason.
 CROSS_CLIENT_REFERENCES_ALLOWED = {

@@ -28,7 +28,7 @@ from tests.accounts.conftest import (  # noqa: F401
     tenant,
 )
 from tests.factories import Tenant
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.leads.setup import Scene, campaign_and_post, make_comment, make_scene, rows
 
 FAST = {"gap_min_seconds": 0, "gap_max_seconds": 0, "working_hours_enabled": False, "warmup_days": 0}

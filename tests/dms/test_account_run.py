@@ -14,7 +14,7 @@ from revos.clock import SystemClock, set_clock
 from revos.dms import jobs, sequence
 from revos.sim import Persona
 from tests.dms.conftest import World
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.leads.setup import rows
 
 

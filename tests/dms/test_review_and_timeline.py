@@ -13,7 +13,7 @@ from revos.dms import links, sequence
 from revos.sim import Persona
 from tests.accounts.conftest import headers
 from tests.dms.conftest import SETTINGS, World
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 
 
 def _campaign_settings(world: World, **changes: Any) -> None:

@@ -12,7 +12,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from tests.factories import Tenant, make_tenant
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 
 
 @dataclass
@@ -58,7 +58,7 @@ def make_scene(
                 " values (%s, %s, %s, %s, %s, %s, %s, %s) returning id",
                 (
                     tenant.client_id,
-                    tenant.admin_id,
+                    tenant.user_id,
                     f"acct-{uuid.uuid4().hex[:6]}",
                     b"x",
                     b"x",
@@ -101,7 +101,7 @@ def make_scene(
         assert post is not None
     return Scene(
         tenant.client_id,
-        tenant.admin_id,
+        tenant.user_id,
         account["id"],
         unipile_account_id,
         magnet["id"],

@@ -20,7 +20,7 @@ from revos.linkedin import (
     UnipileClient,
     UnipileError,
 )
-from tests.helpers import eventually
+from tests.support import eventually
 from tests.linkedin.conftest import API_KEY, RecordingTransport, World
 
 

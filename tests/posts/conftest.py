@@ -18,7 +18,7 @@ from revos.runtime import Runtime
 from revos.sim import Simulator, serve
 from revos.sim.models import Login
 from tests.campaigns.support import Tenant, make_account, make_campaign_row, make_tenant
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 
 SIM_KEY = "sim-key"
 

@@ -16,7 +16,7 @@ from revos.runtime import Runtime
 from revos.sim import Simulator
 from revos.sim.models import Post as SimPost
 from tests.campaigns.support import row
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.posts.conftest import World, make_post_row
 
 

@@ -11,7 +11,7 @@ from revos.posts import publishing
 from revos.runtime import Runtime
 from revos.sim import FaultRule, Simulator
 from tests.campaigns.support import row
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.posts.conftest import World, make_post_row
 
 

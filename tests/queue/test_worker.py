@@ -11,7 +11,7 @@ from revos.config import Settings
 from revos.queue import open_app
 from revos.queue.maintenance import purge_finished, recover_stalled, reset_daily_limits
 from revos.runtime import Runtime
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.queue import tasks
 from tests.queue.conftest import StartWorker, defer_committed, job_row, wait_status
 

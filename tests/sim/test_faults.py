@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from revos.sim import FaultRule, Simulator
-from tests.helpers import eventually
+from tests.support import eventually
 from tests.sim.conftest import Connected, Receiver, assert_error, register_webhook
 
 

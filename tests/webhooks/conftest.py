@@ -17,7 +17,7 @@ from revos.runtime import Runtime
 from revos.security import jwt as jwt_tokens
 from revos.webhooks import dispatcher, service
 from revos.webhooks.receiver import Receiver
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 
 
 @dataclass

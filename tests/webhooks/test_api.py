@@ -9,7 +9,7 @@ import pytest
 
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Receiver
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.webhooks.conftest import Tenant, config_row, make_tenant
 
 

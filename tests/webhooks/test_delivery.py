@@ -16,7 +16,7 @@ from revos.errors import Conflict
 from revos.runtime import Runtime
 from revos.webhooks import service
 from revos.webhooks.receiver import Receiver
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.webhooks.conftest import (
     Tenant,
     config_row,

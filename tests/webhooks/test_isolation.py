@@ -14,7 +14,7 @@ from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.security import ssrf
 from revos.webhooks.receiver import Receiver
-from tests.helpers import service_conn, superuser_conn
+from tests.support import service_conn, superuser_conn
 from tests.webhooks.conftest import (
     Tenant,
     create_config,

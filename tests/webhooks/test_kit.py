@@ -11,7 +11,7 @@ import pytest
 from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Answer, Received, Receiver
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 from tests.webhooks.conftest import Tenant, delivery_row, dispatch, enqueue, lead_status, make_lead
 
 API_KEY = "kit_test_key_0123456789"

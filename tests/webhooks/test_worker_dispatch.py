@@ -10,7 +10,7 @@ import standardwebhooks
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Receiver
-from tests.helpers import eventually
+from tests.support import eventually
 from tests.webhooks.conftest import Tenant, create_config, delivery_row, enqueue, make_lead
 
 
