@@ -1,6 +1,7 @@
 """What tests share: connections (db), waiting (waiting), one factory per table (rows), the tenant (tenant).
 The shared fixtures are in tests.support.fixtures, registered by tests/conftest.py."""
 
+from tests.support.api import create_campaign
 from tests.support.db import (
     anon_conn,
     connect,
@@ -36,9 +37,9 @@ from tests.support.tenant import Tenant, headers, make_tenant, token_headers
 from tests.support.waiting import EVENTUALLY_SECONDS, eventually
 
 __all__ = [
+    "EVENTUALLY_SECONDS",
     "PDF",
     "PNG",
-    "EVENTUALLY_SECONDS",
     "Conn",
     "Connected",
     "Row",
@@ -46,6 +47,7 @@ __all__ = [
     "anon_conn",
     "connect",
     "connect_account",
+    "create_campaign",
     "eventually",
     "headers",
     "insert",
