@@ -11,9 +11,8 @@ from psycopg.types.json import Jsonb
 from revos.clock import utcnow
 from revos.dms import links, sequence
 from revos.sim import Persona
-from tests.accounts.conftest import headers
 from tests.dms.conftest import SETTINGS, World
-from tests.support import superuser_conn
+from tests.support import headers, superuser_conn
 
 
 def _campaign_settings(world: World, **changes: Any) -> None:
