@@ -29,7 +29,9 @@ import pytest  # noqa: E402
 
 from revos import migrations  # noqa: E402
 from revos.db.embedded import start_embedded, stop_embedded  # noqa: E402
-from tests.helpers import with_database  # noqa: E402
+from tests.support import with_database  # noqa: E402
+
+pytest_plugins = ["tests.support.fixtures"]
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,16 @@ import httpx
 from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.sim import Simulator
-from tests.accounts.conftest import account_row, headers
-from tests.factories import Tenant
-from tests.helpers import superuser_conn
+from tests.support import (
+    Conn,
+    Tenant,
+    connect_account,
+    headers,
+    make_tenant,
+    process_inbox,
+    read_row,
+    superuser_conn,
+)
 
 
 async def test_2fa_checkpoint_then_code_makes_the_account_active_with_its_profile(
@@ -150,7 +157,7 @@ async def test_credentials_are_stored_only_as_ciphertext_and_never_returned(
     )
     assert created.status_code == 201, created.text
     account_id = UUID(created.json()["id"])
-    row = account_row(db_url, account_id)
+    row = read_row(db_url, "linkedin_accounts", account_id)
     raw = b"".join(bytes(row[c]) for c in ("linkedin_email", "linkedin_password"))
     assert password.encode() not in raw
     assert b"gil@example.com" not in raw
@@ -176,17 +183,15 @@ async def test_credentials_are_stored_only_as_ciphertext_and_never_returned(
 
 
 async def test_members_read_but_cannot_connect_and_other_tenants_see_nothing(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, linkedin: Simulator, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, linkedin: Simulator, db_url: str
 ) -> None:
-    from tests.accounts.conftest import connect_account
-    from tests.factories import make_tenant
 
     account = await connect_account(api, runtime, tenant, linkedin)
     member = headers(runtime, tenant, role="member")
     assert (await api.get(f"/v1/linkedin-accounts/{account.id}", headers=member)).status_code == 200
     refused = await api.post("/v1/linkedin-accounts", json={"li_at": "x"}, headers=member)
     assert refused.status_code == 403
-    other = make_tenant(db_url)
+    other = await make_tenant(owner)
     assert (
         await api.get(f"/v1/linkedin-accounts/{account.id}", headers=headers(runtime, other))
     ).status_code == 404
@@ -195,7 +200,6 @@ async def test_members_read_but_cannot_connect_and_other_tenants_see_nothing(
 async def test_pause_resume_and_delete_also_at_unipile(
     api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, linkedin: Simulator
 ) -> None:
-    from tests.accounts.conftest import connect_account
 
     account = await connect_account(api, runtime, tenant, linkedin)
     h = headers(runtime, tenant)
@@ -215,7 +219,6 @@ async def test_in_app_approval_activates_the_account_through_the_status_webhook(
     api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, linkedin: Simulator, db_url: str
 ) -> None:
     from revos.accounts.service import refresh_profile
-    from tests.accounts.conftest import process_inbox
 
     linkedin.add_account(
         username="hal@example.com", password="pw", checkpoint="IN_APP_VALIDATION", name="Hal Ng"
@@ -232,7 +235,7 @@ async def test_in_app_approval_activates_the_account_through_the_status_webhook(
     linkedin.approve_in_app(body["unipile_account_id"])
     await linkedin.settle()
     await process_inbox(runtime, UUID(body["id"]))
-    row = account_row(db_url, UUID(body["id"]))
+    row = read_row(db_url, "linkedin_accounts", UUID(body["id"]))
     assert row["status"] == "active"
     assert row["checkpoint"] is None
     with superuser_conn(db_url) as conn:
@@ -243,4 +246,4 @@ async def test_in_app_approval_activates_the_account_through_the_status_webhook(
         ).fetchone()
     assert job is not None
     assert await refresh_profile(runtime, UUID(body["id"]))
-    assert account_row(db_url, UUID(body["id"]))["profile_data"]["first_name"] == "Hal"
+    assert read_row(db_url, "linkedin_accounts", UUID(body["id"]))["profile_data"]["first_name"] == "Hal"

@@ -6,8 +6,7 @@ import httpx
 
 from revos.runtime import Runtime
 from revos.sim import Simulator
-from tests.accounts.conftest import account_row, headers
-from tests.factories import Tenant
+from tests.support import Tenant, headers, read_row
 
 
 async def test_a_hosted_link_connects_the_account_without_revos_seeing_the_login(
@@ -41,7 +40,7 @@ async def test_a_hosted_link_connects_the_account_without_revos_seeing_the_login
     [account] = [a for a in listed if a["unipile_account_id"] == notice.body["account_id"]]
     assert account["status"] == "active"
     assert account["account_name"] == "Hana Ito"  # named after the profile Unipile reads
-    row = account_row(db_url, account["id"])
+    row = read_row(db_url, "linkedin_accounts", account["id"])
     assert b"hosted-Pa55" not in bytes(row["linkedin_password"])
     # The same notification again (Unipile retried) changes nothing.
     again = await api.post(notice.url, json=notice.body)

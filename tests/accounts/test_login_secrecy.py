@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import httpx
@@ -17,9 +16,15 @@ from revos import migrations
 from revos.db import migrate
 from revos.runtime import Runtime
 from revos.sim import Simulator
-from tests.accounts.conftest import account_row, headers
-from tests.factories import Tenant, make_tenant
-from tests.helpers import superuser_conn
+from tests.support import (
+    Tenant,
+    connect,
+    headers,
+    make_linkedin_account,
+    make_tenant,
+    read_row,
+    superuser_conn,
+)
 
 LOGIN = "Ana.Secret-Login@Example.com"
 
@@ -92,7 +97,7 @@ async def test_the_login_email_is_in_no_response_no_clear_text_column_and_no_log
     assert responses[-1].status_code == 422
 
     # It is stored, encrypted: a reconnection with the stored credentials worked above.
-    assert account_row(db_url, UUID(account_id))["linkedin_email"] is not None
+    assert read_row(db_url, "linkedin_accounts", UUID(account_id))["linkedin_email"] is not None
     assert LOGIN.lower() not in _clear_text_rows_of(db_url, tenant.client_id).lower()
     assert LOGIN.lower() not in _revos_log_text(caplog).lower()
 
@@ -140,28 +145,7 @@ async def test_two_accounts_of_one_owner_name_keep_distinct_names(
     assert names[1].startswith("LinkedIn account ")
 
 
-def _insert_account(db_url: str, tenant: Tenant, **columns: Any) -> UUID:
-    import json
-
-    values = {
-        "client_id": tenant.client_id,
-        "user_id": tenant.admin_id,
-        "linkedin_email": b"\x01",
-        "linkedin_password": b"\x01",
-    } | columns
-    if isinstance(values.get("profile_data"), dict):
-        values["profile_data"] = json.dumps(values["profile_data"])
-    cols = ", ".join(values)
-    with superuser_conn(db_url) as conn:
-        row = conn.execute(
-            f"insert into linkedin_accounts ({cols}) values ({', '.join(['%s'] * len(values))}) returning id",
-            list(values.values()),
-        ).fetchone()
-    assert row is not None
-    return UUID(str(row["id"]))
-
-
-def test_the_migration_scrubs_logins_kept_in_clear_by_earlier_versions(
+async def test_the_migration_scrubs_logins_kept_in_clear_by_earlier_versions(
     empty_db_url: str, tmp_path: Path
 ) -> None:
     scrub = "20260202000000"
@@ -169,16 +153,22 @@ def test_the_migration_scrubs_logins_kept_in_clear_by_earlier_versions(
         if m.version < scrub:
             shutil.copy(m.path, tmp_path / m.path.name)
     migrations.migrate(empty_db_url, tmp_path)
-    tenant = make_tenant(empty_db_url)
     profile = {"first_name": "Ana", "provider_id": "ACo1", "email": "ana@example.com"}
-    by_login = _insert_account(empty_db_url, tenant, account_name="ana@example.com", profile_data=profile)
-    by_phone = _insert_account(empty_db_url, tenant, account_name="+33 6 12 34 56 78")
-    named = _insert_account(empty_db_url, tenant, account_name="Sales team", profile_data=profile)
+    async with connect(empty_db_url) as conn:
+        tenant = await make_tenant(conn)
+        logins = {"client_id": tenant.client_id, "user_id": tenant.user_id, "linkedin_email": b"\x01",
+                  "linkedin_password": b"\x01"}  # fmt: skip
+        accounts = [
+            await make_linkedin_account(conn, **logins, account_name="ana@example.com", profile_data=profile),
+            await make_linkedin_account(conn, **logins, account_name="+33 6 12 34 56 78"),
+            await make_linkedin_account(conn, **logins, account_name="Sales team", profile_data=profile),
+        ]
+    by_login, by_phone, named = (account["id"] for account in accounts)
 
     applied = migrations.migrate(empty_db_url)
     assert [m.version for m in applied][:1] == [scrub]
 
-    rows = {r: account_row(empty_db_url, r) for r in (by_login, by_phone, named)}
+    rows = {r: read_row(empty_db_url, "linkedin_accounts", r) for r in (by_login, by_phone, named)}
     assert rows[by_login]["account_name"] == f"LinkedIn account {str(by_login)[:8]}"
     assert rows[by_phone]["account_name"] == f"LinkedIn account {str(by_phone)[:8]}"
     assert rows[named]["account_name"] == "Sales team"

@@ -10,8 +10,7 @@ from revos.accounts import safety
 from revos.clock import ManualClock
 from revos.linkedin import AccountDisconnected, AccountRestricted, RateLimited
 from revos.runtime import Runtime
-from tests.accounts.conftest import account_row, make_account
-from tests.factories import Tenant
+from tests.support import Conn, Tenant, make_linkedin_account, read_row
 
 NO_GAP = {"gap_min_seconds": 0, "gap_max_seconds": 0}
 
@@ -24,9 +23,11 @@ async def _reserve(runtime: Runtime, account_id: UUID, kind: str, now: datetime)
 
 
 async def test_twenty_concurrent_reservations_never_exceed_the_daily_cap(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:
-    account_id = make_account(db_url, tenant, safety={"cap_dm": 5, **NO_GAP})
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, safety={"cap_dm": 5, **NO_GAP})
+    )["id"]
     now = clock.now()
     results = await asyncio.gather(*(_reserve(runtime, account_id, "dm", now) for _ in range(20)))
     allowed = [r for r in results if r.allowed]
@@ -38,7 +39,7 @@ async def test_twenty_concurrent_reservations_never_exceed_the_daily_cap(
     assert all(r.not_before is not None and r.not_before > now for r in refused)
     async with runtime.db.service() as conn:
         assert await safety.usage(conn, account_id=account_id, day=now.date()) == {"dm": 5}
-    assert account_row(db_url, account_id)["daily_dm_count"] == 5
+    assert read_row(db_url, "linkedin_accounts", account_id)["daily_dm_count"] == 5
     # Other kinds have their own cap; a refund gives one unit back.
     assert (await _reserve(runtime, account_id, "invitation", now)).allowed
     async with runtime.db.service() as conn:
@@ -48,15 +49,17 @@ async def test_twenty_concurrent_reservations_never_exceed_the_daily_cap(
 
 
 async def test_caps_are_shared_across_campaigns_and_counted_per_local_day(
-    runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
     # 23:30 in Paris is already the next day there: the budget is the Paris day's.
-    account_id = make_account(
-        db_url,
-        tenant,
-        timezone="Europe/Paris",
-        safety={"cap_invitation": 1, "working_hours_enabled": False, **NO_GAP},
-    )
+    account_id = (
+        await make_linkedin_account(
+            owner,
+            client_id=tenant.client_id,
+            timezone="Europe/Paris",
+            safety={"cap_invitation": 1, "working_hours_enabled": False, **NO_GAP},
+        )
+    )["id"]
     late = datetime(2026, 1, 5, 22, 30, tzinfo=UTC)  # 23:30 Paris, Monday
     first = await _reserve(runtime, account_id, "invitation", late)
     assert first.allowed
@@ -69,13 +72,20 @@ async def test_caps_are_shared_across_campaigns_and_counted_per_local_day(
 
 
 async def test_invitations_also_respect_a_weekly_cap_over_seven_local_days(
-    runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
-    account_id = make_account(
-        db_url,
-        tenant,
-        safety={"cap_invitation": 3, "cap_invitation_weekly": 7, "working_hours_enabled": False, **NO_GAP},
-    )
+    account_id = (
+        await make_linkedin_account(
+            owner,
+            client_id=tenant.client_id,
+            safety={
+                "cap_invitation": 3,
+                "cap_invitation_weekly": 7,
+                "working_hours_enabled": False,
+                **NO_GAP,
+            },
+        )
+    )["id"]
     monday = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
     sent = []
     for day in range(7):
@@ -95,19 +105,21 @@ async def test_invitations_also_respect_a_weekly_cap_over_seven_local_days(
 
 
 async def test_outside_working_hours_waits_for_the_next_window_in_the_accounts_time_zone(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:
-    account_id = make_account(
-        db_url,
-        tenant,
-        timezone="America/New_York",
-        safety={
-            "working_hours_start": 9,
-            "working_hours_end": 17,
-            "working_days": "mon,tue,wed,thu,fri",
-            **NO_GAP,
-        },
-    )
+    account_id = (
+        await make_linkedin_account(
+            owner,
+            client_id=tenant.client_id,
+            timezone="America/New_York",
+            safety={
+                "working_hours_start": 9,
+                "working_hours_end": 17,
+                "working_days": "mon,tue,wed,thu,fri",
+                **NO_GAP,
+            },
+        )
+    )["id"]
     now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # Monday 04:00 in New York
     refused = await _reserve(runtime, account_id, "dm", now)
     assert not refused.allowed
@@ -121,9 +133,13 @@ async def test_outside_working_hours_waits_for_the_next_window_in_the_accounts_t
 
 
 async def test_actions_of_one_account_are_spaced_by_a_random_gap(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:
-    account_id = make_account(db_url, tenant, safety={"gap_min_seconds": 60, "gap_max_seconds": 90})
+    account_id = (
+        await make_linkedin_account(
+            owner, client_id=tenant.client_id, safety={"gap_min_seconds": 60, "gap_max_seconds": 90}
+        )
+    )["id"]
     now = clock.now()
     assert (await _reserve(runtime, account_id, "dm", now)).allowed
     spaced = await _reserve(runtime, account_id, "comment", now + timedelta(seconds=30))
@@ -135,21 +151,23 @@ async def test_actions_of_one_account_are_spaced_by_a_random_gap(
 
 
 async def test_new_accounts_warm_up_from_a_fifth_of_the_cap(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:
     start = clock.now()
-    account_id = make_account(
-        db_url,
-        tenant,
-        warmup_started_at=start,
-        safety={
-            "cap_dm": 10,
-            "warmup_days": 10,
-            "warmup_start_fraction": 0.2,
-            "working_hours_enabled": False,
-            **NO_GAP,
-        },
-    )
+    account_id = (
+        await make_linkedin_account(
+            owner,
+            client_id=tenant.client_id,
+            warmup_started_at=start,
+            safety={
+                "cap_dm": 10,
+                "warmup_days": 10,
+                "warmup_start_fraction": 0.2,
+                "working_hours_enabled": False,
+                **NO_GAP,
+            },
+        )
+    )["id"]
 
     async def allowed_on(day: int) -> int:
         now = start + timedelta(days=day)
@@ -165,9 +183,13 @@ async def test_new_accounts_warm_up_from_a_fifth_of_the_cap(
 
 
 async def test_paused_accounts_refuse_and_provider_errors_pause_them(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:
-    account_id = make_account(db_url, tenant, safety={"working_hours_enabled": False, **NO_GAP})
+    account_id = (
+        await make_linkedin_account(
+            owner, client_id=tenant.client_id, safety={"working_hours_enabled": False, **NO_GAP}
+        )
+    )["id"]
     now = clock.now()
     async with runtime.db.service() as conn:
         until = await safety.apply_provider_error(
@@ -195,7 +217,7 @@ async def test_paused_accounts_refuse_and_provider_errors_pause_them(
         )
         # A milder pause never replaces a restriction.
         await safety.pause(conn, account_id, "429 again", now + timedelta(hours=1), source="rate_limited")
-    row = account_row(db_url, account_id)
+    row = read_row(db_url, "linkedin_accounts", account_id)
     assert row["pause_source"] == "restricted"
     assert row["paused_until"] is None
     later = await _reserve(runtime, account_id, "dm", now + timedelta(days=3))
@@ -209,7 +231,7 @@ async def test_paused_accounts_refuse_and_provider_errors_pause_them(
         await safety.apply_provider_error(
             conn, account_id, AccountDisconnected(status=401), now, runtime.settings
         )
-    row = account_row(db_url, account_id)
+    row = read_row(db_url, "linkedin_accounts", account_id)
     assert row["status"] == "expired"
     assert row["pause_source"] == "disconnected"
     refused = await _reserve(runtime, account_id, "dm", now)

@@ -15,8 +15,7 @@ from revos.clock import ManualClock
 from revos.linkedin import NotConnected, RateLimited
 from revos.runtime import Runtime
 from revos.sim import FaultRule, Simulator
-from tests.accounts.conftest import account_row, make_account
-from tests.factories import Tenant
+from tests.support import Conn, Tenant, make_linkedin_account, read_row
 
 FREE = {"working_hours_enabled": False, "gap_min_seconds": 0, "gap_max_seconds": 0}
 
@@ -30,12 +29,16 @@ class Setup:
 
 
 @pytest.fixture
-def setup(linkedin: Simulator, tenant: Tenant, db_url: str) -> Setup:
+async def setup(owner: Conn, linkedin: Simulator, tenant: Tenant, db_url: str) -> Setup:
     login = linkedin.add_account(name="Jane Doe")
     account = linkedin.connect_account(login)
     friend = linkedin.add_member("Ann", "Lee", connected_to=[login])
     stranger = linkedin.add_member("Bob", "Stone")
-    account_id = make_account(db_url, tenant, unipile_account_id=account.id, safety=FREE)
+    account_id = (
+        await make_linkedin_account(
+            owner, client_id=tenant.client_id, unipile_account_id=account.id, safety=FREE
+        )
+    )["id"]
     return Setup(account_id, account.id, friend, stranger)
 
 
@@ -55,7 +58,7 @@ async def _begin(
 
 
 def _dm_usage(db_url: str, s: Setup) -> int:
-    return int(account_row(db_url, s.account_id)["daily_dm_count"] or 0)
+    return int(read_row(db_url, "linkedin_accounts", s.account_id)["daily_dm_count"] or 0)
 
 
 async def test_a_dm_is_sent_once_and_confirmed_with_the_providers_id(
@@ -166,7 +169,7 @@ async def test_a_429_defers_the_action_pauses_the_account_and_gives_the_budget_b
     assert outcome.status == "deferred"
     assert isinstance(outcome.error, RateLimited)
     assert outcome.action.status == "intent"
-    row = account_row(db_url, setup.account_id)
+    row = read_row(db_url, "linkedin_accounts", setup.account_id)
     assert row["pause_source"] == "rate_limited"
     assert row["paused_until"] == outcome.not_before
     assert _dm_usage(db_url, setup) == 0

@@ -10,8 +10,7 @@ import pytest
 from revos.clock import utcnow
 from revos.runtime import Runtime
 from revos.security.jwt import Claims, issue
-from tests.factories import make_client, make_tenant, make_user
-from tests.helpers import superuser_conn
+from tests.support import Conn, make_client, make_tenant, make_user, superuser_conn
 
 
 def bearer(runtime: Runtime, **claims: object) -> dict[str, str]:
@@ -19,11 +18,11 @@ def bearer(runtime: Runtime, **claims: object) -> dict[str, str]:
 
 
 def client_admin(runtime: Runtime, tenant: object, role: str = "admin") -> dict[str, str]:
-    return bearer(runtime, sub=str(tenant.admin_id), client_id=str(tenant.client_id), user_role=role)  # type: ignore[attr-defined]
+    return bearer(runtime, sub=str(tenant.user_id), client_id=str(tenant.client_id), user_role=role)  # type: ignore[attr-defined]
 
 
 def agency_admin(runtime: Runtime, tenant: object) -> dict[str, str]:
-    return bearer(runtime, sub=str(tenant.admin_id), agency_id=str(tenant.agency_id), user_role="admin")  # type: ignore[attr-defined]
+    return bearer(runtime, sub=str(tenant.user_id), agency_id=str(tenant.agency_id), user_role="admin")  # type: ignore[attr-defined]
 
 
 async def test_health_and_readiness(api: httpx.AsyncClient) -> None:
@@ -53,11 +52,11 @@ async def test_requests_without_valid_credentials_get_401(
 
 
 async def test_expired_foreign_and_service_tokens_are_refused(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    tenant = make_tenant(db_url)
+    tenant = await make_tenant(owner)
     base = {
-        "sub": str(tenant.admin_id),
+        "sub": str(tenant.user_id),
         "client_id": str(tenant.client_id),
         "user_role": "admin",
         "aud": "authenticated",
@@ -85,9 +84,9 @@ async def test_expired_foreign_and_service_tokens_are_refused(
 
 
 async def test_api_key_lifecycle_shown_once_listed_without_secret_and_revoked(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    tenant = make_tenant(db_url)
+    tenant = await make_tenant(owner)
     admin = client_admin(runtime, tenant)
     created = await api.post("/v1/api-keys", json={"name": "zapier", "role": "manager"}, headers=admin)
     assert created.status_code == 201, created.text
@@ -118,9 +117,9 @@ async def test_api_key_lifecycle_shown_once_listed_without_secret_and_revoked(
 
 
 async def test_permission_matrix_member_reads_but_cannot_manage(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    tenant = make_tenant(db_url)
+    tenant = await make_tenant(owner)
     member = client_admin(runtime, tenant, role="member")
     manager = client_admin(runtime, tenant, role="manager")
     assert (await api.get("/v1/users", headers=member)).status_code == 200
@@ -135,15 +134,15 @@ async def test_permission_matrix_member_reads_but_cannot_manage(
 
 
 async def test_client_users_cannot_see_or_touch_another_clients_rows(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    a, b = make_tenant(db_url), make_tenant(db_url)
+    a, b = await make_tenant(owner), await make_tenant(owner)
     admin_a = client_admin(runtime, a)
-    assert (await api.get(f"/v1/users/{b.admin_id}", headers=admin_a)).status_code == 404
+    assert (await api.get(f"/v1/users/{b.user_id}", headers=admin_a)).status_code == 404
     assert (
-        await api.patch(f"/v1/users/{b.admin_id}", json={"first_name": "X"}, headers=admin_a)
+        await api.patch(f"/v1/users/{b.user_id}", json={"first_name": "X"}, headers=admin_a)
     ).status_code == 404
-    assert (await api.delete(f"/v1/users/{b.admin_id}", headers=admin_a)).status_code == 404
+    assert (await api.delete(f"/v1/users/{b.user_id}", headers=admin_a)).status_code == 404
     assert (await api.get(f"/v1/clients/{b.client_id}", headers=admin_a)).status_code == 404
     listed = (await api.get("/v1/users", headers=admin_a)).json()["items"]
     assert {u["client_id"] for u in listed} == {str(a.client_id)}
@@ -159,11 +158,11 @@ async def test_client_users_cannot_see_or_touch_another_clients_rows(
 
 
 async def test_agency_staff_reach_every_client_of_their_agency_and_nothing_else(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    mine = make_tenant(db_url)
-    second_client = make_client(db_url, mine.agency_id)
-    other = make_tenant(db_url)
+    mine = await make_tenant(owner)
+    second_client = (await make_client(owner, agency_id=mine.agency_id))["id"]
+    other = await make_tenant(owner)
     staff = agency_admin(runtime, mine)
 
     clients = (await api.get("/v1/clients", params={"limit": 200}, headers=staff)).json()["items"]
@@ -202,9 +201,9 @@ async def test_agency_staff_reach_every_client_of_their_agency_and_nothing_else(
     ids=["bad-email", "unknown-role", "unknown-field", "missing-email"],
 )
 async def test_invalid_payloads_get_422_with_the_field_and_write_nothing(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, body: dict[str, object], field: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, body: dict[str, object], field: str
 ) -> None:
-    tenant = make_tenant(db_url)
+    tenant = await make_tenant(owner)
     with superuser_conn(db_url) as conn:
         before = conn.execute("select count(*) as n from users").fetchone()["n"]
     response = await api.post("/v1/users", json=body, headers=client_admin(runtime, tenant))
@@ -216,9 +215,9 @@ async def test_invalid_payloads_get_422_with_the_field_and_write_nothing(
 
 
 async def test_duplicate_email_is_a_409_and_malformed_json_a_422(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    tenant = make_tenant(db_url)
+    tenant = await make_tenant(owner)
     admin = client_admin(runtime, tenant)
     email = f"dup-{uuid.uuid4().hex[:6]}@example.com"
     assert (await api.post("/v1/users", json={"email": email}, headers=admin)).status_code == 201
@@ -231,10 +230,12 @@ async def test_duplicate_email_is_a_409_and_malformed_json_a_422(
 
 
 async def test_cursor_pagination_walks_every_row_once(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str
 ) -> None:
-    tenant = make_tenant(db_url)
-    created = {str(make_user(db_url, tenant.client_id, "member")) for _ in range(7)} | {str(tenant.admin_id)}
+    tenant = await make_tenant(owner)
+    created = {
+        str((await make_user(owner, client_id=tenant.client_id, role="member"))["id"]) for _ in range(7)
+    } | {str(tenant.user_id)}
     seen: list[str] = []
     cursor = None
     while True:

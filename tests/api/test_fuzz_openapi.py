@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import pytest
 import requests
@@ -41,7 +42,7 @@ from revos.runtime import Runtime
 from revos.security.jwt import Claims, issue
 from revos.sim import Simulator
 from revos.sim import serve as serve_sim
-from tests.factories import make_client, make_tenant, make_user
+from tests.support import Conn, Tenant, make_client, make_tenant, make_user
 
 EXAMPLES = int(os.environ.get("REVOS_FUZZ_EXAMPLES", "6"))
 POSITIVE_CHECKS = [
@@ -157,17 +158,26 @@ def _fuzz(
     return sent
 
 
-def test_no_input_gets_a_5xx_and_every_answer_matches_the_document(db_url: str, served: str) -> None:
-    tenant = make_tenant(db_url)
-    make_client(db_url, tenant.agency_id)  # a second client for staff to reach
-    member = make_user(db_url, tenant.client_id, role="member")
+@pytest.fixture
+async def people(owner: Conn) -> tuple[Tenant, UUID]:
+    """A tenant (its user an admin, and staff of its agency) and a member of its client."""
+    tenant = await make_tenant(owner)
+    await make_client(owner, agency_id=tenant.agency_id)  # a second client for staff to reach
+    member = (await make_user(owner, client_id=tenant.client_id, role="member"))["id"]
+    return tenant, member
+
+
+def test_no_input_gets_a_5xx_and_every_answer_matches_the_document(
+    people: tuple[Tenant, UUID], served: str
+) -> None:
+    tenant, member = people
     credentials = {
         "member": _bearer({"sub": str(member), "client_id": str(tenant.client_id), "user_role": "member"}),
         "admin": _bearer(
-            {"sub": str(tenant.admin_id), "client_id": str(tenant.client_id), "user_role": "admin"}
+            {"sub": str(tenant.user_id), "client_id": str(tenant.client_id), "user_role": "admin"}
         ),
         "staff": _bearer(
-            {"sub": str(tenant.admin_id), "agency_id": str(tenant.agency_id), "user_role": "admin"}
+            {"sub": str(tenant.user_id), "agency_id": str(tenant.agency_id), "user_role": "admin"}
         ),
     }
     schema = schemathesis.openapi.from_url(f"{served}/openapi.json")

@@ -14,7 +14,6 @@ import pytest
 
 from revos.runtime import Runtime
 from tests.api.test_auth_and_tenancy import agency_admin, client_admin
-from tests.factories import make_tenant
 
 
 async def send_raw(
@@ -35,11 +34,6 @@ def assert_error(resp: httpx.Response, status: int) -> dict[str, object]:
     assert isinstance(body["error"], str), body
     assert isinstance(body["detail"], str), body
     return body
-
-
-@pytest.fixture
-def tenant(db_url: str) -> object:
-    return make_tenant(db_url)
 
 
 async def _client(api: httpx.AsyncClient, runtime: Runtime, tenant: object) -> dict[str, object]:

@@ -6,7 +6,6 @@ created_at (a poll inserts a page of leads in one transaction) so the id breaks 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,8 +18,23 @@ import pytest
 from revos.clock import utcnow
 from revos.runtime import Runtime
 from revos.security.jwt import Claims, issue
-from tests.factories import make_agency, make_client, make_user
-from tests.helpers import superuser_conn
+from tests.support import (
+    Conn,
+    make_agency,
+    make_api_key,
+    make_campaign,
+    make_client,
+    make_comment,
+    make_dm_sequence,
+    make_lead,
+    make_lead_magnet,
+    make_linkedin_account,
+    make_post,
+    make_user,
+    make_webhook_config,
+    make_webhook_delivery,
+    superuser_conn,
+)
 
 STATUSES = ("comment_detected", "dm_sent", "dm_replied", "failed")
 
@@ -41,96 +55,98 @@ class Agency:
     stranger: Client  # a client of another agency
 
 
-def seed_client(db_url: str, agency_id: UUID, leads: int, base: datetime) -> Client:
+async def seed_client(owner: Conn, agency_id: UUID, leads: int, base: datetime) -> Client:
     """Two campaigns, their posts and comments, leads (every fourth pending a review), deliveries, and a
     few rows of each short list; every lead written with its client, as the pipeline writes it."""
-    client_id = make_client(db_url, agency_id)
-    client = Client(client_id, make_user(db_url, client_id))
-    with superuser_conn(db_url) as conn:
-        make_user(db_url, client_id, role="member")
-        for n in range(3):
-            conn.execute(
-                "insert into api_keys (client_id, name, key_prefix, key_hash, created_at)"
-                " values (%s, %s, %s, repeat('0', 64), %s)",
-                (client_id, f"key {n}", uuid.uuid4().hex[:16], base + timedelta(minutes=n)),
+    client_id = (await make_client(owner, agency_id=agency_id))["id"]
+    client = Client(client_id, (await make_user(owner, client_id=client_id))["id"])
+    await make_user(owner, client_id=client_id, role="member")
+    for n in range(3):
+        at = base + timedelta(minutes=n)
+        await make_api_key(owner, client_id=client_id, name=f"key {n}", key_hash="0" * 64, created_at=at)
+        tags = ["guide"] if n else ["other"]
+        await make_lead_magnet(
+            owner, client_id=client_id, name=f"magnet {n}", file_path="f", tags=tags, created_at=at
+        )
+    account = (await make_linkedin_account(owner, client_id=client_id, account_name="acc"))["id"]
+    for n in range(2):
+        config = await make_webhook_config(
+            owner, client_id=client_id, name=f"esp {n}", url="https://esp.example/h"
+        )
+        client.configs.append(config["id"])
+        campaign = await make_campaign(
+            owner,
+            client_id=client_id,
+            name=f"campaign {n}",
+            status="active" if n else "paused",
+            created_at=base + timedelta(minutes=n),
+        )
+        client.campaigns.append(campaign["id"])
+        for p in range(2):
+            post = await make_post(
+                owner,
+                client_id=client_id,
+                campaign_id=campaign["id"],
+                linkedin_account_id=account,
+                content="GUIDE",
+                status="published" if p else "draft",
+                created_at=base + timedelta(minutes=p),
             )
-            conn.execute(
-                "insert into lead_magnets (client_id, name, file_path, tags, created_at) values (%s, %s, 'f', %s, %s)",
-                (client_id, f"magnet {n}", ["guide"] if n else ["other"], base + timedelta(minutes=n)),
-            )
-        account = conn.execute(
-            "insert into linkedin_accounts (client_id, account_name, linkedin_email, linkedin_password)"
-            " values (%s, 'acc', '\\x00', '\\x00') returning id",
-            (client_id,),
-        ).fetchone()["id"]
-        for n in range(2):
-            config = conn.execute(
-                "insert into webhook_configs (client_id, name, url) values (%s, %s, 'https://esp.example/h')"
-                " returning id",
-                (client_id, f"esp {n}"),
-            ).fetchone()["id"]
-            client.configs.append(config)
-            campaign = conn.execute(
-                "insert into campaigns (client_id, name, trigger_word, status, created_at)"
-                " values (%s, %s, 'GUIDE', %s, %s) returning id",
-                (client_id, f"campaign {n}", "active" if n else "paused", base + timedelta(minutes=n)),
-            ).fetchone()["id"]
-            client.campaigns.append(campaign)
-            for p in range(2):
-                post = conn.execute(
-                    "insert into posts (client_id, campaign_id, linkedin_account_id, content, status, created_at)"
-                    " values (%s, %s, %s, 'GUIDE', %s, %s) returning id",
-                    (
-                        client_id,
-                        campaign,
-                        account,
-                        "published" if p else "draft",
-                        base + timedelta(minutes=p),
-                    ),
-                ).fetchone()["id"]
-                client.posts.append(post)
-        for i in range(leads):
-            # Three leads per instant: the id orders them.
-            at = base + timedelta(seconds=i // 3)
-            campaign, post = client.campaigns[i % 2], client.posts[(i % 2) * 2 + 1]
-            comment = conn.execute(
-                "insert into comments (client_id, post_id, author_name, author_linkedin_id, content,"
-                " has_trigger_word, created_at) values (%s, %s, 'M', %s, 'hi', %s, %s) returning id",
-                (client_id, post, f"m{i}", i % 3 != 0, at),
-            ).fetchone()["id"]
-            lead = conn.execute(
-                "insert into leads (client_id, campaign_id, linkedin_id, status, comment_id, created_at)"
-                " values (%s, %s, %s, %s, %s, %s) returning id",
-                (client_id, campaign, f"m{i}", STATUSES[i % len(STATUSES)], comment, at),
-            ).fetchone()["id"]
-            sequence = conn.execute(
-                "insert into dm_sequences (client_id, lead_id, campaign_id, review_status, email_extracted,"
-                " email_confidence, created_at) values (%s, %s, %s, %s, %s, %s, %s) returning id",
-                (
-                    client_id,
-                    lead,
-                    campaign,
-                    "pending" if i % 4 == 0 else None,
-                    f"m{i}@example.com" if i % 4 == 0 else None,
-                    0.5 if i % 4 == 0 else None,
-                    at,
-                ),
-            ).fetchone()["id"]
-            conn.execute("update leads set dm_sequence_id = %s where id = %s", (sequence, lead))
-            conn.execute(
-                "insert into webhook_deliveries (client_id, webhook_config_id, lead_id, payload, status, created_at)"
-                " values (%s, %s, %s, '{}', %s, %s)",
-                (client_id, client.configs[i % 2], lead, "failed" if i % 3 else "success", at),
-            )
+            client.posts.append(post["id"])
+    for i in range(leads):
+        # Three leads per instant: the id orders them.
+        at = base + timedelta(seconds=i // 3)
+        campaign_id, post_id = client.campaigns[i % 2], client.posts[(i % 2) * 2 + 1]
+        comment = await make_comment(
+            owner,
+            client_id=client_id,
+            post_id=post_id,
+            author_name="M",
+            author_linkedin_id=f"m{i}",
+            content="hi",
+            has_trigger_word=i % 3 != 0,
+            created_at=at,
+        )
+        lead = await make_lead(
+            owner,
+            client_id=client_id,
+            campaign_id=campaign_id,
+            linkedin_id=f"m{i}",
+            status=STATUSES[i % len(STATUSES)],
+            comment_id=comment["id"],
+            created_at=at,
+        )
+        review = i % 4 == 0
+        sequence = await make_dm_sequence(
+            owner,
+            client_id=client_id,
+            lead_id=lead["id"],
+            campaign_id=campaign_id,
+            review_status="pending" if review else None,
+            email_extracted=f"m{i}@example.com" if review else None,
+            email_confidence=0.5 if review else None,
+            created_at=at,
+        )
+        await owner.execute(
+            "update leads set dm_sequence_id = %s where id = %s", (sequence["id"], lead["id"])
+        )
+        await make_webhook_delivery(
+            owner,
+            client_id=client_id,
+            webhook_config_id=client.configs[i % 2],
+            lead_id=lead["id"],
+            status="failed" if i % 3 else "success",
+            created_at=at,
+        )
     return client
 
 
 @pytest.fixture(scope="module")
-def agency(db_url: str) -> Agency:
+async def agency(owner: Conn) -> Agency:
     base = utcnow() - timedelta(days=1)
-    agency_id = make_agency(db_url)
-    clients = [seed_client(db_url, agency_id, 17, base), seed_client(db_url, agency_id, 8, base)]
-    return Agency(agency_id, clients, seed_client(db_url, make_agency(db_url), 5, base))
+    agency_id = (await make_agency(owner))["id"]
+    clients = [await seed_client(owner, agency_id, 17, base), await seed_client(owner, agency_id, 8, base)]
+    return Agency(agency_id, clients, await seed_client(owner, (await make_agency(owner))["id"], 5, base))
 
 
 def as_client(runtime: Runtime, client: Client) -> dict[str, str]:

@@ -7,17 +7,10 @@ from uuid import UUID
 
 import httpx
 import jwt as pyjwt
-import pytest
 
 from revos.runtime import Runtime
 from tests.api.test_auth_and_tenancy import agency_admin, bearer, client_admin
-from tests.factories import Tenant, make_client, make_tenant, make_user
-from tests.helpers import superuser_conn
-
-
-@pytest.fixture
-def tenant(db_url: str) -> Tenant:
-    return make_tenant(db_url)
+from tests.support import Conn, Tenant, make_client, make_user, superuser_conn
 
 
 def token_at(runtime: Runtime, issued_at: float, **claims: object) -> dict[str, str]:
@@ -27,9 +20,9 @@ def token_at(runtime: Runtime, issued_at: float, **claims: object) -> dict[str, 
 
 
 async def test_a_deleted_users_token_is_refused(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
 ) -> None:
-    member = make_user(db_url, tenant.client_id, role="member")
+    member = (await make_user(owner, client_id=tenant.client_id, role="member"))["id"]
     headers = bearer(runtime, sub=str(member), client_id=str(tenant.client_id), user_role="member")
     assert (await api.get("/v1/me", headers=headers)).status_code == 200
     deleted = await api.delete(f"/v1/users/{member}", headers=client_admin(runtime, tenant))
@@ -48,7 +41,7 @@ async def test_a_demoted_staff_token_stops_working_everywhere(
     assert made.status_code == 201, made.text
 
     with superuser_conn(db_url) as conn:
-        conn.execute("update users set role = 'member' where id = %s", (tenant.admin_id,))
+        conn.execute("update users set role = 'member' where id = %s", (tenant.user_id,))
     assert (await api.get("/v1/me", headers=staff)).status_code == 401
     refused = await api.post("/v1/clients", json={"name": "After demotion"}, headers=staff)
     assert refused.status_code == 401
@@ -61,9 +54,9 @@ async def test_a_demoted_staff_token_stops_working_everywhere(
 
 
 async def test_a_client_token_never_acts_above_its_users_current_role(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
 ) -> None:
-    manager = make_user(db_url, tenant.client_id, role="manager")
+    manager = (await make_user(owner, client_id=tenant.client_id, role="manager"))["id"]
     claims_admin = bearer(runtime, sub=str(manager), client_id=str(tenant.client_id), user_role="admin")
     me = (await api.get("/v1/me", headers=claims_admin)).json()
     assert me["user_role"] == "manager"
@@ -71,23 +64,23 @@ async def test_a_client_token_never_acts_above_its_users_current_role(
 
 
 async def test_a_token_for_another_client_than_its_users_is_refused(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
 ) -> None:
-    other = make_client(db_url, tenant.agency_id)
-    headers = bearer(runtime, sub=str(tenant.admin_id), client_id=str(other), user_role="admin")
+    other = (await make_client(owner, agency_id=tenant.agency_id))["id"]
+    headers = bearer(runtime, sub=str(tenant.user_id), client_id=str(other), user_role="admin")
     assert (await api.get("/v1/me", headers=headers)).status_code == 401
 
 
 async def test_revoking_a_users_tokens_ends_those_issued_before_not_after(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
 ) -> None:
-    user = make_user(db_url, tenant.client_id, role="member")
+    user = (await make_user(owner, client_id=tenant.client_id, role="member"))["id"]
     claims = {"sub": str(user), "client_id": str(tenant.client_id), "user_role": "member"}
     earlier = token_at(runtime, time.time() - 60, **claims)
     assert (await api.get("/v1/me", headers=earlier)).status_code == 200
 
     # A member may end their own tokens, not somebody else's.
-    other = make_user(db_url, tenant.client_id, role="member")
+    other = (await make_user(owner, client_id=tenant.client_id, role="member"))["id"]
     refused = await api.post(f"/v1/users/{other}/revoke-tokens", headers=earlier)
     assert refused.status_code == 403
     revoked = await api.post(f"/v1/users/{user}/revoke-tokens", headers=earlier)
@@ -104,9 +97,9 @@ async def test_revoking_a_users_tokens_ends_those_issued_before_not_after(
 
 
 async def test_an_admin_revokes_a_users_tokens(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
 ) -> None:
-    user = make_user(db_url, tenant.client_id, role="manager")
+    user = (await make_user(owner, client_id=tenant.client_id, role="manager"))["id"]
     claims = {"sub": str(user), "client_id": str(tenant.client_id), "user_role": "manager"}
     earlier = token_at(runtime, time.time() - 60, **claims)
     resp = await api.post(f"/v1/users/{user}/revoke-tokens", headers=client_admin(runtime, tenant))
@@ -119,9 +112,9 @@ async def test_an_admin_revokes_a_users_tokens(
 
 
 async def test_agency_staff_create_an_api_key_for_any_client_of_their_agency(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant
 ) -> None:
-    other = make_client(db_url, tenant.agency_id)
+    other = (await make_client(owner, agency_id=tenant.agency_id))["id"]
     created = await api.post(
         "/v1/api-keys",
         json={"name": "ops", "role": "manager", "client_id": str(other)},
@@ -139,4 +132,4 @@ async def test_agency_staff_create_an_api_key_for_any_client_of_their_agency(
             (key["id"],),
         ).fetchone()
     assert actor is not None
-    assert str(tenant.admin_id) in actor["actor"]
+    assert str(tenant.user_id) in actor["actor"]

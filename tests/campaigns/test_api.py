@@ -10,7 +10,15 @@ import pytest
 from revos.campaigns import tasks
 from revos.clock import ManualClock
 from revos.runtime import Runtime
-from tests.campaigns.support import Tenant, create_campaign, make_magnet, make_tenant, row, token_headers
+from tests.support import (
+    Conn,
+    Tenant,
+    create_campaign,
+    make_lead_magnet,
+    make_tenant,
+    read_row,
+    token_headers,
+)
 
 
 async def test_create_is_a_draft_with_defaults_and_the_first_trigger_as_trigger_word(
@@ -31,7 +39,7 @@ async def test_create_is_a_draft_with_defaults_and_the_first_trigger_as_trigger_
     assert body["settings"]["abandon_after_days"] == 7
     assert body["settings"]["email_review_threshold"] == 0.8
     assert body["settings"]["fuzzy_triggers"] is True
-    stored = row(db_url, "campaigns", body["id"])
+    stored = read_row(db_url, "campaigns", body["id"])
     assert stored["trigger_words"] == ["GUIDE", "free guide"]
     assert stored["client_id"] == tenant.client_id
 
@@ -110,7 +118,7 @@ async def test_invalid_campaigns_are_refused_before_any_write(
 
 
 async def test_lifecycle_moves_and_refuses_illegal_transitions(
-    api: httpx.AsyncClient, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, db_url: str
 ) -> None:
     campaign = await create_campaign(api, tenant)
     cid = campaign["id"]
@@ -123,7 +131,7 @@ async def test_lifecycle_moves_and_refuses_illegal_transitions(
     assert refused.status_code == 409
     assert "lead magnet" in refused.json()["detail"]
 
-    magnet = make_magnet(db_url, tenant.client_id)
+    magnet = (await make_lead_magnet(owner, client_id=tenant.client_id))["id"]
     patched = await api.patch(
         f"/v1/campaigns/{cid}", json={"lead_magnet_id": str(magnet)}, headers=tenant.headers
     )
@@ -143,17 +151,17 @@ async def test_lifecycle_moves_and_refuses_illegal_transitions(
         assert response.json()["error"] == "illegal_transition"
     edit = await api.patch(f"/v1/campaigns/{cid}", json={"name": "Renamed"}, headers=tenant.headers)
     assert edit.status_code == 409
-    assert row(db_url, "campaigns", cid)["status"] == "completed"
+    assert read_row(db_url, "campaigns", cid)["status"] == "completed"
 
 
 async def test_starts_at_and_ends_at_decide_whether_it_runs(
-    api: httpx.AsyncClient, tenant: Tenant, db_url: str, clock: ManualClock, runtime: Runtime
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, db_url: str, clock: ManualClock, runtime: Runtime
 ) -> None:
     now = clock.now()
     campaign = await create_campaign(
         api,
         tenant,
-        lead_magnet_id=str(make_magnet(db_url, tenant.client_id)),
+        lead_magnet_id=str((await make_lead_magnet(owner, client_id=tenant.client_id))["id"]),
         starts_at=(now + timedelta(hours=1)).isoformat(),
         ends_at=(now + timedelta(days=2)).isoformat(),
     )
@@ -172,12 +180,12 @@ async def test_starts_at_and_ends_at_decide_whether_it_runs(
 
 
 async def test_a_campaign_whose_end_has_passed_cannot_be_activated(
-    api: httpx.AsyncClient, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, db_url: str, clock: ManualClock
 ) -> None:
     campaign = await create_campaign(
         api,
         tenant,
-        lead_magnet_id=str(make_magnet(db_url, tenant.client_id)),
+        lead_magnet_id=str((await make_lead_magnet(owner, client_id=tenant.client_id))["id"]),
         ends_at=(clock.now() - timedelta(minutes=1)).isoformat(),
     )
     response = await api.post(f"/v1/campaigns/{campaign['id']}/activate", headers=tenant.headers)
@@ -186,10 +194,10 @@ async def test_a_campaign_whose_end_has_passed_cannot_be_activated(
 
 
 async def test_other_tenants_see_nothing_and_cannot_borrow_references(
-    api: httpx.AsyncClient, tenant: Tenant, db_url: str, runtime: Runtime
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, db_url: str, runtime: Runtime
 ) -> None:
     campaign = await create_campaign(api, tenant)
-    other = make_tenant(db_url, runtime)
+    other = await make_tenant(owner, runtime)
     url = f"/v1/campaigns/{campaign['id']}"
     assert (await api.get(url, headers=other.headers)).status_code == 404
     assert (await api.patch(url, json={"name": "Mine"}, headers=other.headers)).status_code == 404
@@ -197,7 +205,7 @@ async def test_other_tenants_see_nothing_and_cannot_borrow_references(
     assert (await api.delete(url, headers=other.headers)).status_code == 404
     assert (await api.get("/v1/campaigns", headers=other.headers)).json()["items"] == []
 
-    foreign_magnet = make_magnet(db_url, tenant.client_id)
+    foreign_magnet = (await make_lead_magnet(owner, client_id=tenant.client_id))["id"]
     response = await api.post(
         "/v1/campaigns",
         json={"name": "Borrow", "trigger_words": ["X"], "lead_magnet_id": str(foreign_magnet)},
@@ -218,7 +226,7 @@ async def test_members_read_but_do_not_write(
 
 
 async def test_names_are_unique_per_client_and_deletes_keep_history(
-    api: httpx.AsyncClient, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, db_url: str
 ) -> None:
     campaign = await create_campaign(api, tenant, name="Launch")
     again = await api.post(
@@ -228,7 +236,9 @@ async def test_names_are_unique_per_client_and_deletes_keep_history(
 
     url = f"/v1/campaigns/{campaign['id']}"
     await api.patch(
-        url, json={"lead_magnet_id": str(make_magnet(db_url, tenant.client_id))}, headers=tenant.headers
+        url,
+        json={"lead_magnet_id": str((await make_lead_magnet(owner, client_id=tenant.client_id))["id"])},
+        headers=tenant.headers,
     )
     await api.post(f"{url}/activate", headers=tenant.headers)
     assert (await api.delete(url, headers=tenant.headers)).status_code == 409  # active: pause first

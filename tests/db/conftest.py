@@ -15,8 +15,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from revos import migrations
-from tests.db.factories import Tenant, seed_agency, seed_tenant
-from tests.helpers import with_database
+from tests.db.factories import seed_agency, seed_tenant
+from tests.support import Tenant, with_database
 
 
 def _create_migrated(root_url: str, prefix: str) -> str:

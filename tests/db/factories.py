@@ -11,12 +11,14 @@ import enum
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+
+from tests.support import Tenant
 
 
 class Access(enum.Enum):
@@ -25,20 +27,6 @@ class Access(enum.Enum):
     AGENCIES = "agencies"  # client users and staff read; staff update their own; nobody else writes
     READ_ONLY = "read_only"  # tenants read their own rows, nobody but the database writes (audit_log)
     SERVICE_ONLY = "service_only"  # tenants hold no privilege at all (key material)
-
-
-@dataclass
-class Tenant:
-    """One client with one row in every table, as committed by `seed_tenant`."""
-
-    label: str
-    agency_id: uuid.UUID
-    client_id: uuid.UUID
-    ids: dict[str, Any] = field(default_factory=dict)
-
-    def claims(self, **extra: Any) -> dict[str, Any]:
-        return {"sub": str(self.ids["users"]), "role": "authenticated", "client_id": str(self.client_id),
-                "user_role": "member", **extra}  # fmt: skip
 
 
 def staff_claims(agency_id: uuid.UUID) -> dict[str, Any]:
@@ -63,6 +51,11 @@ def _tag() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def user_values(client_id: uuid.UUID) -> dict[str, Any]:
+    """A member of `client_id` (the role the database gives by default)."""
+    return {"client_id": client_id, "email": f"{_tag()}@example.test"}
+
+
 def _ref(t: Tenant, table: str) -> Any:
     return t.ids[table]
 
@@ -70,9 +63,7 @@ def _ref(t: Tenant, table: str) -> Any:
 TABLES: dict[str, TableSpec] = {
     "agencies": TableSpec(Access.AGENCIES, lambda t, n: {"name": f"Agency {_tag()}", "slug": f"ag-{_tag()}"}),
     "clients": TableSpec(Access.CLIENTS, lambda t, n: {"agency_id": t.agency_id, "name": f"Client {_tag()}"}),
-    "users": TableSpec(
-        Access.TENANT, lambda t, n: {"client_id": t.client_id, "email": f"{_tag()}@example.test"}
-    ),
+    "users": TableSpec(Access.TENANT, lambda t, n: user_values(t.client_id)),
     "linkedin_accounts": TableSpec(
         Access.TENANT,
         lambda t, n: {
@@ -309,9 +300,8 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 
-# Seeding order: parents before children. agencies, clients and audit_log are handled separately.
+# Seeding order: parents before children. agencies, clients, users and audit_log are handled separately.
 SEED_ORDER = [
-    "users",
     "linkedin_accounts",
     "webhook_configs",
     "lead_magnets",
@@ -352,7 +342,7 @@ def insert_row(conn: psycopg.Connection[Any], table: str, values: dict[str, Any]
 
 
 def seed_agency(conn: psycopg.Connection[Any]) -> uuid.UUID:
-    tenant = Tenant("", uuid.uuid4(), uuid.uuid4())
+    tenant = Tenant(uuid.uuid4(), uuid.uuid4(), uuid.uuid4())
     agency_id: uuid.UUID = insert_row(conn, "agencies", TABLES["agencies"].build(tenant, 0))
     return agency_id
 
@@ -360,7 +350,9 @@ def seed_agency(conn: psycopg.Connection[Any]) -> uuid.UUID:
 def seed_tenant(conn: psycopg.Connection[Any], label: str, agency_id: uuid.UUID) -> Tenant:
     """A client of `agency_id` with one row in every table (run as the owner, committed)."""
     client_id = insert_row(conn, "clients", {"agency_id": agency_id, "name": f"{label} {_tag()}"})
-    t = Tenant(label, agency_id, client_id, {"agencies": agency_id, "clients": client_id})
+    user_id = insert_row(conn, "users", user_values(client_id))
+    ids = {"agencies": agency_id, "clients": client_id, "users": user_id}
+    t = Tenant(agency_id, client_id, user_id, label=label, ids=ids)
     rows = conn.execute("select tablename from pg_tables where schemaname = 'public'").fetchall()
     existing = {r["tablename"] if isinstance(r, dict) else r[0] for r in rows}
     # Registered tables whose migration is not in this checkout are simply not seeded.

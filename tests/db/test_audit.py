@@ -14,20 +14,25 @@ import pytest
 from psycopg.rows import dict_row
 
 from revos.audit import canonical_text, verify_chain
-from tests.db.factories import TABLES, Tenant, insert_row, seed_agency
-from tests.helpers import eventually, superuser_conn, tenant_conn
+from tests.db.factories import insert_row
+from tests.support import (
+    Tenant,
+    connect,
+    eventually,
+    make_linkedin_account,
+    make_tenant,
+    superuser_conn,
+    tenant_conn,
+)
 
 SECRET_EMAIL = b"ciphertext:ada@example.test"
 SECRET_PASSWORD = b"ciphertext:correct horse battery staple"
 
 
-def make_tenant(url: str) -> Tenant:
-    with superuser_conn(url) as conn:
-        agency = seed_agency(conn)
-        client = insert_row(conn, "clients", {"agency_id": agency, "name": f"c-{uuid.uuid4().hex[:8]}"})
-        t = Tenant("T", agency, client, {"clients": client})
-        t.ids["users"] = insert_row(conn, "users", TABLES["users"].build(t, 0))
-    return t
+async def tenants(url: str, n: int = 1) -> list[Tenant]:
+    """`n` clients of agencies of their own, each with a member, committed in the database at `url`."""
+    async with connect(url) as conn:
+        return [await make_tenant(conn, role="member") for _ in range(n)]
 
 
 def trail(url: str, client_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -42,30 +47,34 @@ async def verify(url: str, client_id: uuid.UUID | None = None) -> list[Any]:
         return await verify_chain(conn, client_id)
 
 
-def test_tenant_writes_are_logged_with_actor_and_column_names_but_no_values(fresh_db_url: str) -> None:
-    t = make_tenant(fresh_db_url)
+async def test_tenant_writes_are_logged_with_actor_and_column_names_but_no_values(fresh_db_url: str) -> None:
+    [t] = await tenants(fresh_db_url)
     claims = {
-        "sub": str(t.ids["users"]),
+        "sub": str(t.user_id),
         "role": "authenticated",
         "client_id": str(t.client_id),
         "user_role": "admin",
     }
-    with tenant_conn(fresh_db_url, claims) as conn:
-        account = conn.execute(
-            "insert into linkedin_accounts (user_id, account_name, linkedin_email, linkedin_password)"
-            " values (%s, 'main', %s, %s) returning id",
-            (t.ids["users"], SECRET_EMAIL, SECRET_PASSWORD),
-        ).fetchone()
-        assert account is not None
-        conn.execute(
+    # One transaction as the tenant, the way the API runs a request.
+    async with await psycopg.AsyncConnection.connect(fresh_db_url, row_factory=dict_row) as conn:
+        await conn.execute("set local role authenticated")
+        await conn.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
+        account = await make_linkedin_account(
+            conn,
+            user_id=t.user_id,
+            account_name="main",
+            linkedin_email=SECRET_EMAIL,
+            linkedin_password=SECRET_PASSWORD,
+        )
+        await conn.execute(
             "update linkedin_accounts set linkedin_password = %s where id = %s", (b"new", account["id"])
         )
-        conn.execute("delete from linkedin_accounts where id = %s", (account["id"],))
-        conn.commit()
+        await conn.execute("delete from linkedin_accounts where id = %s", (account["id"],))
+        await conn.commit()
 
     rows = [r for r in trail(fresh_db_url, t.client_id) if r["table_name"] == "linkedin_accounts"]
     assert [r["operation"] for r in rows] == ["INSERT", "UPDATE", "DELETE"]
-    assert {r["actor"] for r in rows} == {str(t.ids["users"])}
+    assert {r["actor"] for r in rows} == {str(t.user_id)}
     assert {r["actor_role"] for r in rows} == {"admin"}
     assert {r["row_id"] for r in rows} == {str(account["id"])}
     assert {"linkedin_email", "linkedin_password", "client_id"} <= set(rows[0]["changed_columns"])
@@ -77,25 +86,25 @@ def test_tenant_writes_are_logged_with_actor_and_column_names_but_no_values(fres
         assert secret.hex() not in text
 
 
-def test_writes_outside_a_request_are_logged_as_system(fresh_db_url: str) -> None:
-    t = make_tenant(fresh_db_url)
+async def test_writes_outside_a_request_are_logged_as_system(fresh_db_url: str) -> None:
+    [t] = await tenants(fresh_db_url)
     with superuser_conn(fresh_db_url) as conn, conn.transaction():
         conn.execute("set local role service_role")
-        conn.execute("update users set first_name = 'Ada' where id = %s", (t.ids["users"],))
+        conn.execute("update users set first_name = 'Ada' where id = %s", (t.user_id,))
     last = trail(fresh_db_url, t.client_id)[-1]
     assert (last["actor"], last["actor_role"], last["operation"]) == ("system", "service_role", "UPDATE")
 
 
-def test_the_chain_links_every_row_to_the_previous_one(fresh_db_url: str) -> None:
-    t = make_tenant(fresh_db_url)
+async def test_the_chain_links_every_row_to_the_previous_one(fresh_db_url: str) -> None:
+    [t] = await tenants(fresh_db_url)
     rows = trail(fresh_db_url, t.client_id)
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     assert bytes(rows[0]["prev_hash"]) == bytes(32)
     assert all(bytes(b["prev_hash"]) == bytes(a["hash"]) for a, b in itertools.pairwise(rows))
 
 
-def test_tenants_read_their_own_trail_and_cannot_write_it(fresh_db_url: str) -> None:
-    t, other = make_tenant(fresh_db_url), make_tenant(fresh_db_url)
+async def test_tenants_read_their_own_trail_and_cannot_write_it(fresh_db_url: str) -> None:
+    t, other = await tenants(fresh_db_url, 2)
     with tenant_conn(fresh_db_url, {"client_id": str(t.client_id)}) as conn:
         visible = {r["client_id"] for r in conn.execute("select client_id from audit_log").fetchall()}
         for statement in ("update audit_log set actor = 'me'", "delete from audit_log"):
@@ -106,7 +115,7 @@ def test_tenants_read_their_own_trail_and_cannot_write_it(fresh_db_url: str) -> 
 
 
 async def test_an_intact_chain_holds(fresh_db_url: str) -> None:
-    t, other = make_tenant(fresh_db_url), make_tenant(fresh_db_url)
+    t, other = await tenants(fresh_db_url, 2)
     reports = await verify(fresh_db_url)
     assert {r.client_id for r in reports} == {t.client_id, other.client_id}
     assert all(r.ok and r.rows_checked == r.last_seq == 2 for r in reports)
@@ -115,10 +124,10 @@ async def test_an_intact_chain_holds(fresh_db_url: str) -> None:
 
 
 async def test_an_edited_row_is_reported(fresh_db_url: str) -> None:
-    t, other = make_tenant(fresh_db_url), make_tenant(fresh_db_url)
+    t, other = await tenants(fresh_db_url, 2)
     with superuser_conn(fresh_db_url) as conn:
         for i in range(3):
-            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.ids["users"]))
+            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.user_id))
         conn.execute(
             "update audit_log set actor = 'someone-else' where client_id = %s and seq = 3", (t.client_id,)
         )
@@ -132,10 +141,10 @@ async def test_an_edited_row_is_reported(fresh_db_url: str) -> None:
 
 
 async def test_a_deleted_row_is_reported(fresh_db_url: str) -> None:
-    t = make_tenant(fresh_db_url)
+    [t] = await tenants(fresh_db_url)
     with superuser_conn(fresh_db_url) as conn:
         for i in range(3):
-            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.ids["users"]))
+            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.user_id))
         conn.execute("delete from audit_log where client_id = %s and seq = 4", (t.client_id,))
 
     [report] = await verify(fresh_db_url, t.client_id)
@@ -146,10 +155,10 @@ async def test_a_deleted_row_is_reported(fresh_db_url: str) -> None:
 
 
 async def test_a_reordered_chain_is_reported(fresh_db_url: str) -> None:
-    t = make_tenant(fresh_db_url)
+    [t] = await tenants(fresh_db_url)
     with superuser_conn(fresh_db_url) as conn:
         for i in range(3):
-            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.ids["users"]))
+            conn.execute("update users set first_name = %s where id = %s", (f"n{i}", t.user_id))
         # Swap entries 2 and 3, renumbering them so seq stays contiguous.
         for old, new in ((2, 1000), (3, 2), (1000, 3)):
             conn.execute(
@@ -163,7 +172,7 @@ async def test_a_reordered_chain_is_reported(fresh_db_url: str) -> None:
 
 
 async def test_concurrent_writers_of_one_client_keep_a_single_chain(fresh_db_url: str) -> None:
-    t = make_tenant(fresh_db_url)
+    [t] = await tenants(fresh_db_url)
 
     async def writer(n: int) -> None:
         async with await psycopg.AsyncConnection.connect(fresh_db_url, row_factory=dict_row) as conn:
@@ -184,7 +193,7 @@ async def test_an_open_transaction_does_not_hold_up_the_other_writers_of_its_cli
 ) -> None:
     """Entries are appended at commit: a long transaction that wrote first does not make the client's
     other writers wait, nor deadlock with one that locks a row it wants; the chain still holds."""
-    t = make_tenant(fresh_db_url)
+    [t] = await tenants(fresh_db_url)
     with superuser_conn(fresh_db_url) as conn:
         pod = insert_row(conn, "pods", {"client_id": t.client_id, "name": "shared"})
     async with (

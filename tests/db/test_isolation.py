@@ -15,8 +15,8 @@ import pytest
 from psycopg import sql
 
 from tests.db.conftest import World
-from tests.db.factories import TABLES, Access, Tenant, staff_claims
-from tests.helpers import anon_conn, superuser_conn, tenant_conn
+from tests.db.factories import TABLES, Access, staff_claims
+from tests.support import Tenant, anon_conn, superuser_conn, tenant_conn
 
 ALL_OPS = frozenset({"select", "insert", "update", "delete"})
 

@@ -12,9 +12,9 @@ import pytest
 from psycopg import sql
 
 from revos import migrations
-from tests.db.factories import TABLES, Tenant, insert_row, seed_agency, seed_tenant
+from tests.db.factories import TABLES, insert_row, seed_agency, seed_tenant, user_values
 from tests.db.spec import SPEC_COLUMNS, SPEC_FKS, SPEC_INDEXES, SPEC_TYPES, SPEC_UNIQUE
-from tests.helpers import superuser_conn, tenant_conn
+from tests.support import Tenant, superuser_conn, tenant_conn
 
 # References that may cross clients, each for a stated reason.
 CROSS_CLIENT_REFERENCES_ALLOWED = {
@@ -158,8 +158,9 @@ def tenant(schema_url: str) -> Tenant:
     with superuser_conn(schema_url) as conn:
         agency = seed_agency(conn)
         client = insert_row(conn, "clients", {"agency_id": agency, "name": f"c-{uuid.uuid4().hex[:8]}"})
-        t = Tenant("T", agency, client, {"clients": client})
-        for table in ("users", "linkedin_accounts", "webhook_configs", "lead_magnets", "campaigns", "posts"):
+        user = insert_row(conn, "users", user_values(client))
+        t = Tenant(agency, client, user, label="T", ids={"clients": client, "users": user})
+        for table in ("linkedin_accounts", "webhook_configs", "lead_magnets", "campaigns", "posts"):
             t.ids[table] = insert_row(conn, table, TABLES[table].build(t, 0))
     return t
 

@@ -17,19 +17,8 @@ from revos.leads.lifecycle import entry
 from revos.magnets.storage import local_root
 from revos.runtime import Runtime
 from revos.sim import Member, Persona, Simulator
-from tests.accounts.conftest import (  # noqa: F401
-    Connected,
-    clock,
-    connect_account,
-    linkedin,
-    process_inbox,
-    revos_url,
-    sim,
-    tenant,
-)
-from tests.factories import Tenant
-from tests.helpers import superuser_conn
-from tests.leads.setup import Scene, campaign_and_post, make_comment, make_scene, rows
+from tests.leads.setup import Scene, campaign_and_post, comment_on, make_scene
+from tests.support import Conn, Connected, Tenant, connect_account, process_inbox, read_rows, superuser_conn
 
 FAST = {"gap_min_seconds": 0, "gap_max_seconds": 0, "working_hours_enabled": False, "warmup_days": 0}
 SETTINGS = {
@@ -44,6 +33,7 @@ GUIDE = b"%PDF-1.4 the growth guide\n"
 
 @dataclass
 class World:
+    owner: Conn
     runtime: Runtime
     sim: Simulator
     clock: ManualClock
@@ -58,7 +48,7 @@ class World:
 
     async def comment(self, member: Member, text: str = "GUIDE please") -> UUID | None:
         campaign, post = campaign_and_post(self.db_url, self.scene)
-        row = make_comment(self.db_url, self.scene, member.provider_id, member.name, text)
+        row = await comment_on(self.owner, self.scene, member.provider_id, member.name, text)
         async with self.runtime.db.service() as conn:
             return await entry.trigger_comment(self.runtime, conn, comment=row, post=post, campaign=campaign)
 
@@ -72,13 +62,13 @@ class World:
             await runs.dispatch_due(self.runtime, inline=True)
 
     def lead(self, lead_id: UUID) -> dict[str, Any]:
-        return rows(self.db_url, "select * from leads where id = %s", lead_id)[0]
+        return read_rows(self.db_url, "select * from leads where id = %s", lead_id)[0]
 
     def seq(self, lead_id: UUID) -> dict[str, Any]:
-        return rows(self.db_url, "select * from dm_sequences where lead_id = %s", lead_id)[0]
+        return read_rows(self.db_url, "select * from dm_sequences where lead_id = %s", lead_id)[0]
 
     def timeline(self, lead_id: UUID) -> list[dict[str, Any]]:
-        return rows(
+        return read_rows(
             self.db_url,
             "select kind, reason, data from lead_events where lead_id = %s order by occurred_at, created_at",
             lead_id,
@@ -95,16 +85,17 @@ def magnet_file(runtime: Runtime, client_id: UUID) -> str:
 
 @pytest.fixture
 async def world(
+    owner: Conn,
     api: Any,
     runtime: Runtime,
-    linkedin: Simulator,  # noqa: F811
-    clock: ManualClock,  # noqa: F811
+    linkedin: Simulator,
+    clock: ManualClock,
     db_url: str,
-    tenant: Tenant,  # noqa: F811
+    tenant: Tenant,
 ) -> World:
     account = await connect_account(api, runtime, tenant, linkedin, **FAST)
-    scene = make_scene(
-        db_url,
+    scene = await make_scene(
+        owner,
         tenant=tenant,
         account_id=account.id,
         settings=SETTINGS,
@@ -115,4 +106,4 @@ async def world(
         conn.execute(
             "update lead_magnets set storage_backend = 'local' where id = %s", (scene.lead_magnet_id,)
         )
-    return World(runtime, linkedin, clock, db_url, account, scene)
+    return World(owner, runtime, linkedin, clock, db_url, account, scene)

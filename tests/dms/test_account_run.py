@@ -15,12 +15,11 @@ from revos.dms import jobs
 from revos.dms import runs as account_runs
 from revos.sim import Persona
 from tests.dms.conftest import World
-from tests.helpers import superuser_conn
-from tests.leads.setup import rows
+from tests.support import read_rows, superuser_conn
 
 
 def waiting_runs(db_url: str, account_id: UUID) -> list[dict[str, object]]:
-    return rows(
+    return read_rows(
         db_url,
         "select status, lock, queueing_lock from procrastinate.procrastinate_jobs"
         " where task_name = 'dms.run_account' and args ->> 'linkedin_account_id' = %s and status = 'todo'",

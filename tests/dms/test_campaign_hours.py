@@ -8,7 +8,7 @@ from psycopg.types.json import Jsonb
 
 from revos.sim import Persona
 from tests.dms.conftest import World
-from tests.helpers import superuser_conn
+from tests.support import superuser_conn
 
 
 async def test_a_comment_after_the_campaigns_hours_gets_its_dm_when_the_window_opens(world: World) -> None:

@@ -12,9 +12,8 @@ from revos.clock import utcnow
 from revos.dms import links
 from revos.leads.lifecycle import base as lifecycle_base
 from revos.sim import Persona
-from tests.accounts.conftest import headers
 from tests.dms.conftest import SETTINGS, World
-from tests.helpers import superuser_conn
+from tests.support import headers, superuser_conn
 
 
 def _campaign_settings(world: World, **changes: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from revos.sim import FaultRule, Persona
 from tests.dms.conftest import GUIDE, World
-from tests.leads.setup import rows
+from tests.support import read_rows
 
 
 async def test_a_connected_commenter_who_replies_with_an_email_gets_all_three_steps_and_a_working_link(
@@ -26,7 +26,9 @@ async def test_a_connected_commenter_who_replies_with_an_email_gets_all_three_st
 
     await world.run(61)  # step 2 confirms and the lead is handed to the ESP webhook
     assert len(world.sim.sent_messages(to=ada)) == 2
-    deliveries = rows(world.db_url, "select event_type from webhook_deliveries where lead_id = %s", lead_id)
+    deliveries = read_rows(
+        world.db_url, "select event_type from webhook_deliveries where lead_id = %s", lead_id
+    )
     assert [d["event_type"] for d in deliveries] == ["lead.captured"]
 
     await world.run(3601)  # step 3: the backup link
@@ -45,11 +47,13 @@ async def test_a_connected_commenter_who_replies_with_an_email_gets_all_three_st
     assert seq["link_clicked"] is True
     assert seq["link_clicked_at"] is not None
     assert world.lead(lead_id)["status"] == "completed"
-    (magnet,) = rows(
+    (magnet,) = read_rows(
         world.db_url, "select download_count from lead_magnets where id = %s", world.scene.lead_magnet_id
     )
     assert magnet["download_count"] == 1
-    messages = rows(world.db_url, "select direction from dm_messages where dm_sequence_id = %s", seq["id"])
+    messages = read_rows(
+        world.db_url, "select direction from dm_messages where dm_sequence_id = %s", seq["id"]
+    )
     assert sorted(m["direction"] for m in messages) == ["inbound", "outbound", "outbound", "outbound"]
 
 
@@ -112,7 +116,7 @@ async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) 
     await world.run()
     world.clock.advance(700)
     await world.sim.settle()
-    rows(
+    read_rows(
         world.db_url,
         "delete from inbound_events where linkedin_account_id = %s returning id",
         world.account.id,
@@ -121,7 +125,7 @@ async def test_a_reply_whose_webhook_was_lost_is_found_by_polling(world: World) 
     assert await replies.poll_replies(world.runtime, inline=True) >= 1
     assert world.lead(lead_id)["email"] == "jo@example.com"
     assert await replies.poll_replies(world.runtime, inline=True) == 0  # seen once, handled once
-    inbound = rows(
+    inbound = read_rows(
         world.db_url,
         "select count(*) as n from dm_messages where dm_sequence_id = %s and direction = 'inbound'",
         world.seq(lead_id)["id"],
@@ -145,14 +149,14 @@ async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversatio
     # Accepted: LinkedIn opens a chat with the note as its first message, and that message's webhook is lost.
     world.clock.advance(1900)
     await world.sim.settle()
-    rows(
+    read_rows(
         world.db_url,
         "delete from inbound_events where linkedin_account_id = %s and event_key like 'message:%%' returning id",
         world.account.id,
     )
     # Our own message names no recipient: the poller must learn from the chat whose conversation it is.
     assert await replies.poll_replies(world.runtime, inline=True) >= 1
-    recorded = rows(
+    recorded = read_rows(
         world.db_url,
         "select message from dm_messages where dm_sequence_id = %s and direction = 'outbound'",
         world.seq(lead_id)["id"],

@@ -6,11 +6,11 @@ from __future__ import annotations
 from revos.leads.lifecycle import base as lifecycle_base
 from revos.sim import FaultRule, Persona
 from tests.dms.conftest import World
-from tests.leads.setup import rows
+from tests.support import read_rows
 
 
 def _action(world: World, key: str) -> dict[str, object]:
-    (action,) = rows(
+    (action,) = read_rows(
         world.db_url, "select status, provider_id from linkedin_actions where action_key = %s", key
     )
     return action

@@ -7,7 +7,7 @@ Nothing here depends on the machine's speed: the run's clock does not leave the 
 day's DM budget is spent, each fault is injected once the run has got that far, and the timeout only
 bounds a run that stopped making progress.
 
-The worker killed is a real process (`python -m revos.demo.faults`, a QueueWorker like `revos worker`),
+The worker killed is a real process (`python -m tests.e2e.faults`, a QueueWorker like `revos worker`),
 given SIGKILL while one of its sends is held open by LinkedIn after the message was recorded: no graceful
 shutdown, its job stays 'doing' and its heartbeat stops. It shares the run's scaled clock by starting from
 the test's clock reading at a given wall instant. The second worker runs in the test process, next to the
@@ -26,7 +26,7 @@ from rich.console import Console
 from revos import migrations
 from revos.config import get_settings
 from revos.demo import DemoOptions
-from revos.demo.faults import FaultPlan, run_faults
+from tests.e2e.faults import FaultPlan, run_faults
 
 
 @pytest.mark.timeout(900)  # above the run's own ceiling (600 s): a slow machine only takes longer

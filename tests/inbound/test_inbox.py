@@ -15,9 +15,16 @@ from revos.inbound import process_event, record_polled_message, register, unregi
 from revos.linkedin import WEBHOOK_SECRET_HEADER, Message
 from revos.runtime import Runtime
 from revos.sim import Simulator
-from tests.accounts.conftest import account_row, connect_account, headers, make_account, process_inbox
-from tests.factories import Tenant
-from tests.helpers import superuser_conn
+from tests.support import (
+    Conn,
+    Tenant,
+    connect_account,
+    headers,
+    make_linkedin_account,
+    process_inbox,
+    read_row,
+    superuser_conn,
+)
 
 
 def _events(db_url: str, account_id: UUID) -> list[dict[str, Any]]:
@@ -54,10 +61,17 @@ def _secret(runtime: Runtime) -> dict[str, str]:
     ids=["missing", "wrong-secret", "other-header"],
 )
 async def test_a_webhook_without_the_secret_gets_401_and_nothing_is_stored(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str, secret_headers: dict[str, str]
+    owner: Conn,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    tenant: Tenant,
+    db_url: str,
+    secret_headers: dict[str, str],
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
     response = await api.post(
         "/hooks/unipile", content=json.dumps(_message_payload(unipile_id, "m1")), headers=secret_headers
     )
@@ -66,10 +80,12 @@ async def test_a_webhook_without_the_secret_gets_401_and_nothing_is_stored(
 
 
 async def test_a_redelivered_webhook_is_stored_and_handled_once(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
     seen: list[str] = []
 
     async def on_message(conn: Any, row: dict[str, Any], event: Any, rt: Runtime) -> None:
@@ -97,10 +113,12 @@ async def test_a_redelivered_webhook_is_stored_and_handled_once(
 
 
 async def test_a_polled_message_and_its_webhook_land_once_with_the_same_key(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
     message_id = f"msg-{uuid4().hex[:8]}"
     polled = Message.model_validate(
         {
@@ -145,10 +163,12 @@ async def test_webhooks_for_unknown_accounts_and_unreadable_bodies(
 
 
 async def test_a_failing_handler_leaves_the_event_for_a_retry(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
     attempts: list[int] = []
 
     async def flaky(conn: Any, row: dict[str, Any], event: Any, rt: Runtime) -> None:
@@ -172,7 +192,9 @@ async def test_a_failing_handler_leaves_the_event_for_a_retry(
         failed = _events(db_url, account_id)[0]
         assert failed["processed_at"] is None
         assert "database hiccup" in failed["error"]
-        assert account_row(db_url, account_id)["last_sync_at"] is None  # the handler's write rolled back
+        assert (
+            read_row(db_url, "linkedin_accounts", account_id)["last_sync_at"] is None
+        )  # the handler's write rolled back
         assert await process_event(runtime, event["id"]) == "processed"
         assert _events(db_url, account_id)[0]["error"] is None
     finally:
@@ -185,12 +207,12 @@ async def test_a_disconnection_webhook_pauses_the_account_and_reconnection_resum
     account = await connect_account(api, runtime, tenant, linkedin)
     await linkedin.settle()
     await process_inbox(runtime, account.id)  # CREATION_SUCCESS / OK of the connection itself
-    assert account_row(db_url, account.id)["status"] == "active"
+    assert read_row(db_url, "linkedin_accounts", account.id)["status"] == "active"
 
     linkedin.disconnect(account.unipile_account_id)  # LinkedIn ends the session
     await linkedin.settle()
     assert await process_inbox(runtime, account.id) >= 1
-    row = account_row(db_url, account.id)
+    row = read_row(db_url, "linkedin_accounts", account.id)
     assert row["status"] == "expired"
     assert row["provider_status"] == "CREDENTIALS"
     assert row["pause_source"] == "disconnected"
@@ -202,16 +224,18 @@ async def test_a_disconnection_webhook_pauses_the_account_and_reconnection_resum
     assert reconnected.status_code == 200, reconnected.text
     await linkedin.settle()
     await process_inbox(runtime, account.id)
-    row = account_row(db_url, account.id)
+    row = read_row(db_url, "linkedin_accounts", account.id)
     assert row["status"] == "active"
     assert row["paused_at"] is None
 
 
 async def test_an_ok_status_webhook_resumes_a_provider_pause_but_not_a_manual_one(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
 
     async def status(message: str) -> None:
         body = {"AccountStatus": {"account_id": unipile_id, "account_type": "LINKEDIN", "message": message}}
@@ -220,11 +244,11 @@ async def test_an_ok_status_webhook_resumes_a_provider_pause_but_not_a_manual_on
         await process_inbox(runtime, account_id)
 
     await status("ERROR")
-    row = account_row(db_url, account_id)
+    row = read_row(db_url, "linkedin_accounts", account_id)
     assert row["status"] == "error"
     assert row["pause_source"] == "provider_error"
     await status("OK")
-    row = account_row(db_url, account_id)
+    row = read_row(db_url, "linkedin_accounts", account_id)
     assert row["status"] == "active"
     assert row["paused_at"] is None
 
@@ -233,14 +257,16 @@ async def test_an_ok_status_webhook_resumes_a_provider_pause_but_not_a_manual_on
     )
     assert paused.status_code == 200
     await status("RECONNECTED")
-    assert account_row(db_url, account_id)["pause_source"] == "manual"
+    assert read_row(db_url, "linkedin_accounts", account_id)["pause_source"] == "manual"
 
 
 async def test_status_redeliveries_are_duplicates_but_flapping_is_followed_in_order(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
 
     async def deliver(message: str) -> str:
         body = {"AccountStatus": {"account_id": unipile_id, "account_type": "LINKEDIN", "message": message}}
@@ -258,7 +284,7 @@ async def test_status_redeliveries_are_duplicates_but_flapping_is_followed_in_or
     ids = [e["id"] for e in _events(db_url, account_id)]
     for event_id in reversed(ids):
         await process_event(runtime, event_id)
-    row = account_row(db_url, account_id)
+    row = read_row(db_url, "linkedin_accounts", account_id)
     assert row["status"] == "active"
     assert row["paused_at"] is None
 
@@ -285,10 +311,12 @@ async def test_an_unreadable_webhook_is_a_400_and_nothing_is_stored(
     "text", ["nul \u0000 inside", "lone \ud800 surrogate"], ids=["nul", "lone-surrogate"]
 )
 async def test_a_message_that_cannot_be_stored_is_recorded_as_rejected_not_retried(
-    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str, text: str
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str, text: str
 ) -> None:
     unipile_id = f"u-{uuid4().hex[:10]}"
-    account_id = make_account(db_url, tenant, unipile_account_id=unipile_id)
+    account_id = (
+        await make_linkedin_account(owner, client_id=tenant.client_id, unipile_account_id=unipile_id)
+    )["id"]
     message_id = f"m-{uuid4().hex[:8]}"
     body = json.dumps(_message_payload(unipile_id, message_id, text=text)).encode()
     for _ in range(2):  # Unipile's retry of the same delivery is answered the same way
@@ -309,9 +337,13 @@ async def test_a_message_that_cannot_be_stored_is_recorded_as_rejected_not_retri
 
 
 async def test_a_polled_message_that_cannot_be_stored_is_recorded_as_rejected(
-    runtime: Runtime, tenant: Tenant, db_url: str
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str
 ) -> None:
-    account_id = make_account(db_url, tenant, unipile_account_id=f"u-{uuid4().hex[:10]}")
+    account_id = (
+        await make_linkedin_account(
+            owner, client_id=tenant.client_id, unipile_account_id=f"u-{uuid4().hex[:10]}"
+        )
+    )["id"]
     message = Message.model_validate(
         {
             "id": f"m-{uuid4().hex[:8]}",

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
-
-from tests.factories import Tenant, make_tenant
-from tests.helpers import superuser_conn
+from tests.support import (
+    Conn,
+    Tenant,
+    make_campaign,
+    make_comment,
+    make_lead_magnet,
+    make_linkedin_account,
+    make_post,
+    make_tenant,
+    make_webhook_config,
+    read_row,
+)
 
 
 @dataclass
@@ -26,8 +34,8 @@ class Scene:
     post_id: UUID
 
 
-def make_scene(
-    db_url: str,
+async def make_scene(
+    owner: Conn,
     *,
     unipile_account_id: str | None = None,
     owner_provider_id: str | None = None,
@@ -41,68 +49,47 @@ def make_scene(
     account_id: UUID | None = None,
     webhook: bool = False,
 ) -> Scene:
-    tenant = tenant or make_tenant(db_url)
-    with superuser_conn(db_url) as conn:
-        magnet = conn.execute(
-            "insert into lead_magnets (client_id, name, file_path, file_type, file_size)"
-            " values (%s, 'The Growth Guide', %s, 'application/pdf', 10) returning id",
-            (tenant.client_id, file_path),
-        ).fetchone()
-        assert magnet is not None
-        account = (
-            {"id": account_id}
-            if account_id
-            else conn.execute(
-                "insert into linkedin_accounts (client_id, user_id, account_name, linkedin_email,"
-                " linkedin_password, unipile_account_id, profile_data, timezone)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s) returning id",
-                (
-                    tenant.client_id,
-                    tenant.admin_id,
-                    f"acct-{uuid.uuid4().hex[:6]}",
-                    b"x",
-                    b"x",
-                    unipile_account_id or f"ua-{uuid.uuid4().hex[:10]}",
-                    Jsonb({"provider_id": owner_provider_id} if owner_provider_id else {}),
-                    timezone,
-                ),
-            ).fetchone()
+    tenant = tenant or await make_tenant(owner)
+    magnet = await make_lead_magnet(owner, client_id=tenant.client_id, file_path=file_path)
+    if account_id is None:
+        account = await make_linkedin_account(
+            owner,
+            client_id=tenant.client_id,
+            user_id=tenant.user_id,
+            linkedin_email=b"x",
+            linkedin_password=b"x",
+            unipile_account_id=unipile_account_id or f"ua-{uuid.uuid4().hex[:10]}",
+            profile_data={"provider_id": owner_provider_id} if owner_provider_id else {},
+            timezone=timezone,
         )
-        assert account is not None
-        if webhook:
-            conn.execute(
-                "insert into webhook_configs (client_id, name, url, all_campaigns)"
-                " values (%s, 'ESP', %s, true)",
-                (tenant.client_id, "https://esp.example.com/hook"),
-            )
-        tpl = templates or {}
-        campaign = conn.execute(
-            "insert into campaigns (client_id, name, lead_magnet_id, trigger_word, trigger_words,"
-            " dm_template_step1, dm_template_step2, dm_template_step3, settings, status, ends_at)"
-            " values (%s, %s, %s, 'GUIDE', '{GUIDE}', %s, %s, %s, %s, %s, %s) returning id",
-            (
-                tenant.client_id,
-                f"Campaign {uuid.uuid4().hex[:6]}",
-                magnet["id"],
-                tpl.get(1),
-                tpl.get(2),
-                tpl.get(3),
-                Jsonb(settings or {}),
-                campaign_status,
-                ends_at,
-            ),
-        ).fetchone()
-        assert campaign is not None
-        post = conn.execute(
-            "insert into posts (client_id, campaign_id, linkedin_account_id, content, status, published_at)"
-            " values (%s, %s, %s, 'Comment GUIDE to get it', 'published', now()) returning id",
-            (tenant.client_id, campaign["id"], account["id"]),
-        ).fetchone()
-        assert post is not None
+        account_id = account["id"]
+    if webhook:
+        await make_webhook_config(owner, client_id=tenant.client_id, name="ESP", all_campaigns=True)
+    tpl = templates or {}
+    campaign = await make_campaign(
+        owner,
+        client_id=tenant.client_id,
+        lead_magnet_id=magnet["id"],
+        dm_template_step1=tpl.get(1),
+        dm_template_step2=tpl.get(2),
+        dm_template_step3=tpl.get(3),
+        settings=settings or {},
+        status=campaign_status,
+        ends_at=ends_at,
+    )
+    post = await make_post(
+        owner,
+        client_id=tenant.client_id,
+        campaign_id=campaign["id"],
+        linkedin_account_id=account_id,
+        content="Comment GUIDE to get it",
+        status="published",
+        published_at=datetime.now(UTC),  # the database's now(), not the test's clock
+    )
     return Scene(
         tenant.client_id,
-        tenant.admin_id,
-        account["id"],
+        tenant.user_id,
+        account_id,
         unipile_account_id,
         magnet["id"],
         campaign["id"],
@@ -110,34 +97,22 @@ def make_scene(
     )
 
 
-def make_comment(
-    db_url: str, scene: Scene, author_id: str, author_name: str = "Ada Lovelace", text: str = "GUIDE please"
+async def comment_on(
+    owner: Conn, scene: Scene, author_id: str, author_name: str = "Ada Lovelace", text: str = "GUIDE please"
 ) -> dict[str, Any]:
-    with superuser_conn(db_url) as conn:
-        row = conn.execute(
-            "insert into comments (client_id, post_id, unipile_comment_id, author_name, author_linkedin_id,"
-            " author_profile_url, content, has_trigger_word) values (%s, %s, %s, %s, %s, %s, %s, true)"
-            " returning *",
-            (
-                scene.client_id,
-                scene.post_id,
-                f"c-{uuid.uuid4().hex[:12]}",
-                author_name,
-                author_id,
-                f"https://www.linkedin.com/in/{author_id}/",
-                text,
-            ),
-        ).fetchone()
-    assert row is not None
-    return row
-
-
-def rows(db_url: str, query: str, *params: Any) -> list[dict[str, Any]]:
-    with superuser_conn(db_url) as conn:
-        return conn.execute(query, params).fetchall()
+    """A comment with the trigger word on the scene's post."""
+    return await make_comment(
+        owner,
+        client_id=scene.client_id,
+        post_id=scene.post_id,
+        author_name=author_name,
+        author_linkedin_id=author_id,
+        content=text,
+        has_trigger_word=True,
+    )
 
 
 def campaign_and_post(db_url: str, scene: Scene) -> tuple[dict[str, Any], dict[str, Any]]:
-    campaign = rows(db_url, "select * from campaigns where id = %s", scene.campaign_id)[0]
-    post = rows(db_url, "select * from posts where id = %s", scene.post_id)[0]
+    campaign = read_row(db_url, "campaigns", scene.campaign_id)
+    post = read_row(db_url, "posts", scene.post_id)
     return campaign, post

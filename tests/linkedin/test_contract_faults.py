@@ -20,8 +20,8 @@ from revos.linkedin import (
     UnipileClient,
     UnipileError,
 )
-from tests.helpers import eventually
 from tests.linkedin.conftest import API_KEY, RecordingTransport, World
+from tests.support import eventually
 
 
 def fault(**kw: Any) -> Any:

@@ -16,7 +16,7 @@ from revos.errors import ConfigError
 from revos.magnets import service
 from revos.magnets.storage import local_root, storage_for
 from revos.runtime import Runtime
-from tests.campaigns.support import PDF, PNG, Tenant, create_campaign, make_tenant, row
+from tests.support import PDF, PNG, Conn, Tenant, create_campaign, make_tenant, read_row
 
 
 def _zip(members: dict[str, bytes], first: tuple[str, bytes] | None = None) -> bytes:
@@ -60,7 +60,7 @@ async def test_upload_stores_the_file_and_serves_it_back(
     assert body["download_count"] == 0
     assert body["storage_backend"] == "local"
 
-    key = row(db_url, "lead_magnets", body["id"])["file_path"]
+    key = read_row(db_url, "lead_magnets", body["id"])["file_path"]
     assert key.startswith(str(tenant.client_id))
     assert "Growth" not in key
     assert (local_root(runtime.settings) / key).read_bytes() == PDF
@@ -70,7 +70,7 @@ async def test_upload_stores_the_file_and_serves_it_back(
     assert download.content == PDF
     assert download.headers["content-type"] == "application/pdf"
     assert "Growth%20Guide.pdf" in download.headers["content-disposition"]
-    assert row(db_url, "lead_magnets", body["id"])["download_count"] == 0  # the team's own download
+    assert read_row(db_url, "lead_magnets", body["id"])["download_count"] == 0  # the team's own download
 
 
 async def test_over_the_size_limit_is_413_and_leaves_nothing_behind(
@@ -162,7 +162,7 @@ async def test_delete_removes_the_file_unless_a_campaign_uses_it(
     api: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, db_url: str
 ) -> None:
     magnet = (await _upload(api, tenant, PDF)).json()
-    path = local_root(runtime.settings) / row(db_url, "lead_magnets", magnet["id"])["file_path"]
+    path = local_root(runtime.settings) / read_row(db_url, "lead_magnets", magnet["id"])["file_path"]
     campaign = await create_campaign(api, tenant, name="Uses it", lead_magnet_id=magnet["id"])
 
     refused = await api.delete(f"/v1/lead-magnets/{magnet['id']}", headers=tenant.headers)
@@ -187,14 +187,14 @@ async def test_download_for_a_lead_serves_the_file_and_counts_it(
     assert isinstance(response, FileResponse)
     with open(response.path, "rb") as fh:  # noqa: ASYNC230 - a tiny test file
         assert fh.read() == PNG
-    assert row(db_url, "lead_magnets", magnet["id"])["download_count"] == 1
+    assert read_row(db_url, "lead_magnets", magnet["id"])["download_count"] == 1
 
 
 async def test_other_tenants_cannot_see_or_touch_a_magnet(
-    api: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, runtime: Runtime, db_url: str
 ) -> None:
     magnet = (await _upload(api, tenant, PDF)).json()
-    other = make_tenant(db_url, runtime)
+    other = await make_tenant(owner, runtime)
     for method, suffix in (("GET", ""), ("GET", "/file"), ("PATCH", ""), ("DELETE", "")):
         kwargs: dict[str, Any] = {"json": {"name": "x"}} if method == "PATCH" else {}
         response = await api.request(

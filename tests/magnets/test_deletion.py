@@ -19,15 +19,7 @@ from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from revos.security.jwt import Claims, issue
 from revos.tenancy import service as tenancy
-from tests.campaigns.support import PDF, PNG, Tenant, token_headers
-from tests.factories import make_client, make_tenant, make_user
-from tests.helpers import superuser_conn
-
-
-def _client_of(db_url: str, runtime: Runtime, agency_id: UUID) -> Tenant:
-    client_id = make_client(db_url, agency_id)
-    user_id = make_user(db_url, client_id)
-    return Tenant(client_id, user_id, token_headers(runtime, user_id, client_id))
+from tests.support import PDF, PNG, Conn, Tenant, make_tenant, superuser_conn
 
 
 @dataclass
@@ -58,10 +50,10 @@ def upload(api: httpx.AsyncClient, runtime: Runtime, db_url: str) -> Uploads:
 
 
 @pytest.fixture
-def agency(db_url: str) -> tuple[UUID, UUID]:
+async def agency(owner: Conn, db_url: str) -> tuple[UUID, UUID]:
     """An agency and one of its staff (a user of a client that is never deleted here)."""
-    home = make_tenant(db_url)
-    return home.agency_id, home.admin_id
+    home = await make_tenant(owner)
+    return home.agency_id, home.user_id
 
 
 def _staff_headers(runtime: Runtime, agency: tuple[UUID, UUID]) -> dict[str, str]:
@@ -105,6 +97,7 @@ def _pending_jobs(db_url: str, task: str, client_id: UUID) -> int:
 
 
 async def test_deleting_a_client_removes_its_files_and_no_one_elses(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     db_url: str,
@@ -112,7 +105,10 @@ async def test_deleting_a_client_removes_its_files_and_no_one_elses(
     upload: Uploads,
     magnet_worker: WaitUntil,
 ) -> None:
-    leaving, staying = _client_of(db_url, runtime, agency[0]), _client_of(db_url, runtime, agency[0])
+    leaving, staying = (
+        await make_tenant(owner, runtime, agency_id=agency[0]),
+        await make_tenant(owner, runtime, agency_id=agency[0]),
+    )
     gone = [await upload(leaving, PDF, "guide.pdf"), await upload(leaving, PNG, "cover.png")]
     kept = await upload(staying, PDF, "guide.pdf")
     assert all(p.exists() for p in [*gone, kept])
@@ -128,6 +124,7 @@ async def test_deleting_a_client_removes_its_files_and_no_one_elses(
 
 
 async def test_a_client_delete_that_rolls_back_removes_nothing(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     db_url: str,
@@ -136,8 +133,8 @@ async def test_a_client_delete_that_rolls_back_removes_nothing(
     magnet_worker: WaitUntil,
 ) -> None:
     kept_client, deleted_client = (
-        _client_of(db_url, runtime, agency[0]),
-        _client_of(db_url, runtime, agency[0]),
+        await make_tenant(owner, runtime, agency_id=agency[0]),
+        await make_tenant(owner, runtime, agency_id=agency[0]),
     )
     kept = await upload(kept_client, PDF, "guide.pdf")
     deleted = await upload(deleted_client, PDF, "guide.pdf")
@@ -165,6 +162,7 @@ async def test_a_client_delete_that_rolls_back_removes_nothing(
 
 
 async def test_a_deleted_magnets_file_goes_even_if_the_process_dies_after_the_commit(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     db_url: str,
@@ -172,7 +170,7 @@ async def test_a_deleted_magnets_file_goes_even_if_the_process_dies_after_the_co
     upload: Uploads,
     magnet_worker: WaitUntil,
 ) -> None:
-    tenant = _client_of(db_url, runtime, agency[0])
+    tenant = await make_tenant(owner, runtime, agency_id=agency[0])
     path = await upload(tenant, PDF, "guide.pdf")
     with superuser_conn(db_url) as conn:
         row = conn.execute("select id from lead_magnets where client_id = %s", (tenant.client_id,)).fetchone()

@@ -15,16 +15,13 @@ from revos.posts import polling
 from revos.runtime import Runtime
 from revos.sim import Simulator
 from revos.sim.models import Post as SimPost
-from tests.campaigns.support import row
-from tests.helpers import superuser_conn
-from tests.posts.conftest import World, make_post_row
+from tests.posts.conftest import World
+from tests.support import read_row, superuser_conn
 
 
-def _published(sim: Simulator, world: World, db_url: str, clock: ManualClock) -> tuple[UUID, SimPost]:
+async def _published(sim: Simulator, world: World, db_url: str, clock: ManualClock) -> tuple[UUID, SimPost]:
     on_linkedin = sim.add_post(world.login, "Comment GUIDE and I'll send it")
-    post_id = make_post_row(
-        db_url,
-        world,
+    post_id = await world.post(
         status="published",
         unipile_post_id=on_linkedin.id,
         social_id=on_linkedin.social_id,
@@ -51,7 +48,7 @@ def _leads(db_url: str, campaign_id: UUID) -> list[dict[str, Any]]:
 async def test_every_comment_and_reply_is_read_once_and_coverage_is_shown(
     api: httpx.AsyncClient, world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, on_linkedin = _published(sim, world, db_url, clock)
+    post_id, on_linkedin = await _published(sim, world, db_url, clock)
     members = [sim.add_member(f"Member{i}", "Test") for i in range(130)]
     top = [
         sim.add_comment(on_linkedin, m, "GUIDE please" if i % 10 == 0 else f"Great post #{i}")
@@ -96,14 +93,14 @@ async def test_every_comment_and_reply_is_read_once_and_coverage_is_shown(
 async def test_the_high_water_mark_stops_paging_at_known_comments(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, on_linkedin = _published(sim, world, db_url, clock)
+    post_id, on_linkedin = await _published(sim, world, db_url, clock)
     members = [sim.add_member(f"Hw{i}") for i in range(250)]
     for m in members:
         sim.add_comment(on_linkedin, m, "interesting")
     first = await polling.poll_post(runtime, post_id)
     assert first.new_comments == 250
     assert first.pages == 3
-    assert row(db_url, "posts", post_id)["high_water_comment_id"] == sim.comments(on_linkedin)[-1].id
+    assert read_row(db_url, "posts", post_id)["high_water_comment_id"] == sim.comments(on_linkedin)[-1].id
 
     clock.advance(minutes=3)
     for m in members[:3]:
@@ -131,7 +128,7 @@ async def test_a_full_rescan_catches_a_reply_the_high_water_mark_skipped(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(runtime.settings, "poll_mismatch_rescan_seconds", 10**9)  # only the periodic rescan
-    post_id, on_linkedin = _published(sim, world, db_url, clock)
+    post_id, on_linkedin = await _published(sim, world, db_url, clock)
     members = [sim.add_member(f"Old{i}") for i in range(120)]
     oldest = sim.add_comment(on_linkedin, members[0], "first!")
     for m in members[1:]:
@@ -162,7 +159,7 @@ async def test_a_full_rescan_catches_a_reply_the_high_water_mark_skipped(
 async def test_a_lower_count_than_linkedins_triggers_a_rescan(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, on_linkedin = _published(sim, world, db_url, clock)
+    post_id, on_linkedin = await _published(sim, world, db_url, clock)
     members = [sim.add_member(f"Mm{i}") for i in range(105)]
     oldest = sim.add_comment(on_linkedin, members[0], "first")
     for m in members[1:]:
@@ -173,13 +170,13 @@ async def test_a_lower_count_than_linkedins_triggers_a_rescan(
     result = await polling.poll_post(runtime, post_id)
     assert result.full is True
     assert result.new_comments == 1
-    assert row(db_url, "posts", post_id)["comments_seen"] == 106
+    assert read_row(db_url, "posts", post_id)["comments_seen"] == 106
 
 
 async def test_trigger_comments_make_one_lead_per_commenter_and_never_the_author(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, on_linkedin = _published(sim, world, db_url, clock)
+    post_id, on_linkedin = await _published(sim, world, db_url, clock)
     ann, bob, cy, dee = (sim.add_member(n, "X") for n in ("Ann", "Bob", "Cy", "Dee"))
     sim.add_comment(on_linkedin, ann, "GUIDE please!")
     chatty = sim.add_comment(on_linkedin, cy, "Nice post")
@@ -215,11 +212,11 @@ def test_cadence_slows_as_the_post_ages(runtime: Runtime) -> None:
 async def test_the_dispatcher_polls_due_posts_of_running_campaigns_only(
     api: httpx.AsyncClient, world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, on_linkedin = _published(sim, world, db_url, clock)
+    post_id, on_linkedin = await _published(sim, world, db_url, clock)
     sim.add_comment(on_linkedin, sim.add_member("Eve"), "GUIDE")
     polled = [r.post_id for r in await polling.poll_due(runtime)]
     assert post_id in polled
-    after = row(db_url, "posts", post_id)
+    after = read_row(db_url, "posts", post_id)
     gap = (after["poll_next_at"] - clock.now()).total_seconds()
     assert 120 * 0.9 <= gap <= 120 * 1.1
     assert post_id not in [r.post_id for r in await polling.poll_due(runtime)]  # not due yet
@@ -232,32 +229,32 @@ async def test_the_dispatcher_polls_due_posts_of_running_campaigns_only(
 
     clock.advance(days=91)
     await polling.poll_post(runtime, post_id)
-    assert row(db_url, "posts", post_id)["poll_next_at"] is None  # too old to keep polling
+    assert read_row(db_url, "posts", post_id)["poll_next_at"] is None  # too old to keep polling
 
 
 async def test_a_disconnected_account_records_the_error_and_pauses_the_account(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, _ = _published(sim, world, db_url, clock)
+    post_id, _ = await _published(sim, world, db_url, clock)
     sim.disconnect(world.unipile_account_id)
     result = await polling.poll_post(runtime, post_id)
     assert result.error is not None
-    post = row(db_url, "posts", post_id)
+    post = read_row(db_url, "posts", post_id)
     assert post["last_poll_error"]
     assert post["poll_next_at"] > clock.now()
-    account = row(db_url, "linkedin_accounts", world.account_id)
+    account = read_row(db_url, "linkedin_accounts", world.account_id)
     assert account["paused_at"] is not None
 
 
 async def test_an_account_unipile_no_longer_knows_is_marked_disconnected_with_a_reason(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id, _ = _published(sim, world, db_url, clock)
+    post_id, _ = await _published(sim, world, db_url, clock)
     # Deleted at Unipile (from its dashboard, say): every call with its id is a 404 "Account not found".
     del sim.world.accounts[world.unipile_account_id]
     result = await polling.poll_post(runtime, post_id)
     assert result.error is not None
-    account = row(db_url, "linkedin_accounts", world.account_id)
+    account = read_row(db_url, "linkedin_accounts", world.account_id)
     assert account["status"] == "expired"
     assert account["provider_status"] == "NOT_FOUND"
     assert account["paused_at"] is not None

@@ -10,9 +10,8 @@ from revos.clock import ManualClock
 from revos.posts import publishing
 from revos.runtime import Runtime
 from revos.sim import FaultRule, Simulator
-from tests.campaigns.support import row
-from tests.helpers import superuser_conn
-from tests.posts.conftest import World, make_post_row
+from tests.posts.conftest import World
+from tests.support import Conn, make_campaign, make_lead_magnet, make_tenant, read_row, superuser_conn
 
 
 def _ledger(db_url: str, post_id: object) -> dict[str, object] | None:
@@ -90,10 +89,10 @@ async def test_a_refused_post_is_failed_with_its_reason_and_never_published(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
     sim.faults.add(FaultRule("error", route="POST /posts", status=422, error_type="invalid_post"))
-    post_id = make_post_row(db_url, world, status="scheduled", scheduled_for=clock.now())
+    post_id = await world.post(status="scheduled", scheduled_for=clock.now())
     [result] = await publishing.publish_due(runtime)
     assert result.status == "failed"
-    post = row(db_url, "posts", post_id)
+    post = read_row(db_url, "posts", post_id)
     assert post["status"] == "failed"
     assert "invalid_post" in post["failure_reason"] or "refused" in post["failure_reason"]
     assert post["unipile_post_id"] is None
@@ -109,10 +108,10 @@ async def test_a_transient_error_waits_with_a_note_then_publishes(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
     sim.faults.add(FaultRule("error", route="POST /posts", status=503, times=1))
-    post_id = make_post_row(db_url, world, status="scheduled", scheduled_for=clock.now())
+    post_id = await world.post(status="scheduled", scheduled_for=clock.now())
     [first] = await publishing.publish_due(runtime)
     assert first.status == "waiting"
-    waiting = row(db_url, "posts", post_id)
+    waiting = read_row(db_url, "posts", post_id)
     assert waiting["status"] == "scheduled"
     assert waiting["publish_note"]
     assert await publishing.publish_due(runtime) == []  # leased until the retry time
@@ -121,26 +120,24 @@ async def test_a_transient_error_waits_with_a_note_then_publishes(
     [second] = await publishing.publish_due(runtime)
     assert second.status == "published"
     assert len(sim.posts(world.login)) == 1
-    assert row(db_url, "posts", post_id)["publish_note"] is None
+    assert read_row(db_url, "posts", post_id)["publish_note"] is None
 
 
 async def test_a_timeout_after_linkedin_posted_is_reconciled_not_posted_twice(
     world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
     sim.faults.add(FaultRule("timeout", route="POST /posts", after=True, times=1))
-    post_id = make_post_row(
-        db_url, world, status="scheduled", scheduled_for=clock.now(), content="Exactly once"
-    )
+    post_id = await world.post(status="scheduled", scheduled_for=clock.now(), content="Exactly once")
     [first] = await publishing.publish_due(runtime)
     assert first.status == "waiting"
     assert len(sim.posts(world.login)) == 1  # it did happen
-    assert row(db_url, "posts", post_id)["status"] == "scheduled"  # but we do not know it yet
+    assert read_row(db_url, "posts", post_id)["status"] == "scheduled"  # but we do not know it yet
 
     clock.advance(minutes=10)
     [second] = await publishing.publish_due(runtime)
     assert second.status == "published"
     [on_linkedin] = sim.posts(world.login)
-    post = row(db_url, "posts", post_id)
+    post = read_row(db_url, "posts", post_id)
     assert post["unipile_post_id"] == on_linkedin.id
     assert post["social_id"] == on_linkedin.social_id
     assert [c.method for c in sim.calls("POST", "/posts")].count("POST") == 1
@@ -149,7 +146,7 @@ async def test_a_timeout_after_linkedin_posted_is_reconciled_not_posted_twice(
 async def test_publish_now_needs_a_running_campaign(
     api: httpx.AsyncClient, world: World, sim: Simulator, runtime: Runtime, db_url: str
 ) -> None:
-    post_id = make_post_row(db_url, world)
+    post_id = await world.post()
     url = f"/v1/posts/{post_id}"
     await api.post(f"/v1/campaigns/{world.campaign_id}/pause", headers=world.tenant.headers)
     refused = await api.post(f"{url}/publish-now", headers=world.tenant.headers)
@@ -177,23 +174,24 @@ async def test_publish_now_needs_a_running_campaign(
 async def test_a_paused_campaigns_posts_wait(
     api: httpx.AsyncClient, world: World, sim: Simulator, clock: ManualClock, runtime: Runtime, db_url: str
 ) -> None:
-    post_id = make_post_row(db_url, world, status="scheduled", scheduled_for=clock.now())
+    post_id = await world.post(status="scheduled", scheduled_for=clock.now())
     await api.post(f"/v1/campaigns/{world.campaign_id}/pause", headers=world.tenant.headers)
     assert await publishing.publish_due(runtime) == []
     assert sim.posts(world.login) == []
     await api.post(f"/v1/campaigns/{world.campaign_id}/activate", headers=world.tenant.headers)
     [result] = await publishing.publish_due(runtime)
     assert result.status == "published"
-    assert row(db_url, "posts", post_id)["status"] == "published"
+    assert read_row(db_url, "posts", post_id)["status"] == "published"
 
 
 async def test_other_tenants_cannot_post_with_my_account_or_campaign(
-    api: httpx.AsyncClient, world: World, runtime: Runtime, db_url: str
+    owner: Conn, api: httpx.AsyncClient, world: World, runtime: Runtime, db_url: str
 ) -> None:
-    from tests.campaigns.support import make_campaign_row, make_tenant
-
-    other = make_tenant(db_url, runtime)
-    own_campaign = make_campaign_row(db_url, other.client_id)
+    other = await make_tenant(owner, runtime)
+    magnet = await make_lead_magnet(owner, client_id=other.client_id)
+    own_campaign = (
+        await make_campaign(owner, client_id=other.client_id, status="active", lead_magnet_id=magnet["id"])
+    )["id"]
     borrowed = await api.post(
         "/v1/posts",
         json={

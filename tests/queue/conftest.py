@@ -17,8 +17,8 @@ from revos import migrations
 from revos.config import Settings
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
-from tests.helpers import with_database
 from tests.queue import tasks
+from tests.support import with_database
 
 # Timings that let a test see heartbeats, retries and reconnects in well under a second or two.
 FAST = {

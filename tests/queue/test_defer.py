@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from revos.queue import AlreadyEnqueued, UnknownTask, defer, defer_if_absent
-from tests.helpers import superuser_conn
 from tests.queue.conftest import StartWorker, job_row, wait_status
+from tests.support import superuser_conn
 
 IDLE = "qtest_idle"  # no worker listens here: jobs stay as deferred
 

@@ -10,7 +10,7 @@ from psycopg.rows import dict_row
 
 from revos import migrations
 from revos.queue import schema
-from tests.helpers import anon_conn, superuser_conn, tenant_conn
+from tests.support import anon_conn, superuser_conn, tenant_conn
 
 
 def _catalog_state(url: str) -> list[Any]:

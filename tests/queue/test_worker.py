@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from revos.config import Settings
 from revos.queue import open_app
 from revos.queue.maintenance import purge_finished, recover_stalled, reset_daily_limits
 from revos.runtime import Runtime
-from tests.helpers import superuser_conn
 from tests.queue import tasks
 from tests.queue.conftest import StartWorker, defer_committed, job_row, wait_status
+from tests.support import connect, make_client, make_linkedin_account, superuser_conn
 
 
 def _runs(prefix: str) -> list[tuple[str, float, float]]:
@@ -117,20 +118,19 @@ async def test_periodic_tasks_are_deferred_on_their_cron(start_worker: StartWork
             await asyncio.sleep(0.05)
 
 
-def _seed_account(url: str, reset_at: str) -> UUID:
-    with superuser_conn(url) as conn:
-        client = conn.execute(
-            "insert into clients (name) values (%s) returning id", (f"c {uuid.uuid4()}",)
-        ).fetchone()
-        assert client is not None
-        row = conn.execute(
-            "insert into linkedin_accounts (client_id, account_name, linkedin_email, linkedin_password,"
-            " daily_dm_count, daily_post_count, rate_limit_reset_at)"
-            f" values (%s, 'a', '\\x00', '\\x00', 7, 2, {reset_at}) returning id",
-            (client["id"],),
-        ).fetchone()
-    assert row is not None
-    return UUID(str(row["id"]))
+async def _seed_account(url: str, reset_at: datetime | None) -> UUID:
+    """An account of a client of no agency, with today's counters at 7 DMs and 2 posts."""
+    async with connect(url) as conn:
+        client = await make_client(conn, agency_id=None, name=f"c {uuid.uuid4()}")
+        account = await make_linkedin_account(
+            conn,
+            client_id=client["id"],
+            account_name="a",
+            daily_dm_count=7,
+            daily_post_count=2,
+            rate_limit_reset_at=reset_at,
+        )
+    return UUID(str(account["id"]))
 
 
 def _counts(url: str, account: UUID) -> tuple[int, int]:
@@ -145,15 +145,16 @@ def _counts(url: str, account: UUID) -> tuple[int, int]:
 async def test_daily_limits_reset_only_for_accounts_that_are_due(
     queue_db_url: str, queue_runtime: Runtime
 ) -> None:
-    due = _seed_account(queue_db_url, "now() - interval '1 minute'")
-    not_yet = _seed_account(queue_db_url, "now() + interval '3 hours'")
+    now = datetime.now(UTC)
+    due = await _seed_account(queue_db_url, now - timedelta(minutes=1))
+    not_yet = await _seed_account(queue_db_url, now + timedelta(hours=3))
     await reset_daily_limits(queue_runtime.db)
     assert _counts(queue_db_url, due) == (0, 0)
     assert _counts(queue_db_url, not_yet) == (7, 2)
 
 
 async def test_the_periodic_reset_runs_as_a_job(queue_db_url: str, start_worker: StartWorker) -> None:
-    account = _seed_account(queue_db_url, "null")
+    account = await _seed_account(queue_db_url, None)
     await start_worker()
     job_id = await defer_committed(
         queue_db_url, "maintenance.reset_daily_limits", {"timestamp": 0}, queue="qtest"

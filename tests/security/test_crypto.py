@@ -11,8 +11,7 @@ from revos.db.pool import Database
 from revos.runtime import Runtime
 from revos.security.crypto import DecryptionError, Keyring, aad_for, generate_master_key, open_sealed, seal
 from revos.security.vault import Vault
-from tests.factories import make_tenant
-from tests.helpers import superuser_conn
+from tests.support import Conn, connect, make_tenant, superuser_conn
 
 
 def test_sealed_value_opens_only_with_its_key_and_binding() -> None:
@@ -42,11 +41,11 @@ def test_master_key_must_be_32_random_bytes() -> None:
 
 
 async def test_round_trip_in_a_tenant_transaction_and_binding_to_the_row(
-    runtime: Runtime, db_url: str
+    owner: Conn, runtime: Runtime, db_url: str
 ) -> None:
-    tenant = make_tenant(db_url)
+    tenant = await make_tenant(owner)
     row_id = uuid.uuid4()
-    claims = {"sub": str(tenant.admin_id), "role": "authenticated", "client_id": str(tenant.client_id)}
+    claims = {"sub": str(tenant.user_id), "role": "authenticated", "client_id": str(tenant.client_id)}
     target = {"client_id": tenant.client_id, "table": "linkedin_accounts", "column": "linkedin_password"}
     async with runtime.db.tenant(claims) as conn:
         sealed = await runtime.vault.encrypt(conn, **target, row_id=row_id, value="s3cret-pass", layers=2)
@@ -68,13 +67,13 @@ async def test_round_trip_in_a_tenant_transaction_and_binding_to_the_row(
     assert purposes == {"data", "credentials"}
 
 
-async def test_a_tenant_cannot_reach_another_clients_keys(runtime: Runtime, db_url: str) -> None:
+async def test_a_tenant_cannot_reach_another_clients_keys(owner: Conn, runtime: Runtime, db_url: str) -> None:
     import psycopg
 
-    a, b = make_tenant(db_url), make_tenant(db_url)
+    a, b = await make_tenant(owner), await make_tenant(owner)
     async with runtime.db.service() as conn:
         await runtime.vault.active_key(conn, b.client_id)
-    claims_a = {"sub": str(a.admin_id), "role": "authenticated", "client_id": str(a.client_id)}
+    claims_a = {"sub": str(a.user_id), "role": "authenticated", "client_id": str(a.client_id)}
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         async with runtime.db.tenant(claims_a) as conn:
             await conn.execute("select * from public.revos_data_keys(%s, 'data')", (b.client_id,))
@@ -87,14 +86,14 @@ async def test_master_key_rotation_rewraps_every_data_key_and_loses_nothing(empt
     # Its own database: rotation re-wraps every data key there is.
     migrations.migrate(empty_db_url)
     db_url = empty_db_url
-    async with Database(db_url) as db:
-        await _rotate_and_check(db, db_url)
+    async with Database(db_url) as db, connect(db_url) as owner:
+        await _rotate_and_check(owner, db, db_url)
 
 
-async def _rotate_and_check(db: Database, db_url: str) -> None:
+async def _rotate_and_check(owner: Conn, db: Database, db_url: str) -> None:
     old_key, new_key = generate_master_key(), generate_master_key()
     old_vault = Vault(Keyring(old_key))
-    tenants = [make_tenant(db_url) for _ in range(3)]
+    tenants = [await make_tenant(owner) for _ in range(3)]
     sealed = {}
     async with db.service() as conn:
         for t in tenants:

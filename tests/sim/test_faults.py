@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from revos.sim import FaultRule, Simulator
-from tests.helpers import eventually
 from tests.sim.conftest import Connected, Receiver, assert_error, register_webhook
+from tests.support import eventually
 
 
 def _dm(connected: Connected, text: str = "Hi") -> dict[str, object]:

@@ -7,7 +7,7 @@ import httpx
 from revos.clock import ScaledClock
 from revos.sim import Persona, Simulator, serve, serve_in_thread
 from revos.sim.emails import STYLES, obfuscate
-from tests.helpers import eventually
+from tests.support import eventually
 
 HEADERS = {"X-API-KEY": "k"}
 

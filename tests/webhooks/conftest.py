@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,22 +13,9 @@ import pytest
 
 from revos.clock import ManualClock, set_clock
 from revos.runtime import Runtime
-from revos.security import jwt as jwt_tokens
 from revos.webhooks import dispatcher, service
 from revos.webhooks.receiver import Receiver
-from tests.helpers import superuser_conn
-
-
-@dataclass
-class Tenant:
-    client_id: uuid.UUID
-    user_id: uuid.UUID
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
+from tests.support import Conn, Tenant, make_campaign, make_lead, superuser_conn
 
 # The dispatcher scans the whole (shared) database. Before each test, deliveries still scheduled
 # by earlier tests — of any domain — are parked, so a dispatcher run only sees this test's deliveries.
@@ -53,63 +39,25 @@ def loopback_allowed(runtime: Runtime) -> Iterator[None]:
     runtime.settings.webhook_allow_http_loopback = previous
 
 
-def make_tenant(db_url: str, runtime: Runtime, role: str = "admin") -> Tenant:
-    tag = uuid.uuid4().hex[:10]
-    with superuser_conn(db_url) as conn:
-        agency = conn.execute(
-            "insert into agencies (name, slug) values (%s, %s) returning id", (f"A {tag}", f"a-{tag}")
-        ).fetchone()
-        assert agency
-        client = conn.execute(
-            "insert into clients (agency_id, name) values (%s, %s) returning id", (agency["id"], f"C {tag}")
-        ).fetchone()
-        assert client
-        user = conn.execute(
-            "insert into users (client_id, email, role) values (%s, %s, %s) returning id",
-            (client["id"], f"u-{tag}@example.com", role),
-        ).fetchone()
-        assert user
-    claims = jwt_tokens.Claims(sub=str(user["id"]), client_id=client["id"], user_role=role)  # type: ignore[arg-type]
-    return Tenant(client["id"], user["id"], jwt_tokens.issue(claims, runtime.jwt_secret))
-
-
-@pytest.fixture
-def tenant(db_url: str, runtime: Runtime) -> Tenant:
-    return make_tenant(db_url, runtime)
-
-
-def make_lead(
-    db_url: str,
+async def captured_lead(
+    owner: Conn,
     client_id: uuid.UUID,
     *,
     config_id: uuid.UUID | None,
     status: str = "email_captured",
     **fields: Any,
 ) -> uuid.UUID:
-    tag = uuid.uuid4().hex[:10]
-    with superuser_conn(db_url) as conn:
-        campaign = conn.execute(
-            "insert into campaigns (client_id, name, trigger_word, webhook_config_id)"
-            " values (%s, %s, 'GUIDE', %s) returning id",
-            (client_id, f"Campaign {tag}", config_id),
-        ).fetchone()
-        assert campaign
-        values = {
-            "client_id": client_id,
-            "campaign_id": campaign["id"],
-            "linkedin_id": f"li-{tag}",
-            "email": f"lead-{tag}@example.com",
-            "first_name": "Ada",
-            "last_name": "Lovelace",
-            "status": status,
-        } | fields
-        cols = ", ".join(values)
-        lead = conn.execute(
-            f"insert into leads ({cols}) values ({', '.join(['%s'] * len(values))}) returning id",
-            list(values.values()),
-        ).fetchone()
-        assert lead
-    return lead["id"]
+    """A lead with an email, in a campaign of its own delivering to `config_id`."""
+    campaign = await make_campaign(owner, client_id=client_id, webhook_config_id=config_id)
+    values = {
+        "linkedin_id": f"li-{uuid.uuid4().hex[:10]}",
+        "email": f"lead-{uuid.uuid4().hex[:10]}@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "status": status,
+    } | fields
+    lead = await make_lead(owner, client_id=client_id, campaign_id=campaign["id"], **values)
+    return uuid.UUID(str(lead["id"]))
 
 
 def lead_status(db_url: str, lead_id: uuid.UUID) -> str:
@@ -119,20 +67,6 @@ def lead_status(db_url: str, lead_id: uuid.UUID) -> str:
     return str(row["status"])
 
 
-def delivery_row(db_url: str, delivery_id: uuid.UUID) -> dict[str, Any]:
-    with superuser_conn(db_url) as conn:
-        row = conn.execute("select * from webhook_deliveries where id = %s", (delivery_id,)).fetchone()
-    assert row
-    return row
-
-
-def config_row(db_url: str, config_id: uuid.UUID) -> dict[str, Any]:
-    with superuser_conn(db_url) as conn:
-        row = conn.execute("select * from webhook_configs where id = %s", (config_id,)).fetchone()
-    assert row
-    return row
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     async with Receiver() as r:
@@ -140,7 +74,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-def clock() -> Iterator[ManualClock]:
+def wall_clock() -> Iterator[ManualClock]:
     """A manual clock installed process-wide (enqueue and the API read it too), starting at wall time
     so webhook timestamps stay verifiable."""
     manual = ManualClock(datetime.now(UTC))

@@ -9,8 +9,7 @@ import pytest
 
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Receiver
-from tests.helpers import superuser_conn
-from tests.webhooks.conftest import Tenant, config_row, make_tenant
+from tests.support import Conn, Tenant, make_tenant, read_row, superuser_conn
 
 
 def _count_configs(db_url: str, client_id: uuid.UUID) -> int:
@@ -48,7 +47,7 @@ async def test_create_shows_the_secret_once_and_never_again(
             response.json()["items"][0] if "items" in response.json() else response.json()
         )
 
-    row = config_row(db_url, body["id"])
+    row = read_row(db_url, "webhook_configs", body["id"])
     with superuser_conn(db_url) as conn:
         dump = conn.execute(
             "select row_to_json(c)::text as t from webhook_configs c where id = %s", (body["id"],)
@@ -136,7 +135,7 @@ async def test_a_url_no_http_client_would_send_is_a_422_naming_the_field(
     edited = await api.patch(f"/v1/webhooks/configs/{good['id']}", json={"url": url}, headers=tenant.headers)
     assert edited.status_code == 422
     assert [f["field"] for f in edited.json()["fields"]] == ["url"]
-    assert config_row(db_url, good["id"])["url"] == receiver.url
+    assert read_row(db_url, "webhook_configs", good["id"])["url"] == receiver.url
     zap = await api.post("/v1/webhooks/zapier/subscribe", json={"hookUrl": url}, headers=tenant.headers)
     assert zap.status_code == 422
     assert [f["field"] for f in zap.json()["fields"]] == ["hookUrl"]
@@ -154,10 +153,10 @@ async def test_localhost_is_refused_when_loopback_is_not_allowed(
 
 
 async def test_another_clients_config_is_not_found(
-    api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, db_url: str, runtime: Runtime
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, db_url: str, runtime: Runtime
 ) -> None:
     mine = (await _create(api, tenant, receiver.url)).json()
-    other = make_tenant(db_url, runtime)
+    other = await make_tenant(owner, runtime)
     for method, path in [
         ("GET", f"/v1/webhooks/configs/{mine['id']}"),
         ("PATCH", f"/v1/webhooks/configs/{mine['id']}"),
@@ -176,9 +175,9 @@ async def test_another_clients_config_is_not_found(
 
 
 async def test_members_read_but_cannot_manage(
-    api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, db_url: str, runtime: Runtime
+    owner: Conn, api: httpx.AsyncClient, tenant: Tenant, receiver: Receiver, db_url: str, runtime: Runtime
 ) -> None:
-    member = make_tenant(db_url, runtime, role="member")
+    member = await make_tenant(owner, runtime, role="member")
     assert (await api.get("/v1/webhooks/configs", headers=member.headers)).status_code == 200
     response = await _create(api, member, receiver.url)
     assert response.status_code == 403
@@ -198,7 +197,7 @@ async def test_rotation_returns_a_new_secret_once(
     assert new["secret"].startswith("whsec_")
     assert new["secret"] != created["secret"]
     assert new["previous_secret_expires_at"] is not None
-    row = config_row(db_url, created["id"])
+    row = read_row(db_url, "webhook_configs", created["id"])
     assert row["secret_previous"] is not None
     for value in (created["secret"], new["secret"]):
         assert value.encode() not in bytes(row["secret"]) + bytes(row["secret_previous"])
@@ -241,7 +240,7 @@ async def test_update_validates_and_reenabling_clears_the_reason(
     assert on["active"] is True
     assert on["disabled_reason"] is None
     assert on["max_retries"] == 5
-    assert config_row(db_url, created["id"])["url"] == receiver.url
+    assert read_row(db_url, "webhook_configs", created["id"])["url"] == receiver.url
 
 
 async def test_zapier_subscribes_and_unsubscribes_with_an_api_key(

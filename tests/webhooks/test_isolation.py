@@ -14,17 +14,8 @@ from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.security import ssrf
 from revos.webhooks.receiver import Receiver
-from tests.helpers import service_conn, superuser_conn
-from tests.webhooks.conftest import (
-    Tenant,
-    create_config,
-    delivery_row,
-    dispatch,
-    enqueue,
-    lead_status,
-    make_lead,
-    make_tenant,
-)
+from tests.support import Conn, Tenant, make_tenant, read_row, service_conn, superuser_conn
+from tests.webhooks.conftest import captured_lead, create_config, dispatch, enqueue, lead_status
 
 
 def _break_url(db_url: str, config_id: str, url: str) -> None:
@@ -80,23 +71,24 @@ async def plain_port() -> AsyncIterator[int]:
 
 @pytest.mark.parametrize("kind", list(BROKEN))
 async def test_a_broken_endpoint_fails_alone_and_the_rest_of_the_batch_is_delivered_once(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
     receiver: Receiver,
     plain_port: int,
     kind: str,
 ) -> None:
-    good_tenant, bad_tenant = make_tenant(db_url, runtime), make_tenant(db_url, runtime)
+    good_tenant, bad_tenant = await make_tenant(owner, runtime), await make_tenant(owner, runtime)
     good = await create_config(api, good_tenant, f"{receiver.url}/ok")
     bad = await create_config(api, bad_tenant, f"{receiver.url}/soon-broken")
     template, reason = BROKEN[kind]
     _break_url(db_url, bad["id"], template.format(port=receiver.port, plain_port=plain_port))
-    good_lead = make_lead(db_url, good_tenant.client_id, config_id=good["id"])
+    good_lead = await captured_lead(owner, good_tenant.client_id, config_id=good["id"])
     good_delivery = await enqueue(runtime, good_tenant, good_lead)
     bad_delivery = await enqueue(
-        runtime, bad_tenant, make_lead(db_url, bad_tenant.client_id, config_id=bad["id"])
+        runtime, bad_tenant, await captured_lead(owner, bad_tenant.client_id, config_id=bad["id"])
     )
     resolver = _resolver(
         {
@@ -105,14 +97,14 @@ async def test_a_broken_endpoint_fails_alone_and_the_rest_of_the_batch_is_delive
         }
     )
 
-    assert await dispatch(runtime, clock, resolver=resolver) == 2
+    assert await dispatch(runtime, wall_clock, resolver=resolver) == 2
 
     assert [r.path for r in receiver.requests] == ["/ok"]
-    delivered = delivery_row(db_url, good_delivery)
+    delivered = read_row(db_url, "webhook_deliveries", good_delivery)
     assert delivered["status"] == "success"
     assert delivered["attempt_count"] == 1
     assert lead_status(db_url, good_lead) == "webhook_sent"
-    failed = delivery_row(db_url, bad_delivery)
+    failed = read_row(db_url, "webhook_deliveries", bad_delivery)
     assert failed["status"] == "failed"
     assert failed["status_code"] is None
     assert reason in failed["error_message"]
@@ -120,28 +112,31 @@ async def test_a_broken_endpoint_fails_alone_and_the_rest_of_the_batch_is_delive
     assert reason in attempt
 
     # Long after the claim's lease, the delivered one is not sent again.
-    clock.advance(seconds=runtime.settings.webhook_claim_lease_seconds + 60)
-    await dispatch(runtime, clock, resolver=resolver)
-    clock.advance(hours=1)
-    await dispatch(runtime, clock, resolver=resolver)
+    wall_clock.advance(seconds=runtime.settings.webhook_claim_lease_seconds + 60)
+    await dispatch(runtime, wall_clock, resolver=resolver)
+    wall_clock.advance(hours=1)
+    await dispatch(runtime, wall_clock, resolver=resolver)
     assert [r.path for r in receiver.requests] == ["/ok"]
-    assert delivery_row(db_url, good_delivery)["status"] == "success"
+    assert read_row(db_url, "webhook_deliveries", good_delivery)["status"] == "success"
 
 
 async def test_a_url_no_client_can_send_to_fails_for_good_at_once(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     tenant: Tenant,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
     receiver: Receiver,
 ) -> None:
     # Retrying cannot help until a person edits the URL; after that, replay sends it.
     config = await create_config(api, tenant, receiver.url, max_retries=5)
     _break_url(db_url, config["id"], f"http://127.0.0.1:{receiver.port}/bad\u0001")
-    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"]))
-    await dispatch(runtime, clock)
-    row = delivery_row(db_url, delivery_id)
+    delivery_id = await enqueue(
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=config["id"])
+    )
+    await dispatch(runtime, wall_clock)
+    row = read_row(db_url, "webhook_deliveries", delivery_id)
     assert row["next_retry_at"] is None
     assert "gave up after 1 attempt(s)" in row["error_message"]
 
@@ -151,9 +146,9 @@ async def test_a_url_no_client_can_send_to_fails_for_good_at_once(
     assert fixed.status_code == 200, fixed.text
     replay = await api.post(f"/v1/webhooks/deliveries/{delivery_id}/replay", headers=tenant.headers)
     assert replay.status_code == 200, replay.text
-    await dispatch(runtime, clock)
+    await dispatch(runtime, wall_clock)
     assert [r.path for r in receiver.requests] == ["/fixed"]
-    assert delivery_row(db_url, delivery_id)["status"] == "success"
+    assert read_row(db_url, "webhook_deliveries", delivery_id)["status"] == "success"
 
 
 async def test_the_test_event_of_a_broken_endpoint_reports_the_failure(
@@ -178,43 +173,49 @@ async def test_the_test_event_of_a_broken_endpoint_reports_the_failure(
     ids=["nul-byte", "json-nul-escape"],
 )
 async def test_a_response_postgresql_cannot_store_is_still_recorded_and_not_resent(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     tenant: Tenant,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
     receiver: Receiver,
     answer: bytes,
     stored: dict[str, str],
 ) -> None:
     config = await create_config(api, tenant, receiver.url)
     receiver.respond = (200, {}, answer)
-    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"]))
-    await dispatch(runtime, clock)
-    row = delivery_row(db_url, delivery_id)
+    delivery_id = await enqueue(
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=config["id"])
+    )
+    await dispatch(runtime, wall_clock)
+    row = read_row(db_url, "webhook_deliveries", delivery_id)
     assert row["status"] == "success"
     assert row["response_body"] == stored
-    clock.advance(seconds=runtime.settings.webhook_claim_lease_seconds + 60)
-    await dispatch(runtime, clock)
+    wall_clock.advance(seconds=runtime.settings.webhook_claim_lease_seconds + 60)
+    await dispatch(runtime, wall_clock)
     assert receiver.count == 1
 
 
 async def test_failure_reasons_never_quote_the_hook_url_path_or_header_values(
+    owner: Conn,
     api: httpx.AsyncClient,
     runtime: Runtime,
     tenant: Tenant,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
     receiver: Receiver,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A Zapier or Make hook URL is itself a credential, and so is a custom header value.
     config = await create_config(api, tenant, receiver.url, headers={"X-Token": "tok-5ecret-value"})
     _break_url(db_url, config["id"], "http://boom.example.test/hooks/catch/123/5ecretpath")
-    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"]))
+    delivery_id = await enqueue(
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=config["id"])
+    )
     leak = RuntimeError("failed for /hooks/catch/123/5ecretpath with X-Token tok-5ecret-value")
-    await dispatch(runtime, clock, resolver=_resolver({"boom.example.test": leak}))
-    message = delivery_row(db_url, delivery_id)["error_message"]
+    await dispatch(runtime, wall_clock, resolver=_resolver({"boom.example.test": leak}))
+    message = read_row(db_url, "webhook_deliveries", delivery_id)["error_message"]
     assert "RuntimeError" in message
     assert "5ecret" not in message
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)

@@ -11,8 +11,8 @@ import pytest
 from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Answer, Received, Receiver
-from tests.helpers import superuser_conn
-from tests.webhooks.conftest import Tenant, delivery_row, dispatch, enqueue, lead_status, make_lead
+from tests.support import Conn, Tenant, read_row, superuser_conn
+from tests.webhooks.conftest import captured_lead, dispatch, enqueue, lead_status
 
 API_KEY = "kit_test_key_0123456789"
 
@@ -57,20 +57,23 @@ async def _kit_config(api: httpx.AsyncClient, tenant: Tenant, **kit: object) -> 
 
 
 async def test_kit_upserts_the_subscriber_then_adds_it_to_the_form_and_tag(
+    owner: Conn,
     api: httpx.AsyncClient,
     tenant: Tenant,
     receiver: Receiver,
     kit_base: KitStandIn,
     runtime: Runtime,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
 ) -> None:
     config = await _kit_config(api, tenant, form_id=5, tag_id=9)
     assert config["secret"] is None
     assert config["kit"] == {"form_id": 5, "tag_id": 9, "api_key_set": True}
-    lead_id = make_lead(db_url, tenant.client_id, config_id=config["id"], company="Acme", title="CTO")
+    lead_id = await captured_lead(
+        owner, tenant.client_id, config_id=config["id"], company="Acme", title="CTO"
+    )
     delivery_id = await enqueue(runtime, tenant, lead_id)
-    await dispatch(runtime, clock)
+    await dispatch(runtime, wall_clock)
 
     upsert, form, tag = receiver.requests
     assert (upsert.method, upsert.path) == ("POST", "/v4/subscribers")
@@ -88,7 +91,7 @@ async def test_kit_upserts_the_subscriber_then_adds_it_to_the_form_and_tag(
         {"email_address": subscriber["email_address"]},
     )
     assert all(r.headers["x-kit-api-key"] == API_KEY for r in receiver.requests)
-    assert delivery_row(db_url, delivery_id)["status"] == "success"
+    assert read_row(db_url, "webhook_deliveries", delivery_id)["status"] == "success"
     assert lead_status(db_url, lead_id) == "webhook_sent"
 
     with superuser_conn(db_url) as conn:
@@ -104,20 +107,21 @@ async def test_kit_upserts_the_subscriber_then_adds_it_to_the_form_and_tag(
 
 
 async def test_a_failing_step_fails_the_delivery_and_the_retry_repeats_the_idempotent_calls(
+    owner: Conn,
     api: httpx.AsyncClient,
     tenant: Tenant,
     receiver: Receiver,
     kit_base: KitStandIn,
     runtime: Runtime,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
 ) -> None:
     kit_base.fail_forms = True
     config = await _kit_config(api, tenant, form_id=5)
-    lead_id = make_lead(db_url, tenant.client_id, config_id=config["id"])
+    lead_id = await captured_lead(owner, tenant.client_id, config_id=config["id"])
     delivery_id = await enqueue(runtime, tenant, lead_id)
-    await dispatch(runtime, clock)
-    row = delivery_row(db_url, delivery_id)
+    await dispatch(runtime, wall_clock)
+    row = read_row(db_url, "webhook_deliveries", delivery_id)
     assert row["status"] == "failed"
     assert row["status_code"] == 422
     assert "Kit /v4/forms/5/subscribers: HTTP 422" in row["error_message"]
@@ -125,9 +129,9 @@ async def test_a_failing_step_fails_the_delivery_and_the_retry_repeats_the_idemp
     assert lead_status(db_url, lead_id) == "email_captured"
 
     kit_base.fail_forms = False
-    clock.set(row["next_retry_at"])
-    await dispatch(runtime, clock)
-    assert delivery_row(db_url, delivery_id)["status"] == "success"
+    wall_clock.set(row["next_retry_at"])
+    await dispatch(runtime, wall_clock)
+    assert read_row(db_url, "webhook_deliveries", delivery_id)["status"] == "success"
     assert [r.path for r in receiver.requests] == ["/v4/subscribers", "/v4/forms/5/subscribers"] * 2
 
 
@@ -141,20 +145,21 @@ async def test_kit_test_event_checks_the_key_without_adding_anyone(
 
 
 async def test_a_lead_without_email_fails_without_retries(
+    owner: Conn,
     api: httpx.AsyncClient,
     tenant: Tenant,
     receiver: Receiver,
     kit_base: KitStandIn,
     runtime: Runtime,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
 ) -> None:
     config = await _kit_config(api, tenant, form_id=5)
     delivery_id = await enqueue(
-        runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"], email=None)
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=config["id"], email=None)
     )
-    await dispatch(runtime, clock)
-    row = delivery_row(db_url, delivery_id)
+    await dispatch(runtime, wall_clock)
+    row = read_row(db_url, "webhook_deliveries", delivery_id)
     assert row["status"] == "failed"
     assert row["next_retry_at"] is None
     assert "no email address" in row["error_message"]

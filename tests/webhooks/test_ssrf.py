@@ -14,7 +14,8 @@ from revos.runtime import Runtime
 from revos.security import ssrf
 from revos.webhooks import schemas, service
 from revos.webhooks.receiver import Receiver
-from tests.webhooks.conftest import Tenant, create_config, delivery_row, dispatch, enqueue, make_lead
+from tests.support import Conn, Tenant, read_row
+from tests.webhooks.conftest import captured_lead, create_config, dispatch, enqueue
 
 
 @pytest.mark.parametrize(
@@ -220,7 +221,7 @@ async def test_pinned_request_keeps_the_hostname_for_host_sni_and_certificate(re
 
 
 async def test_dns_rebinding_after_save_is_refused_at_send_time(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, wall_clock: ManualClock
 ) -> None:
     body = schemas.WebhookConfigCreate(
         name=f"rebind {uuid.uuid4().hex[:6]}", url="https://hooks.example.test/in"
@@ -234,16 +235,18 @@ async def test_dns_rebinding_after_save_is_refused_at_send_time(
             body=body,
             resolver=_resolver("93.184.216.34"),  # public when saved
         )
-    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=row["id"]))
-    await dispatch(runtime, clock, resolver=_resolver("10.0.0.7"))  # private when sent
-    delivered = delivery_row(db_url, delivery_id)
+    delivery_id = await enqueue(
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=row["id"])
+    )
+    await dispatch(runtime, wall_clock, resolver=_resolver("10.0.0.7"))  # private when sent
+    delivered = read_row(db_url, "webhook_deliveries", delivery_id)
     assert delivered["status"] == "failed"
     assert "10.0.0.7, a private address" in delivered["error_message"]
     assert delivered["status_code"] is None
 
 
 async def test_a_name_that_resolves_to_a_site_local_address_at_send_time_is_refused(
-    runtime: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+    owner: Conn, runtime: Runtime, tenant: Tenant, db_url: str, wall_clock: ManualClock
 ) -> None:
     body = schemas.WebhookConfigCreate(name=f"v6 {uuid.uuid4().hex[:6]}", url="https://v6.example.test/in")
     async with runtime.db.tenant({"sub": str(tenant.user_id), "client_id": str(tenant.client_id)}) as conn:
@@ -255,27 +258,32 @@ async def test_a_name_that_resolves_to_a_site_local_address_at_send_time_is_refu
             body=body,
             resolver=_resolver("2606:4700:4700::1111"),
         )
-    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=row["id"]))
-    await dispatch(runtime, clock, resolver=_resolver("2606:4700:4700::1111", "fec0::5"))
-    delivered = delivery_row(db_url, delivery_id)
+    delivery_id = await enqueue(
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=row["id"])
+    )
+    await dispatch(runtime, wall_clock, resolver=_resolver("2606:4700:4700::1111", "fec0::5"))
+    delivered = read_row(db_url, "webhook_deliveries", delivery_id)
     assert delivered["status"] == "failed"
     assert "fec0::5, a site-local address" in delivered["error_message"]
 
 
 async def test_loopback_endpoint_is_refused_at_send_time_once_loopback_is_off(
+    owner: Conn,
     api: httpx.AsyncClient,
     tenant: Tenant,
     receiver: Receiver,
     runtime: Runtime,
     db_url: str,
-    clock: ManualClock,
+    wall_clock: ManualClock,
 ) -> None:
     config = await create_config(api, tenant, receiver.url)
-    delivery_id = await enqueue(runtime, tenant, make_lead(db_url, tenant.client_id, config_id=config["id"]))
+    delivery_id = await enqueue(
+        runtime, tenant, await captured_lead(owner, tenant.client_id, config_id=config["id"])
+    )
     runtime.settings.webhook_allow_http_loopback = False
-    await dispatch(runtime, clock)
+    await dispatch(runtime, wall_clock)
     assert receiver.count == 0
-    assert "refused" in delivery_row(db_url, delivery_id)["error_message"]
+    assert "refused" in read_row(db_url, "webhook_deliveries", delivery_id)["error_message"]
 
 
 async def test_production_never_allows_loopback(runtime: Runtime) -> None:

@@ -10,15 +10,15 @@ import standardwebhooks
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from revos.webhooks.receiver import Receiver
-from tests.helpers import eventually
-from tests.webhooks.conftest import Tenant, create_config, delivery_row, enqueue, make_lead
+from tests.support import Conn, Tenant, eventually, read_row
+from tests.webhooks.conftest import captured_lead, create_config, enqueue
 
 
 async def test_a_running_worker_delivers_a_captured_lead_without_being_asked(
-    api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant, receiver: Receiver
+    owner: Conn, api: httpx.AsyncClient, runtime: Runtime, db_url: str, tenant: Tenant, receiver: Receiver
 ) -> None:
     config = await create_config(api, tenant, receiver.url)
-    lead_id = make_lead(db_url, tenant.client_id, config_id=config["id"])
+    lead_id = await captured_lead(owner, tenant.client_id, config_id=config["id"])
     delivery_id = await enqueue(runtime, tenant, lead_id)
 
     previous = runtime.settings.cron_webhook_dispatch
@@ -30,7 +30,10 @@ async def test_a_running_worker_delivers_a_captured_lead_without_being_asked(
             await worker.wait_running()
         # Polling the database: the delivery is recorded by the worker, not by anything we await.
         await eventually(
-            lambda: bool(receiver.requests) and delivery_row(db_url, delivery_id)["status"] == "success",
+            lambda: (
+                bool(receiver.requests)
+                and read_row(db_url, "webhook_deliveries", delivery_id)["status"] == "success"
+            ),
             "the worker to deliver the lead",
             within=60,
         )
@@ -40,6 +43,6 @@ async def test_a_running_worker_delivers_a_captured_lead_without_being_asked(
             await running
         runtime.settings.cron_webhook_dispatch = previous
 
-    assert delivery_row(db_url, delivery_id)["status"] == "success"
+    assert read_row(db_url, "webhook_deliveries", delivery_id)["status"] == "success"
     (request,) = receiver.requests
     standardwebhooks.Webhook(config["secret"]).verify(request.body, dict(request.headers))

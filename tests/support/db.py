@@ -1,12 +1,11 @@
-"""Plain helper functions for tests (no fixtures): connections scoped like the app scopes them."""
+"""Connections for tests, scoped like the app scopes them: as the owner (set-up rows, reading the truth), as a
+tenant, as anon, as the service role."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +23,13 @@ def with_database(url: str, name: str) -> str:
 def superuser_conn(db_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
     """Autocommit connection as the owner (bypasses RLS): for setup and for reading the truth."""
     with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def connect(db_url: str) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
+    """The same, asynchronous: what the row factories write with (see tests.support.rows)."""
+    async with await psycopg.AsyncConnection.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
         yield conn
 
 
@@ -59,16 +65,15 @@ def service_conn(db_url: str) -> Iterator[psycopg.Connection[dict[str, Any]]]:
         yield conn
 
 
-# A ceiling on waiting for something that happens in milliseconds on an idle machine: it only bounds a
-# test whose awaited event never comes, so it can be generous.
-EVENTUALLY_SECONDS = 30.0
+def read_row(db_url: str, table: str, row_id: Any) -> dict[str, Any]:
+    """Row `row_id` of `table`, read as the owner."""
+    with superuser_conn(db_url) as conn:
+        found = conn.execute(f"select * from {table} where id = %s", (row_id,)).fetchone()
+    assert found is not None, f"no {table} row {row_id}"
+    return found
 
 
-async def eventually(check: Callable[[], bool], what: str, *, within: float = EVENTUALLY_SECONDS) -> None:
-    """Poll `check` until it holds: for what another task on the loop (a server, a worker) does next, so a
-    test waits on progress rather than on how fast the machine happens to be."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not true after {within:g} s: {what}")
-        await asyncio.sleep(0.01)
+def read_rows(db_url: str, query: str, *params: Any) -> list[dict[str, Any]]:
+    """The rows `query` returns, read as the owner."""
+    with superuser_conn(db_url) as conn:
+        return conn.execute(query, params).fetchall()
