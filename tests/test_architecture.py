@@ -29,9 +29,6 @@ EXECUTE_ALLOWED = {
     # The demo measures the whole funnel against the simulator's ground truth: read-only queries
     # across every domain's tables, never part of the engine.
     "revos/demo/funnel.py": "read-only measurement across domains",
-    # The operator's bootstrap (first agency, its client and admin; a staff token for an admin):
-    # revos.tenancy has no functions for these yet. Move them there and drop this entry.
-    "revos/cli/tenants.py": "operator bootstrap, pending tenancy functions",
 }
 
 # Entry points: the only places that may read the process's settings themselves.

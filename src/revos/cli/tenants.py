@@ -9,10 +9,10 @@ import typer
 
 from revos.cli.common import console, run
 from revos.config import get_settings
-from revos.errors import Conflict, ValidationFailed
+from revos.errors import ValidationFailed
 from revos.runtime import Runtime
 from revos.security import jwt as jwt_tokens
-from revos.tenancy import service
+from revos.tenancy import repo, service
 
 app = typer.Typer(help="Agencies: create one with its first admin, issue staff tokens.", no_args_is_help=True)
 # A staff token reaches every client of the agency: a week at most, then issue a new one.
@@ -39,33 +39,10 @@ def create(
         await rt.open()
         try:
             async with rt.db.service(actor="cli:agency-create") as conn:
-                taken = await (
-                    await conn.execute("select 1 from agencies where slug = %s", (slug,))
-                ).fetchone()
-                if taken:
-                    raise Conflict(f"an agency with slug {slug!r} already exists")
-                exists = await (
-                    await conn.execute("select 1 from users where lower(email) = lower(%s)", (admin_email,))
-                ).fetchone()
-                if exists:
-                    raise ValidationFailed(f"a user with email {admin_email} already exists")
-                agency = await service.create_agency(conn, name=name, slug=slug)
-                client = await (
-                    await conn.execute(
-                        "insert into clients (agency_id, name) values (%s, %s) returning id",
-                        (agency["id"], client_name or name),
-                    )
-                ).fetchone()
-                assert client is not None
-                user = await (
-                    await conn.execute(
-                        "insert into users (client_id, email, role) values (%s, lower(%s), 'admin') returning id",
-                        (client["id"], admin_email),
-                    )
-                ).fetchone()
-                assert user is not None
-            token = _staff_token(rt, user["id"], agency["id"], ttl_hours)
-            return agency["id"], client["id"], user["id"], token
+                agency_id, client_id, user_id = await service.create_agency_with_admin(
+                    conn, name=name, slug=slug, client_name=client_name or name, admin_email=admin_email
+                )
+            return agency_id, client_id, user_id, _staff_token(rt, user_id, agency_id, ttl_hours)
         finally:
             await rt.close()
 
@@ -86,13 +63,7 @@ def token(
         await rt.open()
         try:
             async with rt.db.service(actor="cli:agency-token") as conn:
-                row = await (
-                    await conn.execute(
-                        "select u.id, u.role, c.agency_id from users u join clients c on c.id = u.client_id"
-                        " where u.id = %s",
-                        (_uuid(user_id),),
-                    )
-                ).fetchone()
+                row = await repo.agency_admin(conn, _uuid(user_id))
             if row is None or row["role"] != "admin" or row["agency_id"] is None:
                 raise ValidationFailed("no admin user with that id in an agency")
             return _staff_token(rt, row["id"], row["agency_id"], ttl_hours)

@@ -96,3 +96,36 @@ async def client_id_named(conn: Conn, agency_id: UUID, name: str) -> UUID | None
         await conn.execute("select id from clients where agency_id = %s and name = %s", (agency_id, name))
     ).fetchone()
     return row["id"] if row else None
+
+
+async def insert_client_named(conn: Conn, agency_id: UUID, name: str) -> UUID:
+    row = await (
+        await conn.execute(
+            "insert into clients (agency_id, name) values (%s, %s) returning id", (agency_id, name)
+        )
+    ).fetchone()
+    assert row is not None
+    client_id: UUID = row["id"]
+    return client_id
+
+
+async def insert_admin(conn: Conn, client_id: UUID, email: str) -> UUID:
+    row = await (
+        await conn.execute(
+            "insert into users (client_id, email, role) values (%s, lower(%s), 'admin') returning id",
+            (client_id, email),
+        )
+    ).fetchone()
+    assert row is not None
+    user_id: UUID = row["id"]
+    return user_id
+
+
+async def agency_admin(conn: Conn, user_id: UUID) -> dict[str, Any] | None:
+    """The user with their role and their client's agency (None when no such user)."""
+    return await (
+        await conn.execute(
+            "select u.id, u.role, c.agency_id from users u join clients c on c.id = u.client_id where u.id = %s",
+            (user_id,),
+        )
+    ).fetchone()

@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 from revos.db import crud
 from revos.db.pool import Conn
-from revos.errors import Conflict, NotFound
+from revos.errors import Conflict, NotFound, ValidationFailed
 from revos.magnets import service as magnet_files
 from revos.security import apikeys
 from revos.tenancy import repo, schemas
@@ -22,6 +22,21 @@ def _changes(model: Any) -> dict[str, Any]:
 
 async def create_agency(conn: Conn, *, name: str, slug: str) -> dict[str, Any]:
     return await crud.insert(conn, "agencies", {"name": name, "slug": slug})
+
+
+async def create_agency_with_admin(
+    conn: Conn, *, name: str, slug: str, client_name: str, admin_email: str
+) -> tuple[UUID, UUID, UUID]:
+    """An operator's first step: an agency, its own first client and that client's admin user.
+    Returns (agency, client, user) ids."""
+    if await repo.agency_id_by_slug(conn, slug) is not None:
+        raise Conflict(f"an agency with slug {slug!r} already exists")
+    if await repo.user_id_by_email(conn, admin_email) is not None:
+        raise ValidationFailed(f"a user with email {admin_email} already exists")
+    agency = await create_agency(conn, name=name, slug=slug)
+    client_id = await repo.insert_client_named(conn, agency["id"], client_name)
+    user_id = await repo.insert_admin(conn, client_id, admin_email)
+    return agency["id"], client_id, user_id
 
 
 async def update_agency(conn: Conn, agency_id: UUID, body: schemas.AgencyUpdate) -> dict[str, Any]:
