@@ -28,7 +28,8 @@ async def _write(voice: dict[str, Any], purpose: str, variants: int = 3, **conte
         system="", prompt="", purpose=purpose, voice=voice, context=context, variants=variants
     )
     completion = await OfflineProvider().complete(request)
-    assert completion.provider == "offline" and completion.cost_usd == 0.0
+    assert completion.provider == "offline"
+    assert completion.cost_usd == 0.0
     assert completion.tokens_out == sum((len(t) + 3) // 4 for t in completion.texts)
     return completion.texts
 
@@ -46,7 +47,8 @@ async def test_posts_follow_the_voice_and_end_on_the_call_to_action(
         assert words(paragraphs[0].rstrip(" 👇✅🙌💡")) <= {"Professional": 12, "Casual": 10}[name]
         assert re.search(r"^(1\.|-|→) ", text, re.M), "a list"
         tags = re.findall(r"#\w+", text)
-        assert 1 <= len(tags) <= voice["hashtags"]["max"] and paragraphs[-1].startswith("#")
+        assert 1 <= len(tags) <= voice["hashtags"]["max"]
+        assert paragraphs[-1].startswith("#")
         assert '"GUIDE"' in paragraphs[-2], "the call to action carries the trigger word"
         assert count_emoji(text) <= voice["emoji_policy"]["max_per_post"]
         prose = [ln for ln in text.split("\n") if ln and not re.match(r"(\d+\.|-|→|#)", ln)]
@@ -56,7 +58,8 @@ async def test_posts_follow_the_voice_and_end_on_the_call_to_action(
         for banned in ("synergy", "game-changer", "{", "}"):
             assert banned not in text
     if name == "Professional":
-        assert all(count_emoji(t) == 0 for t in texts) and all("don't" not in t for t in texts)
+        assert all(count_emoji(t) == 0 for t in texts)
+        assert all("don't" not in t for t in texts)
 
 
 async def test_a_post_uses_the_given_points_and_an_auto_generated_voice() -> None:
@@ -77,7 +80,8 @@ async def test_a_post_uses_the_given_points_and_an_auto_generated_voice() -> Non
     assert all(p in text for p in points)
     assert 'Reply "LOOP" and it\'s yours. 🔥' in text  # a friendly tone contracts
     assert text.endswith("\n\n— Sam\n\n#GrowthLoop")
-    assert count_emoji(text) == 1 and "🔥" in text
+    assert count_emoji(text) == 1
+    assert "🔥" in text
 
 
 async def test_dms_greet_and_ask_for_the_email_or_deliver_the_link(voices: dict[str, Any]) -> None:
@@ -85,12 +89,16 @@ async def test_dms_greet_and_ask_for_the_email_or_deliver_the_link(voices: dict[
                         lead_magnet_name="the outreach checklist")  # fmt: skip
     assert len(set(asks)) == 3
     for dm in asks:
-        assert dm.startswith("Hi Anna, ") and "outreach checklist" in dm and "email" in dm
-        assert 2 <= len(sentences(dm)) <= 5 and count_emoji(dm) == 0
+        assert dm.startswith("Hi Anna, ")
+        assert "outreach checklist" in dm
+        assert "email" in dm
+        assert 2 <= len(sentences(dm)) <= 5
+        assert count_emoji(dm) == 0
     delivers = await _write(voices["Casual"], "dm", first_name="Anna", lead_magnet_name="the outreach checklist",
                             link="https://revos.test/d/abc")  # fmt: skip
     for dm in delivers:
-        assert dm.startswith("Hey Anna! ") and dm.endswith("\nhttps://revos.test/d/abc")
+        assert dm.startswith("Hey Anna! ")
+        assert dm.endswith("\nhttps://revos.test/d/abc")
 
 
 async def test_comments_are_short_and_about_the_post(voices: dict[str, Any]) -> None:
@@ -98,7 +106,8 @@ async def test_comments_are_short_and_about_the_post(voices: dict[str, Any]) -> 
     assert len(set(comments)) == 3
     about = ("reply rate", "fewer messages", "personal line", "messages", "question", "pitch")
     for comment in comments:
-        assert words(comment) <= 40 and "#" not in comment
+        assert words(comment) <= 40
+        assert "#" not in comment
         assert any(k in comment.lower() for k in about), comment
 
 
@@ -121,14 +130,19 @@ async def test_rewrite_keeps_the_content_and_applies_the_voice(voices: dict[str,
 
 async def test_describe_brief_and_check(voices: dict[str, Any]) -> None:
     [description] = await _write(voices["Casual"], "describe", variants=1)
-    assert "Up to 3 emoji" in description and "At most 2 hashtags" in description
+    assert "Up to 3 emoji" in description
+    assert "At most 2 hashtags" in description
     [brief] = await _write(voices["Professional"], "brief", variants=1, topic="cold outreach",
                            text="Outreach in 3 steps\n\n1. Research\n2. Personal line\n3. One question")  # fmt: skip
-    assert "Slide 1 (cover): Outreach in 3 steps" in brief and "Slide 4: One question" in brief
-    assert "Image prompt:" in brief and "Alt text:" in brief
+    assert "Slide 1 (cover): Outreach in 3 steps" in brief
+    assert "Slide 4: One question" in brief
+    assert "Image prompt:" in brief
+    assert "Alt text:" in brief
     [review] = await _write(
         voices["Professional"], "check", variants=1, text="We leverage synergy 🚀 https://x.test"
     )
-    assert "synergy" in review and "emoji" in review and "link" in review
+    assert "synergy" in review
+    assert "emoji" in review
+    assert "link" in review
     [fine] = await _write(voices["Professional"], "check", variants=1, text="One clear sentence.")
     assert fine.startswith("OK")

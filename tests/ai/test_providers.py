@@ -41,17 +41,23 @@ async def test_an_answer_carries_texts_usage_latency_and_cost(
         CompletionRequest(system="s", prompt="p", purpose="post", variants=2, max_tokens=300)
     )
     assert completion.texts == ["First draft.", "Second draft."]
-    assert completion.provider == name and completion.model == MODELS[name]
-    assert completion.tokens_in > 0 and completion.tokens_out > 0 and completion.latency_ms >= 0
+    assert completion.provider == name
+    assert completion.model == MODELS[name]
+    assert completion.tokens_in > 0
+    assert completion.tokens_out > 0
+    assert completion.latency_ms >= 0
     price = price_of(MODELS[name], table())
     assert completion.cost_usd == pytest.approx(price.cost(completion.tokens_in, completion.tokens_out))
     assert completion.cost_usd > 0
     sent = [r["body"] for r in fake.requests if r["route"] == ROUTES[name]]
-    assert sent[0]["model"] == MODELS[name] and sent[0]["max_tokens"] == 300
+    assert sent[0]["model"] == MODELS[name]
+    assert sent[0]["max_tokens"] == 300
     if name == "openai":
-        assert sent[0]["n"] == 2 and sent[0]["messages"][0] == {"role": "system", "content": "s"}
+        assert sent[0]["n"] == 2
+        assert sent[0]["messages"][0] == {"role": "system", "content": "s"}
     else:
-        assert len(sent) == 2 and sent[0]["system"] == "s"  # no `n` in the Messages API: one call per variant
+        assert len(sent) == 2
+        assert sent[0]["system"] == "s"
 
 
 @pytest.mark.parametrize("name", ["openai", "anthropic"])
@@ -63,7 +69,8 @@ async def test_a_transient_error_is_retried_then_succeeds(
     fake.fail(status, retry_after=0.2 if status == 429 else None)
     started = time.perf_counter()
     completion = await _provider(name, url).complete(REQUEST)
-    assert completion.text and fake.count(ROUTES[name]) == 2
+    assert completion.text
+    assert fake.count(ROUTES[name]) == 2
     if status == 429:
         assert time.perf_counter() - started >= 0.2, "Retry-After was honoured"
 
@@ -81,7 +88,8 @@ async def test_a_timeout_is_retried_and_gives_up_with_a_clear_error(
     with pytest.raises(AiError) as caught:
         await _provider(name, url, timeout=0.3, retries=2).complete(REQUEST)
     assert str(caught.value) == f"{name} ({MODELS[name]}) did not answer within 0.3 s after 3 attempts"
-    assert caught.value.status_code == 502 and caught.value.code == "ai_provider_error"
+    assert caught.value.status_code == 502
+    assert caught.value.code == "ai_provider_error"
     assert caught.value.detail == {"provider": name, "model": MODELS[name], "status": None, "attempts": 3}
 
 
@@ -108,9 +116,11 @@ async def test_a_wrong_key_fails_at_once_and_the_key_is_never_shown(
     assert message.startswith(f"{name} ({MODELS[name]}) answered 401: ")
     assert caught.value.detail["status"] == 401
     for leaked in (wrong, wrong[-4:], KEY):
-        assert leaked not in message and leaked not in repr(caught.value.detail)
+        assert leaked not in message
+        assert leaked not in repr(caught.value.detail)
         assert leaked not in caplog.text
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
 
 
 @pytest.mark.parametrize("name", ["openai", "anthropic"])
@@ -138,7 +148,8 @@ async def test_the_stand_in_serves_embeddings_to_the_sdk(standin: tuple[StandIn,
             model="text-embedding-3-small", input=["reply rate", "reply rates up"]
         )
         small = await client.embeddings.create(model="text-embedding-3-small", input="x", dimensions=256)
-    assert [len(d.embedding) for d in answer.data] == [1536, 1536] and len(small.data[0].embedding) == 256
+    assert [len(d.embedding) for d in answer.data] == [1536, 1536]
+    assert len(small.data[0].embedding) == 256
     assert answer.usage.prompt_tokens > 0
     a, b = (d.embedding for d in answer.data)
     assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.3  # shared words point alike
@@ -173,5 +184,6 @@ def test_prices_match_dated_models_and_accept_overrides() -> None:
 def test_retry_after_and_masking() -> None:
     assert retry_after({"retry-after": "3"}) == 3.0
     assert retry_after({"retry-after-ms": "250"}) == 0.25
-    assert retry_after({"retry-after": "soon"}) is None and retry_after({}) is None
+    assert retry_after({"retry-after": "soon"}) is None
+    assert retry_after({}) is None
     assert mask(f"bad key {KEY} (…{KEY[-4:]})", KEY) == "bad key *** (…***)"
