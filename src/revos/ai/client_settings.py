@@ -81,7 +81,7 @@ async def _open_key(runtime: Runtime, conn: Conn, row: dict[str, Any]) -> str | 
 
 async def effective(runtime: Runtime, conn: Conn, client_id: UUID) -> EffectiveAi:
     """The client's resolved AI settings, its key opened (for a call; never to show)."""
-    row = await repo.get_settings(conn, client_id)
+    row = await repo.settings_of(conn, client_id)
     return resolve(runtime.settings, row, await _open_key(runtime, conn, row) if row else None)
 
 

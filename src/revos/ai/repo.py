@@ -16,7 +16,7 @@ _SETTINGS = "id, client_id, provider, model, base_url, api_key, monthly_token_bu
 _USAGE = "provider, model, calls, failures, tokens_in, tokens_out, reserved, cost_usd"
 
 
-async def get_settings(conn: Conn, client_id: UUID) -> dict[str, Any] | None:
+async def settings_of(conn: Conn, client_id: UUID) -> dict[str, Any] | None:
     cur = await conn.execute(f"select {_SETTINGS} from public.ai_settings where client_id = %s", (client_id,))
     return await cur.fetchone()
 
