@@ -6,8 +6,11 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from revos.ai.base import CompletionRequest
+from revos.ai import writer
+from revos.ai.base import PURPOSES, CompletionRequest
 from revos.ai.offline import OfflineProvider
 from revos.ai.voice import count_emoji, sentences, words
 
@@ -146,3 +149,36 @@ async def test_describe_brief_and_check(voices: dict[str, Any]) -> None:
     assert "link" in review
     [fine] = await _write(voices["Professional"], "check", variants=1, text="One clear sentence.")
     assert fine.startswith("OK")
+
+
+_LEAF = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 1000), st.floats(allow_nan=False), st.text(max_size=30)
+)
+_JSON = st.recursive(
+    _LEAF,
+    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(st.text(max_size=8), c, max_size=3)),
+    max_leaves=8,
+)
+_VOICE_KEYS = ["tone", "vocabulary", "sentence_length", "paragraphs", "emoji_policy", "hashtags", "formatting",
+               "example_openers", "example_ctas", "dm_style", "phrases", "sign_off"]  # fmt: skip
+_FACT_KEYS = ["topic", "audience", "points", "lead_magnet_name", "trigger_word", "text", "post_text", "first_name",
+              "link", "stage"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    voice=st.dictionaries(st.sampled_from(_VOICE_KEYS), _JSON, max_size=6),
+    context=st.dictionaries(st.sampled_from(_FACT_KEYS), _JSON, max_size=5),
+    purpose=st.sampled_from([*PURPOSES, "unknown"]),
+    prompt=st.text(max_size=120),
+)
+def test_any_voice_and_context_gives_texts_and_never_fails(
+    voice: dict[str, Any], context: dict[str, Any], purpose: str, prompt: str
+) -> None:
+    # Hand-written and auto-generated voices vary: odd shapes are read leniently, never a crash.
+    request = CompletionRequest(
+        system="", prompt=prompt, purpose=purpose, voice=voice, context=context, variants=2
+    )
+    texts = writer.write(request)
+    assert len(texts) == 2
+    assert all(isinstance(t, str) for t in texts)

@@ -15,7 +15,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from revos.ai import short
@@ -108,10 +108,25 @@ def rng_for(request: CompletionRequest, index: int, attempt: int = 0) -> random.
     return random.Random(int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big"))
 
 
+def clean_facts(context: Mapping[str, Any] | None) -> Facts:
+    """The context as the writer reads it: text facts as stripped strings (empty ones dropped), `points`
+    as a list of strings; anything else (numbers, nested objects) is stringified or left out."""
+    facts: Facts = {}
+    for key, value in (context or {}).items():
+        if key == "points":
+            items = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else []
+            facts[key] = [
+                str(i).strip() for i in items if isinstance(i, str | int | float) and str(i).strip()
+            ]
+        elif isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip():
+            facts[key] = str(value).strip()
+    return facts
+
+
 def write(request: CompletionRequest) -> list[str]:
     """`request.variants` distinct drafts (distinct whenever the facts leave room for it)."""
     style = style_of(request.voice)
-    facts: Facts = dict(request.context or {})
+    facts = clean_facts(request.context)
     draft = _WRITERS.get(request.purpose, _generic)
     texts: list[str] = []
     for index in range(max(1, request.variants)):
