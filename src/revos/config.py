@@ -254,6 +254,27 @@ class Settings(BaseSettings):
     cron_posts_poll_due: str = "* * * * * */20"
     cron_campaigns_complete_ended: str = "*/5 * * * *"
 
+    # --- AI providers (completion and embeddings, budget, prices); see docs/ai.md.
+    ai_provider: Literal["offline", "openai", "anthropic"] = Field(
+        default="offline", description="deployment default; a client's own AI settings override it"
+    )
+    ai_model: str | None = Field(default=None, description="unset = the provider's default model")
+    ai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible or Anthropic endpoint; unset = the vendor's own"
+    )
+    ai_api_key: SecretStr | None = None
+    ai_timeout_seconds: float = Field(default=60.0, gt=0, description="one provider call, connect to last byte")
+    ai_retries: int = Field(default=3, ge=0, description="retries after a 429, a 5xx or a timeout")
+    ai_retry_base_seconds: float = Field(default=1.0, ge=0, description="first backoff, doubled each retry")
+    ai_retry_max_seconds: float = Field(default=30.0, ge=0, description="cap of one backoff (and Retry-After)")
+    ai_monthly_token_budget: int = Field(
+        default=0, ge=0, description="tokens per client per calendar month (UTC); 0 = unlimited"
+    )
+    ai_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='JSON {model: {"input": usd_per_1M, "output": usd_per_1M}}, merged over the built-in table',
+    )
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:
