@@ -263,10 +263,14 @@ class Settings(BaseSettings):
         default=None, description="OpenAI-compatible or Anthropic endpoint; unset = the vendor's own"
     )
     ai_api_key: SecretStr | None = None
-    ai_timeout_seconds: float = Field(default=60.0, gt=0, description="one provider call, connect to last byte")
+    ai_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="one provider call, connect to last byte"
+    )
     ai_retries: int = Field(default=3, ge=0, description="retries after a 429, a 5xx or a timeout")
     ai_retry_base_seconds: float = Field(default=1.0, ge=0, description="first backoff, doubled each retry")
-    ai_retry_max_seconds: float = Field(default=30.0, ge=0, description="cap of one backoff (and Retry-After)")
+    ai_retry_max_seconds: float = Field(
+        default=30.0, ge=0, description="cap of one backoff (and Retry-After)"
+    )
     ai_monthly_token_budget: int = Field(
         default=0, ge=0, description="tokens per client per calendar month (UTC); 0 = unlimited"
     )
