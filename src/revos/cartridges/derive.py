@@ -221,7 +221,8 @@ def _hashtags(texts: Sequence[str]) -> dict[str, Any]:
     for tag in (t for post in tags for t in post):
         spelled.setdefault(tag.lower(), Counter())[tag] += 1
     ranked = sorted(spelled.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-    on_last = sum(len(HASHTAG.findall(_lines(t)[-1])) for t in texts if _lines(t))
+    last_lines = [_lines(t)[-1] for t in texts if _lines(t)]
+    on_last = sum(len(HASHTAG.findall(line)) for line in last_lines if _only_hashtags(line))
     total = sum(counts)
     return {
         "max": int(_pct(counts, 0.9)),
