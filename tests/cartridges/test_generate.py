@@ -3,28 +3,33 @@ version, re-run on demand; and every way it can fail changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from revos.ai.base import Completion, CompletionRequest
+from revos.ai.standin import StandIn, serve
 from revos.runtime import Runtime
 from revos.sim import FaultRule, Simulator
 from revos.sim.history import give_history
 from tests.cartridges.helpers import create, snapshot, system_id
 from tests.support import Conn, Tenant, connect_account, make_linkedin_account, make_tenant
 
+KEY = "sk-cartridges-test-key"
 
-@pytest.fixture(autouse=True)
-def _offline_ai(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The AI layer's default provider (offline) describes nothing: generation stays deterministic."""
-    from revos.ai import service as ai
 
-    async def offline(runtime: Any, db: Any, *, client_id: Any, request: CompletionRequest) -> Completion:
-        return Completion(["offline text"], "offline", "offline-writer", 1, 1, 0, 0.0)
-
-    monkeypatch.setattr(ai, "complete", offline)
+@pytest.fixture
+async def model(runtime: Runtime) -> AsyncIterator[tuple[StandIn, str]]:
+    """An OpenAI-compatible endpoint on loopback (the AI layer's stand-in), loopback base URLs allowed."""
+    settings = runtime.settings
+    saved = settings.ai_allow_http_loopback
+    settings.ai_allow_http_loopback = True
+    try:
+        fake = StandIn(api_key=KEY)
+        async with serve(fake) as url:
+            yield fake, url
+    finally:
+        settings.ai_allow_http_loopback = saved
 
 
 async def test_create_with_auto_generate_learns_the_users_voice_from_their_own_posts(
@@ -56,7 +61,7 @@ async def test_create_with_auto_generate_learns_the_users_voice_from_their_own_p
     assert "Drop your weirdest first payment in the comments 😄" in voice["example_ctas"]
     assert voice["formality"]["label"] == "casual"
     assert voice["sentence_length"]["target_words"] < 10
-    assert "description" not in voice  # the offline writer describes nothing
+    assert "description" not in voice  # the offline writer (the default) is not asked to describe
 
     versions = (await api.get(f"/v1/cartridges/{cartridge['id']}/versions", headers=tenant.headers)).json()
     assert [(v["version"], v["change"]) for v in versions] == [(2, "generate"), (1, "create")]
@@ -94,34 +99,31 @@ async def test_generate_reruns_on_demand_and_the_same_posts_give_the_same_voice(
     assert limited.json()["source_posts_count"] == 1
 
 
-async def test_a_configured_model_adds_a_prose_description(
-    api: httpx.AsyncClient,
-    runtime: Runtime,
-    tenant: Tenant,
-    linkedin: Simulator,
-    monkeypatch: pytest.MonkeyPatch,
+async def test_a_configured_model_adds_a_prose_description_from_her_posts_only(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, linkedin: Simulator, model: tuple[StandIn, str]
 ) -> None:
-    from revos.ai import service as ai
-
-    seen: list[CompletionRequest] = []
-
-    async def model(runtime: Any, db: Any, *, client_id: Any, request: CompletionRequest) -> Completion:
-        assert client_id == tenant.client_id
-        seen.append(request)
-        return Completion(
-            [" Short, warm lines with an emoji at the end. "], "openai", "gpt-x", 100, 20, 5, 0.001
-        )
-
-    monkeypatch.setattr(ai, "complete", model)
+    fake, url = model
+    configured = await api.put(
+        "/v1/ai/settings",
+        json={"provider": "openai", "model": "gpt-4o-mini", "base_url": f"{url}/v1", "api_key": KEY},
+        headers=tenant.headers,
+    )
+    assert configured.status_code == 200, configured.text
     account = await connect_account(api, runtime, tenant, linkedin)
     give_history(linkedin, account.login.member, "casual")
+    linkedin.add_post(linkedin.add_member("Someone", "Else"), "Another author's post about pricing.")
+
     cartridge = await create(
         api, tenant.headers, tier="user", user_id=str(tenant.user_id), auto_generate=True
     )
-    assert cartridge["voice"]["description"] == "Short, warm lines with an emoji at the end."
-    [request] = seen
-    assert request.purpose == "describe"
-    assert "My first client paid me in pizza" in request.prompt  # her posts, and only hers
+    description = cartridge["voice"]["description"]
+    assert description
+    [sent] = [r["body"] for r in fake.requests if r["route"] == "chat"]
+    prompt = sent["messages"][-1]["content"]
+    assert "My first client paid me in pizza" in prompt
+    assert "Another author's post" not in prompt
+    usage = (await api.get("/v1/ai/usage", headers=tenant.headers)).json()
+    assert usage["totals"]["calls"] == 1
 
 
 async def test_generation_that_cannot_happen_is_a_clear_error_and_changes_nothing(

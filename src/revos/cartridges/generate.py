@@ -97,10 +97,15 @@ async def read_posts(runtime: Runtime, source: Source, max_posts: int) -> list[P
 async def describe(
     runtime: Runtime, *, client_id: UUID, voice: Mapping[str, Any], samples: list[str]
 ) -> str | None:
-    """A prose description of the voice by the client's AI provider; None with the offline writer."""
+    """A prose description of the voice by the client's AI provider; None with the offline writer (not
+    called: a description is what a model adds to the measures)."""
+    from revos.ai import client_settings
     from revos.ai import service as ai
     from revos.ai.base import CompletionRequest
 
+    async with runtime.db.service(actor="cartridges") as conn:
+        if (await client_settings.effective(runtime, conn, client_id)).provider == "offline":
+            return None
     request = CompletionRequest(
         system="You describe how a LinkedIn author writes, for a writer who must sound like them. "
         "Three to five plain sentences: tone, rhythm, formatting habits, how posts open and close. "
