@@ -38,7 +38,7 @@ async def _tier_of(ctx: Ctx, cartridge_id: UUID) -> str:
         return str((await service.get(conn, cartridge_id))["tier"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(404, 409, 502))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(429, 502, 503))
 async def create_cartridge(ctx: CtxDep, body: schemas.CartridgeCreate) -> schemas.Cartridge:
     if body.tier == "system":
         async with _operator_tx(ctx) as conn:
@@ -147,7 +147,7 @@ async def get_version(ctx: CtxDep, cartridge_id: UUID, number: Annotated[int, Pa
 @router.post(
     "/{cartridge_id}/generate",
     summary="learn the voice from the user's own LinkedIn posts (again)",
-    responses=error_responses(404, 502),
+    responses=error_responses(429, 502, 503),
 )
 async def generate_voice(
     ctx: CtxDep, cartridge_id: UUID, body: schemas.GenerateRequest | None = None
