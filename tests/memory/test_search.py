@@ -108,7 +108,7 @@ async def test_the_search_walks_the_hnsw_index(
 async def test_pgvector_supports_iterative_scans_here(runtime: Runtime) -> None:
     async with runtime.db.service() as conn:
         assert await repo.pgvector_version(conn) >= repo.ITERATIVE_SCAN_SINCE
-        await service._use_index(runtime.settings, conn, 10)
+        await service.use_index(runtime.settings, conn, 10)
         row = await (await conn.execute("select current_setting('hnsw.iterative_scan') as mode")).fetchone()
     assert row == {"mode": "relaxed_order"}
 
@@ -119,7 +119,7 @@ async def test_an_older_pgvector_gets_a_wider_ef_search_instead(
     async with runtime.db.service() as conn:
         info = conn.info
         monkeypatch.setitem(service._iterative_scan, (f"{info.host}:{info.port}", info.dbname), False)
-        await service._use_index(runtime.settings, conn, 10)
+        await service.use_index(runtime.settings, conn, 10)
         row = await (
             await conn.execute(
                 "select current_setting('hnsw.iterative_scan') as mode, current_setting('hnsw.ef_search') as ef"
