@@ -105,6 +105,10 @@ def load(url: str, args: argparse.Namespace) -> tuple[list[uuid.UUID], float]:
     vectors = embedder.embed_sync(texts)
     throughput = len(texts) / (time.perf_counter() - started)
     log(f"embedded {len(texts):,} texts with wordllama: {throughput:,.0f} texts/s")
+    short = [rng.choice(HOOKS).format(t=rng.choice(TOPICS), n=rng.randint(2, 400)) for _ in range(20_000)]
+    started = time.perf_counter()
+    embedder.embed_sync(short)
+    log(f"and {len(short):,} one-sentence texts: {len(short) / (time.perf_counter() - started):,.0f} texts/s")
 
     with psycopg.connect(url, autocommit=True) as conn:
         agency = conn.execute(
@@ -158,7 +162,10 @@ async def measure(url: str, clients: list[uuid.UUID], args: argparse.Namespace) 
 
     async with Database(url, max_size=2) as db:
         runtime: Any = Rt(db)
-        for label, with_type in (("client", False), ("client + memory_type", True)):
+        modes = [(True, "client", False), (True, "client + memory_type", True), (False, "client", False)]
+        for prefer_index, label, with_type in modes:
+            settings.memory_prefer_index = prefer_index
+            label = f"{label}{'' if prefer_index else ', planner free'}"
             sql_ms: list[float] = []
             full_ms: list[float] = []
             found = 0
@@ -192,6 +199,7 @@ async def measure(url: str, clients: list[uuid.UUID], args: argparse.Namespace) 
                 f"  p99 {pct(full_ms, 0.99):6.2f} ms | recall@10 {recall:.3f}",
                 flush=True,
             )
+        settings.memory_prefer_index = True
         claims = {"sub": str(uuid.uuid4()), "role": "authenticated", "client_id": str(clients[0])}
         [vector] = await embedder.embed([queries[0]])
         async with db.tenant(claims) as conn:

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         default="relaxed_order",
         description="pgvector >= 0.8: HNSW scans on past ef_search until enough rows pass the filters",
     )
+    memory_prefer_index: bool = Field(
+        default=True,
+        description="walk the HNSW index even where the planner would sort the client's rows (docs/memory.md)",
+    )
     memory_hnsw_ef_search: int = Field(default=100, ge=1, le=1000, description="HNSW candidate list size")
     memory_hnsw_max_scan_tuples: int = Field(
         default=20000, ge=1, description="iterative scan: most index tuples one search visits"

@@ -54,10 +54,17 @@ async def nearest_ids(
     runtime: Runtime, client_id: UUID, vector: list[float], *, exact: bool, **scan: Any
 ) -> list[Any]:
     async with runtime.db.service() as conn:
-        # The index, not a sort of the client's rows (which a table this small would get): its recall.
-        await conn.execute("set local enable_sort = off")
         await repo.scan_settings(
-            conn, **({"iterative": "relaxed_order", "ef_search": 40, "max_scan_tuples": 20000} | scan)
+            conn,
+            **(
+                {
+                    "iterative": "relaxed_order",
+                    "ef_search": 40,
+                    "max_scan_tuples": 20000,
+                    "prefer_index": True,
+                }
+                | scan
+            ),
         )
         rows = await repo.nearest(
             conn,
@@ -109,8 +116,13 @@ async def test_pgvector_supports_iterative_scans_here(runtime: Runtime) -> None:
     async with runtime.db.service() as conn:
         assert await repo.pgvector_version(conn) >= repo.ITERATIVE_SCAN_SINCE
         await service.use_index(runtime.settings, conn, 10)
-        row = await (await conn.execute("select current_setting('hnsw.iterative_scan') as mode")).fetchone()
-    assert row == {"mode": "relaxed_order"}
+        row = await (
+            await conn.execute(
+                "select current_setting('hnsw.iterative_scan') as mode, current_setting('enable_sort') as sort"
+            )
+        ).fetchone()
+    # The index is walked even where the planner would rather sort the client's rows.
+    assert row == {"mode": "relaxed_order", "sort": "off"}
 
 
 async def test_an_older_pgvector_gets_a_wider_ef_search_instead(

@@ -111,12 +111,15 @@ async def pgvector_version(conn: Conn) -> tuple[int, ...]:
     return tuple(int(p) for p in row["extversion"].split(".") if p.isdigit())
 
 
-async def scan_settings(conn: Conn, *, iterative: str, ef_search: int, max_scan_tuples: int) -> None:
-    """HNSW settings for the rest of the transaction (`set local`)."""
+async def scan_settings(
+    conn: Conn, *, iterative: str, ef_search: int, max_scan_tuples: int, prefer_index: bool = False
+) -> None:
+    """HNSW settings for the rest of the transaction (`set local`). `prefer_index`: no plan that reads
+    the filtered rows and sorts them by distance (the planner's choice at 10,000 rows of a client)."""
     await conn.execute(
         "select set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true),"
-        " set_config('hnsw.max_scan_tuples', %s, true)",
-        (str(ef_search), iterative, str(max_scan_tuples)),
+        " set_config('hnsw.max_scan_tuples', %s, true), set_config('enable_sort', %s, true)",
+        (str(ef_search), iterative, str(max_scan_tuples), "off" if prefer_index else "on"),
     )
 
 

@@ -134,7 +134,11 @@ async def use_index(settings: Settings, conn: Conn, k: int) -> None:
         ef_search = min(EF_SEARCH_MAX, max(settings.memory_hnsw_ef_search, k * EF_SEARCH_PER_RESULT))
         iterative = "off"
     await repo.scan_settings(
-        conn, iterative=iterative, ef_search=ef_search, max_scan_tuples=settings.memory_hnsw_max_scan_tuples
+        conn,
+        iterative=iterative,
+        ef_search=ef_search,
+        max_scan_tuples=settings.memory_hnsw_max_scan_tuples,
+        prefer_index=settings.memory_prefer_index,
     )
 
 
