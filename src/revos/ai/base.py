@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,14 +47,6 @@ class CompletionProvider(Protocol):
     model: str
 
     async def complete(self, request: CompletionRequest) -> Completion: ...
-
-
-class Embedder(Protocol):
-    name: str
-    model: str
-    dimensions: int
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
 class AiError(RevosError):
