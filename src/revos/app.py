@@ -23,6 +23,7 @@ from revos.dms.api import router as downloads_router
 from revos.inbound.api import router as inbound_router
 from revos.leads.api import router as leads_router
 from revos.magnets.api import router as magnets_router
+from revos.memory.api import router as memory_router
 from revos.posts.api import router as posts_router
 from revos.runtime import Runtime
 from revos.tenancy import repo as tenancy_repo
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(posts_router)
     app.include_router(leads_router)
     app.include_router(downloads_router)
+    app.include_router(memory_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -39,6 +39,62 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REVOS_", env_file=".env", extra="ignore")
 
+    # --- Memory and embeddings; see docs/memory.md.
+    embedding_provider: Literal["wordllama", "openai"] = Field(
+        default="wordllama", description="wordllama: bundled, no network; openai: any /v1/embeddings endpoint"
+    )
+    embedding_model: str | None = Field(
+        default=None, description="openai only; unset = text-embedding-3-small"
+    )
+    embedding_base_url: str | None = Field(default=None, description="openai only; unset = OpenAI's own")
+    embedding_api_key: SecretStr | None = None
+    embedding_dimensions: int | None = Field(
+        default=None, ge=1, le=1536, description="openai only: ask for this many dimensions; unset = 1536"
+    )
+    embedding_batch_size: int = Field(default=256, ge=1, description="texts per model call / request")
+    embedding_timeout_seconds: float = Field(default=30.0, gt=0)
+    embedding_retries: int = Field(
+        default=3, ge=0, description="openai: retries after a 429, a 5xx or a timeout"
+    )
+    memory_content_max_chars: int = Field(default=8000, ge=1, description="longest memory (and search query)")
+    memory_search_max_k: int = Field(default=100, ge=1, description="most results one search returns")
+    memory_iterative_scan: Literal["relaxed_order", "strict_order", "off"] = Field(
+        default="relaxed_order",
+        description="pgvector >= 0.8: HNSW scans on past ef_search until enough rows pass the filters",
+    )
+    memory_hnsw_ef_search: int = Field(default=100, ge=1, le=1000, description="HNSW candidate list size")
+    memory_hnsw_max_scan_tuples: int = Field(
+        default=20000, ge=1, description="iterative scan: most index tuples one search visits"
+    )
+    memory_reembed_batch: int = Field(default=200, ge=1, description="memories re-embedded per transaction")
+    cron_memory_reembed: str = Field(default="*/10 * * * *", description="re-embed memories of another model")
+    cron_memory_auto: str = Field(default="41 * * * *", description="write the automatic memories")
+    memory_auto_settle_hours: float = Field(
+        default=48.0, ge=0, description="a post (a first DM) counts once it is this old"
+    )
+    memory_auto_min_comments: int = Field(default=5, ge=1, description="a post with fewer is not judged")
+    memory_auto_min_posts: int = Field(
+        default=3, ge=1, description="judged posts a client needs for a median"
+    )
+    memory_auto_min_sends: int = Field(
+        default=20, ge=1, description="first DMs a template needs to be judged"
+    )
+    memory_auto_min_templates: int = Field(
+        default=2, ge=1, description="judged templates needed for a median"
+    )
+    memory_auto_reply_margin: float = Field(
+        default=0.1, ge=0, le=1, description="a template's reply rate must beat the median by this much"
+    )
+    memory_auto_batch: int = Field(default=100, ge=1, description="automatic memories written per run")
+    mem0_enabled: bool = Field(
+        default=False, description="also keep memories in Mem0 (pip install revos[mem0])"
+    )
+    mem0_base_url: str | None = Field(default=None, description="self-hosted Mem0; unset = the hosted API")
+    mem0_api_key: SecretStr | None = None
+    mem0_event_wait_seconds: float = Field(
+        default=10.0, ge=0, description="how long one sync job waits for Mem0 to process an add"
+    )
+
     env: Literal["development", "test", "production"] = "development"
     database_url: str | None = Field(
         default=None, description="Any PostgreSQL >= 15 with pgvector; unset = embedded PostgreSQL"
@@ -253,6 +309,31 @@ class Settings(BaseSettings):
     cron_posts_publish_due: str = "* * * * * */20"
     cron_posts_poll_due: str = "* * * * * */20"
     cron_campaigns_complete_ended: str = "*/5 * * * *"
+
+    # --- AI providers (completion and embeddings, budget, prices); see docs/ai.md.
+    ai_provider: Literal["offline", "openai", "anthropic"] = Field(
+        default="offline", description="deployment default; a client's own AI settings override it"
+    )
+    ai_model: str | None = Field(default=None, description="unset = the provider's default model")
+    ai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible or Anthropic endpoint; unset = the vendor's own"
+    )
+    ai_api_key: SecretStr | None = None
+    ai_timeout_seconds: float = Field(
+        default=60.0, gt=0, description="one provider call, connect to last byte"
+    )
+    ai_retries: int = Field(default=3, ge=0, description="retries after a 429, a 5xx or a timeout")
+    ai_retry_base_seconds: float = Field(default=1.0, ge=0, description="first backoff, doubled each retry")
+    ai_retry_max_seconds: float = Field(
+        default=30.0, ge=0, description="cap of one backoff (and Retry-After)"
+    )
+    ai_monthly_token_budget: int = Field(
+        default=0, ge=0, description="tokens per client per calendar month (UTC); 0 = unlimited"
+    )
+    ai_prices: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='JSON {model: {"input": usd_per_1M, "output": usd_per_1M}}, merged over the built-in table',
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -197,6 +197,20 @@ TABLES: dict[str, TableSpec] = {
             "tier": "user",
             "name": f"Voice {_tag()}",
             "voice": Jsonb({"tone": "dry"}),
+            # One active cartridge per user (idx_cartridges_one_active): later rows are inactive drafts.
+            "active": n == 0,
+        },
+    ),
+    # Written by the database on every change of a cartridge; tenants only read them.
+    "cartridge_versions": TableSpec(
+        Access.READ_ONLY,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "cartridge_id": _ref(t, "cartridges"),
+            "version": 1000 + n,
+            "change": "update",
+            "snapshot": Jsonb({"tier": "user"}),
+            "changed_by": "forger",
         },
     ),
     "campaign_skills": TableSpec(
@@ -317,6 +331,7 @@ SEED_ORDER = [
     "pod_members",
     "pod_activities",
     "cartridges",
+    "cartridge_versions",
     "campaign_skills",
     "skill_executions",
     "memories",

@@ -2,7 +2,8 @@
 
 Roles are per client: admin > manager > member. Agency staff (an agency token: `agency_id`,
 `user_role=admin`, no `client_id`) hold the admin column across every client of their agency,
-plus `clients.create` and `agency.update`, which no client-scoped role has.
+plus `clients.create` and `agency.update`, which no client-scoped role has. Operators (staff with an
+operator token) alone write what all tenants share (`cartridges.system.write`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,18 @@ MATRIX: dict[str, frozenset[str]] = {
     "leads.read": frozenset({ADMIN, MANAGER, MEMBER}),
     "leads.review": frozenset({ADMIN, MANAGER, MEMBER}),
     "audit.read": frozenset({ADMIN}),
+    "cartridges.read": frozenset({ADMIN, MANAGER, MEMBER}),
+    "cartridges.write": frozenset({ADMIN, MANAGER}),
 }
 AGENCY_ONLY = frozenset({"clients.create", "clients.delete", "agency.update"})
+# What every tenant shares (system cartridges): only operators write it (staff tokens issued with
+# `revos agency token --operator`; the CLI writes as the service role).
+OPERATOR_ONLY = frozenset({"cartridges.system.write"})
 
 
 def allowed(claims: Claims, permission: str) -> bool:
+    if permission in OPERATOR_ONLY:
+        return claims.is_operator
     if permission in AGENCY_ONLY:
         return claims.is_agency_staff
     if claims.is_agency_staff:
@@ -46,6 +54,8 @@ def allowed(claims: Claims, permission: str) -> bool:
 def require(claims: Claims, permission: str) -> None:
     if not allowed(claims, permission):
         who = "agency staff" if claims.is_agency_staff else f"role {claims.user_role!r}"
+        if permission in OPERATOR_ONLY:
+            raise Forbidden(f"only operators may {permission.replace('.', ' ')} (an operator token)")
         raise Forbidden(f"{who} may not {permission.replace('.', ' ').replace('_', ' ')}")
 
 

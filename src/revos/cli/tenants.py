@@ -55,6 +55,9 @@ def create(
 def token(
     user_id: str = typer.Argument(..., help="an admin user of the agency"),
     ttl_hours: int = typer.Option(24, min=1, max=MAX_TTL_HOURS, help="lifetime of the token"),
+    operator: bool = typer.Option(
+        False, "--operator", help="an operator token: may also write the system cartridges every client shares"
+    ),
 ) -> None:
     """Issue an agency-staff JWT for an existing admin user (their agency is looked up)."""
 
@@ -66,7 +69,7 @@ def token(
                 row = await repo.agency_admin(conn, _uuid(user_id))
             if row is None or row["role"] != "admin" or row["agency_id"] is None:
                 raise ValidationFailed("no admin user with that id in an agency")
-            return _staff_token(rt, row["id"], row["agency_id"], ttl_hours)
+            return _staff_token(rt, row["id"], row["agency_id"], ttl_hours, operator=operator)
         finally:
             await rt.close()
 
@@ -97,8 +100,8 @@ def _uuid(value: str) -> UUID:
         raise ValidationFailed(f"{value!r} is not a user id (a UUID)") from None
 
 
-def _staff_token(rt: Runtime, user_id: UUID, agency_id: UUID, ttl_hours: int) -> str:
-    claims = jwt_tokens.Claims(sub=str(user_id), agency_id=agency_id, user_role="admin")
+def _staff_token(rt: Runtime, user_id: UUID, agency_id: UUID, ttl_hours: int, *, operator: bool = False) -> str:
+    claims = jwt_tokens.Claims(sub=str(user_id), agency_id=agency_id, user_role="admin", operator=operator)
     return jwt_tokens.issue(
         claims, rt.jwt_secret, ttl_seconds=ttl_hours * 3600, issuer=rt.settings.jwt_issuer
     )

@@ -44,6 +44,7 @@ TASK_MODULES: list[str] = [
     "revos.posts.tasks",
     "revos.webhooks.tasks",
     "revos.magnets.tasks",
+    "revos.memory.tasks",
 ]
 
 

@@ -21,14 +21,24 @@ class Claims(BaseModel):
     client_id: UUID | None = None
     agency_id: UUID | None = None
     user_role: UserRole = "member"
+    # Operators run the deployment: staff tokens issued with `revos agency token --operator` may also
+    # write what every tenant shares (system cartridges). Ignored on any other token.
+    operator: bool = False
 
     @property
     def is_agency_staff(self) -> bool:
         return self.client_id is None and self.agency_id is not None and self.user_role == "admin"
 
+    @property
+    def is_operator(self) -> bool:
+        return self.operator and self.is_agency_staff
+
     def for_database(self) -> dict[str, Any]:
         """The claims as RLS policies read them through auth.jwt()."""
-        return self.model_dump(mode="json", exclude_none=True)
+        claims = self.model_dump(mode="json", exclude_none=True)
+        if not self.operator:
+            claims.pop("operator")
+        return claims
 
 
 def issue(claims: Claims, secret: str, *, ttl_seconds: int = 3600, issuer: str = "revos") -> str:

@@ -1,0 +1,1 @@
+"""Memories: semantic memory of what worked, searched by meaning (see docs/memory.md)."""
