@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from revos import __version__
 from revos.accounts.api import router as accounts_router
+from revos.ai.api import router as ai_router
 from revos.api import deps, errors, openapi
 from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
@@ -69,6 +70,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(leads_router)
     app.include_router(downloads_router)
     app.include_router(memory_router)
+    app.include_router(ai_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

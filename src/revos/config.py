@@ -330,6 +330,10 @@ class Settings(BaseSettings):
     ai_monthly_token_budget: int = Field(
         default=0, ge=0, description="tokens per client per calendar month (UTC); 0 = unlimited"
     )
+    ai_allow_http_loopback: bool = Field(
+        default=False,
+        description="dev/test only: a client's base_url may be plain http to loopback; ignored in production",
+    )
     ai_prices: dict[str, dict[str, float]] = Field(
         default_factory=dict,
         description='JSON {model: {"input": usd_per_1M, "output": usd_per_1M}}, merged over the built-in table',

@@ -296,6 +296,12 @@ TABLES: dict[str, TableSpec] = {
             "kind": "comment_detected",
         },
     ),
+    # The AI layer (revos.ai): a client's AI settings and its monthly token usage.
+    "ai_settings": TableSpec(Access.TENANT, lambda t, n: {"client_id": t.client_id, "model": f"m-{_tag()}"}),
+    "ai_usage": TableSpec(
+        Access.TENANT,
+        lambda t, n: {"client_id": t.client_id, "month": "2026-02-01", "provider": "openai", "model": f"m-{_tag()}"},
+    ),
     "audit_log": TableSpec(
         Access.READ_ONLY,
         lambda t, n: {

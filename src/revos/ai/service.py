@@ -1,14 +1,204 @@
-"""One entry point for completions: the client's provider, its budget, retries and cost."""
+"""One entry point for completions: the client's provider, its monthly token budget, retries and cost.
+
+    completion = await ai.service.complete(runtime, runtime.db, client_id=..., request=CompletionRequest(...))
+
+`db` is a Database (each bookkeeping step runs in its own short service transaction, and the provider is
+called outside any transaction: the usage of a call is recorded even when the caller's work rolls back)
+or an open connection (bookkeeping runs in savepoints of the caller's transaction).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from revos.ai.base import Completion, CompletionRequest
+from psycopg import AsyncConnection
+
+from revos.ai import client_settings, prices, repo
+from revos.ai.base import (
+    AiBudgetExceeded,
+    AiError,
+    Completion,
+    CompletionProvider,
+    CompletionRequest,
+    estimate_tokens,
+)
+from revos.ai.client_settings import EffectiveAi
 from revos.ai.offline import OfflineProvider
+from revos.ai.remote import PROVIDERS, Endpoint
+from revos.clock import utcnow
+from revos.db.pool import Conn, Database
+from revos.errors import ValidationFailed
+from revos.runtime import Runtime
+
+log = logging.getLogger("revos.ai")
+
+MAX_PROMPT_CHARS = 200_000
+MAX_VARIANTS = 10
+MAX_OUTPUT_TOKENS = 32_000
 
 
-async def complete(runtime: Any, db: Any, *, client_id: UUID, request: CompletionRequest) -> Completion:
-    """Run `request` with the client's provider (offline for now: budget and remote providers follow)."""
-    return await OfflineProvider().complete(request)
+def month_of(moment: datetime) -> date:
+    return moment.astimezone(UTC).date().replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (
+        month.replace(year=month.year + 1, month=1)
+        if month.month == 12
+        else month.replace(month=month.month + 1)
+    )
+
+
+def provider_for(runtime: Runtime, ai: EffectiveAi) -> CompletionProvider:
+    """The provider object for resolved settings (the key travels inside it only for the call)."""
+    if ai.provider == "offline":
+        return OfflineProvider(ai.model)
+    s = runtime.settings
+    endpoint = Endpoint(
+        provider=ai.provider,
+        model=ai.model,
+        base_url=ai.base_url,
+        api_key=ai.api_key,
+        timeout=s.ai_timeout_seconds,
+        retries=s.ai_retries,
+        retry_base=s.ai_retry_base_seconds,
+        retry_max=s.ai_retry_max_seconds,
+    )
+    return PROVIDERS[ai.provider](endpoint, prices.table(s.ai_prices))
+
+
+def estimate(request: CompletionRequest) -> int:
+    """Tokens a call may use at most: its input, plus max_tokens for each variant."""
+    return (
+        estimate_tokens(request.system)
+        + estimate_tokens(request.prompt)
+        + request.max_tokens * request.variants
+    )
+
+
+def validate(request: CompletionRequest) -> None:
+    if len(request.system) + len(request.prompt) > MAX_PROMPT_CHARS:
+        raise ValidationFailed(
+            f"the prompt is too long: at most {MAX_PROMPT_CHARS} characters (system + prompt)"
+        )
+    if not 1 <= request.variants <= MAX_VARIANTS:
+        raise ValidationFailed(f"variants must be between 1 and {MAX_VARIANTS}")
+    if not 1 <= request.max_tokens <= MAX_OUTPUT_TOKENS:
+        raise ValidationFailed(f"max_tokens must be between 1 and {MAX_OUTPUT_TOKENS}")
+
+
+@contextlib.asynccontextmanager
+async def _tx(db: Database | Conn) -> AsyncIterator[Conn]:
+    if isinstance(db, AsyncConnection):
+        async with db.transaction():
+            yield db
+    else:
+        async with db.service(actor="ai") as conn:
+            yield conn
+
+
+async def _reserve(conn: Conn, ai: EffectiveAi, *, client_id: UUID, month: date, tokens: int) -> int:
+    """Check the budget and hold `tokens` of it for the call; 0 held when the budget is unlimited."""
+    if ai.monthly_token_budget <= 0:
+        return 0
+    await repo.lock_month(conn, client_id, month)
+    used, reserved = await repo.month_totals(conn, client_id, month)
+    limit = ai.monthly_token_budget
+    if used + reserved + tokens > limit:
+        resets = next_month(month)
+        whose = "this client's" if ai.budget_source == "client" else "the deployment's default"
+        raise AiBudgetExceeded(
+            f"AI token budget exceeded: {whose} monthly budget is {limit:,} tokens and {used:,} are used"
+            f" in {month:%Y-%m}" + (f" ({reserved:,} more held by calls in progress)" if reserved else "")
+            + f"; this call needs up to {tokens:,}. It resets on {resets.isoformat()} 00:00 UTC,"
+            " or raise monthly_token_budget with PUT /v1/ai/settings.",
+            detail={"budget": ai.budget_source, "month": f"{month:%Y-%m}", "used": used, "reserved": reserved,
+                    "limit": limit, "needed": tokens, "resets_at": f"{resets.isoformat()}T00:00:00Z"},
+        )  # fmt: skip
+    await repo.reserve(
+        conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model, tokens=tokens
+    )
+    return tokens
+
+
+async def complete(
+    runtime: Runtime, db: Database | Conn | None = None, *, client_id: UUID, request: CompletionRequest
+) -> Completion:
+    """Run `request` with the client's provider (its settings, else the deployment's; default offline).
+
+    Raises AiBudgetExceeded (nothing is called) when the call could pass the client's monthly token
+    budget, AiError when the provider fails after its retries, ValidationFailed for an oversized request.
+    """
+    validate(request)
+    db = db if db is not None else runtime.db
+    month = month_of(utcnow())
+    async with _tx(db) as conn:
+        ai = await client_settings.effective(runtime, conn, client_id)
+        held = await _reserve(conn, ai, client_id=client_id, month=month, tokens=estimate(request))
+    provider = provider_for(runtime, ai)
+    completion: Completion | None = None
+    failure: AiError | None = None
+    try:
+        completion = await provider.complete(request)
+    except AiError as exc:
+        failure = exc
+    except Exception as exc:  # an SDK's surprise must not leak the key through its message
+        failure = AiError(
+            f"{ai.provider} ({ai.model}) failed: {type(exc).__name__}", detail={"provider": ai.provider}
+        )
+    async with _tx(db) as conn:
+        await repo.settle(
+            conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model, reserved=held,
+            tokens_in=completion.tokens_in if completion else 0,
+            tokens_out=completion.tokens_out if completion else 0,
+            cost_usd=completion.cost_usd if completion else 0.0,
+            failed=completion is None,
+        )  # fmt: skip
+    if completion is None:
+        failure = failure or AiError(f"{ai.provider} ({ai.model}) gave no answer")
+        log.warning("AI call failed for client %s: %s", client_id, failure.message)
+        raise failure
+    return completion
+
+
+async def usage(
+    runtime: Runtime, conn: Conn, *, client_id: UUID, month: date | None = None
+) -> dict[str, Any]:
+    """The client's usage of `month` (default: this one) per provider and model, with its budget."""
+    month = month or month_of(utcnow())
+    rows = await repo.usage_of_month(conn, client_id, month)
+    ai = client_settings.resolve(runtime.settings, await repo.get_settings(conn, client_id), None)
+    items = [_line(r) for r in rows]
+    totals = _line(
+        {k: sum(i[k] for i in items) for k in ("calls", "failures", "tokens_in", "tokens_out", "cost_usd")}
+    )
+    used, reserved = totals["tokens"], sum(int(r["reserved"]) for r in rows)
+    limit = ai.monthly_token_budget
+    return {
+        "client_id": client_id,
+        "month": f"{month:%Y-%m}",
+        "resets_at": datetime.combine(next_month(month), datetime.min.time(), UTC),
+        "budget": {
+            "limit": limit,
+            "source": ai.budget_source,
+            "used": used,
+            "reserved": reserved,
+            "remaining": max(limit - used - reserved, 0) if limit else None,
+        },
+        "totals": totals,
+        "items": items,
+    }
+
+
+def _line(row: Mapping[str, Any]) -> dict[str, Any]:
+    line = {k: row[k] for k in ("provider", "model") if k in row}
+    line |= {k: int(row[k]) for k in ("calls", "failures", "tokens_in", "tokens_out")}
+    return line | {
+        "tokens": line["tokens_in"] + line["tokens_out"],
+        "cost_usd": round(float(row["cost_usd"]), 6),
+    }
