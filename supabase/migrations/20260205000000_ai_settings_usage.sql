@@ -5,7 +5,10 @@
 -- column (revos.security.vault, like the LinkedIn login), and never returned by the API.
 create table public.ai_settings (
   id uuid primary key default gen_random_uuid(),
-  client_id uuid not null unique references public.clients (id) on delete cascade,
+  -- One row per client. Deferred so the tenant-isolation tests can insert a second row in a transaction
+  -- they roll back; the application creates the row under a per-client lock (revos.ai.repo).
+  client_id uuid not null references public.clients (id) on delete cascade
+    constraint ai_settings_client_id_key unique deferrable initially deferred,
   provider text check (provider in ('offline', 'openai', 'anthropic')),
   model text check (length(model) between 1 and 200),
   base_url text check (length(base_url) between 1 and 2000),

@@ -300,7 +300,12 @@ TABLES: dict[str, TableSpec] = {
     "ai_settings": TableSpec(Access.TENANT, lambda t, n: {"client_id": t.client_id, "model": f"m-{_tag()}"}),
     "ai_usage": TableSpec(
         Access.TENANT,
-        lambda t, n: {"client_id": t.client_id, "month": "2026-02-01", "provider": "openai", "model": f"m-{_tag()}"},
+        lambda t, n: {
+            "client_id": t.client_id,
+            "month": "2026-02-01",
+            "provider": "openai",
+            "model": f"m-{_tag()}",
+        },
     ),
     "audit_log": TableSpec(
         Access.READ_ONLY,
@@ -347,6 +352,8 @@ SEED_ORDER = [
     "account_daily_usage",
     "inbound_events",
     "lead_events",
+    "ai_settings",
+    "ai_usage",
 ]
 
 

@@ -21,16 +21,16 @@ Month = Annotated[
 
 
 @router.get("/settings")
-async def get_settings(ctx: CtxDep, client_id: ClientQuery = None) -> schemas.AiSettings:
+async def read_settings(ctx: CtxDep, client_id: ClientQuery = None) -> schemas.AiSettings:
     ctx.require("clients.update")
     target = target_client(ctx.claims, client_id)
     async with ctx.tx() as conn:
-        row = await repo.get_settings(conn, target)
+        row = await repo.settings_of(conn, target)
     return schemas.AiSettings.model_validate(client_settings.view(ctx.runtime.settings, row, target))
 
 
 @router.put("/settings")
-async def put_settings(ctx: CtxDep, body: schemas.AiSettingsUpdate) -> schemas.AiSettings:
+async def write_settings(ctx: CtxDep, body: schemas.AiSettingsUpdate) -> schemas.AiSettings:
     """Replace the client's AI settings; `api_key` left out keeps the stored key, `null` removes it."""
     ctx.require("clients.update")
     target = target_client(ctx.claims, body.client_id)
@@ -43,7 +43,7 @@ async def put_settings(ctx: CtxDep, body: schemas.AiSettingsUpdate) -> schemas.A
 
 
 @router.get("/usage")
-async def get_usage(ctx: CtxDep, client_id: ClientQuery = None, month: Month = None) -> schemas.AiUsage:
+async def read_usage(ctx: CtxDep, client_id: ClientQuery = None, month: Month = None) -> schemas.AiUsage:
     ctx.require("clients.read")
     target = target_client(ctx.claims, client_id)
     first = date(int(month[:4]), int(month[5:]), 1) if month else None

@@ -81,7 +81,7 @@ async def _open_key(runtime: Runtime, conn: Conn, row: dict[str, Any]) -> str | 
 
 async def effective(runtime: Runtime, conn: Conn, client_id: UUID) -> EffectiveAi:
     """The client's resolved AI settings, its key opened (for a call; never to show)."""
-    row = await repo.get_settings(conn, client_id)
+    row = await repo.settings_of(conn, client_id)
     return resolve(runtime.settings, row, await _open_key(runtime, conn, row) if row else None)
 
 
@@ -98,10 +98,10 @@ async def update(runtime: Runtime, conn: Conn, client_id: UUID, changes: dict[st
     api_key: set, or removed when None; absent keys are left as they are) and return the row."""
     row = await repo.lock_settings(conn, client_id)
     values: dict[str, Any] = {k: changes[k] for k in _REPLACED if k in changes}
-    if values.get("base_url"):
-        values["base_url"] = await check_base_url(runtime.settings, values["base_url"])
     if values.get("provider") == "offline" and (values.get("base_url") or changes.get("api_key")):
         raise ValidationFailed("the offline provider takes no base_url and no api_key")
+    if values.get("base_url"):
+        values["base_url"] = await check_base_url(runtime.settings, values["base_url"])
     if "api_key" in changes:
         key = changes["api_key"]
         values["api_key"] = None

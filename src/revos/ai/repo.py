@@ -16,23 +16,27 @@ _SETTINGS = "id, client_id, provider, model, base_url, api_key, monthly_token_bu
 _USAGE = "provider, model, calls, failures, tokens_in, tokens_out, reserved, cost_usd"
 
 
-async def get_settings(conn: Conn, client_id: UUID) -> dict[str, Any] | None:
+async def settings_of(conn: Conn, client_id: UUID) -> dict[str, Any] | None:
     cur = await conn.execute(f"select {_SETTINGS} from public.ai_settings where client_id = %s", (client_id,))
     return await cur.fetchone()
 
 
 async def lock_settings(conn: Conn, client_id: UUID) -> dict[str, Any]:
     """The client's settings row, created empty when missing, locked until the transaction ends (its id
-    is what the API key is sealed to)."""
+    is what the API key is sealed to). A per-client lock makes the first creation single too."""
     await conn.execute(
-        "insert into public.ai_settings (client_id) values (%s) on conflict (client_id) do nothing",
-        (client_id,),
+        "select pg_advisory_xact_lock(hashtext('ai_settings'), hashtext(%s))", (str(client_id),)
     )
     cur = await conn.execute(
         f"select {_SETTINGS} from public.ai_settings where client_id = %s for update", (client_id,)
     )
     row = await cur.fetchone()
-    assert row is not None  # inserted above, or there already
+    if row is None:
+        cur = await conn.execute(
+            f"insert into public.ai_settings (client_id) values (%s) returning {_SETTINGS}", (client_id,)
+        )
+        row = await cur.fetchone()
+    assert row is not None
     return row
 
 

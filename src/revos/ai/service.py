@@ -172,7 +172,7 @@ async def usage(
     """The client's usage of `month` (default: this one) per provider and model, with its budget."""
     month = month or month_of(utcnow())
     rows = await repo.usage_of_month(conn, client_id, month)
-    ai = client_settings.resolve(runtime.settings, await repo.get_settings(conn, client_id), None)
+    ai = client_settings.resolve(runtime.settings, await repo.settings_of(conn, client_id), None)
     items = [_line(r) for r in rows]
     totals = _line(
         {k: sum(i[k] for i in items) for k in ("calls", "failures", "tokens_in", "tokens_out", "cost_usd")}

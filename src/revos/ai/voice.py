@@ -170,12 +170,17 @@ def fill(template: str, facts: Mapping[str, Any]) -> str:
         "Topic": topic[:1].upper() + topic[1:],
         "audience": str(facts.get("audience") or "teams"),
         "magnet": str(facts.get("lead_magnet_name") or "the guide"),
+        "Magnet": _capital(str(facts.get("lead_magnet_name") or "the guide")),
         "trigger_word": str(facts.get("trigger_word") or ""),
         "lead_magnet_name": str(facts.get("lead_magnet_name") or "the guide"),
         "first_name": str(facts.get("first_name") or "there"),
         "link": str(facts.get("link") or ""),
     }
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def topic_of(facts: Mapping[str, Any]) -> str:

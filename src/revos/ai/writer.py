@@ -15,7 +15,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from revos.ai import short
@@ -108,10 +108,25 @@ def rng_for(request: CompletionRequest, index: int, attempt: int = 0) -> random.
     return random.Random(int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big"))
 
 
+def clean_facts(context: Mapping[str, Any] | None) -> Facts:
+    """The context as the writer reads it: text facts as stripped strings (empty ones dropped), `points`
+    as a list of strings; anything else (numbers, nested objects) is stringified or left out."""
+    facts: Facts = {}
+    for key, value in (context or {}).items():
+        if key == "points":
+            items = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else []
+            facts[key] = [
+                str(i).strip() for i in items if isinstance(i, str | int | float) and str(i).strip()
+            ]
+        elif isinstance(value, str | int | float) and not isinstance(value, bool) and str(value).strip():
+            facts[key] = str(value).strip()
+    return facts
+
+
 def write(request: CompletionRequest) -> list[str]:
     """`request.variants` distinct drafts (distinct whenever the facts leave room for it)."""
     style = style_of(request.voice)
-    facts: Facts = dict(request.context or {})
+    facts = clean_facts(request.context)
     draft = _WRITERS.get(request.purpose, _generic)
     texts: list[str] = []
     for index in range(max(1, request.variants)):
@@ -125,12 +140,17 @@ def write(request: CompletionRequest) -> list[str]:
 
 
 def hook(style: Style, facts: Facts, rng: random.Random) -> str:
+    """A first line within the voice's hook length (the first template that fits, in a seeded order)."""
     pool = list(_HOOKS) + (list(_CASUAL_HOOKS) if style.casual else [])
     if not facts.get("audience"):
         pool = [h for h in pool if "{audience}" not in h]
-    line = fill(rng.choice(pool), facts)
-    kept = split_long(line, style.hook_max_words)[0]
-    return kept if words(kept) <= style.hook_max_words + 2 else " ".join(kept.split()[: style.hook_max_words])
+    rng.shuffle(pool)
+    lines = [fill(h, facts) for h in pool]
+    fitting = [ln for ln in lines if words(ln) <= style.hook_max_words]
+    if fitting:
+        return fitting[0]
+    shortest = min(lines, key=words)
+    return " ".join(shortest.split()[: style.hook_max_words]).rstrip(",:;") + "."
 
 
 def cta(style: Style, facts: Facts, rng: random.Random) -> str:
@@ -162,8 +182,6 @@ def with_starter(sentence: str, lead: str) -> str:
 def decorate(paragraphs: list[str], style: Style, facts: Facts, rng: random.Random, tags: list[str]) -> str:
     """Sign-off, hashtags and emoji per the voice's habits, then the paragraphs joined for a phone."""
     body = [polish(p, style) for p in paragraphs if p.strip()]
-    if style.sign_off:
-        body.append(style.sign_off)
     if style.emoji_allowed:
         marks = list(style.emoji)
         rng.shuffle(marks)
@@ -171,6 +189,8 @@ def decorate(paragraphs: list[str], style: Style, facts: Facts, rng: random.Rand
         first = next((m for m in marks if m != last), "")
         body[0] = f"{body[0]} {first}" if style.emoji_max >= 2 and first else body[0]
         body[-1] = f"{body[-1]} {last}"
+    if style.sign_off:
+        body.append(style.sign_off)
     text = "\n\n".join(place_hashtags(body, tags, style))
     return cap_emoji(text, style.emoji_max) if style.emoji_allowed else strip_emoji(text)
 
@@ -267,6 +287,8 @@ def _rewrite(
         paragraphs[spot] = with_starter(paragraphs[spot], starter(style, rng))
     if ensure_cta and facts.get("trigger_word") and str(facts["trigger_word"]).lower() not in source.lower():
         paragraphs.append(cta(style, facts, rng))
+    elif index >= 2 and not paragraphs[-1].rstrip().endswith("?"):
+        paragraphs.append(cta(style, {k: v for k, v in facts.items() if k != "trigger_word"}, rng))
     text = "\n\n".join(place_hashtags([polish(p, style) for p in paragraphs], tags, style))
     return cap_emoji(text, style.emoji_max) if style.emoji_allowed else text
 
