@@ -18,6 +18,7 @@ from revos.ai.api import router as ai_router
 from revos.api import deps, errors, openapi
 from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
+from revos.cartridges.api import router as cartridges_router
 from revos.config import get_settings
 from revos.db import migrate
 from revos.dms.api import router as downloads_router
@@ -72,6 +73,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(downloads_router)
     app.include_router(memory_router)
     app.include_router(ai_router)
+    app.include_router(cartridges_router)
     app.include_router(skills_router)
 
     @app.get("/healthz", tags=["ops"])

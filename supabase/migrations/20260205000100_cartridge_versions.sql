@@ -23,43 +23,32 @@ create unique index idx_cartridges_one_active on public.cartridges (
 ) where active and client_id is not null;
 
 
--- The parent guard (20260101001000) also refuses a cycle: the new parent's chain may not lead back to
--- the row. The application refuses it first with a 409 naming the cycle; this is the backstop.
-create or replace function public.revos_check_cartridge_parent()
+-- Beside the parent guard (20260101001000): a parent whose chain leads back to the row is a cycle. The
+-- application refuses it first with a 409 naming the cycle; this is the backstop.
+create or replace function public.revos_refuse_cartridge_cycle()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 declare
-  parent_client uuid;
-  cursor_id uuid;
+  cursor_id uuid := new.parent_cartridge_id;
   steps integer := 0;
 begin
-  if new.parent_cartridge_id is null then
-    return new;
-  end if;
-  select c.client_id into parent_client from public.cartridges c where c.id = new.parent_cartridge_id;
-  if not found then
-    raise exception 'parent cartridge % not found', new.parent_cartridge_id
-      using errcode = 'foreign_key_violation';
-  end if;
-  if parent_client is not null and parent_client is distinct from new.client_id then
-    raise exception 'cartridge may only inherit from a system cartridge or one of its own client'
-      using errcode = 'foreign_key_violation';
-  end if;
-  cursor_id := new.parent_cartridge_id;
-  while cursor_id is not null loop
+  while cursor_id is not null and steps <= 64 loop
     if cursor_id = new.id then
-      raise exception 'cartridge % would inherit from itself', new.id using errcode = 'check_violation',
-        constraint = 'cartridges_no_cycle';
+      raise exception 'cartridge % would inherit from itself', new.id
+        using errcode = 'check_violation', constraint = 'cartridges_no_cycle';
     end if;
     steps := steps + 1;
-    exit when steps > 64;
     select c.parent_cartridge_id into cursor_id from public.cartridges c where c.id = cursor_id;
   end loop;
   return new;
 end;
 $$;
+
+-- Sorts after guard_parent_cartridge (BEFORE triggers fire in name order).
+create trigger guard_parent_cartridge_cycle before update of parent_cartridge_id on public.cartridges
+  for each row execute function public.revos_refuse_cartridge_cycle();
 
 
 -- Versions: the whole row after each change, its number, what kind of change, who made it and when.

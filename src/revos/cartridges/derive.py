@@ -16,27 +16,34 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+
+def _set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 HASHTAG = re.compile(r"(?<![\w#])#([^\W_][\w-]*)")
 SENTENCE = re.compile(r"[^.!?…]+[.!?…]*")
 CONTRACTION = re.compile(r"\b\w+(?:n't|['’](?:re|m|ll|ve|d|s))\b", re.IGNORECASE)
-IMPERATIVES = frozenset(
+IMPERATIVES = _set(
     "comment drop share tell let follow click read download dm message grab join try check send reply book "
     "sign get subscribe repost save write ask start stop grab learn see watch register apply call email "
-    "visit find take bookmark tag vote connect".split()
+    "visit find take bookmark tag vote connect"
 )
-CASUAL_WORDS = frozenset(
+CASUAL_WORDS = _set(
     "lol gonna wanna gotta super awesome folks hey guys yeah yep ok okay cool stuff kinda honestly literally "
-    "crazy totally omg btw tbh".split()
+    "crazy totally omg btw tbh"
 )
-STOPWORDS = frozenset(
+STOPWORDS = _set(
     "a an the and or but if so to of in on at for with by from as is are was were be been it its this that "
     "these those i you we they he she my your our their me us them not no do does did have has had will "
-    "would can could just than then there here what which who how when why all any more most very".split()
+    "would can could just than then there here what which who how when why all any more most very"
 )
 MAX_EXAMPLES = 5
 MAX_PHRASES = 10
 LINE_MAX = 200
+HOOK_MAX_WORDS = 25
+JOINERS = frozenset({"and", "or", "but", "so"})
 
 
 def _is_emoji(char: str) -> bool:
@@ -104,6 +111,20 @@ def sign_off(texts: Sequence[str]) -> str | None:
     return next(line for key, line in closing if key == norm)
 
 
+def _is_content(word: str) -> bool:
+    """A word that carries meaning: not a stopword, a number or a contraction."""
+    return word not in STOPWORDS and not word.isdigit() and "'" not in word and "’" not in word
+
+
+def _hook(text: str) -> str:
+    """The post's first line; its first sentence when the line is a whole paragraph."""
+    line = _lines(text)[0]
+    if len(WORD.findall(line)) > HOOK_MAX_WORDS:
+        first = SENTENCE.match(line)
+        return first.group(0).strip() if first else line
+    return line
+
+
 def _is_cta(line: str) -> bool:
     if "?" in line:
         return True
@@ -138,14 +159,17 @@ def phrases(texts: Sequence[str], *, exclude: Sequence[str] = ()) -> list[str]:
                 lowered = [w.lower() for w in words]
                 for n in (2, 3, 4):
                     for i in range(len(lowered) - n + 1):
-                        gram = lowered[i : i + n]
-                        if all(w in STOPWORDS for w in gram) or any(w.isdigit() for w in gram):
-                            continue
-                        if gram[0] in STOPWORDS and gram[-1] in STOPWORDS:
-                            continue
-                        seen.add(" ".join(gram))
+                        window = lowered[i : i + n]
+                        content = sum(1 for w in window if _is_content(w))
+                        # two content words, or a longer expression ending on one ("in our data")
+                        if content == n == 2 or (
+                            n > 2 and _is_content(window[-1]) and window[0] not in JOINERS
+                        ):
+                            seen.add(" ".join(window))
         df.update(seen)
-    ranked = sorted(((g, n) for g, n in df.items() if n >= 2), key=lambda x: (-x[1], -len(x[0].split()), x[0]))
+    ranked = sorted(
+        ((g, n) for g, n in df.items() if n >= 2), key=lambda x: (-x[1], -len(x[0].split()), x[0])
+    )
     kept: list[tuple[str, int]] = []
     for gram, n in ranked:
         if any(f" {gram} " in f" {longer} " and n <= m for longer, m in kept):
@@ -197,7 +221,8 @@ def _hashtags(texts: Sequence[str]) -> dict[str, Any]:
     for tag in (t for post in tags for t in post):
         spelled.setdefault(tag.lower(), Counter())[tag] += 1
     ranked = sorted(spelled.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
-    on_last = sum(len(HASHTAG.findall(_lines(t)[-1])) for t in texts if _lines(t))
+    last_lines = [_lines(t)[-1] for t in texts if _lines(t)]
+    on_last = sum(len(HASHTAG.findall(line)) for line in last_lines if _only_hashtags(line))
     total = sum(counts)
     return {
         "max": int(_pct(counts, 0.9)),
@@ -239,7 +264,7 @@ def derive_voice(texts: Sequence[str], engagement: Sequence[float] | None = None
     sentence_lengths = [len(s) for t in posts for s in _sentences(t)]
     closing_line = sign_off(posts)
     closing_norm = _norm(closing_line or "")
-    hooks = [_lines(posts[i])[0] for i in order]
+    hooks = [_hook(posts[i]) for i in order]
     ctas = []
     for i in order:
         lines = [ln for ln in _lines(posts[i]) if not _only_hashtags(ln) and _norm(ln) != closing_norm]

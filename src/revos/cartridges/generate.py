@@ -79,8 +79,12 @@ async def read_posts(runtime: Runtime, source: Source, max_posts: int) -> list[P
     client = linkedin_client(runtime)
     posts: list[Post] = []
     try:
-        provider_id = source.provider_id or (await client.get_own_profile(source.unipile_account_id)).provider_id
-        async for post in client.iter_user_posts(provider_id, source.unipile_account_id, limit=min(max_posts, 100)):
+        provider_id = (
+            source.provider_id or (await client.get_own_profile(source.unipile_account_id)).provider_id
+        )
+        async for post in client.iter_user_posts(
+            provider_id, source.unipile_account_id, limit=min(max_posts, 100)
+        ):
             if not post.is_repost and post.text.strip():
                 posts.append(post)
             if len(posts) >= max_posts:
@@ -90,11 +94,18 @@ async def read_posts(runtime: Runtime, source: Source, max_posts: int) -> list[P
     return posts
 
 
-async def describe(runtime: Runtime, *, client_id: UUID, voice: Mapping[str, Any], samples: list[str]) -> str | None:
-    """A prose description of the voice by the client's AI provider; None with the offline writer."""
+async def describe(
+    runtime: Runtime, *, client_id: UUID, voice: Mapping[str, Any], samples: list[str]
+) -> str | None:
+    """A prose description of the voice by the client's AI provider; None with the offline writer (not
+    called: a description is what a model adds to the measures)."""
+    from revos.ai import client_settings
     from revos.ai import service as ai
     from revos.ai.base import CompletionRequest
 
+    async with runtime.db.service(actor="cartridges") as conn:
+        if (await client_settings.effective(runtime, conn, client_id)).provider == "offline":
+            return None
     request = CompletionRequest(
         system="You describe how a LinkedIn author writes, for a writer who must sound like them. "
         "Three to five plain sentences: tone, rhythm, formatting habits, how posts open and close. "
@@ -153,7 +164,9 @@ async def regenerate(
     async with tx() as conn:
         row = await service.get(conn, cartridge_id)
         if row["tier"] == "system":
-            raise ValidationFailed("a system cartridge is shared by every client: it is not learned from posts")
+            raise ValidationFailed(
+                "a system cartridge is shared by every client: it is not learned from posts"
+            )
         source = await source_account(
             conn, client_id=row["client_id"], user_id=row["user_id"], linkedin_account_id=linkedin_account_id
         )

@@ -3,6 +3,7 @@ what a tenant sees (its own cartridges and the system ones)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,9 @@ async def insert(conn: Conn, values: dict[str, Any]) -> dict[str, Any]:
     return await crud.insert(conn, TABLE, values)
 
 
-async def update(conn: Conn, cartridge_id: UUID, values: dict[str, Any], *, change: str = "update") -> dict[str, Any]:
+async def update(
+    conn: Conn, cartridge_id: UUID, values: dict[str, Any], *, change: str = "update"
+) -> dict[str, Any]:
     await _mark(conn, change)
     row = await crud.update(conn, TABLE, cartridge_id, values)
     assert row is not None, "the caller locked the row"
@@ -36,13 +39,16 @@ async def delete(conn: Conn, cartridge_id: UUID) -> bool:
 
 async def get(conn: Conn, cartridge_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
     lock = " for update" if for_update else ""
-    return await (await conn.execute(f"select * from cartridges where id = %s{lock}", (cartridge_id,))).fetchone()
+    return await (
+        await conn.execute(f"select * from cartridges where id = %s{lock}", (cartridge_id,))
+    ).fetchone()
 
 
 async def children(conn: Conn, cartridge_id: UUID) -> list[dict[str, Any]]:
     return await (
         await conn.execute(
-            "select id, name from cartridges where parent_cartridge_id = %s order by name limit 20", (cartridge_id,)
+            "select id, name from cartridges where parent_cartridge_id = %s order by name limit 20",
+            (cartridge_id,),
         )
     ).fetchall()
 
@@ -66,12 +72,12 @@ async def chain(conn: Conn, cartridge_id: UUID) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-async def active_ids(conn: Conn, owner: dict[str, Any]) -> list[UUID]:
+async def active_ids(conn: Conn, owner: Mapping[str, Any]) -> list[UUID]:
     """Active cartridges with the same owner (client, tier, user, skill) as `owner`, other than itself."""
     rows = await (
         await conn.execute(
             "select id from cartridges where active and client_id = %s and tier = %s"
-            " and user_id is not distinct from %s and skill is not distinct from %s and id <> %s",
+            " and user_id is not distinct from %s and skill is not distinct from %s and id is distinct from %s",
             (owner["client_id"], owner["tier"], owner.get("user_id"), owner.get("skill"), owner.get("id")),
         )
     ).fetchall()

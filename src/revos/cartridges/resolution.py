@@ -63,7 +63,9 @@ def merge(rows: Sequence[Mapping[str, Any]]) -> Resolved:
                     merged[key] = value
                     origins[name] = origin
     top = rows[0]
-    links = [{"id": r["id"], "version": r["version"], "tier": r["tier"], "name": r["name"]} for r in reversed(rows)]
+    links = [
+        {"id": r["id"], "version": r["version"], "tier": r["tier"], "name": r["name"]} for r in reversed(rows)
+    ]
     return Resolved(
         voice=voice,
         knowledge=knowledge,

@@ -17,6 +17,7 @@ Skill = Literal["copywriting", "voice", "deliverability", "design"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 Description = Annotated[str, StringConstraints(max_length=5000)]
 MAX_POSTS = 200
+DEFAULT_POSTS = 50
 
 
 class CartridgeCreate(StrictModel):
@@ -57,7 +58,7 @@ class GenerateRequest(StrictModel):
     linkedin_account_id: UUID | None = Field(
         default=None, description="the account whose posts to read (default: the cartridge user's account)"
     )
-    max_posts: int = Field(default=50, ge=1, le=MAX_POSTS, description="most recent posts to read")
+    max_posts: int = Field(default=DEFAULT_POSTS, ge=1, le=MAX_POSTS, description="most recent posts to read")
 
 
 class Cartridge(BaseModel):
@@ -100,7 +101,9 @@ class ResolvedCartridge(BaseModel):
     origins: dict[str, Origin] = Field(
         description="per top-level field, as 'voice.<key>' and 'knowledge.<key>': the cartridge it came from"
     )
-    chain: list[ChainLink] = Field(description="the inheritance chain, the root (system) first, this one last")
+    chain: list[ChainLink] = Field(
+        description="the inheritance chain, the root (system) first, this one last"
+    )
 
 
 class Version(BaseModel):

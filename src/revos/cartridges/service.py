@@ -25,6 +25,7 @@ __all__ = [
     "delete",
     "get",
     "merge",
+    "prepare",
     "resolve",
     "resolve_for",
     "resolved_view",
@@ -48,11 +49,15 @@ def _tier_values(body: schemas.CartridgeCreate, client_id: UUID | None) -> dict[
     if tier == "system":
         for field in ("client_id", "user_id", "skill"):
             if getattr(body, field) is not None:
-                raise invalid(field, "a system cartridge is shared by every client: it has no client, user or skill")
+                raise invalid(
+                    field, "a system cartridge is shared by every client: it has no client, user or skill"
+                )
     elif client_id is None:
         raise invalid("client_id", f"a {tier} cartridge belongs to a client")
     if tier == "workspace" and body.user_id is not None:
-        raise invalid("user_id", "a workspace cartridge is the client's own: it names no user (use tier user)")
+        raise invalid(
+            "user_id", "a workspace cartridge is the client's own: it names no user (use tier user)"
+        )
     if tier == "user" and body.user_id is None:
         raise invalid("user_id", "a user cartridge names its user")
     if tier == "skill" and body.skill is None:
@@ -87,7 +92,8 @@ async def _check_parent(
         raise invalid("parent_cartridge_id", "no such cartridge")
     if parent["client_id"] is not None and parent["client_id"] != child["client_id"]:
         raise invalid(
-            "parent_cartridge_id", "a cartridge inherits only from a system cartridge or one of its own client"
+            "parent_cartridge_id",
+            "a cartridge inherits only from a system cartridge or one of its own client",
         )
     if TIER_ORDER.index(parent["tier"]) > TIER_ORDER.index(child["tier"]):
         raise invalid(
@@ -129,14 +135,19 @@ async def get(conn: Conn, cartridge_id: UUID, *, for_update: bool = False) -> di
     return row
 
 
-async def create(conn: Conn, *, client_id: UUID | None, body: schemas.CartridgeCreate) -> dict[str, Any]:
-    """A new cartridge (version 1). `client_id` is None for a system cartridge (an operator's connection)."""
+async def prepare(conn: Conn, *, client_id: UUID | None, body: schemas.CartridgeCreate) -> dict[str, Any]:
+    """The new cartridge's columns, once every rule holds (nothing is written)."""
     values = _tier_values(body, client_id)
     await _check_user(conn, body.user_id, values["client_id"])
     if body.parent_cartridge_id is not None:
         await _check_parent(conn, values, body.parent_cartridge_id)
     await _one_active(conn, values)
-    return await repo.insert(conn, values)
+    return values
+
+
+async def create(conn: Conn, *, client_id: UUID | None, body: schemas.CartridgeCreate) -> dict[str, Any]:
+    """A new cartridge (version 1). `client_id` is None for a system cartridge (an operator's connection)."""
+    return await repo.insert(conn, await prepare(conn, client_id=client_id, body=body))
 
 
 async def update(conn: Conn, cartridge_id: UUID, body: schemas.CartridgeUpdate) -> dict[str, Any]:
@@ -168,7 +179,8 @@ async def delete(conn: Conn, cartridge_id: UUID) -> None:
     heirs = await repo.children(conn, cartridge_id)
     if heirs:
         raise Conflict(
-            "other cartridges inherit from this one: " + ", ".join(h["name"] for h in heirs)
+            "other cartridges inherit from this one: "
+            + ", ".join(h["name"] for h in heirs)
             + "; point them elsewhere first",
             detail={"children": [str(h["id"]) for h in heirs]},
         )

@@ -56,7 +56,9 @@ def token(
     user_id: str = typer.Argument(..., help="an admin user of the agency"),
     ttl_hours: int = typer.Option(24, min=1, max=MAX_TTL_HOURS, help="lifetime of the token"),
     operator: bool = typer.Option(
-        False, "--operator", help="an operator token: may also write the system cartridges every client shares"
+        False,
+        "--operator",
+        help="an operator token: may also write the system cartridges every client shares",
     ),
 ) -> None:
     """Issue an agency-staff JWT for an existing admin user (their agency is looked up)."""
@@ -100,7 +102,9 @@ def _uuid(value: str) -> UUID:
         raise ValidationFailed(f"{value!r} is not a user id (a UUID)") from None
 
 
-def _staff_token(rt: Runtime, user_id: UUID, agency_id: UUID, ttl_hours: int, *, operator: bool = False) -> str:
+def _staff_token(
+    rt: Runtime, user_id: UUID, agency_id: UUID, ttl_hours: int, *, operator: bool = False
+) -> str:
     claims = jwt_tokens.Claims(sub=str(user_id), agency_id=agency_id, user_role="admin", operator=operator)
     return jwt_tokens.issue(
         claims, rt.jwt_secret, ttl_seconds=ttl_hours * 3600, issuer=rt.settings.jwt_issuer

@@ -32,6 +32,7 @@ from revos.demo import funnel as funnel_db
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from revos.sim import Login, Member, Persona, Simulator, serve
+from revos.sim.history import give_history
 from revos.sim.models import CommentMode, InviteMode, ReplyMode
 from revos.tenancy.bootstrap import DemoTenant, ensure_demo_tenant
 from revos.webhooks.receiver import Receiver as WebhookReceiver
@@ -96,6 +97,7 @@ def build_world(
     login = sim.add_account(
         username=USERNAME, password=PASSWORD, checkpoint="2FA", code=TWO_FACTOR_CODE, name="Demo Owner"
     )
+    give_history(sim, login.member, "founder")  # the owner's own posts: the voice its cartridge learns
     order = list(SCRIPTS)
     rng.shuffle(order)
     members: list[Member] = []
@@ -120,6 +122,7 @@ def build_world(
         member = sim.add_member(
             first, last, persona=persona, connected_to=[login] if script.connected else []
         )
+        give_history(sim, member, count=3)
         members.append(member)
         scripts[member.provider_id] = script
         if script.reply == "email" and rng.random() < 0.6:

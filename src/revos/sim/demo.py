@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from revos.sim.history import give_history
 from revos.sim.models import CommentMode, Persona, ReplyMode
 from revos.sim.simulator import Simulator
 
@@ -10,8 +11,9 @@ DEMO_PASSWORD = "demo"
 
 
 def populate(sim: Simulator, trigger_word: str = "GUIDE") -> None:
-    """One LinkedIn login and a dozen members covering every persona behaviour."""
+    """One LinkedIn login and a dozen members covering every persona behaviour, each with a few past posts."""
     owner = sim.add_account(username=DEMO_USERNAME, password=DEMO_PASSWORD, name="Demo Owner")
+    give_history(sim, owner.member, "founder")  # a voice to learn from (revos.cartridges)
     trig: CommentMode = "trigger"
     mail: ReplyMode = "email"
     scripts = [
@@ -34,4 +36,5 @@ def populate(sim: Simulator, trigger_word: str = "GUIDE") -> None:
     for first, last, persona, connected in scripts:
         persona.trigger_word = trigger_word
         persona.jitter = 0.3
-        sim.add_member(first, last, persona=persona, connected_to=[owner] if connected else [])
+        member = sim.add_member(first, last, persona=persona, connected_to=[owner] if connected else [])
+        give_history(sim, member)

@@ -189,6 +189,15 @@ class World:
         self.emit("post", account_id or "", post=post)
         return post
 
+    def add_past_post(self, author: Member, text: str, created_at: datetime) -> Post:
+        """A post written before the simulation started: no event, so no webhook and no persona reacts."""
+        with self.lock:
+            post = Post(
+                seq=self.next_seq(), id=self.ids.activity(), author=author, text=text, created_at=created_at
+            )
+            self.posts[post.id] = post
+        return post
+
     def find_post(self, post_id: str) -> Post:
         raw = post_id.rsplit(":", 1)[-1] if post_id.startswith("urn:li:") else post_id
         post = self.posts.get(raw)
