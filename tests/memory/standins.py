@@ -69,7 +69,9 @@ class EmbeddingsStandIn:
             self.requests.append(body)
             if self.fail_next:
                 self.fail_next -= 1
-                return JSONResponse({"error": {"message": "overloaded", "type": "server_error"}}, self.fail_status)
+                return JSONResponse(
+                    {"error": {"message": "overloaded", "type": "server_error"}}, self.fail_status
+                )
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             size = body.get("dimensions") or self.dimensions
             data = []
@@ -115,7 +117,12 @@ class Mem0StandIn:
 
         @app.get("/v1/ping/")
         async def ping() -> dict[str, Any]:
-            return {"status": "ok", "org_id": "org-1", "project_id": "proj-1", "user_email": "ops@example.com"}
+            return {
+                "status": "ok",
+                "org_id": "org-1",
+                "project_id": "proj-1",
+                "user_email": "ops@example.com",
+            }
 
         @app.post("/v3/memories/add/")
         async def add(request: Request) -> dict[str, Any]:
@@ -130,7 +137,12 @@ class Mem0StandIn:
                 "infer": body.get("infer"),
             }
             event_id = str(uuid.uuid4())
-            self.events[event_id] = {"id": event_id, "event_type": "ADD", "status": "PENDING", "memory": memory_id}
+            self.events[event_id] = {
+                "id": event_id,
+                "event_type": "ADD",
+                "status": "PENDING",
+                "memory": memory_id,
+            }
             return {"event_id": event_id, "status": "PENDING"}
 
         @app.get("/v1/event/{event_id}/")
@@ -143,7 +155,9 @@ class Mem0StandIn:
                 return JSONResponse({k: v for k, v in found.items() if k != "memory"})
             memory = self.memories[found["memory"]]
             results = [{"id": memory["id"], "memory": memory["memory"], "event": "ADD"}]
-            return JSONResponse({"id": event_id, "event_type": "ADD", "status": "SUCCEEDED", "results": results})
+            return JSONResponse(
+                {"id": event_id, "event_type": "ADD", "status": "SUCCEEDED", "results": results}
+            )
 
         @app.post("/v3/memories/search/")
         async def search(request: Request) -> dict[str, Any]:

@@ -17,13 +17,17 @@ from tests.memory.standins import EmbeddingsStandIn, hashed_vector, serve
 
 
 def cosine(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+    return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(
+        sum(x * x for x in a) * sum(y * y for y in b)
+    )
 
 
 def test_pad_fills_zeros_and_keeps_cosine() -> None:
     a, b = [0.3, -0.1, 0.7], [0.2, 0.5, -0.4]
     padded = embeddings.pad(a)
-    assert len(padded) == 1536 and padded[:3] == a and set(padded[3:]) == {0.0}
+    assert len(padded) == 1536
+    assert padded[:3] == a
+    assert set(padded[3:]) == {0.0}
     assert cosine(embeddings.pad(a), embeddings.pad(b)) == pytest.approx(cosine(a, b))
     with pytest.raises(ValueError, match="does not fit"):
         embeddings.pad([0.0] * 1537)
@@ -107,9 +111,12 @@ async def test_openai_embeddings_through_the_sdk_in_batches() -> None:
 async def test_openai_fewer_dimensions_are_asked_for_and_recorded() -> None:
     standin = EmbeddingsStandIn()
     async with serve(standin.app()) as url:
-        embedder = embeddings.embedder(openai_settings(url, embedding_dimensions=512, embedding_model="m-small"))
+        embedder = embeddings.embedder(
+            openai_settings(url, embedding_dimensions=512, embedding_model="m-small")
+        )
         [vector] = await embedder.embed(["hello"])
-    assert standin.requests[0]["dimensions"] == 512 and len(vector) == 512
+    assert standin.requests[0]["dimensions"] == 512
+    assert len(vector) == 512
     assert embeddings.signature(embedder) == "openai/m-small/512"
 
 
@@ -118,11 +125,13 @@ async def test_openai_retries_server_errors_then_gives_a_clear_error() -> None:
     async with serve(standin.app()) as url:
         embedder = embeddings.embedder(openai_settings(url, embedding_model="retry-model"))
         [vector] = await embedder.embed(["after two 500s"])
-        assert len(vector) == 1536 and len(standin.requests) == 3
+        assert len(vector) == 1536
+        assert len(standin.requests) == 3
         standin.fail_next = 10
         with pytest.raises(AiError, match="embeddings provider failed") as caught:
             await embedder.embed(["down"])
-    assert caught.value.status_code == 502 and caught.value.code == "ai_provider_error"
+    assert caught.value.status_code == 502
+    assert caught.value.code == "ai_provider_error"
 
 
 async def test_openai_wrong_dimensions_are_refused() -> None:

@@ -121,7 +121,8 @@ async def delete_memory(runtime: Runtime, conn: Conn, memory_id: UUID) -> None:
         )
 
 
-async def _use_index(settings: Settings, conn: Conn, k: int) -> None:
+async def use_index(settings: Settings, conn: Conn, k: int) -> None:
+    """HNSW settings for a search of `k` in this transaction: iterative scans where pgvector has them."""
     info = conn.info
     where = (f"{info.host}:{info.port}", info.dbname)
     if where not in _iterative_scan:
@@ -161,7 +162,7 @@ async def search(
     if memory_type is not None:
         check_type(memory_type)
     vector, model = await _embed(settings, query)
-    await _use_index(settings, conn, k)
+    await use_index(settings, conn, k)
     rows = await repo.nearest(
         conn,
         vector=vector,
