@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from revos.ai import service
-from revos.ai.base import CompletionRequest
+from revos.ai.base import AiError, CompletionRequest
 from revos.ai.standin import StandIn
 from revos.clock import ManualClock
 from revos.runtime import Runtime
@@ -56,6 +56,28 @@ async def test_the_key_is_write_only_and_sealed(
         "/v1/ai/settings", json={"provider": "openai", "api_key": None}, headers=tenant.headers
     )
     assert removed.json()["api_key_set"] is False
+
+
+async def test_a_stored_key_never_follows_a_new_endpoint(
+    api: httpx.AsyncClient, fast_ai: Runtime, tenant: Tenant, standin: tuple[StandIn, str]
+) -> None:
+    fake, url = standin
+    await api.put("/v1/ai/settings", json={"provider": "openai", "api_key": SECRET}, headers=tenant.headers)
+    moved = await api.put(
+        "/v1/ai/settings", json={"provider": "openai", "base_url": f"{url}/v1"}, headers=tenant.headers
+    )
+    assert moved.json()["api_key_set"] is False
+    with pytest.raises(AiError, match="answered 401"):
+        await service.complete(
+            fast_ai, client_id=tenant.client_id, request=CompletionRequest("s", "p", "post")
+        )
+    assert fake.requests[-1]["key"] == "not-set"
+    other = await api.put(
+        "/v1/ai/settings", json={"provider": "anthropic", "api_key": KEY}, headers=tenant.headers
+    )
+    assert other.json()["api_key_set"] is True
+    switched = await api.put("/v1/ai/settings", json={"provider": "openai"}, headers=tenant.headers)
+    assert switched.json()["api_key_set"] is False
 
 
 async def test_defaults_come_from_the_deployment(

@@ -71,6 +71,7 @@ async def test_past_the_budget_the_call_is_refused_before_the_provider_is_asked(
         api, tenant, provider="openai", base_url=f"{url}/v1", api_key=KEY, monthly_token_budget=limit
     )
     first = await service.complete(fast_ai, fast_ai.db, client_id=tenant.client_id, request=DRAFT)
+    assert fake.requests[0]["key"] == KEY, "the client's key, opened for the call"
     used = first.tokens
     with pytest.raises(AiBudgetExceeded) as caught:
         await service.complete(fast_ai, fast_ai.db, client_id=tenant.client_id, request=DRAFT)

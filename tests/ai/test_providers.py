@@ -187,3 +187,20 @@ def test_retry_after_and_masking() -> None:
     assert retry_after({"retry-after": "soon"}) is None
     assert retry_after({}) is None
     assert mask(f"bad key {KEY} (…{KEY[-4:]})", KEY) == "bad key *** (…***)"
+
+
+async def test_reasoning_models_get_max_completion_tokens_and_their_default_temperature(
+    standin: tuple[StandIn, str],
+) -> None:
+    fake, url = standin
+    endpoint = Endpoint("openai", "o4-mini", f"{url}/v1", KEY, retries=0)
+    completion = await PROVIDERS["openai"](endpoint, table()).complete(
+        CompletionRequest(system="s", prompt="p", purpose="post", max_tokens=300, variants=2)
+    )
+    assert len(completion.texts) == 2
+    sent = [r["body"] for r in fake.requests]
+    assert "max_tokens" in sent[0]
+    assert sent[-1]["max_completion_tokens"] == 300
+    assert "max_tokens" not in sent[-1]
+    assert "temperature" not in sent[-1]
+    assert len(sent) == 3  # refused twice, told why each time, then answered

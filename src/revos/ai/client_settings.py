@@ -95,13 +95,20 @@ async def check_base_url(settings: Settings, url: str) -> str:
 
 async def update(runtime: Runtime, conn: Conn, client_id: UUID, changes: dict[str, Any]) -> dict[str, Any]:
     """Apply `changes` (provider, model, base_url, monthly_token_budget: replaced, null = deployment's;
-    api_key: set, or removed when None; absent keys are left as they are) and return the row."""
+    api_key: set, or removed when None; left out, kept while the provider and base URL stay the same)
+    and return the row."""
     row = await repo.lock_settings(conn, client_id)
     values: dict[str, Any] = {k: changes[k] for k in _REPLACED if k in changes}
     if values.get("provider") == "offline" and (values.get("base_url") or changes.get("api_key")):
         raise ValidationFailed("the offline provider takes no base_url and no api_key")
     if values.get("base_url"):
         values["base_url"] = await check_base_url(runtime.settings, values["base_url"])
+    before = resolve(runtime.settings, row, None)
+    after = resolve(runtime.settings, {**row, **values}, None)
+    if (before.provider, before.base_url) != (after.provider, after.base_url) and "api_key" not in changes:
+        # A stored key only ever goes where it was given for: a new endpoint needs the key again, so a
+        # caller who may change the settings cannot send the stored key to a server of their own.
+        changes = {**changes, "api_key": None}
     if "api_key" in changes:
         key = changes["api_key"]
         values["api_key"] = None

@@ -168,26 +168,21 @@ class OpenAIProvider(_Remote):
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
         client = self.sdk.AsyncOpenAI(**self._client_kwargs())
-        messages = [
-            {"role": "system", "content": request.system},
-            {"role": "user", "content": request.prompt},
-        ]
+        params: dict[str, Any] = {
+            "model": self.model,
+            "messages": [
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.prompt},
+            ],
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }
         texts: list[str] = []
         tokens_in = tokens_out = 0
         try:
             while len(texts) < max(1, request.variants):
                 wanted = max(1, request.variants) - len(texts)
-
-                async def call(n: int = wanted) -> Any:
-                    return await client.chat.completions.create(
-                        model=self.model,
-                        messages=messages,
-                        max_tokens=request.max_tokens,
-                        temperature=request.temperature,
-                        **({"n": n} if n > 1 else {}),
-                    )
-
-                answer = await self._with_retries(call)
+                answer = await self._create(client, params, wanted)
                 got = [(c.message.content or "").strip() for c in answer.choices or []]
                 if not got:
                     raise AiError(
@@ -200,6 +195,26 @@ class OpenAIProvider(_Remote):
         finally:
             await client.close()
         return self._completion(texts, tokens_in, tokens_out, started)
+
+    async def _create(self, client: Any, params: dict[str, Any], n: int) -> Any:
+        """One Chat Completions call. Reasoning models (o-series, gpt-5) refuse `max_tokens` and any
+        temperature but the default: told so in a 400, the call is made again as they want it (and
+        `params` remembers, for the next variants)."""
+        while True:  # each adaptation removes a parameter: at most two
+            try:
+                return await self._with_retries(lambda: client.chat.completions.create(**params, **_n(n)))
+            except AiError as exc:
+                said = exc.message if exc.detail and exc.detail.get("status") == 400 else ""
+                if "max_completion_tokens" in said and "max_tokens" in params:
+                    params["max_completion_tokens"] = params.pop("max_tokens")
+                elif "temperature" in said and "temperature" in params:
+                    del params["temperature"]
+                else:
+                    raise
+
+
+def _n(n: int) -> dict[str, int]:
+    return {"n": n} if n > 1 else {}
 
 
 class AnthropicProvider(_Remote):

@@ -29,7 +29,7 @@ from revos.ai.base import (
 )
 from revos.ai.client_settings import EffectiveAi
 from revos.ai.offline import OfflineProvider
-from revos.ai.remote import PROVIDERS, Endpoint
+from revos.ai.remote import PROVIDERS, Endpoint, mask
 from revos.clock import utcnow
 from revos.db.pool import Conn, Database
 from revos.errors import ValidationFailed
@@ -147,7 +147,10 @@ async def complete(
         completion = await provider.complete(request)
     except AiError as exc:
         failure = exc
-    except Exception as exc:  # an SDK's surprise must not leak the key through its message
+    except Exception as exc:  # an SDK's surprise: its text goes to the log masked, never to the caller
+        log.warning(
+            "AI provider %s raised %s: %s", ai.provider, type(exc).__name__, mask(str(exc), ai.api_key)
+        )
         failure = AiError(
             f"{ai.provider} ({ai.model}) failed: {type(exc).__name__}", detail={"provider": ai.provider}
         )

@@ -55,7 +55,7 @@ class StandIn:
     embedding_dimensions: int = 1536
     faults: list[Fault] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)  # (route, body) of every request
+    requests: list[dict[str, Any]] = field(default_factory=list)  # route, body and key of every request
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def fail(self, status: int, *, times: int = 1, route: str | None = None, retry_after: float | None = None,
@@ -109,6 +109,23 @@ def _default_message(route: str, status: int, key: str | None) -> str:
     }.get(status, f"Error {status}")
 
 
+def _reasoning_refusal(route: str, body: dict[str, Any]) -> str | None:
+    """OpenAI's reasoning models refuse `max_tokens` and a temperature other than 1 (with these words)."""
+    if route != "chat" or not str(body.get("model", "")).startswith(("o1", "o3", "o4", "gpt-5")):
+        return None
+    if "max_tokens" in body:
+        return (
+            "Unsupported parameter: 'max_tokens' is not supported with this model."
+            " Use 'max_completion_tokens' instead."
+        )
+    if body.get("temperature") not in (None, 1):
+        return (
+            f"Unsupported value: 'temperature' does not support {body['temperature']} with this model."
+            " Only the default (1) value is supported."
+        )
+    return None
+
+
 def embedding(text: str, dimensions: int) -> list[float]:
     """A unit vector from the text's words (hashed bag of words): texts sharing words point alike."""
     vector = [0.0] * dimensions
@@ -125,7 +142,8 @@ def create_app(standin: StandIn) -> FastAPI:
 
     async def guard(route: str, request: Request) -> tuple[dict[str, Any], JSONResponse | None]:
         body = await request.json()
-        standin.requests.append({"route": route, "body": body})
+        seen: dict[str, Any] = {"route": route, "body": body}
+        standin.requests.append(seen)
         fault = standin._fault(route)
         if fault and fault.delay:  # answers late, or not at all if the server stops first
             with contextlib.suppress(TimeoutError):
@@ -133,6 +151,7 @@ def create_app(standin: StandIn) -> FastAPI:
         # OpenAI sends a bearer token; Anthropic's SDKs send x-api-key (older) or a bearer token (newer).
         bearer = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or None
         key = request.headers.get("x-api-key") or bearer if route == "messages" else bearer
+        seen["key"] = key
         status = fault.status if fault and fault.status else 0
         if not status and standin.api_key is not None and key != standin.api_key:
             status = 401
@@ -140,9 +159,13 @@ def create_app(standin: StandIn) -> FastAPI:
             status = 400
         if not status and route == "messages" and not body.get("max_tokens"):
             status = 400
+        message = fault.message if fault else None
+        refusal = None if status else _reasoning_refusal(route, body)
+        if refusal:
+            status, message = 400, refusal
         if not status:
             return body, None
-        message = (fault.message if fault else None) or _default_message(route, status, key)
+        message = message or _default_message(route, status, key)
         headers = {"retry-after": f"{fault.retry_after:g}"} if fault and fault.retry_after is not None else {}
         return body, JSONResponse(_error_body(route, status, message), status_code=status, headers=headers)
 
