@@ -28,6 +28,7 @@ from revos.magnets.api import router as magnets_router
 from revos.memory.api import router as memory_router
 from revos.posts.api import router as posts_router
 from revos.runtime import Runtime
+from revos.skills.api import router as skills_router
 from revos.tenancy import repo as tenancy_repo
 from revos.tenancy.api import router as tenancy_router
 from revos.webhooks.api import router as webhooks_router
@@ -70,9 +71,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(posts_router)
     app.include_router(leads_router)
     app.include_router(downloads_router)
+    app.include_router(memory_router)
     app.include_router(ai_router)
     app.include_router(cartridges_router)
-    app.include_router(memory_router)
+    app.include_router(skills_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

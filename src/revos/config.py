@@ -314,6 +314,10 @@ class Settings(BaseSettings):
     cron_posts_poll_due: str = "* * * * * */20"
     cron_campaigns_complete_ended: str = "*/5 * * * *"
 
+    # --- Campaign skills (revos.skills); see docs/skills.md.
+    cron_skills_scheduled: str = Field(default="* * * * *", description="when due scheduled skills run")
+    skills_scheduled_batch: int = Field(default=20, ge=1, description="scheduled skills run per tick")
+
     # --- AI providers (completion and embeddings, budget, prices); see docs/ai.md.
     ai_provider: Literal["offline", "openai", "anthropic"] = Field(
         default="offline", description="deployment default; a client's own AI settings override it"

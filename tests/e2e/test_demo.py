@@ -45,6 +45,11 @@ async def test_two_hundred_commenters_reach_the_esp_and_the_funnel_equals_the_gr
     assert truth["webhooks"] == truth["emails"] > truth["clicks"] > 0
     assert result.details["repeats"] == {"duplicate_dms": 0, "duplicate_invitations": 0}
     assert result.details["receiver_rejected"] == 0
+    # The post was drafted by the copywriting skill in the owner's learned voice, then checked.
+    runs = result.details["skills"]
+    assert [r["skill"] for r in runs] == ["copywriting", "deliverability"]
+    assert all(r["success"] and r["tokens"] > 0 and r["provider"] == "offline" for r in runs)
+    assert all(r["cost_usd"] == 0 for r in runs)  # the offline writer costs nothing
 
     with psycopg.connect(empty_db_url) as conn:
         statuses = dict(
@@ -56,10 +61,19 @@ async def test_two_hundred_commenters_reach_the_esp_and_the_funnel_equals_the_gr
         usage = conn.execute("select kind, sum(used) from account_daily_usage group by kind").fetchall()
         # The run's account and campaign are retired when the demo ends.
         paused = conn.execute("select count(*) from linkedin_accounts where paused_at is null").fetchone()
+        # The published post is the copywriting skill's draft, written in a voice learned from posts.
+        drafted = conn.execute(
+            "select p.status, p.content = e.output_data ->> 'text' as same, c.auto_generate, c.source_posts_count"
+            " from skill_executions e join posts p on p.id = e.applied_post_id"
+            " join cartridges c on c.id = e.cartridge_id where e.skill_name = 'copywriting'"
+        ).fetchall()
     assert set(statuses) <= {"completed", "abandoned", "failed"}
     assert sum(statuses.values()) == truth["leads"]
     assert dict(usage)["dm"] >= truth["dms"]  # every DM counted against the account's daily budgets
     assert paused == (0,)
+    assert len(drafted) == 1
+    assert drafted[0][:3] == ("published", True, True)
+    assert drafted[0][3] > 0
 
 
 @pytest.mark.timeout(600)  # above the demo's own ceiling and the two minutes it is given on top
@@ -87,7 +101,10 @@ def test_the_readme_command_prints_the_funnel_as_its_last_json_line(
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
     report = json.loads(last)
-    assert set(report) == {"funnel", "ground_truth"}
+    assert set(report) == {"funnel", "ground_truth", "skills"}
+    assert [r["skill"] for r in report["skills"]] == ["copywriting", "deliverability"]
+    assert all(r["success"] and r["tokens"] > 0 for r in report["skills"])
+    assert "skills: 2 skill run(s):" in done.stderr  # the end-of-run summary names them, tokens and cost
     assert report["funnel"] == report["ground_truth"]
     assert report["funnel"]["leads"] > 0
     assert report["funnel"]["webhooks"] > 0

@@ -121,6 +121,7 @@ def _demo_pipeline(
 
     from revos import migrations
     from revos.demo import DemoOptions, run_demo
+    from revos.demo.skills import summary_lines
     from revos.demo.world import FUNNEL_KEYS
 
     settings, url = settings_and_url()
@@ -153,8 +154,11 @@ def _demo_pipeline(
             f"[{style}]sent twice to the same member (simulator's records): "
             f"{repeats.get('duplicate_dms', 0)} DMs, {repeats.get('duplicate_invitations', 0)} invitations[/{style}]"
         )
+        for line in summary_lines(result.details.get("skills", [])):
+            out.print(f"skills: {line}")
         if as_json:
-            print(json.dumps({"funnel": result.funnel, "ground_truth": result.ground_truth}), flush=True)
+            report = {"funnel": result.funnel, "ground_truth": result.ground_truth}
+            print(json.dumps(report | {"skills": result.details.get("skills", [])}), flush=True)
 
     try:
         result = run(

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from revos.config import Settings
 from revos.demo import funnel as funnel_db
+from revos.demo import skills as demo_skills
 from revos.demo import world as demo_world
 from revos.demo.world import SIM_API_KEY, DemoClock, DemoOptions, Stage, check, open_stage
 from revos.tenancy.bootstrap import DemoTenant
@@ -100,6 +101,7 @@ async def run_demo(
         details["clicked"] = sorted(details["clicked"])
         details["repeats"] = demo_world.repeats(stage.world)
         details["receiver_rejected"] = stage.receiver.rejected
+        details["skills"] = await demo_skills.runs(stage.api, stage.ids["campaign"])
         result = DemoResult(
             stage.tenant, stage.api_url, measured, truth, time.monotonic() - started, finished, details
         )

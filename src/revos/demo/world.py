@@ -29,6 +29,7 @@ from revos.campaigns.service import transition
 from revos.clock import ScaledClock, set_clock
 from revos.config import Settings
 from revos.demo import funnel as funnel_db
+from revos.demo import skills as demo_skills
 from revos.queue.worker import QueueWorker
 from revos.runtime import Runtime
 from revos.sim import Login, Member, Persona, Simulator, serve
@@ -320,7 +321,7 @@ class Stage:
     async def set_up(self, console: Console) -> dict[str, UUID]:
         """Everything a user does before the post goes out, through the API. Names carry the run's start
         time: the demo client keeps earlier runs, and names are unique within a client."""
-        self.ids.update(await _set_up(self.api, self.receiver, self.clock, console))
+        self.ids.update(await _set_up(self.api, self.receiver, self.clock, console, self.tenant.user_id))
         return self.ids
 
     async def measure(self, clicked: set[str]) -> tuple[dict[str, int], dict[str, int]]:
@@ -392,7 +393,7 @@ async def _retire(runtime: Runtime, ids: dict[str, UUID]) -> None:
 
 
 async def _set_up(
-    api: httpx.AsyncClient, receiver: WebhookReceiver, clock: DemoClock, console: Console
+    api: httpx.AsyncClient, receiver: WebhookReceiver, clock: DemoClock, console: Console, user_id: UUID
 ) -> dict[str, UUID]:
     run = time.strftime("%Y-%m-%d %H:%M:%S")
     account = check(
@@ -422,7 +423,7 @@ async def _set_up(
     magnet = check(
         await api.post(
             "/v1/lead-magnets",
-            data={"name": "The Growth Guide", "description": "demo lead magnet"},
+            data={"name": "The Growth Guide", "description": "the checklist we use to grow an audience"},
             files={"file": ("growth-guide.pdf", make_pdf(), "application/pdf")},
         ),
         "upload the lead magnet",
@@ -459,11 +460,8 @@ async def _set_up(
         "create the campaign",
     )
     check(await api.post(f"/v1/campaigns/{campaign['id']}/activate"), "activate the campaign")
-    post = check(
-        await api.post(
-            "/v1/posts", json={"campaign_id": campaign["id"], "linkedin_account_id": account["id"]}
-        ),
-        "draft the post",
+    post_id = await demo_skills.draft_post(
+        api, console, campaign_id=campaign["id"], account_id=account["id"], user_id=user_id, run=run
     )
-    check(await api.post(f"/v1/posts/{post['id']}/publish-now"), "publish the post", 200, 202)
-    return {"account": UUID(account["id"]), "campaign": UUID(campaign["id"]), "post": UUID(post["id"])}
+    check(await api.post(f"/v1/posts/{post_id}/publish-now"), "publish the post", 200, 202)
+    return {"account": UUID(account["id"]), "campaign": UUID(campaign["id"]), "post": post_id}

@@ -45,6 +45,7 @@ TASK_MODULES: list[str] = [
     "revos.webhooks.tasks",
     "revos.magnets.tasks",
     "revos.memory.tasks",
+    "revos.skills.tasks",
 ]
 
 

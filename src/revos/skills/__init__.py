@@ -1,0 +1,1 @@
+"""Campaign skills: copywriting, voice, deliverability and design, with their execution log."""
