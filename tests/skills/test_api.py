@@ -202,3 +202,17 @@ async def test_a_disabled_skill_does_not_run(api: httpx.AsyncClient, shop: Shop,
     assert response.status_code == 409
     assert response.json()["error"] == "skill_disabled"
     assert execution_rows(shop.campaign["id"], db_url) == []
+
+
+async def test_a_campaign_whose_skills_ran_is_completed_not_deleted(
+    api: httpx.AsyncClient, shop: Shop
+) -> None:
+    """The log of what its AI runs did and cost outlives the campaign's drafts: deleting says why not."""
+    await run(api, shop, "design")
+    url = f"/v1/campaigns/{shop.campaign['id']}"
+    if shop.campaign["status"] == "active":
+        assert (await api.post(f"{url}/pause", headers=shop.headers)).status_code == 200
+    refused = await api.delete(url, headers=shop.headers)
+    assert refused.status_code == 409, refused.text
+    assert "skill runs" in refused.json()["detail"]
+    assert (await api.get(url, headers=shop.headers)).status_code == 200

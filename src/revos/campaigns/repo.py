@@ -66,12 +66,14 @@ async def webhook_config_client(conn: Conn, config_id: UUID) -> UUID | None:
 
 
 async def has_history(conn: Conn, campaign_id: UUID) -> bool:
-    """A published post or a lead: deleting the campaign would delete what it captured."""
+    """A published post, a lead or a logged skill run: deleting the campaign would delete what it
+    captured, or the record of what its AI runs cost."""
     row = await (
         await conn.execute(
             "select exists (select 1 from posts where campaign_id = %s and status = 'published')"
-            " or exists (select 1 from leads where campaign_id = %s) as found",
-            (campaign_id, campaign_id),
+            " or exists (select 1 from leads where campaign_id = %s)"
+            " or exists (select 1 from skill_executions where campaign_id = %s) as found",
+            (campaign_id, campaign_id, campaign_id),
         )
     ).fetchone()
     return bool(row and row["found"])

@@ -210,7 +210,9 @@ async def delete_campaign(conn: Conn, campaign_id: UUID) -> None:
     if current["status"] == "active":
         raise Conflict("pause or complete the campaign before deleting it")
     if await repo.has_history(conn, campaign_id):
-        raise Conflict("the campaign has published posts or leads; complete it instead of deleting it")
+        raise Conflict(
+            "the campaign has published posts, leads or skill runs; complete it instead of deleting it"
+        )
     await repo.delete(conn, campaign_id)
 
 
