@@ -182,3 +182,17 @@ def test_any_voice_and_context_gives_texts_and_never_fails(
     texts = writer.write(request)
     assert len(texts) == 2
     assert all(isinstance(t, str) for t in texts)
+
+
+async def test_a_rewrite_keeps_one_mark_where_the_text_shouted() -> None:
+    request = CompletionRequest(
+        system="",
+        prompt="",
+        purpose="rewrite",
+        voice={"tone": "measured"},
+        context={"text": "Huge news!!! Are you ready??? Grab it now!!"},
+    )
+    text = (await OfflineProvider().complete(request)).text
+    assert "!!" not in text
+    assert "??" not in text
+    assert "Huge news" in text

@@ -309,8 +309,9 @@ def place_hashtags(paragraphs: list[str], tags: list[str], style: Style) -> list
 
 
 def polish(text: str, style: Style) -> str:
-    """The voice's vocabulary and sentence length applied to one paragraph (lists left line by line)."""
-    text = contract(scrub_avoided(text, style.avoid), style.casual)
+    """The voice's vocabulary and sentence length applied to one paragraph (lists left line by line).
+    Runs of "!" or "?" become one: repeated punctuation reads as spam in any voice."""
+    text = re.sub(r"([!?])[!?]+", r"\1", contract(scrub_avoided(text, style.avoid), style.casual))
     lines = []
     for line in text.split("\n"):
         if re.match(r"\s*(\d+[.)]|[-•→✅])\s", line):
