@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import openai
 import psycopg
 
 REVOS = [sys.executable, "-m", "revos.cli"]
@@ -128,3 +130,27 @@ def test_agency_create_prints_a_staff_token_that_the_api_accepts(empty_db_url: s
     assert row is not None
     assert row[0] is not None
     assert run(["agency", "revoke-tokens", "not-a-uuid"], env).returncode == 1
+
+
+def test_the_ai_stand_in_serves_the_openai_contract_until_stopped() -> None:
+    """`revos ai standin` prints a base URL that the official OpenAI SDK can use as is."""
+    with subprocess.Popen(
+        [*REVOS, "ai", "standin", "--port", "0"], env=base_env(), stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()  # blocks until the server has bound its port
+            found = re.search(r"(http://127\.0\.0\.1:\d+/v1)", first)
+            assert found, first
+            with openai.OpenAI(
+                base_url=found.group(1), api_key="sk-local", max_retries=0, timeout=30
+            ) as client:
+                answer = client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=[{"role": "user", "content": "A post about onboarding emails"}],
+                )
+            assert answer.choices[0].message.content
+            assert answer.usage is not None
+            assert answer.usage.total_tokens > 0
+        finally:
+            process.terminate()

@@ -205,6 +205,8 @@ def _register_optional() -> None:
     except ImportError:
         return
     app.add_typer(sim.app, name="sim")
+    ai = importlib.import_module("revos.cli.ai")
+    app.add_typer(ai.app, name="ai")
 
 
 _register_optional()
