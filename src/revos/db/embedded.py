@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -38,11 +40,47 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = False) -> str:
     if pgdata in _servers:
         return str(_servers[pgdata].get_uri())
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _stop_if_orphaned(pgdata)
     pgserver = _import_pgserver()
     log.info("starting embedded PostgreSQL in %s", pgdata)
     server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
     _servers[pgdata] = server
     return str(server.get_uri())
+
+
+def orphaned_server(pgdata: Path) -> int | None:
+    """The pid of a server still running on `pgdata` from binaries that are gone (its installation was
+    removed or upgraded under it: another checkout's environment, a reinstalled package). Such a server
+    answers queries but cannot load a library (`could not access file "plpgsql"`), so migrations fail.
+    None when no server runs there or it runs from binaries that exist (Linux only: elsewhere, None)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+        exe = os.readlink(f"/proc/{pid}/exe")
+    except (OSError, ValueError):
+        return None
+    return pid if exe.endswith(" (deleted)") or not os.path.exists(exe) else None
+
+
+def _stop_if_orphaned(pgdata: Path, timeout: float = 60.0) -> None:
+    pid = orphaned_server(pgdata)
+    if pid is None:
+        return
+    log.warning("the PostgreSQL server on %s runs from removed binaries: restarting it", pgdata)
+    os.kill(pid, signal.SIGINT)  # fast shutdown: ends sessions, checkpoints, removes postmaster.pid
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        raise RuntimeError(f"the PostgreSQL server {pid} on {pgdata} did not stop within {timeout:g} s")
+
+
+def _alive(pid: int) -> bool:
+    """Running (a process that has exited but was not reaped yet counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def stop_embedded(data_dir: Path) -> None:
