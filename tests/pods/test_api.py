@@ -44,9 +44,10 @@ async def test_a_pod_is_created_paused_and_activated_only_with_min_members(world
 
 async def test_settings_and_members_are_validated(world: PodWorld, owner: Conn, runtime: Runtime) -> None:
     api, h = world.api, world.tenant.headers
-    for bad in ({"engage_share": 2}, {"unknown": 1}, {"min_delay_seconds": 1800}):
+    for bad in ({"engage_share": 2}, {"unknown": 1}, {"min_delay_seconds": 1800}, {"reposts": True}):
         r = await api.post("/v1/pods", json={"name": f"bad {uuid4()}", "settings": bad}, headers=h)
         assert r.status_code == 422, (bad, r.text)
+    assert "reposts are not available yet" in r.text
     pod = await world.make_pod(2, activate=False)
     person = world.people[0]
     # The same member twice.

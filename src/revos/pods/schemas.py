@@ -56,6 +56,10 @@ class PodSettings(BaseModel):
 
     @model_validator(mode="after")
     def _author_cap(self) -> PodSettings:
+        if self.reposts:
+            # Unipile reposts through POST /posts with `repost`; revOS does not send them yet, and a setting
+            # that would be accepted and then do nothing is worse than a clear refusal.
+            raise ValueError("reposts are not available yet: leave reposts off (likes and comments only)")
         if self.author_max_engagements > self.author_recent_posts:
             raise ValueError("author_max_engagements cannot exceed author_recent_posts")
         return self
