@@ -26,6 +26,7 @@ from revos.inbound.api import router as inbound_router
 from revos.leads.api import router as leads_router
 from revos.magnets.api import router as magnets_router
 from revos.memory.api import router as memory_router
+from revos.pods.api import router as pods_router
 from revos.posts.api import router as posts_router
 from revos.runtime import Runtime
 from revos.skills.api import router as skills_router
@@ -75,6 +76,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(ai_router)
     app.include_router(cartridges_router)
     app.include_router(skills_router)
+    app.include_router(pods_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

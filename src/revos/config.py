@@ -318,6 +318,15 @@ class Settings(BaseSettings):
     cron_skills_scheduled: str = Field(default="* * * * *", description="when due scheduled skills run")
     skills_scheduled_batch: int = Field(default=20, ge=1, description="scheduled skills run per tick")
 
+    # --- Engagement pods (revos.pods); see docs/pods.md.
+    cron_pods_execute: str = Field(default="* * * * * */15", description="when due pod activities run")
+    pods_execute_batch: int = Field(default=50, ge=1, description="pod activities claimed per tick")
+    pods_lease_seconds: float = Field(
+        default=600.0, gt=0, description="a claimed activity is re-claimable after"
+    )
+    cron_pods_verify: str = Field(default="* * * * *", description="manual pods: look at due posts")
+    pods_verify_batch: int = Field(default=20, ge=1, description="manual pods: posts read per tick")
+
     # --- AI providers (completion and embeddings, budget, prices); see docs/ai.md.
     ai_provider: Literal["offline", "openai", "anthropic"] = Field(
         default="offline", description="deployment default; a client's own AI settings override it"

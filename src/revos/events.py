@@ -103,8 +103,8 @@ Event = (
 SUBSCRIPTIONS: dict[type[Any], tuple[str, ...]] = {
     # The account's DM run may have work waiting for it.
     AccountResumed: ("revos.dms.runs:on_account_resumed",),
-    # Nothing yet: engagement pods schedule their likes and comments here.
-    PostPublished: (),
+    # The pods of the post's author schedule their likes and comments.
+    PostPublished: ("revos.pods.scheduling:on_post_published",),
     # Wake the account's DM run for the moment the step is due.
     SequenceDue: ("revos.dms.runs:on_sequence_due",),
     # The comment's `dm_sent` flag (the post's funnel counts answered comments).

@@ -307,6 +307,20 @@ class ReactionAdded(UnipileModel):
     object: Literal["ReactionAdded"]
 
 
+class ReactionAuthor(UnipileModel):
+    id: str | None = None
+    type: str | None = None  # INDIVIDUAL | COMPANY
+    name: str | None = None
+    headline: str | None = None
+    profile_url: str | None = None
+    network_distance: str | None = None
+
+
+class PostReaction(UnipileModel):  # one item of GET /posts/{social_id}/reactions
+    value: str | None = None  # upper-case: LIKE, PRAISE, …
+    author: ReactionAuthor
+
+
 # --- invitations ------------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,15 @@ from contextlib import aclosing
 from typing import Any
 
 from revos.linkedin._http import HttpCore, build_request, page_params, seg
-from revos.linkedin.models import Comment, CommentSent, ListPage, Post, PostCreated, ReactionAdded
+from revos.linkedin.models import (
+    Comment,
+    CommentSent,
+    ListPage,
+    Post,
+    PostCreated,
+    PostReaction,
+    ReactionAdded,
+)
 from revos.linkedin.pagination import iterate_items
 from revos.linkedin.requests import (
     CommentRequest,
@@ -165,6 +173,33 @@ class PostsAPI(HttpCore):
             "POST", f"/posts/{seg(social_id)}/comments", CommentSent, json=body
         )
         return result
+
+    async def list_reactions(
+        self,
+        social_id: str,
+        account_id: str,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        comment_id: str | None = None,
+    ) -> tuple[list[PostReaction], str | None]:
+        """One page of the reactions to a post (or to its comment `comment_id`)."""
+        params: dict[str, Any] = {
+            "account_id": account_id,
+            "comment_id": comment_id,
+            **page_params(limit, cursor, max_limit=100),
+        }
+        page: ListPage[PostReaction] = await self._get(
+            f"/posts/{seg(social_id)}/reactions", ListPage[PostReaction], params
+        )
+        return page.items, page.cursor
+
+    def iter_reactions(
+        self, social_id: str, account_id: str, *, limit: int = 100
+    ) -> AsyncIterator[PostReaction]:
+        return iterate_items(
+            lambda cursor: self.list_reactions(social_id, account_id, limit=limit, cursor=cursor)
+        )
 
     async def react(
         self,

@@ -46,6 +46,7 @@ TASK_MODULES: list[str] = [
     "revos.magnets.tasks",
     "revos.memory.tasks",
     "revos.skills.tasks",
+    "revos.pods.tasks",
 ]
 
 

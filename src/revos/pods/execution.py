@@ -1,0 +1,171 @@
+"""The pod executor: due activities performed through the action ledger, exactly once, never late.
+
+One tick (`run_due`, the worker's periodic `pods.execute`):
+
+1. activities whose window closed before anything started are skipped (missed);
+2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted;
+3. due activities of auto-engaging pods are claimed in a batch (`for update skip locked` on the partial
+   index of pending `scheduled_for`, with a lease) and performed one by one (`perform`).
+
+`perform` records the action in the ledger under `pod:<activity id>` (kind `reaction` or `comment`,
+target the post's `social_id`) and runs `ledger.perform` with the standard call and reconciler
+(revos.actions.reconcile.CALLS): the account's shared safety budget is reserved there, the provider is
+called outside any transaction, and an ambiguous failure is reconciled (the post's reactions or comments
+read back) before anything is sent again. The activity is `completed` only with the provider's
+confirmation. Deferred by the budget, working hours, a gap or a pause: moved to when the account may act,
+if that is still inside the window; else skipped (missed). Past its window, an activity whose action may
+have happened is settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from revos.actions import ledger
+from revos.actions.reconcile import CALLS
+from revos.clock import utcnow
+from revos.pods import comments, execution_repo, scoring
+from revos.pods.planning import LEDGER_KIND
+from revos.runtime import Runtime
+
+log = logging.getLogger("revos.pods")
+WINDOW_CLOSED = "the window closed before it could be performed"
+
+
+@dataclass
+class Tick:
+    lapsed: int = 0
+    drafted: int = 0
+    claimed: int = 0
+    outcomes: dict[str, int] | None = None
+
+    def count(self, outcome: str) -> None:
+        self.outcomes = self.outcomes or {}
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime | None = None) -> Tick:
+    """One executor tick (see module doc). Returns what it did."""
+    now = now or utcnow()
+    limit = limit or runtime.settings.pods_execute_batch
+    tick = Tick()
+    async with runtime.db.service(actor="pods") as conn:
+        lapsed = await execution_repo.lapse(conn, now, limit * 4)
+        for row in lapsed:
+            await scoring.rescore(conn, row["member_id"], row["pod_id"], now)
+        drafts = await execution_repo.drafts_wanted(conn, now, limit)
+    tick.lapsed = len(lapsed)
+    for activity_id in drafts:
+        if await comments.draft(runtime, activity_id):
+            tick.drafted += 1
+    lease = timedelta(seconds=runtime.settings.pods_lease_seconds)
+    async with runtime.db.service(actor="pods") as conn:
+        claimed = await execution_repo.claim(conn, now, limit, lease)
+    tick.claimed = len(claimed)
+    for row in claimed:
+        try:
+            tick.count(await perform(runtime, row["id"]))
+        except Exception:
+            log.exception("pod activity %s failed to run; it is retried after its lease", row["id"])
+            tick.count("error")
+    return tick
+
+
+async def perform(runtime: Runtime, activity_id: UUID) -> str:
+    """Perform one activity (see module doc). Returns what became of it: completed, failed, skipped,
+    waiting (rescheduled inside its window) or settled (nothing to do)."""
+    now = utcnow()
+    async with runtime.db.service(actor="pods") as conn:
+        a = await execution_repo.execution_context(conn, activity_id)
+    if a is None or a["status"] != "pending":
+        return "settled"
+    if now >= a["window_ends_at"]:
+        return await _after_window(runtime, a)
+    if a["linkedin_action_id"] is None:
+        why = _not_now(a)
+        if why is not None:
+            return await _settle(runtime, a, "skipped", why, missed=False)
+    if a["engagement_type"] == "comment" and not a["comment_text"]:
+        if not await comments.draft(runtime, activity_id):
+            async with runtime.db.service(actor="pods") as conn:
+                a = await execution_repo.execution_context(conn, activity_id)
+            if a is None or a["status"] != "pending":
+                return "skipped"
+            return await _wait(runtime, a, now + timedelta(seconds=60), "no comment drafted yet")
+        async with runtime.db.service(actor="pods") as conn:
+            a = await execution_repo.execution_context(conn, activity_id)
+        assert a is not None
+
+    kind = LEDGER_KIND[a["engagement_type"]]
+    payload: dict[str, Any] = {"text": a["comment_text"]} if kind == "comment" else {"reaction_type": "like"}
+    async with runtime.db.service(actor="pods") as conn:
+        action = await ledger.begin(
+            conn,
+            client_id=a["client_id"],
+            account_id=a["account_id"],
+            kind=kind,
+            key=f"pod:{a['id']}",
+            target=a["social_id"],
+            payload=payload,
+        )
+        await execution_repo.set_action(conn, a["id"], action.id)
+    call, reconcile = CALLS[kind]
+    outcome = await ledger.perform(runtime, action.id, call, reconcile)
+    if outcome.status == "done":
+        return await _settle(runtime, a, "completed", None, missed=False)
+    if outcome.status == "failed":
+        return await _settle(runtime, a, "failed", f"LinkedIn refused it: {outcome.reason}", missed=False)
+    at = outcome.not_before
+    if outcome.status == "ambiguous":
+        # It may have happened: keep it until it is reconciled, even past its window.
+        return await _wait(runtime, a, at or now + timedelta(minutes=1), outcome.reason)
+    if at is not None and at < a["window_ends_at"]:
+        return await _wait(runtime, a, at + timedelta(seconds=random.uniform(1, 30)), outcome.reason)
+    # Deferred past the window (budget spent, hours, a pause): the intent is dropped, never sent late.
+    settled = await ledger.settle(runtime, action.id, reconcile, unsent_reason=WINDOW_CLOSED)
+    if settled.status == "done":
+        return await _settle(runtime, a, "completed", None, missed=False)
+    return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
+
+
+def _not_now(a: dict[str, Any]) -> str | None:
+    if a["member_status"] != "active":
+        return f"the member is {a['member_status']}"
+    if a["pod_status"] != "active":
+        return "the pod is paused"
+    if not a["social_id"]:
+        return "the post's LinkedIn id is unknown"
+    if a["engagement_type"] == "repost":
+        return "reposts are not performed yet"
+    return None
+
+
+async def _after_window(runtime: Runtime, a: dict[str, Any]) -> str:
+    if a["linkedin_action_id"] is None:
+        return await _settle(runtime, a, "skipped", WINDOW_CLOSED, missed=True)
+    _, reconcile = CALLS[LEDGER_KIND[a["engagement_type"]]]
+    outcome = await ledger.settle(runtime, a["linkedin_action_id"], reconcile, unsent_reason=WINDOW_CLOSED)
+    if outcome.status == "done":
+        return await _settle(runtime, a, "completed", None, missed=False)
+    if outcome.status == "failed":
+        return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
+    return await _wait(runtime, a, outcome.not_before or utcnow() + timedelta(minutes=1), outcome.reason)
+
+
+async def _settle(
+    runtime: Runtime, a: dict[str, Any], status: str, error: str | None, *, missed: bool
+) -> str:
+    async with runtime.db.service(actor="pods") as conn:
+        await scoring.settle(conn, a["id"], status=status, error=error, missed=missed, now=utcnow())
+    return status
+
+
+async def _wait(runtime: Runtime, a: dict[str, Any], at: datetime, note: str | None) -> str:
+    async with runtime.db.service(actor="pods") as conn:
+        await execution_repo.reschedule(conn, a["id"], at, note)
+    return "waiting"

@@ -1,0 +1,278 @@
+"""SQL of the pod executor, the comment drafter, the participation score and manual verification (beside
+revos.pods.repo, which holds the pods' CRUD and scheduling SQL). Runs in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from revos.db.pool import Conn
+
+# --- claiming -------------------------------------------------------------------------------------------
+
+
+async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Pending activities of auto-engaging pods whose window closed before anything was started for them:
+    skipped (missed). Those with a ledger action are left to the executor, which settles them without
+    resending; manual pods' are settled by their last verification (revos.pods.manual)."""
+    return await (
+        await conn.execute(
+            """
+            with due as (
+              select a.id from pod_activities a
+              where a.status = 'pending' and a.scheduled_for <= %(now)s and a.window_ends_at <= %(now)s
+                and a.linkedin_action_id is null
+                and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
+              order by a.scheduled_for limit %(limit)s for update skip locked
+            )
+            update pod_activities a set status = 'skipped', missed = true, claimed_until = null,
+              error_message = case
+                when a.approval = 'pending' then 'the comment was not approved before its window closed'
+                else coalesce('the window closed first: ' || a.error_message, 'the window closed first')
+              end
+            from due where a.id = due.id
+            returning a.id, a.member_id, a.pod_id
+            """,
+            {"now": now, "limit": limit},
+        )
+    ).fetchall()
+
+
+async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
+    """Due activities of auto-engaging pods, oldest first, leased to this worker (`for update skip
+    locked` on the partial index of pending `scheduled_for`): comments awaiting approval are not due."""
+    return await (
+        await conn.execute(
+            """
+            with due as (
+              select a.id from pod_activities a
+              where a.status = 'pending' and a.scheduled_for <= %(now)s
+                and (a.claimed_until is null or a.claimed_until <= %(now)s)
+                and (a.approval is null or a.approval = 'approved')
+                and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
+              order by a.scheduled_for limit %(limit)s for update skip locked
+            )
+            update pod_activities a set claimed_until = %(until)s from due where a.id = due.id
+            returning a.*
+            """,
+            {"now": now, "limit": limit, "until": now + lease},
+        )
+    ).fetchall()
+
+
+async def execution_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | None:
+    """What performing an activity needs: the member, their account, the post, the pod."""
+    return await (
+        await conn.execute(
+            """
+            select a.*, m.status as member_status, m.linkedin_account_id as account_id,
+                   pp.social_id, pp.post_text, p.status as pod_status, p.settings as pod_settings
+            from pod_activities a
+            join pod_members m on m.id = a.member_id
+            join pods p on p.id = a.pod_id
+            left join pod_posts pp on pp.id = a.pod_post_id
+            where a.id = %s
+            """,
+            (activity_id,),
+        )
+    ).fetchone()
+
+
+async def set_action(conn: Conn, activity_id: UUID, action_id: UUID) -> None:
+    await conn.execute(
+        "update pod_activities set linkedin_action_id = %s where id = %s and linkedin_action_id is null",
+        (action_id, activity_id),
+    )
+
+
+async def reschedule(conn: Conn, activity_id: UUID, at: datetime, note: str | None) -> None:
+    await conn.execute(
+        "update pod_activities set scheduled_for = %s, claimed_until = null, error_message = %s"
+        " where id = %s and status = 'pending'",
+        (at, note, activity_id),
+    )
+
+
+async def finish(
+    conn: Conn, activity_id: UUID, *, status: str, error: str | None, missed: bool, now: datetime
+) -> dict[str, Any] | None:
+    """Settle a pending activity and count it on its member. None when it was no longer pending."""
+    row = await (
+        await conn.execute(
+            "update pod_activities set status = %(status)s, error_message = %(error)s, missed = %(missed)s,"
+            " executed_at = case when %(status)s = 'completed' then %(now)s end, claimed_until = null"
+            " where id = %(id)s and status = 'pending' returning id, member_id, pod_id",
+            {"status": status, "error": error, "missed": missed, "now": now, "id": activity_id},
+        )
+    ).fetchone()
+    if row is not None:
+        await count(conn, row["member_id"], completed=status == "completed", missed=missed)
+    return row
+
+
+async def count(conn: Conn, member_id: UUID, *, completed: bool, missed: bool) -> None:
+    await conn.execute(
+        "update pod_members set total_engagements = coalesce(total_engagements, 0) + %s,"
+        " missed_engagements = coalesce(missed_engagements, 0) + %s where id = %s",
+        (int(completed), int(missed), member_id),
+    )
+
+
+# --- comments -------------------------------------------------------------------------------------------
+
+
+async def comment_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | None:
+    return await (
+        await conn.execute(
+            """
+            select a.id, a.client_id, a.status, a.comment_text, a.pod_post_id, a.member_id, m.user_id,
+                   pp.post_text,
+                   nullif(trim(coalesce(ma.profile_data ->> 'first_name', '') || ' '
+                     || coalesce(ma.profile_data ->> 'last_name', '')), '') as member_name,
+                   nullif(trim(coalesce(aa.profile_data ->> 'first_name', '') || ' '
+                     || coalesce(aa.profile_data ->> 'last_name', '')), '') as author_name
+            from pod_activities a
+            join pod_members m on m.id = a.member_id
+            join linkedin_accounts ma on ma.id = m.linkedin_account_id
+            left join pod_posts pp on pp.id = a.pod_post_id
+            left join pod_members am on am.id = pp.author_member_id
+            left join linkedin_accounts aa on aa.id = am.linkedin_account_id
+            where a.id = %s
+            """,
+            (activity_id,),
+        )
+    ).fetchone()
+
+
+async def set_comment_text(conn: Conn, activity_id: UUID, text: str) -> bool:
+    cur = await conn.execute(
+        "update pod_activities set comment_text = %s where id = %s and comment_text is null"
+        " and status = 'pending'",
+        (text, activity_id),
+    )
+    return cur.rowcount == 1
+
+
+async def drafts_wanted(conn: Conn, now: datetime, limit: int) -> list[UUID]:
+    """Comments without a text that someone will read before their time: those awaiting approval and
+    those of manual pods (a suggested comment), soonest first."""
+    rows = await (
+        await conn.execute(
+            """
+            select a.id from pod_activities a join pods p on p.id = a.pod_id
+            where a.status = 'pending' and a.engagement_type = 'comment' and a.comment_text is null
+              and a.window_ends_at > %s and (a.approval = 'pending' or not p.auto_engage)
+            order by a.scheduled_for limit %s
+            """,
+            (now, limit),
+        )
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+# --- participation --------------------------------------------------------------------------------------
+
+
+async def rescore(conn: Conn, member_id: UUID, since: datetime) -> dict[str, Any] | None:
+    """participation_score = completed / (completed + missed) over the activities whose window ended
+    since `since` (1.00 with none); returns the member with `settled`, the count it is over."""
+    return await (
+        await conn.execute(
+            """
+            with recent as (
+              select count(*) filter (where status = 'completed') as done,
+                     count(*) filter (where missed) as missed
+              from pod_activities where member_id = %(m)s and window_ends_at >= %(since)s
+                and (status = 'completed' or missed)
+            )
+            update pod_members set participation_score =
+              case when recent.done + recent.missed = 0 then 1.00
+                   else round(recent.done::numeric / (recent.done + recent.missed), 2) end
+            from recent where id = %(m)s
+            returning pod_members.*, recent.done + recent.missed as settled
+            """,
+            {"m": member_id, "since": since},
+        )
+    ).fetchone()
+
+
+async def pod_settings(conn: Conn, pod_id: UUID) -> dict[str, Any] | None:
+    row = await (await conn.execute("select settings from pods where id = %s", (pod_id,))).fetchone()
+    return row["settings"] if row else None
+
+
+# --- manual pods ----------------------------------------------------------------------------------------
+
+
+async def manual_tasks(conn: Conn, member_id: UUID, now: datetime) -> list[dict[str, Any]]:
+    """The member's open activities in manual pods, soonest first."""
+    return await (
+        await conn.execute(
+            """
+            select a.id, a.engagement_type, a.post_url, a.comment_text, a.scheduled_for, a.window_ends_at,
+                   pp.social_id
+            from pod_activities a join pods p on p.id = a.pod_id
+            left join pod_posts pp on pp.id = a.pod_post_id
+            where a.member_id = %s and a.status = 'pending' and not p.auto_engage and a.window_ends_at > %s
+            order by a.scheduled_for, a.id
+            """,
+            (member_id, now),
+        )
+    ).fetchall()
+
+
+async def claim_verification(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list[UUID]:
+    rows = await (
+        await conn.execute(
+            """
+            with due as (
+              select id from pod_posts where verify_next_at <= %(now)s
+              order by verify_next_at limit %(limit)s for update skip locked
+            )
+            update pod_posts pp set verify_next_at = %(until)s from due where pp.id = due.id
+            returning pp.id
+            """,
+            {"now": now, "limit": limit, "until": now + lease},
+        )
+    ).fetchall()
+    return [r["id"] for r in rows]
+
+
+async def verification_context(conn: Conn, pod_post_id: UUID) -> dict[str, Any] | None:
+    """The post, the account that reads it (its author's), and its pending activities with each
+    member's LinkedIn id."""
+    post = await (
+        await conn.execute(
+            "select pp.*, a.unipile_account_id as reader, p.settings as pod_settings from pod_posts pp"
+            " join pod_members m on m.id = pp.author_member_id"
+            " join linkedin_accounts a on a.id = m.linkedin_account_id"
+            " join pods p on p.id = pp.pod_id where pp.id = %s",
+            (pod_post_id,),
+        )
+    ).fetchone()
+    if post is None:
+        return None
+    post["pending"] = await (
+        await conn.execute(
+            "select x.id, x.engagement_type, x.window_ends_at, x.member_id,"
+            " a.profile_data ->> 'provider_id' as provider_id from pod_activities x"
+            " join pod_members m on m.id = x.member_id"
+            " join linkedin_accounts a on a.id = m.linkedin_account_id"
+            " where x.pod_post_id = %s and x.status = 'pending'",
+            (pod_post_id,),
+        )
+    ).fetchall()
+    return post
+
+
+async def mark_verified(conn: Conn, activity_id: UUID, comment_text: str | None) -> None:
+    await conn.execute(
+        "update pod_activities set verified = true, comment_text = coalesce(%s, comment_text)"
+        " where id = %s and status = 'pending'",
+        (comment_text, activity_id),
+    )
+
+
+async def next_verification(conn: Conn, pod_post_id: UUID, at: datetime | None) -> None:
+    await conn.execute("update pod_posts set verify_next_at = %s where id = %s", (at, pod_post_id))
