@@ -3,7 +3,8 @@ the simulator, next to the simulator's raw reaction rate in the same run, and wh
 spec's 1M pod activities a day (11.6 a second on average).
 
     .venv/bin/python bench/pods.py [--members 12] [--posts-per-member 200] [--activities 1000]
-        [--comment-share 0.35] [--lanes 1 4 12] [--raw 2000]
+        [--comment-share 0.35] [--lanes 1 4 12] [--raw 2000] [--pod-posts 300] [--executor-lanes 4]
+        [--batch 25]
 
 On a fresh database of the embedded PostgreSQL (every migration applied): one client, `--members` connected
 LinkedIn accounts (safety out of the way: gap 0, caps 100,000 a day, working hours off, no warm-up) and, at
@@ -20,6 +21,15 @@ comment, every one on a target of its own.
    performs its activities one after another (an account never acts twice at once); `--lanes` runs are
    made with that many accounts acting at the same time.
 
+3. **scheduling**: a pod of every account (engage share 0.6, comment share 0.35, author caps out of the
+   way), and `--pod-posts` posts scheduled one after another as `PostPublished` or a submitted URL
+   schedules them (`revos.pods.scheduling.schedule_post`, one transaction per post): activities planned
+   per second.
+4. **executor**: those activities all made due at once (a backlog), then `--executor-lanes` executor ticks
+   at a time (`revos.pods.execution.run_due`, `--batch` claimed per tick: comments drafted by the voice
+   skill with the offline provider, each activity performed through the ledger as above, the outcome and
+   the member's counters written) until none is pending: activities completed per second.
+
 Afterwards the simulator's own record (`sim.engagements()`) is checked: every activity exactly once, no
 duplicates. A figure, not a pass/fail test.
 """
@@ -33,10 +43,10 @@ import logging
 import multiprocessing
 import os
 import random
-import statistics
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -65,6 +75,12 @@ ACCOUNT_SAFETY = {
     "working_hours_enabled": False,
     "warmup_days": 0,
 }
+TOPICS = (
+    "We stopped sending proposals on Fridays: replies went up because we had to call first",
+    "Three things our onboarding call now skips: the logo tour, the roadmap and the pricing recap",
+    "Our best post this quarter was a list of mistakes, with the numbers attached",
+    "Sales reads every lost-deal note on Monday before looking at the open pipeline",
+)
 COMMENTS = (
     "The part about timing matches what we saw last quarter.",
     "Saving this for our Monday planning.",
@@ -79,10 +95,11 @@ COMMENTS = (
 @dataclass(frozen=True)
 class World:
     accounts: list[tuple[str, str]]  # (unipile account id, owner provider id)
-    posts: list[tuple[int, str]]  # (index of the author's account, social id)
+    posts: list[tuple[int, str]]  # (index of the author's account, social id): the raw and ledger stages'
+    pod_posts: list[tuple[int, str, str]]  # (author, social id, text): posts only the pod engages with
 
 
-def _sim_process(pipe: Connection, members: int, posts_per_member: int) -> None:
+def _sim_process(pipe: Connection, members: int, posts_per_member: int, pod_posts: int) -> None:
     from revos.sim import Simulator, serve
 
     budgets = dict.fromkeys(("comments", "reactions", "posts", "reposts", "messages"), NO_LIMIT)
@@ -94,15 +111,21 @@ def _sim_process(pipe: Connection, members: int, posts_per_member: int) -> None:
         for k in range(posts_per_member)
         for i, login in enumerate(logins)
     ]
-    world = World([(a.id, a.owner.provider_id) for a in accounts], posts)
+    for_pod = []
+    for k in range(pod_posts):
+        text = f"{TOPICS[k % len(TOPICS)]} (post {k})"
+        for_pod.append((k % members, sim.add_post(logins[k % members], text).social_id, text))
+    world = World([(a.id, a.owner.provider_id) for a in accounts], posts, for_pod)
 
     async def main() -> None:
         async with serve(sim, host="127.0.0.1", port=0) as url:
             pipe.send((url, world))
             while (await asyncio.get_running_loop().run_in_executor(None, pipe.recv)) == "stats":
                 engaged = sim.engagements(through_api=True)
+                pod_ids = {sid.rsplit(":", 1)[-1] for _, sid, _ in world.pod_posts}
                 pipe.send(
                     {
+                        "on_pod_posts": sum(1 for e in engaged if e.post_id in pod_ids),
                         "reactions": sum(1 for e in engaged if e.kind == "reaction"),
                         "comments": sum(1 for e in engaged if e.kind == "comment"),
                         "targets": len({e.target for e in engaged}),
@@ -116,10 +139,11 @@ def _sim_process(pipe: Connection, members: int, posts_per_member: int) -> None:
 
 
 class SimProcess:
-    def __init__(self, members: int, posts_per_member: int) -> None:
+    def __init__(self, members: int, posts_per_member: int, pod_posts: int) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._pipe, theirs = ctx.Pipe()
-        self._proc = ctx.Process(target=_sim_process, args=(theirs, members, posts_per_member), daemon=True)
+        args = (theirs, members, posts_per_member, pod_posts)
+        self._proc = ctx.Process(target=_sim_process, args=args, daemon=True)
         self._proc.start()
         self.url, self.world = self._pipe.recv()
         self.pid = self._proc.pid
@@ -138,8 +162,8 @@ class SimProcess:
 # --- revOS set-up -----------------------------------------------------------------------------------------
 
 
-async def set_up(url: str, world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
-    """A client and the members' accounts, written as the owner."""
+async def set_up(url: str, world: World) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+    """A client, a user per member and the members' accounts, written as the owner."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
 
         async def one(query: str, *params: Any) -> Any:
@@ -149,14 +173,24 @@ async def set_up(url: str, world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
 
         agency = await one("insert into agencies (name, slug) values ('Bench', 'bench-pods') returning id")
         client = await one("insert into clients (agency_id, name) values (%s, 'Pods') returning id", agency)
-        ids = []
+        ids, users = [], []
         for n, (unipile_id, provider_id) in enumerate(world.accounts):
+            users.append(
+                await one(
+                    "insert into users (client_id, email, first_name, last_name) values (%s, %s, %s, 'Bench')"
+                    " returning id",
+                    client,
+                    f"member{n}@bench.revos.dev",
+                    f"Member{n}",
+                )
+            )
             ids.append(
                 await one(
-                    "insert into linkedin_accounts (client_id, account_name, linkedin_email, linkedin_password,"
-                    " unipile_account_id, status, provider_status, profile_data, safety, timezone)"
-                    " values (%s, %s, %s, %s, %s, 'active', 'OK', %s, %s, 'UTC') returning id",
+                    "insert into linkedin_accounts (client_id, user_id, account_name, linkedin_email,"
+                    " linkedin_password, unipile_account_id, status, provider_status, profile_data, safety,"
+                    " timezone) values (%s, %s, %s, %s, %s, %s, 'active', 'OK', %s, %s, 'UTC') returning id",
                     client,
+                    users[-1],
                     f"Pod member {n}",
                     b"\x00",
                     b"\x00",
@@ -165,7 +199,7 @@ async def set_up(url: str, world: World) -> tuple[uuid.UUID, list[uuid.UUID]]:
                     Jsonb(ACCOUNT_SAFETY),
                 )
             )
-    return client, ids
+    return client, ids, users
 
 
 @dataclass(frozen=True)
@@ -295,6 +329,97 @@ async def through_ledger(
     return stage
 
 
+# --- the pods engine: scheduling and the executor -----------------------------------------------------------
+
+POD_SETTINGS: dict[str, Any] = {
+    "engage_share": 0.6,
+    "comment_share": 0.35,
+    "min_delay_seconds": 0,
+    "daily_engagements_per_member": 500,
+    "author_recent_posts": 100,
+    "author_max_engagements": 100,
+}
+
+
+async def make_pod(
+    runtime: Any, client_id: uuid.UUID, account_ids: list[uuid.UUID], users: list[uuid.UUID]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A pod of every member account, active, through the pods service (what /v1/pods runs)."""
+    from revos.pods import schemas, service
+
+    async with runtime.db.service(actor="bench") as conn:
+        body = schemas.PodCreate(name="Bench pod", min_members=2, settings=POD_SETTINGS)
+        pod = await service.create_pod(conn, client_id=client_id, body=body)
+        members = [
+            await service.add_member(conn, pod["id"], schemas.MemberCreate(user_id=u, linkedin_account_id=a))
+            for u, a in zip(users, account_ids, strict=True)
+        ]
+        await service.update_pod(conn, pod["id"], schemas.PodUpdate(status="active"))
+        pod = await service.get_pod(conn, pod["id"])
+    return pod, members
+
+
+async def schedule(
+    runtime: Any, pod: dict[str, Any], members: list[dict[str, Any]], posts: list[tuple[int, str, str]]
+) -> Stage:
+    """Each post scheduled as `PostPublished` or a submitted URL schedules it: one transaction per post."""
+    from revos.clock import utcnow
+    from revos.pods import scheduling
+
+    stage = Stage(f"scheduling ({len(posts)} posts, one at a time)")
+    skipped = 0
+    started = time.perf_counter()
+    for author, social_id, text in posts:
+        t = time.perf_counter()
+        url = f"https://www.linkedin.com/posts/bench_activity-{social_id.rsplit(':', 1)[-1]}"
+        ref = scheduling.PostRef(url, social_id, text, utcnow())
+        async with runtime.db.service(actor="bench") as conn:
+            done = await scheduling.schedule_post(runtime, conn, pod=pod, author=members[author], ref=ref)
+        stage.count += sum(1 for planned in done.planned if planned.scheduled_for is not None)
+        skipped += sum(1 for planned in done.planned if planned.scheduled_for is None)
+        stage.latencies.append(time.perf_counter() - t)
+    stage.seconds = time.perf_counter() - started
+    stage.outcomes = {"activities planned": stage.count, "skipped when planned": skipped}
+    return stage
+
+
+PENDING_SQL = "select count(*) as n from pod_activities where status = 'pending'"
+
+
+async def execute(runtime: Any, url: str, lanes: int, batch: int) -> Stage:
+    """Every planned activity made due now (a backlog), then `lanes` executor ticks at once
+    (`revos.pods.execution.run_due`, `batch` activities claimed per tick) until none is pending."""
+    from revos.pods import execution
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        await conn.execute("update pod_activities set scheduled_for = now() where status = 'pending'")
+        stage = Stage(f"pod executor, {lanes} tick(s) at once")
+        outcomes: Counter[str] = Counter()
+
+        async def lane() -> None:
+            while True:
+                t = time.perf_counter()
+                tick = await execution.run_due(runtime, limit=batch)
+                outcomes.update(tick.outcomes or {})
+                if tick.claimed:
+                    stage.latencies.append((time.perf_counter() - t) / tick.claimed)
+                elif not tick.drafted:
+                    row = await (await conn.execute(PENDING_SQL)).fetchone()
+                    if row is None or row["n"] == 0:
+                        return
+                    await asyncio.sleep(0.05)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+        stage.seconds = time.perf_counter() - started
+        done = await (
+            await conn.execute("select count(*) as n from pod_activities where status = 'completed'")
+        ).fetchone()
+    stage.count = done["n"] if done else 0
+    stage.outcomes = dict(outcomes)
+    return stage
+
+
 def pct(values: list[float], q: float) -> float:
     return pipeline.pct(values, q) * 1000
 
@@ -314,9 +439,9 @@ async def main(args: argparse.Namespace, root_url: str, root: Path) -> None:
     from revos.accounts.provider import close_linkedin_client, configure_linkedin_client
     from revos.runtime import Runtime
 
-    sim = SimProcess(args.members, args.posts_per_member)
+    sim = SimProcess(args.members, args.posts_per_member, args.pod_posts)
     url = pipeline.fresh_database(root_url, "pods")
-    client_id, account_ids = await set_up(url, sim.world)
+    client_id, account_ids, users = await set_up(url, sim.world)
     settings = pipeline.configure(url, sim.url, max(args.lanes) + 4)
     runtime = Runtime.build(settings)
     await runtime.open()
@@ -344,15 +469,30 @@ async def main(args: argparse.Namespace, root_url: str, root: Path) -> None:
             show(stage)
             stages.append(stage)
         after = await sim.stats()
+        if args.pod_posts:
+            pod, members = await make_pod(runtime, client_id, account_ids, users)
+            cpu.begin()
+            planned = await schedule(runtime, pod, members, sim.world.pod_posts)
+            planned.cpu = cpu.end()
+            show(planned)
+            cpu.begin()
+            executed = await execute(runtime, url, args.executor_lanes, args.batch)
+            executed.cpu = cpu.end()
+            show(executed)
+            stages += [planned, executed]
+            on_pod = (await sim.stats())["on_pod_posts"]
+            print(
+                f"   simulator's record: {on_pod} engagements on the pod's posts for {executed.count} completed"
+            )
     finally:
         await close_linkedin_client(runtime)
         await runtime.close()
         sim.stop()
-    performed = sum(s.count for s in stages if s.name.startswith("through"))
+    performed = sum(s.count for s in stages if s.name.startswith("through"))  # the ledger stages
     seen = (after["reactions"] - before["reactions"]) + (after["comments"] - before["comments"])
     new_duplicates = after["duplicates"] - before["duplicates"]
     print(
-        f"   simulator's record: {seen} engagements for {performed} activities performed,"
+        f"   ledger stages, simulator's record: {seen} engagements for {performed} activities performed,"
         f" {new_duplicates} engaged with twice"
     )
     need = PER_DAY / 86400
@@ -363,9 +503,6 @@ async def main(args: argparse.Namespace, root_url: str, root: Path) -> None:
                 f"   {stage.name:<40}: {stage.rate * 86400 / 1e6:6.1f} M a day at this rate,"
                 f" {stage.rate / need:5.1f}x the average, {stage.rate / (3 * need):5.1f}x a 3x peak"
             )
-    ledger_rates = [s.rate for s in stages if s.name.startswith("through")]
-    if ledger_rates:
-        print(f"   (median ledger rate over the lane counts: {statistics.median(ledger_rates):.1f}/s)")
 
 
 def cli() -> None:
@@ -378,6 +515,9 @@ def cli() -> None:
     parser.add_argument("--comment-share", type=float, default=0.35)
     parser.add_argument("--lanes", type=int, nargs="+", default=[1, 4, 12], help="accounts acting at once")
     parser.add_argument("--raw", type=int, default=2000, help="raw react() calls (0: skip)")
+    parser.add_argument("--pod-posts", type=int, default=300, help="posts the pod engine schedules (0: skip)")
+    parser.add_argument("--executor-lanes", type=int, default=4, help="executor ticks running at once")
+    parser.add_argument("--batch", type=int, default=25, help="activities an executor tick claims")
     args = parser.parse_args()
     if max(args.lanes) > args.members or min(args.lanes) < 1:
         parser.error("--lanes must be between 1 and --members")
