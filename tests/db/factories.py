@@ -174,7 +174,18 @@ TABLES: dict[str, TableSpec] = {
             "pod_id": _ref(t, "pods"),
             # unique (pod_id, user_id): only the seeded member names the tenant's user
             "user_id": _ref(t, "users") if n == 0 else None,
-            "linkedin_account_id": _ref(t, "linkedin_accounts"),
+            # unique (pod_id, linkedin_account_id) too
+            "linkedin_account_id": _ref(t, "linkedin_accounts") if n == 0 else None,
+        },
+    ),
+    "pod_posts": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "pod_id": _ref(t, "pods"),
+            "author_member_id": _ref(t, "pod_members"),
+            "post_url": f"https://www.linkedin.com/feed/update/urn:li:activity:{n}{_tag()}",
+            "published_at": "2026-01-05T09:00:00Z",
         },
     ),
     "pod_activities": TableSpec(
@@ -340,6 +351,7 @@ SEED_ORDER = [
     "webhook_delivery_attempts",
     "pods",
     "pod_members",
+    "pod_posts",
     "pod_activities",
     "cartridges",
     "cartridge_versions",
