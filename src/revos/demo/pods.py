@@ -55,6 +55,7 @@ class DemoPod:
     logins: list[Login]
     pod_id: UUID | None = None
     member_ids: dict[str, UUID] = field(default_factory=dict)  # provider id -> pod member id
+    account_ids: list[UUID] = field(default_factory=list)  # the members' LinkedIn accounts in revOS
 
     @property
     def provider_ids(self) -> set[str]:
@@ -124,6 +125,7 @@ async def set_up(
             f"connect the LinkedIn account of {login.name}",
         )
         accounts.append((login, user["id"], account["id"]))
+        pod.account_ids.append(UUID(account["id"]))
     created = _ok(
         await api.post(
             "/v1/pods",
@@ -152,6 +154,17 @@ async def set_up(
     _ok(await api.patch(f"/v1/pods/{pod_id}", json={"status": "active"}), "activate the pod")
     pod.pod_id = pod_id
     return pod_id
+
+
+async def retire(runtime: Runtime, pod: DemoPod) -> None:
+    """The simulated LinkedIn ends with the demo: the members' accounts are paused (as the owner's is), so
+    later runs and workers leave them alone."""
+    from revos.accounts import safety
+
+    for account_id in pod.account_ids:
+        with contextlib.suppress(Exception):
+            async with runtime.db.service(actor="demo") as conn:
+                await safety.pause(conn, account_id, "the demo's simulated LinkedIn stopped with the demo")
 
 
 @contextlib.asynccontextmanager

@@ -110,27 +110,32 @@ async def run_demo(
             )
             console.print(f"engagement pod: the owner and {len(pod.logins)} members, set up through the API")
 
-        async with demo_pods.executor(stage.runtime):
-            await stage.set_up(console, set_up_pod if pod is not None else None)
-            finished, details = await run_until_done(stage, options, console)
-            if pod is not None and not await demo_pods.wait_settled(stage.api, pod, within=30):
-                finished = False
-        measured, truth = await stage.measure(details["clicked"])
-        if pod is not None:
-            owner_posts = stage.sim.posts(stage.world.login)
-            details["pod"] = await demo_pods.summary(stage.api, stage.sim, pod, post=owner_posts[-1])
-        details["clicked"] = sorted(details["clicked"])
-        details["repeats"] = demo_world.repeats(stage.world)
-        details["receiver_rejected"] = stage.receiver.rejected
-        details["skills"] = await demo_skills.runs(stage.api, stage.ids["campaign"])
-        result = DemoResult(
-            stage.tenant, stage.api_url, measured, truth, time.monotonic() - started, finished, details
-        )
-        if on_done is not None:
-            on_done(result)
-        if options.keep_running:
-            console.print(f"still serving on {stage.api_url} (Ctrl-C to stop)")
-            await asyncio.Event().wait()
+        try:
+            async with demo_pods.executor(stage.runtime):
+                await stage.set_up(console, set_up_pod if pod is not None else None)
+                finished, details = await run_until_done(stage, options, console)
+                if pod is not None and not await demo_pods.wait_settled(stage.api, pod, within=30):
+                    finished = False
+            measured, truth = await stage.measure(details["clicked"])
+            if pod is not None:
+                owner_posts = stage.sim.posts(stage.world.login)
+                details["pod"] = await demo_pods.summary(stage.api, stage.sim, pod, post=owner_posts[-1])
+            details["clicked"] = sorted(details["clicked"])
+            details["repeats"] = demo_world.repeats(stage.world)
+            details["receiver_rejected"] = stage.receiver.rejected
+            details["skills"] = await demo_skills.runs(stage.api, stage.ids["campaign"])
+            result = DemoResult(
+                stage.tenant, stage.api_url, measured, truth, time.monotonic() - started, finished, details
+            )
+            if on_done is not None:
+                on_done(result)
+            if options.keep_running:
+                console.print(f"still serving on {stage.api_url} (Ctrl-C to stop)")
+                await asyncio.Event().wait()
+        finally:
+            # Retired with the owner's account when the demo ends (Stage.wind_down).
+            if pod is not None:
+                await demo_pods.retire(stage.runtime, pod)
         return result
 
 
