@@ -50,6 +50,20 @@ async def test_two_hundred_commenters_reach_the_esp_and_the_funnel_equals_the_gr
     assert [r["skill"] for r in runs] == ["copywriting", "deliverability"]
     assert all(r["success"] and r["tokens"] > 0 and r["provider"] == "offline" for r in runs)
     assert all(r["cost_usd"] == 0 for r in runs)  # the offline writer costs nothing
+    # The owner's engagement pod: nine members liked the post (some also commented), each once, inside
+    # the windows; what revOS completed is what the simulated LinkedIn saw.
+    pod = result.details["pod"]
+    assert pod["members"] == 10
+    assert pod["revos"]["pending"] == pod["revos"]["failed"] == 0
+    assert pod["revos"]["likes"] == pod["simulator"]["likes"] >= 7
+    assert pod["revos"]["comments"] == pod["simulator"]["comments"] > 0
+    assert pod["duplicates"] == 0
+    assert pod["engagers"] >= 7
+    # Inside the windows (30 and 180 minutes), give or take the few wall milliseconds an action takes
+    # once started, which are minutes of LinkedIn time at two hours a second.
+    assert 1 <= pod["minutes_after_post"]["like"][0] <= pod["minutes_after_post"]["like"][1] < 30 + 6
+    assert pod["minutes_after_post"]["comment"][1] < 180 + 6
+    assert result.ok
 
     with psycopg.connect(empty_db_url) as conn:
         statuses = dict(
@@ -101,10 +115,18 @@ def test_the_readme_command_prints_the_funnel_as_its_last_json_line(
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]
     report = json.loads(last)
-    assert set(report) == {"funnel", "ground_truth", "skills"}
+    assert set(report) == {"funnel", "ground_truth", "skills", "pod"}
     assert [r["skill"] for r in report["skills"]] == ["copywriting", "deliverability"]
     assert all(r["success"] and r["tokens"] > 0 for r in report["skills"])
     assert "skills: 2 skill run(s):" in done.stderr  # the end-of-run summary names them, tokens and cost
+    pod = report["pod"]
+    assert (pod["revos"]["likes"], pod["revos"]["comments"]) == (
+        pod["simulator"]["likes"],
+        pod["simulator"]["comments"],
+    )
+    assert pod["revos"]["likes"] > 0
+    assert pod["duplicates"] == 0
+    assert "pod: 10 members, " in done.stderr
     assert report["funnel"] == report["ground_truth"]
     assert report["funnel"]["leads"] > 0
     assert report["funnel"]["webhooks"] > 0

@@ -121,6 +121,8 @@ def _demo_pipeline(
 
     from revos import migrations
     from revos.demo import DemoOptions, run_demo
+    from revos.demo.pods import agrees as pod_agrees
+    from revos.demo.pods import summary_lines as pod_lines
     from revos.demo.skills import summary_lines
     from revos.demo.world import FUNNEL_KEYS
 
@@ -156,9 +158,13 @@ def _demo_pipeline(
         )
         for line in summary_lines(result.details.get("skills", [])):
             out.print(f"skills: {line}")
+        pod = result.details.get("pod", {})
+        for line in pod_lines(pod):
+            out.print(f"[{'green' if pod_agrees(pod) else 'red'}]pod: {line}[/]")
         if as_json:
             report = {"funnel": result.funnel, "ground_truth": result.ground_truth}
-            print(json.dumps(report | {"skills": result.details.get("skills", [])}), flush=True)
+            report |= {"skills": result.details.get("skills", []), "pod": pod}
+            print(json.dumps(report), flush=True)
 
     try:
         result = run(

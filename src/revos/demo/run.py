@@ -19,9 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from revos.config import Settings
 from revos.demo import funnel as funnel_db
+from revos.demo import pods as demo_pods
 from revos.demo import skills as demo_skills
 from revos.demo import world as demo_world
-from revos.demo.world import SIM_API_KEY, DemoClock, DemoOptions, Stage, check, open_stage
+from revos.demo.world import ACCOUNT_SAFETY, SIM_API_KEY, DemoClock, DemoOptions, Stage, check, open_stage
 from revos.tenancy.bootstrap import DemoTenant
 
 __all__ = ["DemoClock", "DemoOptions", "DemoResult", "demo_settings", "run_demo", "run_until_done"]
@@ -42,7 +43,7 @@ class DemoResult:
 
     @property
     def ok(self) -> bool:
-        return self.funnel == self.ground_truth
+        return self.funnel == self.ground_truth and demo_pods.agrees(self.details.get("pod", {}))
 
 
 def demo_settings(base: Settings, speed: float) -> Settings:
@@ -95,21 +96,46 @@ async def run_demo(
         if on_ready is not None:
             on_ready(stage.tenant, stage.api_url)
         started = time.monotonic()
-        await stage.set_up(console)
-        finished, details = await run_until_done(stage, options, console)
-        measured, truth = await stage.measure(details["clicked"])
-        details["clicked"] = sorted(details["clicked"])
-        details["repeats"] = demo_world.repeats(stage.world)
-        details["receiver_rejected"] = stage.receiver.rejected
-        details["skills"] = await demo_skills.runs(stage.api, stage.ids["campaign"])
-        result = DemoResult(
-            stage.tenant, stage.api_url, measured, truth, time.monotonic() - started, finished, details
-        )
-        if on_done is not None:
-            on_done(result)
-        if options.keep_running:
-            console.print(f"still serving on {stage.api_url} (Ctrl-C to stop)")
-            await asyncio.Event().wait()
+        pod = demo_pods.add_members(stage.sim, options.pod_members) if options.pod_members else None
+
+        async def set_up_pod(ids: dict[str, UUID], run: str) -> None:
+            assert pod is not None
+            await demo_pods.set_up(
+                stage.api,
+                pod,
+                owner_account_id=ids["account"],
+                owner_user_id=stage.tenant.user_id,
+                run=run,
+                safety=ACCOUNT_SAFETY,
+            )
+            console.print(f"engagement pod: the owner and {len(pod.logins)} members, set up through the API")
+
+        try:
+            async with demo_pods.executor(stage.runtime):
+                await stage.set_up(console, set_up_pod if pod is not None else None)
+                finished, details = await run_until_done(stage, options, console)
+                if pod is not None and not await demo_pods.wait_settled(stage.api, pod, within=30):
+                    finished = False
+            measured, truth = await stage.measure(details["clicked"])
+            if pod is not None:
+                owner_posts = stage.sim.posts(stage.world.login)
+                details["pod"] = await demo_pods.summary(stage.api, stage.sim, pod, post=owner_posts[-1])
+            details["clicked"] = sorted(details["clicked"])
+            details["repeats"] = demo_world.repeats(stage.world)
+            details["receiver_rejected"] = stage.receiver.rejected
+            details["skills"] = await demo_skills.runs(stage.api, stage.ids["campaign"])
+            result = DemoResult(
+                stage.tenant, stage.api_url, measured, truth, time.monotonic() - started, finished, details
+            )
+            if on_done is not None:
+                on_done(result)
+            if options.keep_running:
+                console.print(f"still serving on {stage.api_url} (Ctrl-C to stop)")
+                await asyncio.Event().wait()
+        finally:
+            # Retired with the owner's account when the demo ends (Stage.wind_down).
+            if pod is not None:
+                await demo_pods.retire(stage.runtime, pod)
         return result
 
 
@@ -154,7 +180,7 @@ async def run_until_done(stage: Stage, options: DemoOptions, console: Console) -
             # backup DM is out, which may be before its delivery to the ESP has gone through.
             if (
                 made == total_comments
-                and seen["comments"] == total_comments
+                and seen["comments"] == total_comments + demo_world.engagement_comments(world)
                 and state.leads == total_leads
                 and state.terminal == state.leads
                 and state.in_review == 0

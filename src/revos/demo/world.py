@@ -13,7 +13,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -42,6 +42,8 @@ USERNAME = "owner@demo.revos.dev"
 PASSWORD = "demo-password"
 TWO_FACTOR_CODE = "424242"
 TRIGGER = "GUIDE"
+# Called with the set-up's ids so far and the run's name, just before the demo post is published.
+BeforePublish = Callable[[dict[str, UUID], str], Awaitable[None]]
 FUNNEL_KEYS = ("comments", "leads", "dms", "replies", "emails", "webhooks", "clicks")
 
 _FIRST = (
@@ -137,6 +139,17 @@ def expected_comments(world: DemoWorld) -> int:
     return sum(per[s.comment] for s in world.scripts.values())
 
 
+def engagement_comments(world: DemoWorld) -> int:
+    """Comments other connected accounts wrote through the API on the owner's posts (the owner's
+    engagement pod): revOS reads them with the members' comments."""
+    owner = world.login.provider_id
+    return sum(
+        1
+        for e in world.sim.engagements(kind="comment", through_api=True)
+        if e.author_id == owner and e.actor_id != owner
+    )
+
+
 def expected_leads(world: DemoWorld) -> int:
     return sum(1 for s in world.scripts.values() if s.comment in ("trigger", "twice"))
 
@@ -158,7 +171,7 @@ def ground_truth(world: DemoWorld, *, webhooks: int, clicks: int) -> dict[str, i
                 dms.add(member.provider_id)
     replies = sim.ground_truth(kind="reply")
     return {
-        "comments": len(comments),
+        "comments": len(comments) + engagement_comments(world),
         "leads": len(triggered),
         "dms": len(dms & triggered),
         "replies": len({r.member_id for r in replies}),
@@ -216,6 +229,7 @@ class DemoOptions:
     timeout: float = 300.0  # wall seconds
     keep_running: bool = False
     show_progress: bool = True
+    pod_members: int = 9  # simulated members of the owner's engagement pod (0: no pod)
 
 
 class DemoClock(ScaledClock):
@@ -318,10 +332,13 @@ class Stage:
         worker = QueueWorker(self.runtime, settings=self.settings, name=name)
         self.workers.append((worker, asyncio.create_task(worker.run())))
 
-    async def set_up(self, console: Console) -> dict[str, UUID]:
+    async def set_up(self, console: Console, before_publish: BeforePublish | None = None) -> dict[str, UUID]:
         """Everything a user does before the post goes out, through the API. Names carry the run's start
-        time: the demo client keeps earlier runs, and names are unique within a client."""
-        self.ids.update(await _set_up(self.api, self.receiver, self.clock, console, self.tenant.user_id))
+        time: the demo client keeps earlier runs, and names are unique within a client. `before_publish`
+        (the ids so far, the run's name) runs just before the post is published."""
+        self.ids.update(
+            await _set_up(self.api, self.receiver, self.clock, console, self.tenant.user_id, before_publish)
+        )
         return self.ids
 
     async def measure(self, clicked: set[str]) -> tuple[dict[str, int], dict[str, int]]:
@@ -393,7 +410,12 @@ async def _retire(runtime: Runtime, ids: dict[str, UUID]) -> None:
 
 
 async def _set_up(
-    api: httpx.AsyncClient, receiver: WebhookReceiver, clock: DemoClock, console: Console, user_id: UUID
+    api: httpx.AsyncClient,
+    receiver: WebhookReceiver,
+    clock: DemoClock,
+    console: Console,
+    user_id: UUID,
+    before_publish: BeforePublish | None,
 ) -> dict[str, UUID]:
     run = time.strftime("%Y-%m-%d %H:%M:%S")
     account = check(
@@ -463,5 +485,7 @@ async def _set_up(
     post_id = await demo_skills.draft_post(
         api, console, campaign_id=campaign["id"], account_id=account["id"], user_id=user_id, run=run
     )
+    if before_publish is not None:
+        await before_publish({"account": UUID(account["id"]), "campaign": UUID(campaign["id"])}, run)
     check(await api.post(f"/v1/posts/{post_id}/publish-now"), "publish the post", 200, 202)
     return {"account": UUID(account["id"]), "campaign": UUID(campaign["id"]), "post": post_id}

@@ -4,7 +4,18 @@ webhook deliveries — so every LinkedIn path of revOS can be tested offline and
 
 from revos.sim.errors import SimError
 from revos.sim.faults import FaultRule
-from revos.sim.models import Account, Chat, Comment, Invitation, Login, Member, Message, Persona, Post
+from revos.sim.models import (
+    Account,
+    Chat,
+    Comment,
+    Engagement,
+    Invitation,
+    Login,
+    Member,
+    Message,
+    Persona,
+    Post,
+)
 from revos.sim.personas import PersonaRecord
 from revos.sim.serve import serve, serve_in_thread
 from revos.sim.simulator import Simulator
@@ -16,6 +27,7 @@ __all__ = [
     "Chat",
     "Comment",
     "Delivery",
+    "Engagement",
     "FaultRule",
     "Invitation",
     "Login",

@@ -22,6 +22,7 @@ DISTANCES = ("FIRST_DEGREE", "SECOND_DEGREE", "THIRD_DEGREE", "OUT_OF_NETWORK")
 CommentMode = Literal["none", "trigger", "plain", "twice"]
 ReplyMode = Literal["email", "no_email", "never"]
 InviteMode = Literal["accept", "ignore", "none"]
+EngagementKind = Literal["reaction", "comment", "repost"]
 
 
 @dataclass
@@ -153,6 +154,7 @@ class Post:
     reactions: dict[str, str] = field(default_factory=dict)
     repost_counter: int = 0
     impressions_counter: int = 0
+    repost_of: Post | None = None  # set on a repost: the post shared
 
     @property
     def social_id(self) -> str:
@@ -161,6 +163,31 @@ class Post:
     @property
     def top_level(self) -> list[Comment]:
         return [c for c in self.comments if c.parent is None]
+
+
+@dataclass
+class Engagement:
+    """Ground truth: one reaction, comment or repost that took effect, whoever made it and however (through
+    the API by a connected account, or by hand in a test). A reaction that replaces an earlier one by the
+    same member is recorded again (`replaced=True`): LinkedIn shows one, but the call was made twice."""
+
+    kind: EngagementKind
+    post_id: str  # numeric id of the post engaged with
+    author_id: str  # provider id of that post's author
+    actor_id: str  # provider id of the member who engaged
+    at: datetime
+    account_id: str | None = None  # the connected account that acted through the API; None: by hand
+    value: str | None = None  # reaction: LIKE, PRAISE…
+    comment_id: str | None = None  # comment: the comment written; reaction: the comment reacted to, if any
+    reply_to: str | None = None  # comment: the comment it answers
+    text: str | None = None  # comment or repost commentary
+    repost_id: str | None = None  # repost: the new post's id
+    replaced: bool = False  # reaction: the member had already reacted to the same target
+
+    @property
+    def target(self) -> tuple[str, str, str, str | None]:
+        """What makes two engagements the same one: kind, post, actor (and, for a reaction, the comment)."""
+        return (self.kind, self.post_id, self.actor_id, self.comment_id if self.kind == "reaction" else None)
 
 
 @dataclass(eq=False)

@@ -1,4 +1,4 @@
-"""/posts: publish, read, comments (with replies and paging), reactions (spec §6)."""
+"""/posts: publish and repost, read, comments (with replies and paging), reactions (spec §6)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,17 @@ def router(sim: Simulator) -> APIRouter:
         payload = await read_payload(request)
         account = world.account(payload.string("account_id", required=True))
         text = payload.string("text") or ""
-        if not text and not payload.files.get("attachments"):
-            raise SimError(400, "missing_parameters", "Missing required parameter: text")
+        repost_of = payload.string("repost")
         if len(text) > POST_TEXT_MAX:
             raise SimError(400, "too_many_characters", f"Post text exceeds {POST_TEXT_MAX} characters")
+        if repost_of:
+            # A repost: `repost` names the post shared; the text, if any, is the reposter's commentary.
+            original = world.find_post(repost_of)
+            world.spend(account, "reposts")
+            shared = world.repost(original, account.owner, text, account.id)
+            return respond({"object": "PostCreated", "post_id": shared.id}, 201)
+        if not text and not payload.files.get("attachments"):
+            raise SimError(400, "missing_parameters", "Missing required parameter: text")
         world.spend(account, "posts")
         attachments = store_attachments(world, payload)
         post = world.create_post(account.owner, text, account.id, attachments)
@@ -46,7 +53,7 @@ def router(sim: Simulator) -> APIRouter:
         comment_id = payload.string("comment_id")
         comment = world.find_comment(post, comment_id) if comment_id else None
         world.spend(account, "reactions")
-        world.react(post, account.owner, payload.string("reaction_type") or "like", comment)
+        world.react(post, account.owner, payload.string("reaction_type") or "like", comment, account.id)
         return respond({"object": "ReactionAdded"}, 201)
 
     @r.get("/posts/{post_id}")

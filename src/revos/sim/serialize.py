@@ -145,9 +145,31 @@ def post(world: World, p: Post, viewer: Member | None) -> dict[str, Any]:
             "headline": p.author.headline,
         },
         "permissions": {"can_react": True, "can_share": True, "can_post_comments": True},
-        "is_repost": False,
+        "is_repost": p.repost_of is not None,
+        **(_repost(world, p) if p.repost_of is not None else {}),
         "attachments": p.attachments,
     }
+
+
+def _repost(world: World, p: Post) -> dict[str, Any]:
+    """The repost_* fields of a repost: the post shared (its id, author and text) and who shared it."""
+    shared = p.repost_of
+    assert shared is not None
+    return {
+        "repost_id": shared.id,
+        "reposted_by": _short_author(p.author),
+        "repost_content": {
+            "id": shared.id,
+            "date": relative_date(shared.created_at, world.now()),
+            "parsed_datetime": iso(shared.created_at),
+            "author": _short_author(shared.author),
+            "text": shared.text,
+        },
+    }
+
+
+def _short_author(m: Member) -> dict[str, Any]:
+    return {"public_identifier": m.public_identifier, "name": m.name, "is_company": False}
 
 
 def comment(world: World, c: Comment, viewer: Member | None) -> dict[str, Any]:

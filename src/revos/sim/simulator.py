@@ -13,7 +13,19 @@ from revos.sim import serialize
 from revos.sim.auth import CHECKPOINTS, Auth
 from revos.sim.faults import FaultSet
 from revos.sim.ids import IdFactory, iso
-from revos.sim.models import Account, Comment, Event, Invitation, Login, Member, Message, Persona, Post
+from revos.sim.models import (
+    Account,
+    Comment,
+    Engagement,
+    EngagementKind,
+    Event,
+    Invitation,
+    Login,
+    Member,
+    Message,
+    Persona,
+    Post,
+)
 from revos.sim.personas import PersonaEngine, PersonaRecord
 from revos.sim.records import HostedLink, Notification, RequestRecord
 from revos.sim.scheduler import Scheduler
@@ -141,6 +153,20 @@ class Simulator:
     ) -> Comment:
         return self.world.add_comment(post, self._member(member), text, reply_to)
 
+    def react(
+        self,
+        member: AccountRef | Member,
+        post: Post | str,
+        reaction_type: str = "like",
+        on: Comment | None = None,
+    ) -> None:
+        """`member` reacts by hand (in the LinkedIn app, not through the API): a pod member doing its task."""
+        self.world.react(self._post(post), self._member(member), reaction_type, on)
+
+    def repost(self, member: AccountRef | Member, post: Post | str, text: str = "") -> Post:
+        """`member` reposts by hand."""
+        return self.world.repost(self._post(post), self._member(member), text)
+
     def add_message(self, chat_id: str, member: MemberRef, text: str) -> Message:
         """An inbound DM from `member` in an existing chat (fires the messaging webhook)."""
         return self.world.post_message(self.world.find_chat(chat_id), self._member(member), text)
@@ -214,9 +240,40 @@ class Simulator:
         ]
 
     def comments(self, post: Post | str, author: MemberRef | None = None) -> list[Comment]:
-        p = post if isinstance(post, Post) else self.world.find_post(post)
         who = self._member(author) if author is not None else None
-        return [c for c in list(p.comments) if who in (None, c.author)]
+        return [c for c in list(self._post(post).comments) if who in (None, c.author)]
+
+    def engagements(
+        self,
+        post: Post | str | None = None,
+        actor: AccountRef | Member | None = None,
+        kind: EngagementKind | None = None,
+        *,
+        through_api: bool | None = None,
+    ) -> list[Engagement]:
+        """Ground truth of who reacted to, commented on or reposted which post and when (simulated time),
+        oldest first. `post` filters on the post engaged with, `actor` on the member who engaged;
+        `through_api=True` keeps what connected accounts did through the API, False what was done by hand."""
+        pid = self._post(post).id if post is not None else None
+        who = self._member(actor).provider_id if actor is not None else None
+        with self.world.lock:
+            rows = list(self.world.engagements)
+        return [
+            e
+            for e in rows
+            if pid in (None, e.post_id)
+            and who in (None, e.actor_id)
+            and kind in (None, e.kind)
+            and through_api in (None, e.account_id is not None)
+        ]
+
+    def engagement_duplicates(self) -> dict[tuple[str, str, str, str | None], int]:
+        """What a connected account did more than once through the API — a second comment on the same post,
+        a reaction made again on the same target (LinkedIn shows one; the call was still repeated), a
+        second repost — keyed by (kind, post id, actor id, comment reacted to), with the count. Empty when
+        every engagement happened exactly once."""
+        counts = Counter(e.target for e in self.engagements(through_api=True))
+        return {target: n for target, n in counts.items() if n > 1}
 
     def posts(self, author: AccountRef | Member | None = None) -> list[Post]:
         who = self._member(author) if author is not None else None
@@ -239,6 +296,9 @@ class Simulator:
         """A copy taken under the lock: the server thread may be adding rows while a test reads."""
         with self.world.lock:
             return list(table.values())
+
+    def _post(self, ref: Post | str) -> Post:
+        return ref if isinstance(ref, Post) else self.world.find_post(ref)
 
     def _member(self, ref: Any) -> Member:
         if isinstance(ref, Member):

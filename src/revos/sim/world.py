@@ -21,6 +21,8 @@ from revos.sim.models import (
     Account,
     Chat,
     Comment,
+    Engagement,
+    EngagementKind,
     Event,
     Invitation,
     Login,
@@ -37,6 +39,7 @@ DEFAULT_BUDGETS: dict[str, int] = {
     "comments": 200,
     "reactions": 300,
     "posts": 25,
+    "reposts": 50,
 }
 INVITE_NOTE_MAX = 300
 COMMENT_MAX = 1250
@@ -59,6 +62,7 @@ class World:
         self.chats: dict[str, Chat] = {}
         self.messages: dict[str, Message] = {}
         self.connections: dict[frozenset[str], datetime] = {}
+        self.engagements: list[Engagement] = []  # every reaction, comment and repost, in order
         self.files: dict[str, Any] = {}  # attachment id -> the upload (http.Upload), for downloads
         self.usage: Counter[tuple[str, str, str]] = Counter()  # (account, kind, day)
         self.listeners: list[Callable[[Event], None]] = []
@@ -240,19 +244,72 @@ class World:
             post.impressions_counter += 1  # whoever engages has seen it
             if parent is not None:
                 parent.replies.append(comment)
+            self._engaged(
+                "comment",
+                post,
+                author,
+                account_id,
+                comment_id=comment.id,
+                reply_to=parent.id if parent else None,
+                text=text,
+            )
         self.emit("comment", account_id or "", comment=comment)
         return comment
 
-    def react(self, post: Post, who: Member, reaction_type: str, comment: Comment | None = None) -> None:
+    def react(
+        self,
+        post: Post,
+        who: Member,
+        reaction_type: str,
+        comment: Comment | None = None,
+        account_id: str | None = None,
+    ) -> None:
         value = REACTIONS.get(reaction_type.lower())
         if value is None:
             raise invalid(f"reaction_type must be one of {', '.join(REACTIONS)}")
         with self.lock:
             # Re-reacting replaces the previous reaction, as in the LinkedIn UI; counters don't double.
             target = comment.reactions if comment else post.reactions
-            if who.provider_id not in target:
+            replaced = who.provider_id in target
+            if not replaced:
                 post.impressions_counter += 1
             target[who.provider_id] = value
+            self._engaged(
+                "reaction",
+                post,
+                who,
+                account_id,
+                value=value,
+                comment_id=comment.id if comment else None,
+                replaced=replaced,
+            )
+
+    def repost(self, original: Post, who: Member, text: str, account_id: str | None = None) -> Post:
+        """Share `original` in `who`'s feed (with `text` as commentary, or none): a post of its own."""
+        with self.lock:
+            shared = original.repost_of or original  # reposting a repost shares the original
+            post = Post(
+                seq=self.next_seq(),
+                id=self.ids.activity(),
+                author=who,
+                text=text,
+                created_at=self.now(),
+                account_id=account_id,
+                repost_of=shared,
+            )
+            self.posts[post.id] = post
+            shared.repost_counter += 1
+            shared.impressions_counter += 1
+            self._engaged("repost", shared, who, account_id, text=text or None, repost_id=post.id)
+        return post
+
+    def _engaged(
+        self, kind: EngagementKind, post: Post, who: Member, account_id: str | None, **detail: Any
+    ) -> Engagement:
+        author = post.author.provider_id
+        record = Engagement(kind, post.id, author, who.provider_id, self.now(), account_id, **detail)
+        self.engagements.append(record)
+        return record
 
     # ---- invitations ----------------------------------------------------------------------
     def invite(self, account: Account, member: Member, message: str | None) -> tuple[Invitation, int]:
