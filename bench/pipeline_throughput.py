@@ -60,7 +60,7 @@ sys.path.insert(0, str(ROOT))  # the queue's no-op bench lives next to this one
 
 SIM_KEY = "bench-sim-key"
 TRIGGER = "GUIDE"
-NO_LIMIT = 10**9
+NO_LIMIT = 100_000  # the largest cap an account override may take (accounts.safety)
 EVERY_SECOND = "* * * * * *"
 ACCOUNT_SAFETY = {
     "gap_min_seconds": 0,
@@ -68,6 +68,7 @@ ACCOUNT_SAFETY = {
     "cap_dm": NO_LIMIT,
     "cap_invitation": NO_LIMIT,
     "cap_profile_view": NO_LIMIT,
+    "cap_invitation_weekly": NO_LIMIT,
     "working_hours_enabled": False,
     "warmup_days": 0,
 }
