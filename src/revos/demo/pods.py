@@ -3,8 +3,10 @@ LinkedIn accounts, set up through the API as a user would (a user and a connecte
 with the owner and them, activated), and the summary lines that compare what revOS recorded with what the
 simulated LinkedIn saw.
 
-The demo's clock runs an hour of LinkedIn time per wall second, so a like window of 30 minutes is half a
-wall second: the demo drives the pod executor (`revos.pods.execution.run_due`, the worker's periodic
+The demo's clock runs an hour of LinkedIn time (or more) per wall second, so the defaults' like window of
+30 minutes would be half a wall second, and a busy machine would close it before the executor came round.
+The demo's pod therefore gives itself wider windows (likes within 4 hours, comments within 12), a setting
+every pod has, and drives the pod executor (`revos.pods.execution.run_due`, the worker's periodic
 `pods.execute`) every few wall milliseconds, as a deployment's cron does every few real seconds."""
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ log = logging.getLogger("revos.demo")
 
 POD_MEMBERS = 9
 PASSWORD = "demo-pod-password"
-LIKE_WINDOW_MINUTES = 30
-COMMENT_WINDOW_MINUTES = 180
+LIKE_WINDOW_MINUTES = 240
+COMMENT_WINDOW_MINUTES = 720
 # Everyone else in the pod engages with the demo post (one post: the subset varies from post to post,
 # not within one); about half of them also comment.
 POD_SETTINGS: dict[str, Any] = {"engage_share": 1.0, "comment_share": 0.5, "min_delay_seconds": 60}
