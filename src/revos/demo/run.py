@@ -74,6 +74,9 @@ def demo_settings(base: Settings, speed: float) -> Settings:
             "webhook_claim_lease_seconds": int(60 * wall),
             "post_publish_lease_seconds": 60 * wall,
             "poll_lease_seconds": 60 * wall,
+            # A pod activity claimed by one executor lane stays its own while LinkedIn answers: in clock
+            # seconds, the default lease would expire in wall milliseconds and let another lane take it.
+            "pods_lease_seconds": 60 * wall,
             "inbound_sweep_after_seconds": 10 * wall,
             "poll_fresh_seconds": 120.0,
         }
