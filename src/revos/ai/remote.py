@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -72,7 +73,7 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
         return None
 
 
-class _Remote:
+class _Remote(ABC):
     name = "remote"
     sdk: Any  # the SDK module (openai / anthropic), imported when the provider is built
 
@@ -84,8 +85,9 @@ class _Remote:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r})"
 
+    @abstractmethod
     async def complete(self, request: CompletionRequest) -> Completion:
-        raise NotImplementedError
+        """One call to the vendor (each SDK provider says how), with our retries around it."""
 
     def _client_kwargs(self) -> dict[str, Any]:
         e = self.endpoint
