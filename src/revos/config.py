@@ -221,6 +221,35 @@ class Settings(BaseSettings):
     cron_recover_stalled_jobs: str = "* * * * *"
     cron_purge_finished_jobs: str = "17 3 * * *"
 
+    # --- Partitions, retention, archiving and backups; see docs/operations.md.
+    partition_months_ahead: int = Field(
+        default=2, ge=1, le=24, description="monthly partitions created ahead of the current month"
+    )
+    cron_partitions: str = Field(default="7 0 * * *", description="when next months' partitions are made")
+    retention_audit_log_days: int = Field(
+        default=90, ge=1, description="audit entries kept; the chain is anchored at the last purged one"
+    )
+    retention_webhook_attempts_days: int = Field(default=60, ge=1, description="webhook delivery attempts kept")
+    retention_inbound_events_days: int = Field(default=90, ge=1, description="processed inbound events kept")
+    retention_pod_activities_days: int = Field(
+        default=90, ge=1, description="finished pod activities kept (pending ones always stay)"
+    )
+    retention_skill_executions_days: int = Field(
+        default=90, ge=1, description="skill runs kept (runs awaiting review always stay)"
+    )
+    retention_batch_size: int = Field(default=5000, ge=1, description="rows deleted per transaction")
+    cron_retention: str = Field(default="37 3 * * *", description="when retention runs")
+    campaign_archive_after_days: float = Field(
+        default=30, gt=0, description="a completed campaign leaves every dispatcher's scan after this"
+    )
+    cron_campaigns_archive: str = Field(default="23 * * * *", description="when completed campaigns are archived")
+    backup_target: str | None = Field(
+        default=None, description="directory or s3://bucket/prefix: the weekly export goes there; unset = none"
+    )
+    backup_s3_endpoint_url: str | None = Field(default=None, description="MinIO, R2, ...; unset = AWS")
+    backup_s3_region: str | None = None
+    cron_backup: str = Field(default="41 2 * * 0", description="when the weekly export runs (Sunday)")
+
     # LinkedIn accounts, account safety (design §7), the action ledger and the inbound inbox; see docs/accounts.md.
     unipile_webhook_secret: SecretStr | None = Field(
         default=None,

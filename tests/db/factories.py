@@ -318,6 +318,16 @@ TABLES: dict[str, TableSpec] = {
             "model": f"m-{_tag()}",
         },
     ),
+    # Written by retention (service role) when it purges the oldest audit entries of a client.
+    "audit_anchors": TableSpec(
+        Access.READ_ONLY,
+        lambda t, n: {
+            "client_id": t.client_id,
+            # Far past any seeded chain, so it anchors nothing the audit tests verify.
+            "seq": 1_000_000_000 + n,
+            "hash": bytes(32),
+        },
+    ),
     "audit_log": TableSpec(
         Access.READ_ONLY,
         lambda t, n: {
@@ -366,6 +376,7 @@ SEED_ORDER = [
     "lead_events",
     "ai_settings",
     "ai_usage",
+    "audit_anchors",
 ]
 
 

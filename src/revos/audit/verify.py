@@ -9,6 +9,10 @@ where prev_hash is the previous row's hash (32 zero bytes for seq 1). Verificati
 hash here, outside the database, so a person with write access to the table cannot make the check
 pass by also changing a function inside it.
 
+Retention (revos.db.retention) deletes the oldest entries of a chain and records the last deleted
+entry's seq and hash in `audit_anchors`: a chain whose first remaining row follows its anchor is
+verified from that hash instead of the genesis hash, so what is left is still proved link by link.
+
 What a broken chain tells you: an edited row no longer matches its hash; a deleted row leaves a gap
 in `seq`; rows reordered or replaced no longer link to their predecessor. What it cannot tell you:
 that rows were cut off the *end* of a chain. Keep `head_hash` of a report somewhere else (a ticket,
@@ -99,11 +103,15 @@ _QUERY = sql.SQL(
 )
 
 
+_ANCHORS = sql.SQL("select client_id, seq, hash from public.audit_anchors {where}")
+
+
 class _ChainCheck:
     """Walks one client's rows in seq order and keeps the first break."""
 
-    def __init__(self, client_id: UUID) -> None:
+    def __init__(self, client_id: UUID, anchor: tuple[int, bytes] | None = None) -> None:
         self.client_id = client_id
+        self.anchor = anchor
         self.rows = 0
         self.last_seq = 0
         self.prev_hash = GENESIS_HASH
@@ -114,6 +122,9 @@ class _ChainCheck:
     def feed(self, row: tuple[Any, ...]) -> None:
         if self.broken_seq is not None:
             return
+        if self.rows == 0 and self.anchor is not None and row[2] == self.anchor[0] + 1:
+            # The entries before this one were purged by retention: the chain goes on from the anchor.
+            self.last_seq, self.prev_hash = self.anchor
         (row_pk, client_id, seq, occurred_at, actor, actor_role, table_name, row_id, operation,
          changed_columns, prev_hash, stored_hash) = row  # fmt: skip
         expected = self.last_seq + 1
@@ -175,13 +186,18 @@ async def verify_chain(conn: AsyncConnection[Any], client_id: UUID | None = None
     """
     where = sql.SQL("where client_id = %s" if client_id is not None else "")
     params = (client_id,) if client_id is not None else ()
+    anchors: dict[UUID, tuple[int, bytes]] = {}
+    async with conn.cursor(row_factory=tuple_row) as cur:
+        await cur.execute(_ANCHORS.format(where=where), params)
+        for anchor_client, anchor_seq, anchor_hash in await cur.fetchall():
+            anchors[anchor_client] = (anchor_seq, bytes(anchor_hash))
     checks: dict[UUID, _ChainCheck] = {}
     if client_id is not None:
-        checks[client_id] = _ChainCheck(client_id)
+        checks[client_id] = _ChainCheck(client_id, anchors.get(client_id))
     async with conn.cursor(row_factory=tuple_row) as cur:
         async for row in cur.stream(_QUERY.format(where=where), params):
             check = checks.get(row[1])
             if check is None:
-                check = checks[row[1]] = _ChainCheck(row[1])
+                check = checks[row[1]] = _ChainCheck(row[1], anchors.get(row[1]))
             check.feed(row)
     return [check.report() for check in checks.values()]
