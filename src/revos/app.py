@@ -22,6 +22,7 @@ from revos.cartridges.api import router as cartridges_router
 from revos.config import get_settings
 from revos.db import migrate
 from revos.dms.api import router as downloads_router
+from revos.exports.api import router as export_router
 from revos.inbound.api import router as inbound_router
 from revos.leads.api import router as leads_router
 from revos.magnets.api import router as magnets_router
@@ -77,6 +78,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(cartridges_router)
     app.include_router(skills_router)
     app.include_router(pods_router)
+    app.include_router(export_router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

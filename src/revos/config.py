@@ -229,7 +229,9 @@ class Settings(BaseSettings):
     retention_audit_log_days: int = Field(
         default=90, ge=1, description="audit entries kept; the chain is anchored at the last purged one"
     )
-    retention_webhook_attempts_days: int = Field(default=60, ge=1, description="webhook delivery attempts kept")
+    retention_webhook_attempts_days: int = Field(
+        default=60, ge=1, description="webhook delivery attempts kept"
+    )
     retention_inbound_events_days: int = Field(default=90, ge=1, description="processed inbound events kept")
     retention_pod_activities_days: int = Field(
         default=90, ge=1, description="finished pod activities kept (pending ones always stay)"
@@ -242,9 +244,12 @@ class Settings(BaseSettings):
     campaign_archive_after_days: float = Field(
         default=30, gt=0, description="a completed campaign leaves every dispatcher's scan after this"
     )
-    cron_campaigns_archive: str = Field(default="23 * * * *", description="when completed campaigns are archived")
+    cron_campaigns_archive: str = Field(
+        default="23 * * * *", description="when completed campaigns are archived"
+    )
     backup_target: str | None = Field(
-        default=None, description="directory or s3://bucket/prefix: the weekly export goes there; unset = none"
+        default=None,
+        description="directory or s3://bucket/prefix: the weekly export goes there; unset = none",
     )
     backup_s3_endpoint_url: str | None = Field(default=None, description="MinIO, R2, ...; unset = AWS")
     backup_s3_region: str | None = None

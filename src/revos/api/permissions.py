@@ -29,6 +29,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "leads.read": frozenset({ADMIN, MANAGER, MEMBER}),
     "leads.review": frozenset({ADMIN, MANAGER, MEMBER}),
     "audit.read": frozenset({ADMIN}),
+    "data.export": frozenset({ADMIN}),
     "cartridges.read": frozenset({ADMIN, MANAGER, MEMBER}),
     "cartridges.write": frozenset({ADMIN, MANAGER}),
 }

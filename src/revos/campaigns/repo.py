@@ -22,6 +22,8 @@ async def insert(conn: Conn, values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def update(conn: Conn, campaign_id: UUID, values: dict[str, Any]) -> dict[str, Any] | None:
+    if values.get("status") not in (None, "completed"):
+        values = {**values, "archived_at": None}  # running again: back in the dispatchers' scans
     return await crud.update(conn, "campaigns", campaign_id, values)
 
 
@@ -88,5 +90,19 @@ async def complete_ended(conn: Conn, now: datetime, limit: int) -> list[dict[str
             " and ends_at <= %s order by ends_at limit %s for update skip locked)"
             " returning id, client_id, name",
             (now, limit),
+        )
+    ).fetchall()
+
+
+async def archive_completed(conn: Conn, before: datetime, limit: int) -> list[dict[str, Any]]:
+    """Campaigns completed (last changed) before `before` are archived: out of every dispatcher's scan,
+    their rows and numbers kept (service role)."""
+    return await (
+        await conn.execute(
+            "update campaigns set archived_at = now() where id in ("
+            " select id from campaigns where status = 'completed' and archived_at is null"
+            " and updated_at <= %s order by updated_at limit %s for update skip locked)"
+            " returning id, client_id, name",
+            (before, limit),
         )
     ).fetchall()

@@ -161,5 +161,8 @@ class Campaign(BaseModel):
     metrics: dict[str, Any]
     starts_at: datetime | None
     ends_at: datetime | None
+    archived_at: datetime | None = Field(
+        default=None, description="completed long ago: out of every dispatcher's scan, numbers kept"
+    )
     created_at: datetime
     updated_at: datetime

@@ -11,7 +11,7 @@ running campaign publishes posts, polls comments, creates leads and sends DMs. N
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -219,3 +219,10 @@ async def delete_campaign(conn: Conn, campaign_id: UUID) -> None:
 async def complete_ended(conn: Conn, *, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
     """Service role: campaigns past their ends_at become completed."""
     return await repo.complete_ended(conn, now, limit)
+
+
+async def archive_completed(
+    conn: Conn, *, now: datetime, after_days: float, limit: int = 500
+) -> list[dict[str, Any]]:
+    """Service role: campaigns completed more than `after_days` ago are archived."""
+    return await repo.archive_completed(conn, now - timedelta(days=after_days), limit)

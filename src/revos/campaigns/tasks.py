@@ -1,4 +1,4 @@
-"""Periodic campaign upkeep: campaigns past their ends_at are completed."""
+"""Periodic campaign upkeep: campaigns past their ends_at are completed; long-completed ones archived."""
 
 from __future__ import annotations
 
@@ -24,3 +24,18 @@ async def complete_ended(runtime: Runtime) -> int:
 @periodic("campaigns.complete_ended", cron=lambda s: s.cron_campaigns_complete_ended)
 async def complete_ended_task(timestamp: int) -> None:
     await complete_ended(current_runtime())
+
+
+async def archive_completed(runtime: Runtime) -> int:
+    async with runtime.db.service(actor="campaigns.archive_completed") as conn:
+        done = await service.archive_completed(
+            conn, now=utcnow(), after_days=runtime.settings.campaign_archive_after_days
+        )
+    for row in done:
+        log.info("campaign %s (%s) archived: out of every dispatcher's scan", row["id"], row["name"])
+    return len(done)
+
+
+@periodic("campaigns.archive_completed", cron=lambda s: s.cron_campaigns_archive)
+async def archive_completed_task(timestamp: int) -> None:
+    await archive_completed(current_runtime())

@@ -101,12 +101,20 @@ async def messages(conn: Conn, sequence_id: UUID) -> list[dict[str, Any]]:
     ).fetchall()
 
 
+# Sequences of an archived campaign leave every scan (docs/operations.md).
+_NOT_ARCHIVED = (
+    "not exists (select 1 from campaigns ac"
+    " where ac.id = dm_sequences.campaign_id and ac.archived_at is not null)"
+)
+
+
 async def due(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     """In-progress sequences whose next action is due, claimed so two dispatchers split the work."""
     return await (
         await conn.execute(
             "select id, linkedin_account_id from dm_sequences"
             " where status = 'in_progress' and next_action_at <= %s"
+            f" and {_NOT_ARCHIVED}"
             " order by next_action_at limit %s for update skip locked",
             (now, limit),
         )
@@ -196,6 +204,7 @@ async def abandon_due(conn: Conn, now: datetime, limit: int) -> list[dict[str, A
             " where status = 'in_progress' and stage = 'awaiting_reply' and abandon_at <= %s"
             # a follow-up still due (or being confirmed) comes first; abandon_at then counts from it
             " and next_action_at is null"
+            f" and {_NOT_ARCHIVED}"
             " order by abandon_at limit %s for update skip locked",
             (now, limit),
         )

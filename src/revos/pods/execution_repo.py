@@ -24,6 +24,8 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
               where a.status = 'pending' and a.scheduled_for <= %(now)s and a.window_ends_at <= %(now)s
                 and a.linkedin_action_id is null
                 and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
+                and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
+                                where po.id = a.post_id and c.archived_at is not null)
               order by a.scheduled_for limit %(limit)s for update skip locked
             )
             update pod_activities a set status = 'skipped', missed = true, claimed_until = null,
@@ -51,6 +53,8 @@ async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list
                 and (a.claimed_until is null or a.claimed_until <= %(now)s)
                 and (a.approval is null or a.approval = 'approved')
                 and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
+                and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
+                                where po.id = a.post_id and c.archived_at is not null)
               order by a.scheduled_for limit %(limit)s for update skip locked
             )
             update pod_activities a set claimed_until = %(until)s from due where a.id = due.id

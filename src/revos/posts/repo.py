@@ -14,7 +14,7 @@ from revos.db.pool import Conn
 
 # A campaign "runs" (revos.campaigns.service.is_running) — the same test, in SQL.
 _RUNNING = (
-    "c.status = 'active' and (c.starts_at is null or c.starts_at <= %(now)s)"
+    "c.status = 'active' and c.archived_at is null and (c.starts_at is null or c.starts_at <= %(now)s)"
     " and (c.ends_at is null or c.ends_at > %(now)s)"
 )
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 # a worker that does not know its task. Add a domain's `tasks` module here, one line each.
 TASK_MODULES: list[str] = [
     "revos.queue.maintenance",
+    "revos.queue.upkeep",
     "revos.accounts.tasks",
     "revos.inbound.tasks",
     "revos.dms.tasks",

@@ -69,6 +69,8 @@ async def claim_due(conn: Conn, now: datetime) -> dict[str, Any] | None:
         await conn.execute(
             "select * from campaign_skills where execution_mode = 'scheduled' and enabled"
             " and schedule is not null and schedule <= %s"
+            " and not exists (select 1 from campaigns c where c.id = campaign_skills.campaign_id"
+            " and c.archived_at is not null)"
             " order by schedule, id limit 1 for update skip locked",
             (now,),
         )

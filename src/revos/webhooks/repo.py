@@ -175,6 +175,9 @@ async def claim_due(
         "  select d.id from webhook_deliveries d"
         "  where d.status in ('pending', 'failed') and d.next_retry_at is not null"
         f"   and d.next_retry_at <= %(now)s {only}"
+        # deliveries about leads of an archived campaign leave the scan (docs/operations.md)
+        "   and not exists (select 1 from leads l join campaigns c on c.id = l.campaign_id"
+        "                   where l.id = d.lead_id and c.archived_at is not null)"
         "  order by d.next_retry_at limit %(limit)s for update skip locked"
         ")"
         " update webhook_deliveries d set status = 'pending', next_retry_at = %(lease)s,"
