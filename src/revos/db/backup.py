@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from revos.config import Settings
 from revos.db import backup_store
@@ -80,10 +80,11 @@ class TableFile:
 
 
 def schema_version(conn: psycopg.Connection[Any]) -> str | None:
-    found = conn.execute("select to_regclass('revos_meta.schema_migrations') is not null").fetchone()
+    cur = conn.cursor(row_factory=tuple_row)
+    found = cur.execute("select to_regclass('revos_meta.schema_migrations') is not null").fetchone()
     if not found or not found[0]:
         return None
-    row = conn.execute("select max(version) from revos_meta.schema_migrations").fetchone()
+    row = cur.execute("select max(version) from revos_meta.schema_migrations").fetchone()
     return row[0] if row else None
 
 

@@ -44,13 +44,12 @@ async def export_client(
 ) -> StreamingResponse:
     ctx.require("data.export")
     client = target_client(ctx.claims, client_id)
-    # Written out in the request's transaction (one consistent snapshot of what RLS lets it see),
-    # then streamed: the transaction is not held open while a slow client downloads.
+    # Written out in the request's transaction (what RLS lets the caller see), then streamed: the
+    # transaction is not held open while a slow client downloads.
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
     try:
         with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6) as out:
             async with ctx.tx() as conn:
-                await conn.execute("set transaction isolation level repeatable read")
                 for table in await repo.tables(conn):
                     prefix = f'{{"table":"{table.name}","row":'.encode()
                     async for text in repo.rows_as_json(conn, table, client):
