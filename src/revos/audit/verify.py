@@ -188,8 +188,7 @@ async def verify_chain(conn: AsyncConnection[Any], client_id: UUID | None = None
     params = (client_id,) if client_id is not None else ()
     anchors: dict[UUID, tuple[int, bytes]] = {}
     async with conn.cursor(row_factory=tuple_row) as cur:
-        await cur.execute(_ANCHORS.format(where=where), params)
-        for anchor_client, anchor_seq, anchor_hash in await cur.fetchall():
+        async for anchor_client, anchor_seq, anchor_hash in cur.stream(_ANCHORS.format(where=where), params):
             anchors[anchor_client] = (anchor_seq, bytes(anchor_hash))
     checks: dict[UUID, _ChainCheck] = {}
     if client_id is not None:
