@@ -15,6 +15,7 @@ from revos.audit import verify_chain
 from revos.config import Settings
 from revos.db import retention
 from revos.db.pool import Database
+from revos.webhooks import repo as webhooks_repo
 from tests.support import (
     connect,
     make_campaign,
@@ -157,3 +158,25 @@ async def test_a_chain_purged_in_part_still_verifies_and_a_tampered_one_does_not
             "update audit_anchors set hash = %s where client_id = %s", (bytes(32), t.client_id)
         )
         assert not (await verify_chain(owner, t.client_id))[0].ok
+
+
+async def test_finished_deliveries_go_in_batches_and_a_retrying_one_stays(
+    ops_url: str, ops_db: Database
+) -> None:
+    async with connect(ops_url) as owner:
+        t = await make_tenant(owner)
+        config = await make_webhook_config(owner, client_id=t.client_id, url="https://esp.example/hook")
+        for _ in range(3):
+            await make_webhook_delivery(owner, webhook_config_id=config["id"], status="success")
+        retrying = await make_webhook_delivery(
+            owner, webhook_config_id=config["id"], status="failed", next_retry_at=datetime.now(UTC)
+        )
+    cutoff = datetime.now(UTC) + timedelta(days=1)
+    counts = []
+    for _ in range(3):
+        async with ops_db.service() as conn:
+            counts.append(await webhooks_repo.purge_finished_deliveries(conn, cutoff, 2))
+    assert counts[:2] == [2, 1]
+    async with connect(ops_url) as owner:
+        left = await scalar(owner, "select array_agg(id) from webhook_deliveries where webhook_config_id = %s", (config["id"],))  # fmt: skip
+    assert left == [retrying["id"]]

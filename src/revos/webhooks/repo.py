@@ -279,11 +279,12 @@ def _adapt_value(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
 
 
-async def purge_finished_deliveries(conn: Conn, cutoff: datetime) -> None:
-    """Forget deliveries created before `cutoff` that are done with: a pending or retrying one is never
-    lost to retention."""
-    await conn.execute(
-        "delete from webhook_deliveries where created_at < %s and status in ('success', 'failed')"
-        " and next_retry_at is null",
-        (cutoff,),
+async def purge_finished_deliveries(conn: Conn, cutoff: datetime, limit: int) -> int:
+    """Forget up to `limit` deliveries created before `cutoff` that are done with (their attempts go by
+    cascade): a pending or retrying one is never lost to retention. Returns how many."""
+    cur = await conn.execute(
+        "delete from webhook_deliveries where id in (select id from webhook_deliveries"
+        " where created_at < %s and status in ('success', 'failed') and next_retry_at is null limit %s)",
+        (cutoff, limit),
     )
+    return cur.rowcount

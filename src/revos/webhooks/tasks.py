@@ -25,5 +25,9 @@ async def deliver_due_task(timestamp: int) -> None:
 async def purge_deliveries_task(timestamp: int) -> None:
     rt = current_runtime()
     cutoff = get_clock().now() - timedelta(days=rt.settings.webhook_delivery_retention_days)
-    async with rt.db.service(actor="webhook-retention") as conn:
-        await repo.purge_finished_deliveries(conn, cutoff)
+    # A batch per transaction, so a large backlog never holds one long lock.
+    batch = rt.settings.retention_batch_size
+    deleted = batch
+    while deleted >= batch:
+        async with rt.db.service(actor="webhook-retention") as conn:
+            deleted = await repo.purge_finished_deliveries(conn, cutoff, batch)
