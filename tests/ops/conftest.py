@@ -1,4 +1,4 @@
-"""A database of this folder's own: retention and restores touch every client's rows, so they never run on
+"""A database of this folder's own (one for the folder): retention and restores touch every client's rows, so they never run on
 the session's shared database."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from revos.db.pool import Database
 from tests.conftest import create_database, drop_database
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def ops_url(pg_root_url: str) -> AsyncIterator[str]:
     url = create_database(pg_root_url, "ops")
     migrations.migrate(url)
@@ -20,7 +20,7 @@ def ops_url(pg_root_url: str) -> AsyncIterator[str]:
     drop_database(pg_root_url, url)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def ops_db(ops_url: str) -> AsyncIterator[Database]:
     db = Database(ops_url, max_size=4)
     await db.open()

@@ -116,7 +116,7 @@ async def test_retention_drops_old_months_deletes_in_batches_keeps_leads_and_the
     month = f"webhook_delivery_attempts_p{datetime.now(UTC):%Y%m}"
     report = await retention.apply_retention(ops_db, later, settings)
 
-    assert report.dropped_partitions.get(month) == 1
+    assert report.dropped_partitions.get(month, 0) >= 1  # the world's attempt, and any other of this month
     assert month not in await partitions(ops_db, "webhook_delivery_attempts")
     assert report.deleted["inbound_events"] >= 5  # in batches of 2
     assert report.audit_purged[t.client_id] > 0
