@@ -69,6 +69,9 @@ async def test_a_row_outside_every_month_lands_in_the_default_partition_then_mov
                                                                 "attempted_at": at, "status": "failed"})  # fmt: skip
         where = await scalar(owner, "select tableoid::regclass::text from webhook_delivery_attempts where id = %s", (row["id"],))  # fmt: skip
         assert where == "webhook_delivery_attempts_default"
+        # The trail names the table a person knows, not its partition.
+        audited = await scalar(owner, "select table_name from audit_log where row_id = %s", (str(row["id"]),))
+        assert audited == "webhook_delivery_attempts"
         await retention.ensure_partitions(ops_db, date(2001, 5, 1), months_ahead=0)
         where = await scalar(owner, "select tableoid::regclass::text from webhook_delivery_attempts where id = %s", (row["id"],))  # fmt: skip
         assert where == "webhook_delivery_attempts_p200105"
