@@ -1,0 +1,40 @@
+"""Password hashing: argon2id through pwdlib, off the event loop (a hash costs tens of milliseconds)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from revos.errors import ValidationFailed
+
+_HASHER = PasswordHash((Argon2Hasher(),))
+# Verified against when the account does not exist, so a wrong email costs what a wrong password costs.
+_DUMMY = _HASHER.hash("revos-no-such-account")
+MAX_LENGTH = 1024  # argon2 hashes any length; a bound keeps a megabyte "password" from costing more
+
+
+def check_strength(password: str, *, min_length: int, email: str | None = None) -> None:
+    if len(password) < min_length:
+        raise ValidationFailed(f"the password must have at least {min_length} characters")
+    if len(password) > MAX_LENGTH:
+        raise ValidationFailed(f"the password must have at most {MAX_LENGTH} characters")
+    if email and password.strip().lower() == email.strip().lower():
+        raise ValidationFailed("the password must not be the email address")
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+async def verify(password: str, encoded: str | None) -> bool:
+    if len(password) > MAX_LENGTH:
+        return False
+    if encoded is None:
+        await asyncio.to_thread(_HASHER.verify, password, _DUMMY)
+        return False
+    try:
+        return await asyncio.to_thread(_HASHER.verify, password, encoded)
+    except Exception:  # an unreadable stored hash is a refusal, never a 500
+        return False
