@@ -48,7 +48,9 @@ async def web_url(runtime: Runtime) -> AsyncIterator[str]:
     """The whole app (API and dashboard) served on a free loopback port."""
     from revos.app import create_app
 
-    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    config = uvicorn.Config(
+        create_app(runtime), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
@@ -64,7 +66,7 @@ async def web_url(runtime: Runtime) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+    if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
     async with async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -143,7 +145,8 @@ async def sign_in(context: BrowserContext, person: Person) -> None:
         "/app/sign-in",
         form={"email": person.email, "password": person.password, "csrf_token": token, "next": "/app/"},
     )
-    assert response.ok and response.url.endswith("/app/"), await response.text()
+    assert response.ok, await response.text()
+    assert response.url.endswith("/app/"), "the sign-in did not land on the overview"
 
 
 async def screenshot(page: Page, name: str) -> None:

@@ -25,7 +25,9 @@ async def test_a_person_signs_in_and_lands_on_the_overview(
     await expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     await expect(page.get_by_text(person.email).first).to_be_visible()
     cookie = next(c for c in await context.cookies() if c["name"] == "revos_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/app"
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["path"] == "/app"
 
 
 async def test_a_wrong_password_is_refused_with_a_message(owner: Conn, runtime: Runtime, page: Page) -> None:
