@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from playwright.async_api import BrowserContext, Page, expect
+import httpx
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from revos.runtime import Runtime
 from tests.support.rows import Conn
-from tests.web.conftest import make_person, screenshot
+from tests.support.tenant import token_headers
+from tests.web.conftest import csrf_of, make_person, screenshot, sign_in
 
 
 async def test_a_person_signs_in_and_lands_on_the_overview(
@@ -40,3 +42,89 @@ async def test_a_wrong_password_is_refused_with_a_message(owner: Conn, runtime: 
     await expect(page).to_have_url("/app/sign-in")
     await page.goto("/app/")
     await expect(page).to_have_url("/app/sign-in")
+
+
+async def _still_signed_in(context: BrowserContext) -> bool:
+    response = await context.request.get("/app/", max_redirects=0)
+    return response.status == 200
+
+
+async def test_failed_sign_ins_lock_the_account_for_a_while(
+    owner: Conn, runtime: Runtime, page: Page
+) -> None:
+    person = await make_person(owner, runtime)
+    for _ in range(runtime.settings.web_signin_max_per_account):
+        token = await csrf_of(page.context, "/app/sign-in")
+        response = await page.context.request.post(
+            "/app/sign-in", form={"email": person.email, "password": "guess", "csrf_token": token}
+        )
+        assert response.status == 401
+    # Even the right password is refused now, with a message saying why and for how long.
+    await page.goto("/app/sign-in")
+    await page.get_by_label("Email").fill(person.email)
+    await page.get_by_label("Password").fill(person.password)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Too many failed sign-ins for this account")
+    await expect(page.get_by_role("alert")).to_contain_text("Try again in 15 minute(s)")
+    assert not await _still_signed_in(page.context)
+
+
+async def test_signing_out_ends_the_session_for_good(
+    owner: Conn, runtime: Runtime, browser: Browser, context: BrowserContext, page: Page, web_url: str
+) -> None:
+    person = await make_person(owner, runtime)
+    await sign_in(context, person)
+    cookie = next(c for c in await context.cookies() if c["name"] == "revos_session")
+    await page.goto("/app/")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    # The old cookie, replayed from elsewhere, opens nothing.
+    replay = await browser.new_context(base_url=web_url)
+    try:
+        await replay.add_cookies([cookie])
+        assert not await _still_signed_in(replay)
+    finally:
+        await replay.close()
+
+
+async def test_a_password_change_signs_out_every_other_browser(
+    owner: Conn, runtime: Runtime, browser: Browser, context: BrowserContext, page: Page, web_url: str
+) -> None:
+    person = await make_person(owner, runtime)
+    await sign_in(context, person)
+    await page.goto("/app/")
+    other = await browser.new_context(base_url=web_url)
+    try:
+        await sign_in(other, person)
+        assert await _still_signed_in(other)
+        await page.goto("/app/account")
+        await page.get_by_label("Current password").fill(person.password)
+        await page.get_by_label("New password", exact=True).fill("a brand new passphrase")
+        await page.get_by_label("New password, again").fill("a brand new passphrase")
+        await page.get_by_role("button", name="Change password").click()
+        await expect(page.get_by_role("status")).to_contain_text("Password changed")
+        assert await _still_signed_in(context)  # this browser got a new session
+        assert not await _still_signed_in(other)
+    finally:
+        await other.close()
+
+
+async def test_a_demotion_through_the_api_ends_the_persons_sessions(
+    owner: Conn, runtime: Runtime, context: BrowserContext, web_url: str
+) -> None:
+    admin = await make_person(owner, runtime)
+    manager = await make_person(owner, runtime, role="manager", client_id=admin.client_id)
+    await sign_in(context, manager)
+    assert await _still_signed_in(context)
+    async with httpx.AsyncClient(base_url=web_url) as api:
+        response = await api.patch(
+            f"/v1/users/{manager.user_id}",
+            json={"role": "member"},
+            headers=token_headers(runtime, admin.user_id, admin.client_id, "admin"),
+        )
+    assert response.status_code == 200, response.text
+    assert not await _still_signed_in(context)
+    # Signing in again gives the new role, and only its pages.
+    await sign_in(context, manager)
+    response = await context.request.get("/app/users", max_redirects=0)
+    assert response.status == 403

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import psycopg
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from markupsafe import Markup
@@ -271,6 +272,8 @@ class WebRoute(APIRoute):
                 return RedirectResponse(target, status_code=303)
             except RevosError as exc:
                 return _error_page(request, exc.status_code, exc.message)
+            except RequestValidationError:  # a malformed query or path parameter
+                return _error_page(request, 422, "The address has a malformed parameter.")
             except psycopg.errors.InsufficientPrivilege:  # RLS refused a write outside the tenant
                 return _error_page(request, 403, "Not allowed for this client.")
 
