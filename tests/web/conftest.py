@@ -139,7 +139,9 @@ async def csrf_of(context: BrowserContext, path: str) -> str:
 
 
 async def sign_in(context: BrowserContext, person: Person) -> None:
-    """Sign the context in as `person` through the sign-in form's POST (no page rendering: fast)."""
+    """Sign the context in as `person` through the sign-in form's POST (no page rendering: fast), in
+    place of whoever was signed in there."""
+    await context.clear_cookies()
     token = await csrf_of(context, "/app/sign-in")
     response = await context.request.post(
         "/app/sign-in",
