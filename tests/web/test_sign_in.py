@@ -109,22 +109,31 @@ async def test_a_password_change_signs_out_every_other_browser(
         await other.close()
 
 
-async def test_a_demotion_through_the_api_ends_the_persons_sessions(
-    owner: Conn, runtime: Runtime, context: BrowserContext, web_url: str
+async def test_a_demotion_or_a_removal_ends_the_persons_sessions_whoever_makes_it(
+    owner: Conn, runtime: Runtime, browser: Browser, page: Page, web_url: str
 ) -> None:
     admin = await make_person(owner, runtime)
     manager = await make_person(owner, runtime, role="manager", client_id=admin.client_id)
-    await sign_in(context, manager)
-    assert await _still_signed_in(context)
-    async with httpx.AsyncClient(base_url=web_url) as api:
-        response = await api.patch(
-            f"/v1/users/{manager.user_id}",
-            json={"role": "member"},
-            headers=token_headers(runtime, admin.user_id, admin.client_id, "admin"),
-        )
-    assert response.status_code == 200, response.text
-    assert not await _still_signed_in(context)
-    # Signing in again gives the new role, and only its pages.
-    await sign_in(context, manager)
-    response = await context.request.get("/app/users", max_redirects=0)
-    assert response.status == 403
+    await sign_in(page.context, admin)
+    theirs = await browser.new_context(base_url=web_url)
+    try:
+        await sign_in(theirs, manager)
+        # Demoted on the users page: their session ends at once.
+        await page.goto("/app/users")
+        await page.get_by_label(f"Role of {manager.email}").select_option("member")
+        await page.get_by_role("row", name=manager.email).get_by_role("button", name="Change role").click()
+        await expect(page.get_by_role("status")).to_contain_text(f"{manager.email} is now member")
+        assert not await _still_signed_in(theirs)
+        # Signing in again gives the new role, and only its pages.
+        await sign_in(theirs, manager)
+        assert (await theirs.request.get("/app/users", max_redirects=0)).status == 403
+        # Removed through the API: that session ends too.
+        async with httpx.AsyncClient(base_url=web_url) as api:
+            response = await api.delete(
+                f"/v1/users/{manager.user_id}",
+                headers=token_headers(runtime, admin.user_id, admin.client_id, "admin"),
+            )
+        assert response.status_code == 204, response.text
+        assert not await _still_signed_in(theirs)
+    finally:
+        await theirs.close()

@@ -222,9 +222,12 @@ async def recent_failures(conn: Conn, account_key: str, ip: str, window: timedel
     return row
 
 
-async def record_attempt(conn: Conn, account_key: str, ip: str, succeeded: bool) -> None:
+async def record_attempt(conn: Conn, account_key: str, ip: str, succeeded: bool, window: timedelta) -> None:
     await conn.execute(
         "insert into sign_in_attempts (account_key, ip, succeeded) values (%s, %s, %s)",
         (account_key, ip, succeeded),
     )
-    await conn.execute("delete from sign_in_attempts where attempted_at < now() - interval '1 day'")
+    # Attempts older than the window (and a day) count no more: keep the table small.
+    await conn.execute(
+        "delete from sign_in_attempts where attempted_at < now() - greatest(interval '1 day', %s)", (window,)
+    )

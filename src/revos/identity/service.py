@@ -78,7 +78,7 @@ async def sign_in(
         )
     person = await repo.person_by_email(conn, email.strip())
     ok = await passwords.verify(password, person["password_hash"] if person else None)
-    await repo.record_attempt(conn, key, ip, ok)
+    await repo.record_attempt(conn, key, ip, ok, window)
     if not ok or person is None:
         return SignIn(refusal=RevosError(WRONG_CREDENTIALS, status_code=401))
     return SignIn(token=await open_session(conn, settings, person, ip=ip, user_agent=user_agent))
