@@ -7,8 +7,7 @@ import asyncio
 import os
 import re
 import shutil
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -34,13 +33,6 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 PASSWORD = "correct horse battery"
-_STARTED = time.monotonic()
-
-
-@pytest.fixture(scope="session")
-def browser_seconds() -> Iterator[None]:
-    yield
-    print(f"\n[tests/web] {time.monotonic() - _STARTED:.1f} s since the browser tests were collected")
 
 
 @pytest.fixture(scope="session")

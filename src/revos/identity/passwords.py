@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -13,8 +14,15 @@ from revos.errors import ValidationFailed
 # costs about a second of a busy 2-core machine per sign-in. The parameters are stored in each hash, so
 # a later change verifies old hashes as they were.
 _HASHER = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),))
-# Verified against when the account does not exist, so a wrong email costs what a wrong password costs.
-_DUMMY = _HASHER.hash("revos-no-such-account")
+
+
+@lru_cache(maxsize=1)
+def _dummy() -> str:
+    """Verified against when the account does not exist, so a wrong email costs what a wrong password
+    costs (made on first use: importing this module stays cheap for every `revos` command)."""
+    return _HASHER.hash("revos-no-such-account")
+
+
 MAX_LENGTH = 1024  # argon2 hashes any length; a bound keeps a megabyte "password" from costing more
 
 
@@ -35,7 +43,7 @@ async def verify(password: str, encoded: str | None) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     if encoded is None:
-        await asyncio.to_thread(_HASHER.verify, password, _DUMMY)
+        await asyncio.to_thread(_HASHER.verify, password, _dummy())
         return False
     try:
         return await asyncio.to_thread(_HASHER.verify, password, encoded)
