@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from revos import __version__
+from revos import __version__, web
 from revos.accounts.api import router as accounts_router
 from revos.ai.api import router as ai_router
 from revos.api import deps, errors, openapi
@@ -79,6 +79,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(skills_router)
     app.include_router(pods_router)
     app.include_router(export_router)
+    web.mount(app)  # the dashboard under /app (docs/dashboard.md)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -390,6 +390,28 @@ class Settings(BaseSettings):
         description='JSON {model: {"input": usd_per_1M, "output": usd_per_1M}}, merged over the built-in table',
     )
 
+    # --- The dashboard (/app); see docs/dashboard.md.
+    web_session_hours: float = Field(default=12.0, gt=0, description="a dashboard session's lifetime")
+    web_invite_hours: float = Field(default=72.0, gt=0, description="an invitation link's lifetime")
+    web_reset_minutes: float = Field(default=60.0, gt=0, description="a password-reset link's lifetime")
+    web_password_min_length: int = Field(default=10, ge=8, le=128, description="shortest password accepted")
+    web_signin_window_minutes: float = Field(
+        default=15.0, gt=0, description="failed sign-ins are counted over this window"
+    )
+    web_signin_max_per_account: int = Field(
+        default=5, ge=1, description="failed sign-ins to one account within the window before refusal"
+    )
+    web_signin_max_per_address: int = Field(
+        default=20, ge=1, description="failed sign-ins from one client address within the window"
+    )
+    smtp_host: str | None = Field(default=None, description="unset: links are shown to the admin, not mailed")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="revos@localhost", description="From: of invitation and reset mails")
+    smtp_starttls: bool = Field(default=True, description="STARTTLS before authenticating")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, v: Path) -> Path:

@@ -328,6 +328,40 @@ TABLES: dict[str, TableSpec] = {
             "hash": bytes(32),
         },
     ),
+    # Sign-in for people (revos.identity): passwords and sessions are the service role's alone; one-time
+    # links are made in an admin's RLS transaction; sign-in attempts belong to no client.
+    "user_credentials": TableSpec(
+        Access.SERVICE_ONLY,
+        lambda t, n: {"client_id": t.client_id, "user_id": _ref(t, "users"), "password_hash": "$argon2id$x"},
+    ),
+    "web_sessions": TableSpec(
+        Access.SERVICE_ONLY,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "user_id": _ref(t, "users"),
+            "token_hash": hashlib.sha256(_tag().encode()).digest(),
+            "user_role": "member",
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    ),
+    "user_tokens": TableSpec(
+        Access.TENANT,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "user_id": _ref(t, "users"),
+            "purpose": "invite",
+            "token_hash": hashlib.sha256(_tag().encode()).digest(),
+            "expires_at": "2099-01-01T00:00:00Z",
+        },
+    ),
+    "sign_in_attempts": TableSpec(
+        Access.SERVICE_ONLY,
+        lambda t, n: {
+            "account_key": hashlib.sha256(_tag().encode()).hexdigest(),
+            "ip": "192.0.2.1",
+            "succeeded": False,
+        },
+    ),
     "audit_log": TableSpec(
         Access.READ_ONLY,
         lambda t, n: {
@@ -377,6 +411,10 @@ SEED_ORDER = [
     "ai_settings",
     "ai_usage",
     "audit_anchors",
+    "user_credentials",
+    "web_sessions",
+    "user_tokens",
+    "sign_in_attempts",
 ]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 import uvicorn
 
-from revos.cli import backup, cartridges, db, keys, tenants, worker
+from revos.cli import backup, cartridges, db, keys, tenants, users, worker
 from revos.cli.common import console, err_console, run, settings_and_url, setup_logging
 from revos.config import get_settings
 
@@ -16,6 +16,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(backup.app, name="backup")
 app.add_typer(keys.app, name="keys")
 app.add_typer(tenants.app, name="agency")
+app.add_typer(users.app, name="user")
 app.add_typer(cartridges.app, name="cartridges")
 worker.register(app)
 audit_app = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)

@@ -129,3 +129,14 @@ async def agency_admin(conn: Conn, user_id: UUID) -> dict[str, Any] | None:
             (user_id,),
         )
     ).fetchone()
+
+
+async def record_login(conn: Conn, user_id: UUID) -> None:
+    await conn.execute("update users set last_login_at = now() where id = %s", (user_id,))
+
+
+async def user_emails(conn: Conn, user_ids: list[UUID]) -> dict[UUID, str]:
+    rows = await (
+        await conn.execute("select id, email from users where id = any(%s)", (user_ids,))
+    ).fetchall()
+    return {r["id"]: r["email"] for r in rows}

@@ -118,3 +118,38 @@ async def revoke_api_key(conn: Conn, key_id: UUID) -> dict[str, Any]:
 async def revoke_user_tokens(conn: Conn, user_id: UUID) -> None:
     if not await repo.revoke_user_tokens(conn, user_id):
         raise NotFound("user not found")
+
+
+async def record_login(conn: Conn, user_id: UUID) -> None:
+    """The person signed in (the dashboard): shown on the users page."""
+    await repo.record_login(conn, user_id)
+
+
+async def list_users(
+    conn: Conn, *, cursor: str | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's users (RLS), newest first."""
+    return await crud.page(conn, "users", cursor=cursor, limit=limit)
+
+
+async def delete_user(conn: Conn, user_id: UUID) -> None:
+    if not await crud.delete(conn, "users", user_id):
+        raise NotFound("user not found")
+
+
+async def list_api_keys(
+    conn: Conn, *, cursor: str | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str | None]:
+    return await repo.list_api_keys(conn, cursor=cursor, limit=limit, client_id=None)
+
+
+async def list_clients(
+    conn: Conn, *, cursor: str | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The clients the caller reaches (RLS): their own, or every client of the agency for its staff."""
+    return await crud.page(conn, "clients", cursor=cursor, limit=limit, tenant_column=None)
+
+
+async def user_emails(conn: Conn, user_ids: list[UUID]) -> dict[UUID, str]:
+    """Emails of the given users the caller may see (RLS); others are left out."""
+    return await repo.user_emails(conn, user_ids) if user_ids else {}
