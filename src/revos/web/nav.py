@@ -18,6 +18,9 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Overview", "/app/"),
+    NavItem("Campaigns", "/app/campaigns", permission="campaigns.read"),
+    NavItem("Leads", "/app/leads", permission="leads.read"),
+    NavItem("Review", "/app/review", permission="leads.review"),
     NavItem("Users & API keys", "/app/users", permission="users.manage"),
     NavItem("Audit log", "/app/audit", permission="audit.read"),
     NavItem("Clients", "/app/clients", staff_only=True),
