@@ -137,3 +137,5 @@ def test_the_readme_command_prints_the_funnel_as_its_last_json_line(
     assert report["funnel"]["leads"] > 0
     assert report["funnel"]["webhooks"] > 0
     assert "client API key:" in done.stdout  # a user can reach the API the demo set up
+    assert "/app/" in done.stdout.split("dashboard:", 1)[1].splitlines()[0]  # and the dashboard, signed in as
+    assert "demo login:     admin@demo.example.com / " in done.stdout  # the demo admin with a fresh password

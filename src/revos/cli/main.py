@@ -68,6 +68,7 @@ def demo(
         return
     from revos import migrations
     from revos.app import create_app
+    from revos.demo import dashboard as demo_dashboard
     from revos.runtime import Runtime
     from revos.tenancy.bootstrap import ensure_demo_tenant
 
@@ -82,6 +83,9 @@ def demo(
         try:
             tenant = await ensure_demo_tenant(rt.db, rt.jwt_secret)
             _print_credentials(tenant, f"http://{host}:{port}")
+            email, password = await demo_dashboard.login(rt, tenant.user_id)
+            for line in demo_dashboard.lines(f"http://{host}:{port}", email, password):
+                print(line, flush=True)
             if exit_after_setup:
                 return
             server = uvicorn.Server(uvicorn.Config(create_app(rt), host=host, port=port, log_level="warning"))

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from revos.config import Settings
+from revos.demo import dashboard as demo_dashboard
 from revos.demo import funnel as funnel_db
 from revos.demo import pods as demo_pods
 from revos.demo import skills as demo_skills
@@ -98,6 +99,9 @@ async def run_demo(
         stage.start_worker("revos-demo-worker")
         if on_ready is not None:
             on_ready(stage.tenant, stage.api_url)
+        email, password = await demo_dashboard.login(stage.runtime, stage.tenant.user_id)
+        for line in demo_dashboard.lines(stage.api_url, email, password):
+            print(line, flush=True)  # plain print: one line each, to be copied whatever the terminal width
         started = time.monotonic()
         pod = demo_pods.add_members(stage.sim, options.pod_members) if options.pod_members else None
 
@@ -133,7 +137,10 @@ async def run_demo(
             if on_done is not None:
                 on_done(result)
             if options.keep_running:
-                console.print(f"still serving on {stage.api_url} (Ctrl-C to stop)")
+                console.print(
+                    f"still serving on {stage.api_url}: the dashboard at {stage.api_url}/app/ as {email}"
+                    " (Ctrl-C to stop)"
+                )
                 await asyncio.Event().wait()
         finally:
             # Retired with the owner's account when the demo ends (Stage.wind_down).

@@ -6,11 +6,24 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from revos.web import security
-from revos.web.pages import account, audit, auth, clients, overview, users
+from revos.web.pages import (
+    account,
+    audit,
+    auth,
+    campaigns,
+    clients,
+    engagement,
+    leads,
+    linkedin,
+    overview,
+    users,
+    webhooks,
+)
 from revos.web.render import STATIC
 
 # Every page module's router, in the order their routes are matched. A new page: add its module here.
 PAGES = [auth, overview, account, users, audit, clients]
+PAGES += [campaigns, leads, linkedin, webhooks, engagement]
 
 
 def mount(app: FastAPI) -> None:

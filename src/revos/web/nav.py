@@ -18,6 +18,14 @@ class NavItem:
 
 NAV: list[NavItem] = [
     NavItem("Overview", "/app/"),
+    NavItem("Campaigns", "/app/campaigns", permission="campaigns.read"),
+    NavItem("Leads", "/app/leads", permission="leads.read"),
+    NavItem("Review", "/app/review", permission="leads.review"),
+    NavItem("LinkedIn accounts", "/app/accounts", permission="campaigns.read"),
+    NavItem("Webhooks", "/app/webhooks", permission="leads.read"),
+    NavItem("Pods", "/app/pods", permission="campaigns.read"),
+    NavItem("Cartridges", "/app/cartridges", permission="cartridges.read"),
+    NavItem("Skills", "/app/skills", permission="campaigns.read"),
     NavItem("Users & API keys", "/app/users", permission="users.manage"),
     NavItem("Audit log", "/app/audit", permission="audit.read"),
     NavItem("Clients", "/app/clients", staff_only=True),
