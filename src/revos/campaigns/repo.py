@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
+
 from revos.db import crud
 from revos.db.pool import Conn
 
@@ -90,3 +92,21 @@ async def complete_ended(conn: Conn, now: datetime, limit: int) -> list[dict[str
             (now, limit),
         )
     ).fetchall()
+
+
+async def merge_metrics(conn: Conn, metrics: dict[UUID, dict[str, Any]]) -> int:
+    """Merge each campaign's figures into its `metrics`; a campaign whose figures are unchanged is not
+    written (no new version, no audit row). Returns how many campaigns changed."""
+    if not metrics:
+        return 0
+    ids = list(metrics)
+    docs = [Jsonb(metrics[i]) for i in ids]
+    cur = await conn.execute(
+        """
+        update campaigns c set metrics = coalesce(c.metrics, '{}'::jsonb) || t.m
+        from unnest(%s::uuid[], %s::jsonb[]) as t (id, m)
+        where c.id = t.id and not coalesce(c.metrics, '{}'::jsonb) @> t.m
+        """,
+        (ids, docs),
+    )
+    return cur.rowcount

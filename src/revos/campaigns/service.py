@@ -219,3 +219,8 @@ async def delete_campaign(conn: Conn, campaign_id: UUID) -> None:
 async def complete_ended(conn: Conn, *, now: datetime, limit: int = 500) -> list[dict[str, Any]]:
     """Service role: campaigns past their ends_at become completed."""
     return await repo.complete_ended(conn, now, limit)
+
+
+async def record_metrics(conn: Conn, metrics: dict[UUID, dict[str, Any]]) -> int:
+    """Store campaigns' funnel totals (from analytics) in `campaigns.metrics`; returns how many changed."""
+    return await repo.merge_metrics(conn, metrics)
