@@ -22,7 +22,13 @@ job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("revos_job_i
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(context)s]: %(message)s"
 
 # LogRecord's own attributes: what is not among them was passed with `extra=` and goes into JSON.
-_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context"}
+_RECORD_FIELDS = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "context",
+    "request_id",
+    "job_id",
+}
 
 
 class ContextFilter(logging.Filter):

@@ -44,6 +44,8 @@ def _print(report: dict[str, Any]) -> None:
         f"[{style}]{'ok' if report['ok'] else 'needs attention: ' + '; '.join(report['problems'])}[/]"
     )
     due = report["due"]
+    if not due:
+        return
     console.print(
         f"due now: {due['dm_steps']} DM step(s), {due['webhook_retries']} webhook retr(y/ies), "
         f"{due['pod_activities']} pod activit(y/ies), {due['jobs']} queued job(s); "

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
+
 from revos.config import Settings
 from revos.db import migrate
 from revos.db.pool import Database
@@ -14,6 +16,26 @@ from revos.ops import repo
 async def read_status(db: Database, settings: Settings, *, limit: int = 20) -> dict[str, Any]:
     async with db.raw() as conn:
         pending_migrations = await migrate.pending_count(conn)
+    try:
+        return await _read(db, settings, limit, pending_migrations)
+    except psycopg.Error as exc:
+        if not pending_migrations:
+            raise
+        # A schema not migrated yet (no roles, tables or columns) has nothing else to report.
+        problem = f"{pending_migrations} migration(s) pending: run revos db migrate ({type(exc).__name__})"
+        return {
+            "ok": False,
+            "problems": [problem],
+            "due": {},
+            "jobs_running": 0,
+            "stalled_jobs": [],
+            "failing_webhook_endpoints": [],
+            "paused_accounts": [],
+            "pending_migrations": pending_migrations,
+        }
+
+
+async def _read(db: Database, settings: Settings, limit: int, pending_migrations: int) -> dict[str, Any]:
     async with db.service("cli:status") as conn:
         await repo.limit_statements(conn, 10)
         depth = await repo.queue_depth(conn)
