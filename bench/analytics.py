@@ -1,7 +1,8 @@
 """Analytics at a million leads: how long the views take to refresh, and p50/p99 of /v1/analytics over HTTP;
 the cost of one /metrics scrape and of each of its database reads.
 
-    .venv/bin/python bench/analytics.py [--leads 1000000] [--requests 200] [--database-url URL]
+    .venv/bin/python bench/analytics.py [--leads 1000000] [--requests 200] [--database-url URL [--keep]]
+        [--reuse-database URL]
 
 On a throwaway database of a temporary embedded PostgreSQL (or of the server `--database-url` names), with
 every migration applied, bench/api_scale.py's loader bulk-loads `--leads` leads (generate_series, triggers
@@ -20,6 +21,7 @@ queries is timed in SQL. Figures, not a pass/fail test.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import shutil
 import statistics
 import sys
@@ -185,6 +187,38 @@ def measure_http(base: str, world: api_scale.World, requests: int) -> None:
         )
 
 
+async def measure_report_sql(url: str, world: api_scale.World, runs: int = 50) -> None:
+    """Each report's query as the API sends it: role authenticated with the user's claims (no HTTP)."""
+    import json
+
+    from revos.analytics import repo
+
+    claims = json.dumps(api_scale.claims_of(world, "A"))
+    print(
+        f"\nthe same reports in SQL as authenticated (the view's claim filter included), median / max of {runs} (ms)"
+    )
+    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
+        for label, name, params in reports(world):
+            start, end = (datetime.fromisoformat(params[k]).date() for k in ("from", "to"))
+            filters = {"campaign_id": params["campaign_id"]} if "campaign_id" in params else {}
+            times = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                async with conn.transaction(force_rollback=True):
+                    await conn.execute("set local role authenticated")
+                    await conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+                    await repo.report(
+                        conn,
+                        name,
+                        start=start,
+                        end=end,
+                        unit=params.get("granularity", "day"),
+                        filters=filters,
+                    )
+                times.append((time.perf_counter() - started) * 1000)
+            print(f"  {label:<44} {statistics.median(times):8.2f} {max(times):8.2f}", flush=True)
+
+
 def measure_collectors(url: str, runs: int = 20) -> None:
     from revos.ops import repo
     from revos.ops.metrics import WEBHOOK_BUCKETS_MS
@@ -229,31 +263,43 @@ def main() -> None:
     parser.add_argument("--pod-activities", type=int, default=300_000)
     parser.add_argument("--requests", type=int, default=200, help="HTTP requests per report")
     parser.add_argument("--database-url", help="a server to create the bench database on (default: embedded)")
+    parser.add_argument("--keep", action="store_true", help="keep the database (with --database-url)")
+    parser.add_argument("--reuse-database", help="measure a database this bench loaded before (--keep)")
     args = parser.parse_args()
 
     from revos import migrations
 
     workdir = Path(tempfile.mkdtemp(prefix="ran-w-", dir="/tmp"))
     try:
-        with api_scale.server_url(args.database_url) as root:
+        with api_scale.server_url(args.database_url or args.reuse_database) as root:
             name = f"analytics_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(root, autocommit=True) as conn:
-                conn.execute(f'create database "{name}"')
-            url = api_scale.with_database(root, name)
-            try:
+            if args.reuse_database:
+                url = args.reuse_database
                 migrations.migrate(url)
-                api_scale.log(f"database {name} migrated; loading {args.leads:,} leads")
-                world = api_scale.load(url, args.leads)
-                add_extras(url, world, args.pod_activities)
+                world = api_scale.read_world(url)
+            else:
+                with psycopg.connect(root, autocommit=True) as conn:
+                    conn.execute(f'create database "{name}"')
+                url = api_scale.with_database(root, name)
+            try:
+                if not args.reuse_database:
+                    migrations.migrate(url)
+                    api_scale.log(f"database {name} migrated; loading {args.leads:,} leads")
+                    world = api_scale.load(url, args.leads)
+                    add_extras(url, world, args.pod_activities)
                 print("\nrefresh of the analytics views")
                 refresh(url)
                 with api_scale.serve(url, workdir) as base:
                     api_scale.log(f"revos serve on {base}")
                     measure_http(base, world, args.requests)
+                asyncio.run(measure_report_sql(url, world))
                 measure_collectors(url)
             finally:
-                with psycopg.connect(root, autocommit=True) as conn:
-                    conn.execute(f'drop database if exists "{name}" with (force)')
+                if args.keep or args.reuse_database:
+                    api_scale.log(f"kept {url}")
+                else:
+                    with psycopg.connect(root, autocommit=True) as conn:
+                        conn.execute(f'drop database if exists "{name}" with (force)')
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

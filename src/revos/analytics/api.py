@@ -12,9 +12,11 @@ from fastapi import APIRouter, Query
 
 from revos.analytics import schemas, service
 from revos.api.deps import CtxDep
+from revos.api.openapi import error_responses
 from revos.api.routing import ApiRoute
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"], route_class=ApiRoute)
+BAD_RANGE = error_responses(400)  # from after to, or a range longer than REVOS_ANALYTICS_MAX_DAYS
 
 From = Annotated[date | None, Query(alias="from", description="first day (UTC); default: 30 days before to")]
 To = Annotated[date | None, Query(description="last day, included; default: today (UTC)")]
@@ -44,7 +46,7 @@ async def _report(
         )
 
 
-@router.get("/funnel", response_model_by_alias=True)
+@router.get("/funnel", response_model_by_alias=True, responses=BAD_RANGE)
 async def funnel(
     ctx: CtxDep,
     from_: From = None,
@@ -58,7 +60,7 @@ async def funnel(
     return await _report(ctx, "funnel", from_, to, granularity, filters)
 
 
-@router.get("/posts", response_model_by_alias=True)
+@router.get("/posts", response_model_by_alias=True, responses=BAD_RANGE)
 async def posts(
     ctx: CtxDep,
     from_: From = None,
@@ -73,7 +75,7 @@ async def posts(
     return await _report(ctx, "posts", from_, to, granularity, filters)
 
 
-@router.get("/templates", response_model_by_alias=True)
+@router.get("/templates", response_model_by_alias=True, responses=BAD_RANGE)
 async def templates(
     ctx: CtxDep,
     from_: From = None,
@@ -88,7 +90,7 @@ async def templates(
     return await _report(ctx, "templates", from_, to, granularity, filters)
 
 
-@router.get("/accounts", response_model_by_alias=True)
+@router.get("/accounts", response_model_by_alias=True, responses=BAD_RANGE)
 async def accounts(
     ctx: CtxDep,
     from_: From = None,
@@ -103,7 +105,7 @@ async def accounts(
     return await _report(ctx, "accounts", from_, to, granularity, filters)
 
 
-@router.get("/pods", response_model_by_alias=True)
+@router.get("/pods", response_model_by_alias=True, responses=BAD_RANGE)
 async def pods(
     ctx: CtxDep,
     from_: From = None,
