@@ -161,11 +161,17 @@ def measure_http(base: str, world: api_scale.World, requests: int) -> None:
     warm = max(1, min(5, requests // 10))
     print(f"\nHTTP, {requests} sequential requests each as a user of client A (p50 / p99 in ms; rows)")
     with httpx.Client(base_url=base, timeout=120, headers=headers) as client:
-        for label, path, params in [("/healthz (the HTTP floor)", "", {}), *reports(world)]:
+        floors = [
+            ("/healthz (the HTTP floor)", "/healthz", {}),
+            ("/v1/me (an authenticated floor)", "/v1/me", {}),
+        ]
+        for label, path, params in [*floors, *reports(world)]:
             times, rows = [], 0
             for n in range(requests + warm):
                 started = time.perf_counter()
-                response = client.get(f"/v1/analytics/{path}" if path else "/healthz", params=params)
+                response = client.get(
+                    path if path.startswith("/") else f"/v1/analytics/{path}", params=params
+                )
                 elapsed = (time.perf_counter() - started) * 1000
                 if response.status_code != 200:
                     raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:300]}")

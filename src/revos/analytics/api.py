@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from revos.analytics import schemas, service
 from revos.api.deps import CtxDep
@@ -32,10 +32,10 @@ async def _report(
     end: date | None,
     grain: schemas.Granularity,
     filters: dict[str, Any],
-) -> schemas.AnalyticsReport:
+) -> Response:
     ctx.require("campaigns.read")
     async with ctx.tx() as conn:
-        return await service.report(
+        report = await service.report(
             conn,
             name,
             start=start,
@@ -44,9 +44,12 @@ async def _report(
             filters=filters,
             max_days=ctx.runtime.settings.analytics_max_days,
         )
+    # Serialized once, straight from the model: reports run to hundreds of rows, and FastAPI would
+    # dump, validate and encode them again (response_model still documents the shape).
+    return Response(report.model_dump_json(by_alias=True), media_type="application/json")
 
 
-@router.get("/funnel", response_model_by_alias=True, responses=BAD_RANGE)
+@router.get("/funnel", response_model=schemas.AnalyticsReport, responses=BAD_RANGE)
 async def funnel(
     ctx: CtxDep,
     from_: From = None,
@@ -54,13 +57,13 @@ async def funnel(
     granularity: Grain = "day",
     campaign_id: CampaignId = None,
     client_id: ClientId = None,
-) -> schemas.AnalyticsReport:
+) -> Response:
     """comments → leads → DMs → replies → emails → webhooks → clicks, each on the day it happened."""
     filters = {"campaign_id": campaign_id, "client_id": client_id}
     return await _report(ctx, "funnel", from_, to, granularity, filters)
 
 
-@router.get("/posts", response_model_by_alias=True, responses=BAD_RANGE)
+@router.get("/posts", response_model=schemas.AnalyticsReport, responses=BAD_RANGE)
 async def posts(
     ctx: CtxDep,
     from_: From = None,
@@ -69,13 +72,13 @@ async def posts(
     campaign_id: CampaignId = None,
     post_id: Annotated[UUID | None, Query()] = None,
     client_id: ClientId = None,
-) -> schemas.AnalyticsReport:
+) -> Response:
     """Per post: comments (with the trigger word), leads made and first DMs sent."""
     filters = {"campaign_id": campaign_id, "post_id": post_id, "client_id": client_id}
     return await _report(ctx, "posts", from_, to, granularity, filters)
 
 
-@router.get("/templates", response_model_by_alias=True, responses=BAD_RANGE)
+@router.get("/templates", response_model=schemas.AnalyticsReport, responses=BAD_RANGE)
 async def templates(
     ctx: CtxDep,
     from_: From = None,
@@ -84,13 +87,13 @@ async def templates(
     campaign_id: CampaignId = None,
     step: Annotated[int | None, Query(ge=1, le=3)] = None,
     client_id: ClientId = None,
-) -> schemas.AnalyticsReport:
+) -> Response:
     """Per campaign, DM step and template: DMs sent, replied to after, download links opened (step 3)."""
     filters = {"campaign_id": campaign_id, "step": step, "client_id": client_id}
     return await _report(ctx, "templates", from_, to, granularity, filters)
 
 
-@router.get("/accounts", response_model_by_alias=True, responses=BAD_RANGE)
+@router.get("/accounts", response_model=schemas.AnalyticsReport, responses=BAD_RANGE)
 async def accounts(
     ctx: CtxDep,
     from_: From = None,
@@ -99,13 +102,13 @@ async def accounts(
     account_id: Annotated[UUID | None, Query(description="one LinkedIn account")] = None,
     kind: Annotated[str | None, Query(description="dm, invitation, post, comment, ...")] = None,
     client_id: ClientId = None,
-) -> schemas.AnalyticsReport:
+) -> Response:
     """Per account and kind (the account's local days): budget used, and the ledger's outcomes."""
     filters = {"linkedin_account_id": account_id, "kind": kind, "client_id": client_id}
     return await _report(ctx, "accounts", from_, to, granularity, filters)
 
 
-@router.get("/pods", response_model_by_alias=True, responses=BAD_RANGE)
+@router.get("/pods", response_model=schemas.AnalyticsReport, responses=BAD_RANGE)
 async def pods(
     ctx: CtxDep,
     from_: From = None,
@@ -114,7 +117,7 @@ async def pods(
     pod_id: Annotated[UUID | None, Query()] = None,
     member_id: Annotated[UUID | None, Query()] = None,
     client_id: ClientId = None,
-) -> schemas.AnalyticsReport:
+) -> Response:
     """Per pod member: engagements scheduled, completed, failed, skipped, pending."""
     filters = {"pod_id": pod_id, "member_id": member_id, "client_id": client_id}
     return await _report(ctx, "pods", from_, to, granularity, filters)
