@@ -76,6 +76,8 @@ async def activity(owner: Conn, runtime: Runtime) -> AsyncIterator[dict[str, Any
     )
     yield {"tenant": t}
     await owner.execute("delete from procrastinate.procrastinate_jobs where id = any(%s)", (jobs,))
+    # Due pending work must not be left for the executors and dispatchers of later tests.
+    await owner.execute("delete from pod_activities where pod_id = %s", (pod,))
 
 
 async def _now(owner: Conn) -> Any:
