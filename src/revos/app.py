@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from revos import __version__, web
 from revos.accounts.api import router as accounts_router
 from revos.ai.api import router as ai_router
+from revos.analytics.api import router as analytics_router
 from revos.api import deps, errors, openapi
+from revos.api.observe import ObserveMiddleware
 from revos.api.routing import ApiRoute
 from revos.campaigns.api import router as campaigns_router
 from revos.cartridges.api import router as cartridges_router
@@ -27,6 +29,7 @@ from revos.inbound.api import router as inbound_router
 from revos.leads.api import router as leads_router
 from revos.magnets.api import router as magnets_router
 from revos.memory.api import router as memory_router
+from revos.ops.api import router as ops_router
 from revos.pods.api import router as pods_router
 from revos.posts.api import router as posts_router
 from revos.runtime import Runtime
@@ -80,6 +83,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(pods_router)
     app.include_router(export_router)
     web.mount(app)  # the dashboard under /app (docs/dashboard.md)
+    app.include_router(analytics_router)
+    app.include_router(ops_router)
+    app.add_middleware(ObserveMiddleware)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

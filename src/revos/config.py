@@ -361,6 +361,19 @@ class Settings(BaseSettings):
     cron_pods_verify: str = Field(default="* * * * *", description="manual pods: look at due posts")
     pods_verify_batch: int = Field(default=20, ge=1, description="manual pods: posts read per tick")
 
+    # --- Operations: logs, /metrics, analytics; see docs/operations.md.
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object per line, with request_id / job_id"
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None, description="bearer token /metrics requires; unset = /metrics answers loopback only"
+    )
+    metrics_window_seconds: int = Field(
+        default=3600, ge=60, description="/metrics: recent activity (actions, attempts, jobs) over this"
+    )
+    cron_analytics_refresh: str = Field(default="*/5 * * * *", description="when analytics views refresh")
+    analytics_max_days: int = Field(default=366, ge=1, description="longest from..to of /v1/analytics")
+
     # --- AI providers (completion and embeddings, budget, prices); see docs/ai.md.
     ai_provider: Literal["offline", "openai", "anthropic"] = Field(
         default="offline", description="deployment default; a client's own AI settings override it"

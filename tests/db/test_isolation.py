@@ -271,3 +271,115 @@ def test_service_role_reaches_every_client(world: World) -> None:
             ids = [t.ids[table] for t in (world.a1, world.a2, world.b)]
             count = conn.execute(select_ids(table), [ids]).rowcount
             assert count == len(set(ids)), table
+
+
+# --- Views, materialized views and functions a tenant can reach -----------------------------------
+# Materialized views have no Row Level Security: tenants may read them only through views that filter
+# by the caller's claims. Views readable by `authenticated` are enumerated from the catalog like the
+# tables above, so a view added later is held to the same rules without editing this file.
+
+# Functions `authenticated` may execute that run as their owner or return rows: each was reviewed for
+# what it reveals. A new one fails here until its isolation is tested and it is added.
+REVIEWED_FUNCTIONS = {
+    "procrastinate.procrastinate_prune_stalled_workers_v1",
+    "procrastinate.procrastinate_register_worker_v1",
+    "procrastinate.revos_defer_jobs",
+    "public.revos_agency_client_ids",
+    "public.revos_client_agency_id",
+    "public.revos_create_data_key",
+    "public.revos_data_keys",
+    "public.revos_may_use_client_keys",
+    "public.revos_record_cartridge_version",
+}
+
+
+def tenant_views(url: str) -> list[str]:
+    """Every view of public that `authenticated` may read; each must have a client_id column."""
+    with superuser_conn(url) as conn:
+        rows = conn.execute(
+            """
+            select c.relname,
+                   exists (select from pg_attribute a where a.attrelid = c.oid and a.attname = 'client_id'
+                           and not a.attisdropped) as has_client
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = 'public' and c.relkind = 'v'
+              and has_table_privilege('authenticated', c.oid, 'select')
+            order by 1
+            """
+        ).fetchall()
+        # Fill the materialized views behind them from the seeded world.
+        for r in conn.execute("select format('%I.%I', schemaname, matviewname) as name from pg_matviews"):
+            conn.execute(sql.SQL("refresh materialized view {}").format(sql.SQL(r["name"])))
+    blind = [r["relname"] for r in rows if not r["has_client"]]
+    assert blind == [], f"views readable by tenants without a client_id column: {blind}"
+    return [r["relname"] for r in rows]
+
+
+def view_clients(conn: psycopg.Connection[Any], view: str) -> dict[Any, int]:
+    query = sql.SQL("select client_id, count(*) as n from {} group by client_id").format(sql.Identifier(view))
+    return {r["client_id"]: r["n"] for r in conn.execute(query).fetchall()}
+
+
+def test_tenant_views_show_each_caller_exactly_its_clients_rows(world: World) -> None:
+    views = tenant_views(world.url)
+    assert "analytics_campaign_funnel" in views
+    with superuser_conn(world.url) as conn:
+        truth = {v: view_clients_as_owner(conn, v) for v in views}
+    assert truth["analytics_campaign_funnel"].get(world.a1.client_id), "the seeded world shows in the funnel"
+    sessions = [
+        (world.a1.claims(), [world.a1]),
+        (world.a1.claims(agency_id=str(world.agency_x), user_role="admin"), [world.a1]),
+        (staff_claims(world.agency_x), [world.a1, world.a2]),
+        (staff_claims(world.agency_y), [world.b]),
+        (None, []),
+    ]
+    problems = []
+    for claims, own in sessions:
+        with tenant_conn(world.url, claims) as conn:
+            for view in views:
+                seen = view_clients(conn, view)
+                expected = {t.client_id: truth[view][t.client_id] for t in own if t.client_id in truth[view]}
+                if seen != expected:
+                    problems.append(f"{view} as {claims}: saw {seen}, expected {expected}")
+    assert problems == []
+
+
+def view_clients_as_owner(conn: psycopg.Connection[Any], view: str) -> dict[Any, int]:
+    """The rows behind a tenant view, per client: its materialized view read directly by the owner."""
+    definition = conn.execute("select pg_get_viewdef(%s::regclass) as d", (f"public.{view}",)).fetchone()
+    assert definition is not None
+    source = definition["d"].split(" FROM ", 1)[1].split()[0]
+    query = sql.SQL("select client_id, count(*) as n from {} group by client_id").format(sql.SQL(source))
+    return {r["client_id"]: r["n"] for r in conn.execute(query).fetchall()}
+
+
+def test_anon_reads_no_tenant_view(world: World) -> None:
+    views = tenant_views(world.url)
+    with anon_conn(world.url) as conn:
+        results = {v: attempt(conn, sql.SQL("select 1 from {}").format(sql.Identifier(v))) for v in views}
+    assert {v: r for v, r in results.items() if not denied(r)} == {}
+
+
+def test_materialized_views_and_their_schema_are_closed_to_tenants(world: World) -> None:
+    with superuser_conn(world.url) as conn:
+        open_matviews = conn.execute(
+            """
+            select schemaname, matviewname from pg_matviews
+            where has_table_privilege('authenticated', format('%I.%I', schemaname, matviewname), 'select')
+               or has_table_privilege('anon', format('%I.%I', schemaname, matviewname), 'select')
+               or has_schema_privilege('authenticated', schemaname, 'usage')
+            """
+        ).fetchall()
+        functions = conn.execute(
+            """
+            select distinct n.nspname || '.' || p.proname as name
+            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname not in ('pg_catalog', 'information_schema')
+              and (p.prosecdef or p.proretset)
+              and (has_function_privilege('authenticated', p.oid, 'execute')
+                   or has_function_privilege('anon', p.oid, 'execute'))
+            """
+        ).fetchall()
+    assert open_matviews == []
+    unreviewed = {r["name"] for r in functions} - REVIEWED_FUNCTIONS
+    assert unreviewed == set(), f"functions tenants may call, not reviewed for isolation: {unreviewed}"

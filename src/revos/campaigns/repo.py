@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
+
 from revos.db import crud
 from revos.db.pool import Conn
 
@@ -106,3 +108,21 @@ async def archive_completed(conn: Conn, before: datetime, limit: int) -> list[di
             (before, limit),
         )
     ).fetchall()
+
+
+async def merge_metrics(conn: Conn, metrics: dict[UUID, dict[str, Any]]) -> int:
+    """Merge each campaign's figures into its `metrics`; a campaign whose figures are unchanged is not
+    written (no new version, no audit row). Returns how many campaigns changed."""
+    if not metrics:
+        return 0
+    ids = list(metrics)
+    docs = [Jsonb(metrics[i]) for i in ids]
+    cur = await conn.execute(
+        """
+        update campaigns c set metrics = coalesce(c.metrics, '{}'::jsonb) || t.m
+        from unnest(%s::uuid[], %s::jsonb[]) as t (id, m)
+        where c.id = t.id and not coalesce(c.metrics, '{}'::jsonb) @> t.m
+        """,
+        (ids, docs),
+    )
+    return cur.rowcount

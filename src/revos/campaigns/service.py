@@ -226,3 +226,8 @@ async def archive_completed(
 ) -> list[dict[str, Any]]:
     """Service role: campaigns completed more than `after_days` ago are archived."""
     return await repo.archive_completed(conn, now - timedelta(days=after_days), limit)
+
+
+async def record_metrics(conn: Conn, metrics: dict[UUID, dict[str, Any]]) -> int:
+    """Store campaigns' funnel totals (from analytics) in `campaigns.metrics`; returns how many changed."""
+    return await repo.merge_metrics(conn, metrics)

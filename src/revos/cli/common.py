@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
+from revos import logs
 from revos.config import Settings, get_settings
 from revos.db.embedded import resolve_database_url
 from revos.errors import RevosError
@@ -19,8 +19,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def setup_logging(settings: Settings) -> None:
+    """Text or JSON lines (REVOS_LOG_FORMAT) at REVOS_LOG_LEVEL, with the request or job id."""
+    logs.configure(settings.log_level, settings.log_format)
 
 
 def settings_and_url() -> tuple[Settings, str]:

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 import uvicorn
 
-from revos.cli import backup, cartridges, db, keys, tenants, users, worker
+from revos.cli import backup, cartridges, db, keys, status, tenants, users, worker
 from revos.cli.common import console, err_console, run, settings_and_url, setup_logging
 from revos.config import get_settings
 
@@ -19,6 +19,7 @@ app.add_typer(tenants.app, name="agency")
 app.add_typer(users.app, name="user")
 app.add_typer(cartridges.app, name="cartridges")
 worker.register(app)
+status.register(app)
 audit_app = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
@@ -30,11 +31,18 @@ def serve(
 ) -> None:
     """Run the API server."""
     settings = get_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     settings.require_secrets()
     from revos.app import create_app
 
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
+    # Our handler and access line (revos.api.observe, with the request id) replace uvicorn's.
+    uvicorn.run(
+        create_app(),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @app.command()

@@ -21,7 +21,7 @@ def worker(
 ) -> None:
     """Run the job worker: queued tasks plus periodic work, reconnecting after database restarts."""
     settings, url = settings_and_url()
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     settings.require_secrets()
     settings.database_url = url  # the embedded server's, if that is what settings_and_url started
 

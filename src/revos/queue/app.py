@@ -48,6 +48,7 @@ TASK_MODULES: list[str] = [
     "revos.memory.tasks",
     "revos.skills.tasks",
     "revos.pods.tasks",
+    "revos.analytics.tasks",
 ]
 
 

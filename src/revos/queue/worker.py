@@ -20,6 +20,7 @@ import psycopg
 from procrastinate import App, JobContext
 from procrastinate.worker import Worker
 
+from revos import logs
 from revos.config import Settings
 from revos.queue.app import open_app, reset_current_runtime, set_current_runtime
 from revos.queue.errors import QueueNotInstalled
@@ -224,7 +225,8 @@ class QueueWorker:
         self, call_next: Callable[[], Awaitable[Any]], context: JobContext, worker: Worker
     ) -> Any:
         try:
-            return await call_next()
+            with logs.bound(job=str(context.job.id)):
+                return await call_next()
         except Exception as exc:
             assert context.job.id is not None
             await record_job_error(context.app.connector, context.job.id, f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,1 @@
+"""Operations: /metrics (Prometheus) and the health summary of `revos status` (docs/operations.md)."""
