@@ -9,7 +9,8 @@ For one post published at `published`:
 2. **How.** Every engaging member likes; each also comments with probability `comment_share`, and
    reposts with probability `repost_share` when `reposts` is on.
 3. **When.** Nothing before `published + min_delay_seconds` (nor before now). A like falls inside the like
-   window (`engagement_window_minutes` after publication), a comment inside the comment window, at a
+   window (`engagement_window_minutes` after publication), a comment inside the comment window, a repost
+   inside the repost window (`repost_window_minutes`, by default the like window), at a
    log-normal offset from the earliest moment (median a fifth of the window, heavy right tail: most
    people react soon, some much later; never uniform, never immediate). Offsets past the window are drawn
    again. No two activities of one post share a second.
@@ -32,7 +33,7 @@ from uuid import UUID
 from revos.accounts.safety import Window, zone
 from revos.pods.schemas import PodSettings
 
-LEDGER_KIND = {"like": "reaction", "comment": "comment", "repost": "post"}
+LEDGER_KIND = {"like": "reaction", "comment": "comment", "repost": "repost"}
 MEDIAN_FRACTION = 0.2  # the median offset, as a share of the time left in the window
 SIGMA = 0.9  # log-normal spread: the coefficient of variation of offsets is about 1.1
 DRAWS = 6
@@ -64,6 +65,7 @@ class Windows:
     earliest: datetime
     like_ends: datetime
     comment_ends: datetime
+    repost_ends: datetime
 
     @classmethod
     def of(
@@ -79,10 +81,11 @@ class Windows:
             earliest,
             published + timedelta(minutes=like_minutes),
             published + timedelta(minutes=comment_minutes),
+            published + timedelta(minutes=settings.repost_window_minutes or like_minutes),
         )
 
     def ends(self, kind: str) -> datetime:
-        return self.like_ends if kind == "like" else self.comment_ends
+        return {"like": self.like_ends, "repost": self.repost_ends}.get(kind, self.comment_ends)
 
 
 def choose(candidates: list[Candidate], settings: PodSettings, rng: random.Random) -> list[Candidate]:
