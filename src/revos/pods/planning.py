@@ -16,9 +16,10 @@ For one post published at `published`:
    again. No two activities of one post share a second.
 4. **Hours.** A moment outside the account's working hours (revos.accounts.safety, the account's time
    zone) or inside the pod's quiet hours moves to when they open, plus a few minutes of jitter; if that
-   is past the window, the activity is `skipped` with the reason. So are activities of a paused
-   account, of a member at `daily_engagements_per_member`, or whose account's daily cap for the kind is
-   spent. An activity is never planned late.
+   is past the window, the activity is `skipped` with the reason. An account whose automatic pause (a
+   429's backoff) ends inside the window is planned after it. Skipped too are activities of an account
+   paused by a person or disconnected, of a member at `daily_engagements_per_member`, or whose account's
+   daily cap for the kind is spent. An activity is never planned late.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Candidate:
     with_author: int  # of the author's recent posts, how many this member engaged with
     recent_count: int  # engagements pending or done in the last day
     caps_left: dict[str, int] = field(default_factory=dict)  # ledger kind → units left today
+    resumes_at: datetime | None = None  # an automatic pause (a 429's backoff) ends then
 
 
 @dataclass(frozen=True)
@@ -178,10 +180,17 @@ def _plan_one(
         reason = f"the account's daily {LEDGER_KIND[kind]} cap is spent"
     if reason is not None:
         return Planned(c.member_id, kind, None, ends, reason)
-    seconds = offset((ends - windows.earliest).total_seconds(), rng)
+    earliest = windows.earliest
+    if c.resumes_at is not None and c.resumes_at > earliest:
+        earliest = c.resumes_at
+        if earliest >= ends:
+            return Planned(
+                c.member_id, kind, None, ends, "the account's pause (rate limit) outlasts the window"
+            )
+    seconds = offset((ends - earliest).total_seconds(), rng)
     if seconds is None:
         return Planned(c.member_id, kind, None, ends, "the window closed before the post reached the pod")
-    moment, why = fit_hours(windows.earliest + timedelta(seconds=seconds), c, settings, ends, rng)
+    moment, why = fit_hours(earliest + timedelta(seconds=seconds), c, settings, ends, rng)
     if moment is None:
         return Planned(c.member_id, kind, None, ends, why or "nothing fits in the window")
     moment = _free_second(moment, taken, rng)
