@@ -134,7 +134,11 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
     settled = await ledger.settle(runtime, action.id, reconcile, unsent_reason=WINDOW_CLOSED)
     if settled.status == "done":
         return await _settle(runtime, a, "completed", None, missed=False)
-    return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
+    if settled.status == "failed":
+        return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
+    # Another worker's attempt is in flight (or LinkedIn could not be read): it may still happen, so the
+    # activity stays open until that attempt is settled, never recorded as skipped while it is under way.
+    return await _wait(runtime, a, settled.not_before or now + timedelta(minutes=1), settled.reason)
 
 
 def _not_now(a: dict[str, Any]) -> str | None:
