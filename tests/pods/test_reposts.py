@@ -40,6 +40,11 @@ async def test_reposts_happen_once_each_under_429_5xx_and_timeouts_after_the_fac
         assert r["window_ends_at"] == published + timedelta(minutes=120)
         assert published + timedelta(seconds=90) <= r["scheduled_for"] < r["window_ends_at"]
 
+    # Due early in their window, so the 429's hour-long pause ends well inside it.
+    await world.owner.execute(
+        "update pod_activities set scheduled_for = %s where post_id = %s and engagement_type = 'repost'",
+        (published + timedelta(minutes=3), post_id),
+    )
     await _run_until(runtime, clock, published + timedelta(minutes=121), step=90)
     assert [rule.hits for rule in faults[:3]] == [1, 2, 1], [rule.hits for rule in faults]
     rows = {r["member_id"]: r for r in _activities(db_url, post_id) if r["engagement_type"] == "repost"}

@@ -4,12 +4,14 @@ who do not take part, 429s and 5xx on comments, and two executors over the same 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from revos.clock import ManualClock
-from revos.pods import execution
+from revos.pods import execution, planning
+from revos.pods.schemas import PodSettings
 from revos.runtime import Runtime
 from revos.sim import FaultRule
 from tests.pods.conftest import PodWorld
@@ -111,6 +113,11 @@ async def test_429s_and_5xx_on_comments_retry_or_wait_and_post_each_comment_once
         world.sim.faults.add(rule)
     published = clock.now()
     sim_post, post_id = await _publish(world, runtime, author)
+    # The comments fall due early in their window, so the 429's hour-long pause ends well inside it.
+    await world.owner.execute(
+        "update pod_activities set scheduled_for = %s where post_id = %s and engagement_type = 'comment'",
+        (published + timedelta(minutes=3), post_id),
+    )
     await _run_until(runtime, clock, published + timedelta(minutes=181), step=120)
     assert [rule.hits for rule in faults] == [1, 2, 1]
     comments = {r["member_id"]: r for r in _activities(db_url, post_id) if r["engagement_type"] == "comment"}
@@ -170,3 +177,27 @@ async def test_two_executors_at_once_perform_every_due_activity_exactly_once(
     assert world.sim.engagement_duplicates() == {}
     members = read_rows(db_url, "select * from pod_members where pod_id = %s", UUID(world.pod["id"]))
     assert sum(m["total_engagements"] for m in members) == len(rows)  # each counted once
+
+
+def test_an_account_whose_429_pause_ends_inside_the_window_is_planned_after_it() -> None:
+    rng = random.Random(5)
+    settings = PodSettings(engage_share=1.0, comment_share=1.0, min_delay_seconds=60)
+    published = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    windows = planning.Windows.of(published, published, settings, 30, 180)
+    hours = planning.Window(False, 0, 24, frozenset())
+    ends_soon = published + timedelta(minutes=40)  # past the like window, inside the comment window
+
+    def member(n: int, resumes_at: datetime | None) -> planning.Candidate:
+        return planning.Candidate(
+            UUID(int=n), UUID(int=100 + n), "UTC", hours, None, 0, 0, resumes_at=resumes_at
+        )
+
+    for _ in range(20):
+        planned = planning.plan(
+            [member(1, ends_soon), member(2, published - timedelta(minutes=5))], windows, settings, rng
+        )
+        by = {(p.member_id.int, p.kind): p for p in planned}
+        assert by[(1, "like")].scheduled_for is None
+        assert by[(1, "like")].skip_reason == "the account's pause (rate limit) outlasts the window"
+        assert ends_soon <= by[(1, "comment")].scheduled_for < windows.comment_ends  # type: ignore[operator]
+        assert by[(2, "like")].scheduled_for is not None  # a pause already over holds nothing back

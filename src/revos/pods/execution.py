@@ -117,8 +117,11 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
             target=a["social_id"],
             payload=payload,
         )
-        await execution_repo.set_action(conn, a["id"], action.id)
+        pending = await execution_repo.set_action(conn, a["id"], action.id)
     call, reconcile = CALLS[kind]
+    if not pending:  # settled meanwhile (its window lapsed, a person rejected it): nothing is sent
+        await ledger.settle(runtime, action.id, reconcile, unsent_reason="the activity was settled meanwhile")
+        return "settled"
     outcome = await ledger.perform(runtime, action.id, call, reconcile)
     if outcome.status == "done":
         return await _settle(runtime, a, "completed", None, missed=False)
