@@ -12,10 +12,10 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
 (revos.actions.reconcile.CALLS): the account's shared safety budget is reserved there, the provider is
 called outside any transaction, and an ambiguous failure is reconciled (the post read back for the
 member's reaction, its comments, or the member's own posts for a repost of it) before anything is sent
-again. The activity is `completed` only with the provider's
-confirmation. Deferred by the budget, working hours, a gap or a pause: moved to when the account may act,
-if that is still inside the window; else skipped (missed). Past its window, an activity whose action may
-have happened is settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
+again. The activity is `completed` only with the provider's confirmation. Deferred by the budget, working
+hours, a gap or a pause: moved to when the account may act, if that is still inside the window; else
+skipped (missed). Past its window, an activity whose action may have happened, or is in flight in another
+worker, is settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
 """
 
 from __future__ import annotations

@@ -149,7 +149,7 @@ def _candidate(runtime: Runtime, row: dict[str, Any], now: datetime) -> planning
         resumes = until if until > now else None
     elif row["paused_at"] is not None:
         paused = f"paused ({row['pause_reason'] or 'paused'})"
-    elif row["account_status"] != "active":
+    if paused is None and row["account_status"] != "active":
         paused = f"account is {row['account_status']}"
     caps = {
         kind: policy.cap_for(kind, row["warmup_started_at"], now)
