@@ -4,7 +4,7 @@ spec's 1M pod activities a day (11.6 a second on average).
 
     .venv/bin/python bench/pods.py [--members 12] [--posts-per-member 200] [--activities 1000]
         [--comment-share 0.35] [--lanes 1 4 12] [--raw 2000] [--pod-posts 300] [--executor-lanes 4]
-        [--batch 25]
+        [--batch 25] [--repost-share 0.1]
 
 On a fresh database of the embedded PostgreSQL (every migration applied): one client, `--members` connected
 LinkedIn accounts (safety out of the way: gap 0, caps 100,000 a day, working hours off, no warm-up) and, at
@@ -21,13 +21,14 @@ comment, every one on a target of its own.
    performs its activities one after another (an account never acts twice at once); `--lanes` runs are
    made with that many accounts acting at the same time.
 
-3. **scheduling**: a pod of every account (engage share 0.6, comment share 0.35, author caps out of the
-   way), and `--pod-posts` posts scheduled one after another as `PostPublished` or a submitted URL
+3. **scheduling**: a pod of every account (engage share 0.6, comment share 0.35, reposts with
+   `--repost-share`, author caps out of the way), and `--pod-posts` posts scheduled one after another as `PostPublished` or a submitted URL
    schedules them (`revos.pods.scheduling.schedule_post`, one transaction per post): activities planned
    per second.
 4. **executor**: those activities all made due at once (a backlog), then `--executor-lanes` executor ticks
    at a time (`revos.pods.execution.run_due`, `--batch` claimed per tick: comments drafted by the voice
-   skill with the offline provider, each activity performed through the ledger as above, the outcome and
+   skill with the offline provider, each activity performed through the ledger as above — a repost is
+   first looked for in the member's own posts, then sent with `POST /posts` and `repost` — the outcome and
    the member's counters written) until none is pending: activities completed per second.
 
 Afterwards the simulator's own record (`sim.engagements()`) is checked: every activity exactly once, no
@@ -72,6 +73,7 @@ ACCOUNT_SAFETY = {
     "gap_max_seconds": 0,
     "cap_reaction": MAX_CAP,
     "cap_comment": MAX_CAP,
+    "cap_repost": MAX_CAP,
     "working_hours_enabled": False,
     "warmup_days": 0,
 }
@@ -128,6 +130,7 @@ def _sim_process(pipe: Connection, members: int, posts_per_member: int, pod_post
                         "on_pod_posts": sum(1 for e in engaged if e.post_id in pod_ids),
                         "reactions": sum(1 for e in engaged if e.kind == "reaction"),
                         "comments": sum(1 for e in engaged if e.kind == "comment"),
+                        "reposts": sum(1 for e in engaged if e.kind == "repost"),
                         "targets": len({e.target for e in engaged}),
                         "duplicates": sum(n - 1 for n in sim.engagement_duplicates().values()),
                         "requests": len(sim.requests),
@@ -470,6 +473,7 @@ async def main(args: argparse.Namespace, root_url: str, root: Path) -> None:
             stages.append(stage)
         after = await sim.stats()
         if args.pod_posts:
+            POD_SETTINGS.update(reposts=args.repost_share > 0, repost_share=args.repost_share)
             pod, members = await make_pod(runtime, client_id, account_ids, users)
             cpu.begin()
             planned = await schedule(runtime, pod, members, sim.world.pod_posts)
@@ -480,9 +484,10 @@ async def main(args: argparse.Namespace, root_url: str, root: Path) -> None:
             executed.cpu = cpu.end()
             show(executed)
             stages += [planned, executed]
-            on_pod = (await sim.stats())["on_pod_posts"]
+            final = await sim.stats()
             print(
-                f"   simulator's record: {on_pod} engagements on the pod's posts for {executed.count} completed"
+                f"   simulator's record: {final['on_pod_posts']} engagements on the pod's posts"
+                f" ({final['reposts']} reposts) for {executed.count} completed"
             )
     finally:
         await close_linkedin_client(runtime)
@@ -518,6 +523,9 @@ def cli() -> None:
     parser.add_argument("--pod-posts", type=int, default=300, help="posts the pod engine schedules (0: skip)")
     parser.add_argument("--executor-lanes", type=int, default=4, help="executor ticks running at once")
     parser.add_argument("--batch", type=int, default=25, help="activities an executor tick claims")
+    parser.add_argument(
+        "--repost-share", type=float, default=0.1, help="the pod's repost_share (0: no reposts)"
+    )
     args = parser.parse_args()
     if max(args.lanes) > args.members or min(args.lanes) < 1:
         parser.error("--lanes must be between 1 and --members")

@@ -274,6 +274,7 @@ class Settings(BaseSettings):
     safety_cap_comment: int = Field(default=30, ge=0)
     safety_cap_reaction: int = Field(default=100, ge=0)
     safety_cap_profile_view: int = Field(default=80, ge=0)
+    safety_cap_repost: int = Field(default=5, ge=0, description="reposts (pods) per account per local day")
     safety_working_hours_enabled: bool = True
     safety_working_hours_start: float = Field(default=8.0, ge=0, le=24, description="local hour, e.g. 8.5")
     safety_working_hours_end: float = Field(default=20.0, ge=0, le=24)

@@ -6,7 +6,8 @@ Time is a ManualClock the test moves from one due moment to the next (the next p
 pending activity), running the executor at each: nothing waits on the machine's speed, and the loop is
 bounded by the work left, not by a wall-clock deadline.
 
-The same week is run again while LinkedIn answers 429s, 5xx and timeouts after the engagement took effect;
+Members like, comment and repost. The same week is run again while LinkedIn answers 429s, 5xx and
+timeouts after the engagement (a reaction, a comment or a repost) took effect;
 a manual pod's week checks that only what members really did on the post is credited."""
 
 from __future__ import annotations
@@ -37,9 +38,19 @@ WEEK = timedelta(days=7)
 LIKE_WINDOW = timedelta(minutes=30)
 COMMENT_WINDOW = timedelta(minutes=180)
 MIN_DELAY = 90  # seconds
-CAPS = {"reaction": 4, "comment": 3}  # each account's daily caps (safety), binding on the busy day
+CAPS = {
+    "reaction": 4,
+    "comment": 3,
+    "repost": 2,
+}  # each account's daily caps (safety), binding on the busy day
 GAPS_CV_BOUND = 0.3  # one account's gaps between actions: coefficient of variation above this
-SETTINGS = {"engage_share": 0.6, "comment_share": 0.35, "min_delay_seconds": MIN_DELAY}
+SETTINGS = {
+    "engage_share": 0.6,
+    "comment_share": 0.35,
+    "min_delay_seconds": MIN_DELAY,
+    "reposts": True,
+    "repost_share": 0.15,  # inside the like window (no repost_window_minutes)
+}
 TEXTS = (
     "We stopped sending proposals on Fridays. Replies went up, not because of the day, but because we "
     "had to call first.",
@@ -154,7 +165,7 @@ def _check_week(week: Week) -> dict[str, Any]:
     """Everything the issue asks of a week; returns figures for the failure messages."""
     rows, world = week.rows, week.world
     member = {str(p.member_id): p for p in world.people}
-    kinds = {"like": "reaction", "comment": "comment"}
+    kinds = {"like": "reaction", "comment": "comment", "repost": "repost"}
     by_post = {sp.social_id: pid for pid, sp in week.posts.items()}
     completed = Counter(
         (kinds[r["engagement_type"]], week.posts[r["post_id"]].id, member[str(r["member_id"])].provider_id)
@@ -177,12 +188,13 @@ def _check_week(week: Week) -> dict[str, Any]:
     assert set(completed.values()) == {1}, figures
     assert world.sim.engagement_duplicates() == {}, figures
     assert figures["completed"] > POSTS * 3, figures  # the pod did engage, a lot
+    assert sum(1 for kind, _, _ in completed if kind == "repost") >= POSTS // 3, figures  # and reposted
     # Inside the windows, never the author, never before the minimum delay.
     posts = {sp.id: sp for sp in week.posts.values()}
     for e in engaged:
         post = posts[e.post_id]
         after = e.at - post.created_at
-        window = LIKE_WINDOW if e.kind == "reaction" else COMMENT_WINDOW
+        window = COMMENT_WINDOW if e.kind == "comment" else LIKE_WINDOW
         assert timedelta(seconds=MIN_DELAY) <= after < window, (e, after)
         assert e.actor_id != e.author_id, e
     assert by_post  # every post is a revOS post
@@ -248,6 +260,9 @@ async def test_the_same_week_under_429s_5xx_and_post_action_timeouts_duplicates_
         FaultRule("timeout", route="POST /posts/reaction", after=True, probability=0.12),
         FaultRule("timeout", route="POST /posts/*/comments", after=True, probability=0.12),
         FaultRule("error", route="GET /posts/*", status=503, probability=0.05),
+        FaultRule("rate_limit", route="POST /posts", times=1),  # reposts
+        FaultRule("error", route="POST /posts", status=500, times=2),
+        FaultRule("timeout", route="POST /posts", after=True, probability=0.3),
     ]
     for rule in rules:
         world.sim.faults.add(rule)

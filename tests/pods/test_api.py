@@ -44,10 +44,19 @@ async def test_a_pod_is_created_paused_and_activated_only_with_min_members(world
 
 async def test_settings_and_members_are_validated(world: PodWorld, owner: Conn, runtime: Runtime) -> None:
     api, h = world.api, world.tenant.headers
-    for bad in ({"engage_share": 2}, {"unknown": 1}, {"min_delay_seconds": 1800}, {"reposts": True}):
+    for bad in (
+        {"engage_share": 2},
+        {"unknown": 1},
+        {"min_delay_seconds": 1800},
+        {"repost_window_minutes": 1},
+    ):
         r = await api.post("/v1/pods", json={"name": f"bad {uuid4()}", "settings": bad}, headers=h)
         assert r.status_code == 422, (bad, r.text)
-    assert "reposts are not available yet" in r.text
+    assert "settings.repost_window_minutes" in r.text
+    r = await api.post(
+        "/v1/pods", json={"name": f"reposting {uuid4()}", "settings": {"reposts": True}}, headers=h
+    )
+    assert r.status_code == 201, r.text
     pod = await world.make_pod(2, activate=False)
     person = world.people[0]
     # The same member twice.

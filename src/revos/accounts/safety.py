@@ -46,7 +46,7 @@ from revos.linkedin.errors import (
 )
 from revos.runtime import Runtime
 
-KINDS = ("post", "dm", "invitation", "comment", "reaction", "profile_view")
+KINDS = ("post", "dm", "invitation", "comment", "reaction", "profile_view", "repost")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Why an account is paused, from least to most serious: a milder pause never replaces a more serious one.
 PAUSE_SOURCES = ("rate_limited", "provider_error", "disconnected", "restricted", "manual")
@@ -66,6 +66,7 @@ class SafetyOverrides(BaseModel):
     cap_comment: float | None = None
     cap_reaction: float | None = None
     cap_profile_view: float | None = None
+    cap_repost: float | None = None
     cap_invitation_weekly: float | None = None
     working_hours_enabled: bool | None = None
     working_hours_start: float | None = None

@@ -13,6 +13,14 @@ outbound action (post, DM, invitation, comment, reaction) is a row in `linkedin_
 finds the existing row instead of acting twice. Nothing becomes `done` without the provider's id (a
 check constraint says so too).
 
+Two workers on one action. An attempt `in_flight` is leased for `action_inflight_timeout_seconds` from
+`started_at` (longer than the HTTP client's timeout): until then nobody reconciles it. A reconciliation
+concludes "not sent" only if the row is still at the attempt it read before looking at the provider
+(`attempts` unchanged): if another worker released and restarted the action meanwhile, what the provider
+showed may predate that attempt's call, so it concludes nothing (deferred). And the answer to an attempt
+(ambiguous, failed, released with its budget unit) is recorded only while the row is still at that
+attempt: a late answer to a stale attempt never undoes the newer one.
+
 `perform()` runs the whole protocol; the primitives (`begin`, `start`, `confirm`, …) run in the caller's
 transaction and never commit. The rows are read and written by `revos.actions.repo`; the records and
 outcomes are `revos.actions.models`'.
@@ -99,13 +107,13 @@ async def confirm(
 
 
 async def _undo(conn: Conn, action: Action, error: str, *, failed: bool) -> None:
-    """Fail the action, or release it to intent, and give back the budget unit its attempt reserved."""
+    """Fail the action, or release it to intent, and give back the budget unit its attempt reserved — only
+    while the row is still at `action`'s attempt."""
+    undo = repo.fail if failed else repo.release
+    if not await undo(conn, action.id, error, attempt=action.attempts):
+        return
     if action.reserved_day is not None:
         await safety.refund(conn, account_id=action.account_id, kind=action.kind, day=action.reserved_day)
-    if failed:
-        await repo.fail(conn, action.id, error)
-    else:
-        await repo.release(conn, action.id, error)
 
 
 # --- the protocol ---------------------------------------------------------------------------------------
@@ -180,7 +188,9 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
     except BaseException as exc:
         # A bug or a cancellation after start: the request may have left. Reconcile next time.
         async with runtime.db.service(actor="actions") as conn:
-            await repo.mark_ambiguous(conn, action.id, f"{type(exc).__name__}: {exc}")
+            await repo.mark_ambiguous(
+                conn, action.id, f"{type(exc).__name__}: {exc}", attempt=action.attempts
+            )
         raise
 
     # 6: record.
@@ -190,7 +200,10 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
             await safety.note_success(conn, action.account_id)
         else:
             await repo.mark_ambiguous(
-                conn, action.id, "the provider accepted the action without returning its id"
+                conn,
+                action.id,
+                "the provider accepted the action without returning its id",
+                attempt=action.attempts,
             )
         action = await get(conn, action.id)
     if action.done:
@@ -211,6 +224,16 @@ def _in_flight_elsewhere(runtime: Runtime, action: Action, now: datetime) -> Act
     if stale_at > now:
         return ActionOutcome("deferred", action, "another attempt is in flight", not_before=stale_at)
     return None
+
+
+def _newer_attempt(runtime: Runtime, current: Action, now: datetime) -> ActionOutcome:
+    """Deferred: another attempt started while a reconciliation was reading the provider. Ask again once it
+    has had the time to be recorded (in flight) or to be reconciled itself (ambiguous)."""
+    busy = _in_flight_elsewhere(runtime, current, now)
+    if busy is not None:
+        return busy
+    later = now + timedelta(seconds=runtime.settings.action_reconcile_delay_seconds)
+    return ActionOutcome("deferred", current, "another attempt started meanwhile", not_before=later)
 
 
 def _settled(action: Action) -> ActionOutcome:
@@ -286,6 +309,10 @@ async def _reconcile(
                 "action %s (%s) reconciled: it had happened (%s)", action.key, action.kind, found.provider_id
             )
             return ActionOutcome("done", await get(conn, action.id), "reconciled: it had happened")
+        if current.attempts != action.attempts:
+            # Another worker released the action and started a new attempt after this one read the row: what
+            # LinkedIn showed may predate that attempt's call, so "not found" proves nothing. Conclude nothing.
+            return _newer_attempt(runtime, current, now)
         if unsent_reason is not None:
             log.info(
                 "action %s (%s) reconciled: it had not happened; not sending it", action.key, action.kind
@@ -306,9 +333,10 @@ async def _record_error(
 ) -> ActionOutcome:
     settings = runtime.settings
     now = utcnow()
+    attempt = action.attempts  # the attempt this error answers: a newer one is left alone
     if exc.ambiguous:
         async with runtime.db.service(actor="actions") as conn:
-            await repo.mark_ambiguous(conn, action.id, str(exc))
+            await repo.mark_ambiguous(conn, action.id, str(exc), attempt=attempt)
             action = await get(conn, action.id)
         return ActionOutcome(
             "ambiguous",
@@ -320,13 +348,15 @@ async def _record_error(
     if isinstance(exc, AlreadyInvited) and action.kind == "invitation":
         # LinkedIn says the invitation exists: find it to confirm with its id.
         async with runtime.db.service(actor="actions") as conn:
-            await repo.mark_ambiguous(conn, action.id, str(exc))
+            await repo.mark_ambiguous(conn, action.id, str(exc), attempt=attempt)
             action = await get(conn, action.id)
         outcome = await _reconcile(runtime, client, action, reconcile)
         if outcome is not None:
             return outcome
         async with runtime.db.service(actor="actions") as conn:
-            await repo.fail(conn, action.id, f"already invited, but no pending invitation found: {exc}")
+            await repo.fail(
+                conn, action.id, f"already invited, but no pending invitation found: {exc}", attempt=attempt
+            )
             action = await get(conn, action.id)
         return ActionOutcome("failed", action, "already invited recently", error=exc)
     async with runtime.db.service(actor="actions") as conn:

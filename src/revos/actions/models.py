@@ -11,7 +11,7 @@ from uuid import UUID
 from revos.errors import RevosError
 from revos.linkedin import UnipileClient
 
-Kind = Literal["post", "dm", "invitation", "comment", "reaction", "profile_view"]
+Kind = Literal["post", "dm", "invitation", "comment", "reaction", "profile_view", "repost"]
 Status = Literal["intent", "in_flight", "done", "ambiguous", "failed"]
 
 

@@ -12,6 +12,7 @@ Conventions (what `ledger.begin` should be given):
 | post       | —                        | `text`                                           |
 | comment    | the post's `social_id`   | `text`; `comment_id` to reply to a comment       |
 | reaction   | the post's `social_id`   | `reaction_type` (default like)                   |
+| repost     | the post's `social_id`   | `text` (commentary; empty for a plain repost)    |
 
 Reconcilers look only at what happened after the attempt started (minus `CLOCK_SLACK`, for the provider's
 clock), and match the exact text, so an older identical message is not mistaken for this one.
@@ -237,12 +238,41 @@ async def reconcile_reaction(client: UnipileClient, action: Action) -> ProviderI
     return None
 
 
+# --- repost ---------------------------------------------------------------------------------------------
+
+
+async def repost(client: UnipileClient, action: Action) -> ProviderIds:
+    """Share the post once per account: a repost already in the account's feed (made by hand, or by an
+    earlier attempt) is confirmed instead of sharing the post a second time."""
+    assert action.target, "a repost needs the post's social_id as target"
+    found = await reconcile_repost(client, action)
+    if found is not None:
+        return found
+    created = await client.repost(_account(action), action.target, str(action.payload.get("text") or ""))
+    return ProviderIds(created.post_id)
+
+
+async def reconcile_repost(client: UnipileClient, action: Action) -> ProviderIds | None:
+    """The account's own recent posts: a repost of the target post (whatever its age or commentary)."""
+    assert action.target
+    account_id = _account(action)
+    me = await client.get_own_profile(account_id)
+    original = {action.target, action.target.rsplit(":", 1)[-1]}
+    post = await _first(
+        client.iter_user_posts(me.provider_id, account_id, limit=100),
+        lambda p: p.is_repost and p.repost_id is not None and p.repost_id in original,
+        limit=MAX_ITEMS_SCANNED,
+    )
+    return ProviderIds(post.id) if post is not None else None
+
+
 CALLS: dict[str, tuple[Call, Reconcile]] = {
     "dm": (send_dm, reconcile_dm),
     "invitation": (send_invitation, reconcile_invitation),
     "post": (create_post, reconcile_post),
     "comment": (comment, reconcile_comment),
     "reaction": (react, reconcile_reaction),
+    "repost": (repost, reconcile_repost),
 }
 
 

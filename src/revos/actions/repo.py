@@ -76,27 +76,36 @@ async def confirm(
     )
 
 
-async def fail(conn: Conn, action_id: UUID, error: str) -> None:
-    """→ failed, unless done."""
-    await conn.execute(
-        "update linkedin_actions set status = 'failed', last_error = %s where id = %s and status <> 'done'",
-        (error[:ERROR_MAX], action_id),
+# `attempt`: only while the row is still at that attempt (a late answer to an attempt another worker has
+# since reconciled and started again must not undo the newer one).
+_AT_ATTEMPT = " and (%s::int is null or attempts = %s)"
+
+
+async def fail(conn: Conn, action_id: UUID, error: str, *, attempt: int | None = None) -> bool:
+    """→ failed, unless done. False when nothing changed."""
+    result = await conn.execute(
+        "update linkedin_actions set status = 'failed', last_error = %s where id = %s and status <> 'done'"
+        + _AT_ATTEMPT,
+        (error[:ERROR_MAX], action_id, attempt, attempt),
     )
+    return result.rowcount > 0
 
 
-async def mark_ambiguous(conn: Conn, action_id: UUID, error: str) -> None:
-    """in_flight/ambiguous → ambiguous."""
-    await conn.execute(
+async def mark_ambiguous(conn: Conn, action_id: UUID, error: str, *, attempt: int | None = None) -> bool:
+    """in_flight/ambiguous → ambiguous. False when nothing changed."""
+    result = await conn.execute(
         "update linkedin_actions set status = 'ambiguous', last_error = %s"
-        " where id = %s and status in ('in_flight', 'ambiguous')",
-        (error[:ERROR_MAX], action_id),
+        " where id = %s and status in ('in_flight', 'ambiguous')" + _AT_ATTEMPT,
+        (error[:ERROR_MAX], action_id, attempt, attempt),
     )
+    return result.rowcount > 0
 
 
-async def release(conn: Conn, action_id: UUID, error: str | None) -> None:
-    """in_flight/ambiguous → intent, the day's reservation forgotten."""
-    await conn.execute(
+async def release(conn: Conn, action_id: UUID, error: str | None, *, attempt: int | None = None) -> bool:
+    """in_flight/ambiguous → intent, the day's reservation forgotten. False when nothing changed."""
+    result = await conn.execute(
         "update linkedin_actions set status = 'intent', reserved_day = null, last_error = %s"
-        " where id = %s and status in ('in_flight', 'ambiguous')",
-        (error[:ERROR_MAX] if error else None, action_id),
+        " where id = %s and status in ('in_flight', 'ambiguous')" + _AT_ATTEMPT,
+        (error[:ERROR_MAX] if error else None, action_id, attempt, attempt),
     )
+    return result.rowcount > 0

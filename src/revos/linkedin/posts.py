@@ -52,6 +52,15 @@ class PostsAPI(HttpCore):
         result: PostCreated = await self._send("POST", "/posts", PostCreated, files=form.parts(attachments))
         return result
 
+    async def repost(self, account_id: str, post_id: str, text: str = "") -> PostCreated:
+        """Share an existing post in the account's feed (`POST /posts` with `repost`, spec §6.2): a plain
+        repost with an empty `text`, else with `text` as commentary. `post_id` is the post's numeric id
+        (a `urn:li:activity:` URN is reduced to it). The result's `post_id` is the repost's own id."""
+        original = post_id.rsplit(":", 1)[-1] if post_id.startswith("urn:li:activity:") else post_id
+        form = build_request(CreatePostRequest, account_id=account_id, text=text, repost=original)
+        result: PostCreated = await self._send("POST", "/posts", PostCreated, files=form.parts())
+        return result
+
     async def get_post(self, post_id: str, account_id: str) -> Post:
         """Post by numeric id (or URN). The response carries the `social_id` the comment routes need."""
         result: Post = await self._get(f"/posts/{seg(post_id)}", Post, {"account_id": account_id})

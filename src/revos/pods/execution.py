@@ -7,14 +7,15 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
 3. due activities of auto-engaging pods are claimed in a batch (`for update skip locked` on the partial
    index of pending `scheduled_for`, with a lease) and performed one by one (`perform`).
 
-`perform` records the action in the ledger under `pod:<activity id>` (kind `reaction` or `comment`,
-target the post's `social_id`) and runs `ledger.perform` with the standard call and reconciler
+`perform` records the action in the ledger under `pod:<activity id>` (kind `reaction`, `comment` or
+`repost`, target the post's `social_id`) and runs `ledger.perform` with the standard call and reconciler
 (revos.actions.reconcile.CALLS): the account's shared safety budget is reserved there, the provider is
-called outside any transaction, and an ambiguous failure is reconciled (the post's reactions or comments
-read back) before anything is sent again. The activity is `completed` only with the provider's
-confirmation. Deferred by the budget, working hours, a gap or a pause: moved to when the account may act,
-if that is still inside the window; else skipped (missed). Past its window, an activity whose action may
-have happened is settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
+called outside any transaction, and an ambiguous failure is reconciled (the post read back for the
+member's reaction, its comments, or the member's own posts for a repost of it) before anything is sent
+again. The activity is `completed` only with the provider's confirmation. Deferred by the budget, working
+hours, a gap or a pause: moved to when the account may act, if that is still inside the window; else
+skipped (missed). Past its window, an activity whose action may have happened, or is in flight in another
+worker, is settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
         assert a is not None
 
     kind = LEDGER_KIND[a["engagement_type"]]
-    payload: dict[str, Any] = {"text": a["comment_text"]} if kind == "comment" else {"reaction_type": "like"}
+    payload: dict[str, Any] = {
+        "comment": {"text": a["comment_text"]},
+        "repost": {"text": ""},  # a plain repost, no commentary
+    }.get(kind, {"reaction_type": "like"})
     async with runtime.db.service(actor="pods") as conn:
         action = await ledger.begin(
             conn,
@@ -113,8 +117,11 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
             target=a["social_id"],
             payload=payload,
         )
-        await execution_repo.set_action(conn, a["id"], action.id)
+        pending = await execution_repo.set_action(conn, a["id"], action.id)
     call, reconcile = CALLS[kind]
+    if not pending:  # settled meanwhile (its window lapsed, a person rejected it): nothing is sent
+        await ledger.settle(runtime, action.id, reconcile, unsent_reason="the activity was settled meanwhile")
+        return "settled"
     outcome = await ledger.perform(runtime, action.id, call, reconcile)
     if outcome.status == "done":
         return await _settle(runtime, a, "completed", None, missed=False)
@@ -130,7 +137,11 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
     settled = await ledger.settle(runtime, action.id, reconcile, unsent_reason=WINDOW_CLOSED)
     if settled.status == "done":
         return await _settle(runtime, a, "completed", None, missed=False)
-    return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
+    if settled.status == "failed":
+        return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
+    # Another worker's attempt is in flight (or LinkedIn could not be read): it may still happen, so the
+    # activity stays open until that attempt is settled, never recorded as skipped while it is under way.
+    return await _wait(runtime, a, settled.not_before or now + timedelta(minutes=1), settled.reason)
 
 
 def _not_now(a: dict[str, Any]) -> str | None:
@@ -140,8 +151,6 @@ def _not_now(a: dict[str, Any]) -> str | None:
         return "the pod is paused"
     if not a["social_id"]:
         return "the post's LinkedIn id is unknown"
-    if a["engagement_type"] == "repost":
-        return "reposts are not performed yet"
     return None
 
 

@@ -14,8 +14,9 @@ from revos.db.pool import Conn
 
 async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Pending activities of auto-engaging pods whose window closed before anything was started for them:
-    skipped (missed). Those with a ledger action are left to the executor, which settles them without
-    resending; manual pods' are settled by their last verification (revos.pods.manual)."""
+    skipped (missed). Those with a ledger action, or leased to an executor that may be starting one, are
+    left to the executor, which settles them without resending; manual pods' are settled by their last
+    verification (revos.pods.manual)."""
     return await (
         await conn.execute(
             """
@@ -23,6 +24,7 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
               select a.id from pod_activities a
               where a.status = 'pending' and a.scheduled_for <= %(now)s and a.window_ends_at <= %(now)s
                 and a.linkedin_action_id is null
+                and (a.claimed_until is null or a.claimed_until <= %(now)s)  -- leased: may be starting its action
                 and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
                 and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
                                 where po.id = a.post_id and c.archived_at is not null)
@@ -83,11 +85,16 @@ async def execution_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | N
     ).fetchone()
 
 
-async def set_action(conn: Conn, activity_id: UUID, action_id: UUID) -> None:
-    await conn.execute(
-        "update pod_activities set linkedin_action_id = %s where id = %s and linkedin_action_id is null",
-        (action_id, activity_id),
-    )
+async def set_action(conn: Conn, activity_id: UUID, action_id: UUID) -> bool:
+    """Link the ledger action to the activity; False when the activity is no longer pending."""
+    row = await (
+        await conn.execute(
+            "update pod_activities set linkedin_action_id = coalesce(linkedin_action_id, %s)"
+            " where id = %s and status = 'pending' returning id",
+            (action_id, activity_id),
+        )
+    ).fetchone()
+    return row is not None
 
 
 async def reschedule(conn: Conn, activity_id: UUID, at: datetime, note: str | None) -> None:

@@ -1,13 +1,14 @@
 """Manual pods (`auto_engage = false`): members engage by hand; revOS lists what to do and verifies it.
 
 `tasks_for(conn, member_id, now)` is a member's list (`GET /v1/pods/{id}/tasks?member=…`): each open
-like or comment with the post's deep link, a suggested comment in the member's voice (drafted by the
+like, comment or repost with the post's deep link, a suggested comment in the member's voice (drafted by the
 executor's tick, revos.pods.comments) and when to do it (`do_after`, `do_before`).
 
 `verify_due(runtime)` (the worker's periodic `pods.verify`) reads each due post's reactions and comments
 through Unipile's list endpoints, as the post's author's account, every `verify_every_minutes`: a
 pending like is credited when the member's LinkedIn id is among the reactions, a comment when a
-comment by the member is on the post (its text kept). Nothing else is credited. The first look after
+comment by the member is on the post (its text kept), a repost when the member's own latest posts hold
+a repost of it. Nothing else is credited. The first look after
 every window has closed settles the rest as missed, and the post is not read again.
 """
 
@@ -30,6 +31,7 @@ from revos.runtime import Runtime
 
 log = logging.getLogger("revos.pods")
 MAX_ITEMS = 1000
+MAX_REPOSTS_SCANNED = 100  # a member's latest posts looked through for a repost
 NOT_SEEN = "not seen on the post before the window closed"
 
 
@@ -72,7 +74,7 @@ async def verify_post(runtime: Runtime, pod_post_id: UUID, *, now: datetime | No
             await execution_repo.next_verification(conn, pod_post_id, None)
         return 0
     try:
-        reactors, commenters = await _seen(linkedin_client(runtime), post)
+        reactors, commenters, reposters = await _seen(linkedin_client(runtime), post)
     except UnipileError as exc:
         log.warning("pod post %s: could not read its engagement (%s)", pod_post_id, exc)
         async with runtime.db.service(actor="pods") as conn:
@@ -82,7 +84,7 @@ async def verify_post(runtime: Runtime, pod_post_id: UUID, *, now: datetime | No
     async with runtime.db.service(actor="pods") as conn:
         for a in post["pending"]:
             pid = a["provider_id"]
-            seen = pid in reactors if a["engagement_type"] == "like" else pid in commenters
+            seen = pid in {"like": reactors, "comment": commenters, "repost": reposters}[a["engagement_type"]]
             if pid and seen:
                 await execution_repo.mark_verified(conn, a["id"], commenters.get(pid))
                 await scoring.settle(conn, a["id"], status="completed", error=None, missed=False, now=now)
@@ -99,8 +101,10 @@ async def verify_post(runtime: Runtime, pod_post_id: UUID, *, now: datetime | No
     return credited
 
 
-async def _seen(client: UnipileClient, post: dict[str, Any]) -> tuple[set[str], dict[str, str]]:
-    """Who reacted to the post, and who commented on it (their latest comment's text)."""
+async def _seen(client: UnipileClient, post: dict[str, Any]) -> tuple[set[str], dict[str, str], set[str]]:
+    """Who reacted to the post, who commented on it (their latest comment's text), and which of the
+    members with a repost to do have reposted it (each one's own posts read: LinkedIn lists no reposts
+    of a post)."""
     if not post["social_id"] or not post["reader"]:
         raise UnipileError("the post or its author's account is unknown to LinkedIn")
     reactors: set[str] = set()
@@ -117,4 +121,15 @@ async def _seen(client: UnipileClient, post: dict[str, Any]) -> tuple[set[str], 
             commenters[comment.author_details.id] = comment.text
         if scanned >= MAX_ITEMS:
             break
-    return reactors, commenters
+    reposters: set[str] = set()
+    original = {post["social_id"], post["social_id"].rsplit(":", 1)[-1]}
+    for pid in {a["provider_id"] for a in post["pending"] if a["engagement_type"] == "repost"} - {None}:
+        scanned = 0
+        async for own in client.iter_user_posts(pid, post["reader"], limit=50):
+            scanned += 1
+            if own.is_repost and own.repost_id in original:
+                reposters.add(pid)
+                break
+            if scanned >= MAX_REPOSTS_SCANNED:
+                break
+    return reactors, commenters, reposters

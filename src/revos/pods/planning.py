@@ -9,15 +9,17 @@ For one post published at `published`:
 2. **How.** Every engaging member likes; each also comments with probability `comment_share`, and
    reposts with probability `repost_share` when `reposts` is on.
 3. **When.** Nothing before `published + min_delay_seconds` (nor before now). A like falls inside the like
-   window (`engagement_window_minutes` after publication), a comment inside the comment window, at a
+   window (`engagement_window_minutes` after publication), a comment inside the comment window, a repost
+   inside the repost window (`repost_window_minutes`, by default the like window), at a
    log-normal offset from the earliest moment (median a fifth of the window, heavy right tail: most
    people react soon, some much later; never uniform, never immediate). Offsets past the window are drawn
    again. No two activities of one post share a second.
 4. **Hours.** A moment outside the account's working hours (revos.accounts.safety, the account's time
    zone) or inside the pod's quiet hours moves to when they open, plus a few minutes of jitter; if that
-   is past the window, the activity is `skipped` with the reason. So are activities of a paused
-   account, of a member at `daily_engagements_per_member`, or whose account's daily cap for the kind is
-   spent. An activity is never planned late.
+   is past the window, the activity is `skipped` with the reason. An account whose automatic pause (a
+   429's backoff) ends inside the window is planned after it. Skipped too are activities of an account
+   paused by a person or disconnected, of a member at `daily_engagements_per_member`, or whose account's
+   daily cap for the kind is spent. An activity is never planned late.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from uuid import UUID
 from revos.accounts.safety import Window, zone
 from revos.pods.schemas import PodSettings
 
-LEDGER_KIND = {"like": "reaction", "comment": "comment", "repost": "post"}
+LEDGER_KIND = {"like": "reaction", "comment": "comment", "repost": "repost"}
 MEDIAN_FRACTION = 0.2  # the median offset, as a share of the time left in the window
 SIGMA = 0.9  # log-normal spread: the coefficient of variation of offsets is about 1.1
 DRAWS = 6
@@ -48,6 +50,7 @@ class Candidate:
     with_author: int  # of the author's recent posts, how many this member engaged with
     recent_count: int  # engagements pending or done in the last day
     caps_left: dict[str, int] = field(default_factory=dict)  # ledger kind → units left today
+    resumes_at: datetime | None = None  # an automatic pause (a 429's backoff) ends then
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Windows:
     earliest: datetime
     like_ends: datetime
     comment_ends: datetime
+    repost_ends: datetime
 
     @classmethod
     def of(
@@ -79,10 +83,11 @@ class Windows:
             earliest,
             published + timedelta(minutes=like_minutes),
             published + timedelta(minutes=comment_minutes),
+            published + timedelta(minutes=settings.repost_window_minutes or like_minutes),
         )
 
     def ends(self, kind: str) -> datetime:
-        return self.like_ends if kind == "like" else self.comment_ends
+        return {"like": self.like_ends, "repost": self.repost_ends}.get(kind, self.comment_ends)
 
 
 def choose(candidates: list[Candidate], settings: PodSettings, rng: random.Random) -> list[Candidate]:
@@ -175,10 +180,17 @@ def _plan_one(
         reason = f"the account's daily {LEDGER_KIND[kind]} cap is spent"
     if reason is not None:
         return Planned(c.member_id, kind, None, ends, reason)
-    seconds = offset((ends - windows.earliest).total_seconds(), rng)
+    earliest = windows.earliest
+    if c.resumes_at is not None and c.resumes_at > earliest:
+        earliest = c.resumes_at
+        if earliest >= ends:
+            return Planned(
+                c.member_id, kind, None, ends, "the account's pause (rate limit) outlasts the window"
+            )
+    seconds = offset((ends - earliest).total_seconds(), rng)
     if seconds is None:
         return Planned(c.member_id, kind, None, ends, "the window closed before the post reached the pod")
-    moment, why = fit_hours(windows.earliest + timedelta(seconds=seconds), c, settings, ends, rng)
+    moment, why = fit_hours(earliest + timedelta(seconds=seconds), c, settings, ends, rng)
     if moment is None:
         return Planned(c.member_id, kind, None, ends, why or "nothing fits in the window")
     moment = _free_second(moment, taken, rng)

@@ -154,7 +154,8 @@ async def candidates(
               order by published_at desc limit %(recent)s
             )
             select m.id as member_id, m.linkedin_account_id as account_id, a.timezone, a.safety,
-                   a.status as account_status, a.paused_at, a.pause_reason, a.warmup_started_at,
+                   a.status as account_status, a.paused_at, a.pause_reason, a.paused_until,
+                   a.pause_source, a.warmup_started_at,
                    (select count(distinct x.pod_post_id) from pod_activities x
                      where x.member_id = m.id and x.pod_post_id in (select id from recent)
                        and x.status <> 'skipped') as with_author,

@@ -24,6 +24,7 @@ from revos.pods import planning, repo
 from revos.pods.schemas import PodSettings
 from revos.runtime import Runtime
 
+AUTOMATIC_PAUSES = ("rate_limited", "provider_error")  # lifted when `paused_until` passes
 _ACTIVITY_ID = re.compile(r"(?:urn:li:(?:activity|ugcPost|share):|activity[-:_])(\d{6,})")
 
 
@@ -141,10 +142,14 @@ async def schedule_post(
 
 def _candidate(runtime: Runtime, row: dict[str, Any], now: datetime) -> planning.Candidate:
     policy = Policy.of_account(runtime.settings, row["safety"])
-    paused = None
-    if row["paused_at"] is not None:
+    paused, resumes = None, None
+    until = row["paused_until"]
+    if row["paused_at"] is not None and until is not None and row["pause_source"] in AUTOMATIC_PAUSES:
+        # A pause that lifts by itself (a 429's backoff): planned for after it, if the window allows.
+        resumes = until if until > now else None
+    elif row["paused_at"] is not None:
         paused = f"paused ({row['pause_reason'] or 'paused'})"
-    elif row["account_status"] != "active":
+    if paused is None and row["account_status"] != "active":
         paused = f"account is {row['account_status']}"
     caps = {
         kind: policy.cap_for(kind, row["warmup_started_at"], now)
@@ -156,6 +161,7 @@ def _candidate(runtime: Runtime, row: dict[str, Any], now: datetime) -> planning
         timezone=row["timezone"],
         hours=policy.hours,
         paused_reason=paused,
+        resumes_at=resumes,
         with_author=int(row["with_author"]),
         recent_count=int(row["recent_count"]),
         caps_left=planning.caps_left(row["usage"] or {}, caps),

@@ -44,6 +44,9 @@ class PodSettings(BaseModel):
     min_delay_seconds: int = Field(default=90, ge=0, le=3600, description="nothing sooner after publication")
     reposts: bool = False
     repost_share: float = Field(default=0.1, ge=0, le=1, description="share of engaging members reposting")
+    repost_window_minutes: int | None = Field(
+        default=None, ge=5, le=2880, description="reposts happen inside it; none: the like window"
+    )
     daily_engagements_per_member: int = Field(default=20, ge=1, le=500)
     quiet_hours: QuietHours | None = None
     comment_approval: bool = False
@@ -56,10 +59,6 @@ class PodSettings(BaseModel):
 
     @model_validator(mode="after")
     def _author_cap(self) -> PodSettings:
-        if self.reposts:
-            # Unipile reposts through POST /posts with `repost`; revOS does not send them yet, and a setting
-            # that would be accepted and then do nothing is worse than a clear refusal.
-            raise ValueError("reposts are not available yet: leave reposts off (likes and comments only)")
         if self.author_max_engagements > self.author_recent_posts:
             raise ValueError("author_max_engagements cannot exceed author_recent_posts")
         return self
