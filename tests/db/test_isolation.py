@@ -284,6 +284,7 @@ REVIEWED_FUNCTIONS = {
     "procrastinate.procrastinate_prune_stalled_workers_v1",
     "procrastinate.procrastinate_register_worker_v1",
     "procrastinate.revos_defer_jobs",
+    "public.analytics_refreshed_at",  # one instant for all: when the views were refreshed
     "public.revos_agency_client_ids",
     "public.revos_client_agency_id",
     "public.revos_create_data_key",

@@ -5,7 +5,7 @@ totals read the materialized views of schema `analytics` as the service role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -98,3 +98,31 @@ group by campaign_id
 async def campaign_totals(conn: Conn) -> dict[UUID, dict[str, int]]:
     rows = await (await conn.execute(CAMPAIGN_TOTALS)).fetchall()
     return {r["campaign_id"]: {c: int(r[c]) for c in FUNNEL_STAGES} for r in rows}
+
+
+# For the dashboard's overview: each campaign's totals and its leads per day, read through the tenant
+# view (the caller's clients only), and when the views were last refreshed.
+FUNNEL_TOTALS = sql.SQL(
+    "select campaign_id, {sums} from public.analytics_campaign_funnel where client_id = %s group by campaign_id"
+).format(sums=sql.SQL(", ").join(sql.SQL(f"sum({c})::bigint as {c}") for c in FUNNEL_STAGES))
+
+
+async def funnel_totals(conn: Conn, client_id: UUID) -> dict[UUID, dict[str, int]]:
+    rows = await (await conn.execute(FUNNEL_TOTALS, (client_id,))).fetchall()
+    return {r["campaign_id"]: {c: int(r[c]) for c in FUNNEL_STAGES} for r in rows}
+
+
+async def leads_per_day(conn: Conn, client_id: UUID, since: date) -> list[dict[str, Any]]:
+    """(day, campaign_id, n) of new leads since `since`, oldest first."""
+    return await (
+        await conn.execute(
+            "select day, campaign_id, leads as n from public.analytics_campaign_funnel"
+            " where client_id = %s and day >= %s and leads > 0 order by day",
+            (client_id, since),
+        )
+    ).fetchall()
+
+
+async def refreshed_at(conn: Conn) -> datetime | None:
+    row = await (await conn.execute("select public.analytics_refreshed_at() as at")).fetchone()
+    return row["at"] if row else None

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from revos.analytics import service as analytics_service
 from revos.config import Settings
 from revos.demo import dashboard as demo_dashboard
 from revos.demo import funnel as funnel_db
@@ -137,6 +138,7 @@ async def run_demo(
             if on_done is not None:
                 on_done(result)
             if options.keep_running:
+                await analytics_service.refresh(stage.runtime.db)  # the overview's funnel, at once
                 console.print(
                     f"still serving on {stage.api_url}: the dashboard at {stage.api_url}/app/ as {email}"
                     " (Ctrl-C to stop)"

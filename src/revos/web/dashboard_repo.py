@@ -1,24 +1,17 @@
-"""The dashboard's own reads: the campaign funnel, leads over time, lead search and the CSV export.
+"""The dashboard's own reads: lead search, the lead page and the CSV export (the overview's funnel and
+chart read the analytics views: revos.analytics.repo).
 
 Reads only (the domains write their tables); each runs in the person's RLS transaction and names the
 client, so the planner walks the per-client indexes. Written to stay fast at a million leads per client:
 
-- the funnel counts leads once, grouped by (campaign, status), on `idx_leads_client_status_created`
-  (an index-only scan); a lead's status only moves forward (revos.leads.repo.STATUS_ORDER), so "got a DM",
-  "replied", "gave an email" and "went to the webhook" are the leads whose status reached that step;
-  comments are counted per post, clicks on the sequences' `link_clicked`;
-- leads per day reads the last `days` of `idx_leads_client_created`;
 - search is a prefix of the first name, last name or email ("ada", "ada love", "ada@"), on the prefix
   indexes of supabase/migrations/20260209500000_web_lead_search.sql: a rare prefix is found through
   them, a common one along the keyset order.
-
-When the analytics views exist these become reads of them (funnel_counts, leads_per_day).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,7 +19,6 @@ from psycopg import sql
 
 from revos.db.pagination import decode_cursor, page_of
 from revos.db.pool import Conn
-from revos.leads.repo import STATUS_ORDER
 
 # The status each funnel step is reached at (leads whose status is at or past it, `failed` aside).
 STEPS = {"dms": "dm_sent", "replies": "dm_replied", "emails": "email_captured", "webhooks": "webhook_sent"}
@@ -35,60 +27,6 @@ LEAD_COLUMNS = (
     "id, campaign_id, first_name, last_name, email, linkedin_id, linkedin_url, company, title, status,"
     " created_at, updated_at"
 )
-
-
-async def funnel_counts(conn: Conn, client_id: UUID) -> dict[UUID, dict[str, int]]:
-    """Per campaign: comments, leads, dms, replies, emails, webhooks, clicks."""
-    out: dict[UUID, dict[str, int]] = {}
-
-    def row(campaign_id: UUID) -> dict[str, int]:
-        return out.setdefault(campaign_id, dict.fromkeys(("comments", "leads", *STEPS, "clicks"), 0))
-
-    by_status = await (
-        await conn.execute(
-            "select campaign_id, status, count(*) as n from leads where client_id = %s"
-            " and campaign_id is not null group by 1, 2",
-            (client_id,),
-        )
-    ).fetchall()
-    rank = {s: i for i, s in enumerate(STATUS_ORDER)}
-    for r in by_status:
-        counts = row(r["campaign_id"])
-        counts["leads"] += r["n"]
-        position = rank.get(r["status"], -1)
-        for step, status in STEPS.items():
-            if position >= rank[status]:
-                counts[step] += r["n"]
-    comments = await (
-        await conn.execute(
-            "select p.campaign_id, count(*) as n from comments c join posts p on p.id = c.post_id"
-            " where c.client_id = %s and p.campaign_id is not null group by 1",
-            (client_id,),
-        )
-    ).fetchall()
-    for r in comments:
-        row(r["campaign_id"])["comments"] = r["n"]
-    clicks = await (
-        await conn.execute(
-            "select campaign_id, count(*) as n from dm_sequences where client_id = %s and link_clicked"
-            " group by 1",
-            (client_id,),
-        )
-    ).fetchall()
-    for r in clicks:
-        row(r["campaign_id"])["clicks"] = r["n"]
-    return out
-
-
-async def leads_per_day(conn: Conn, client_id: UUID, since: datetime) -> list[dict[str, Any]]:
-    """(day, campaign_id, leads) since `since`, oldest first."""
-    return await (
-        await conn.execute(
-            "select date_trunc('day', created_at at time zone 'UTC') as day, campaign_id, count(*) as n"
-            " from leads where client_id = %s and created_at >= %s group by 1, 2 order by 1",
-            (client_id, since),
-        )
-    ).fetchall()
 
 
 def _prefix(word: str) -> str:

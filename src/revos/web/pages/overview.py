@@ -1,17 +1,22 @@
 """The overview: per campaign the funnel comments → leads → DMs → replies → emails → webhooks → clicks, new
-leads per day over the last 30 days as an SVG chart, and today's budget of each LinkedIn account."""
+leads per day over the last 30 days as an SVG chart, and today's budget of each LinkedIn account.
+
+The funnel and the chart read the analytics views (revos.analytics, refreshed by the worker every few
+minutes), so the page costs the same at a million leads as at ten; the page says when they were refreshed.
+The budgets are read live."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from revos.accounts import repo as accounts_repo
+from revos.analytics import repo as analytics_repo
 from revos.campaigns import repo as campaigns_repo
 from revos.clock import utcnow
-from revos.web import chart, dashboard_repo
+from revos.web import chart
 from revos.web.deps import PageDep
 from revos.web.forms import can
 from revos.web.pages import page_router
@@ -39,12 +44,9 @@ async def overview(page: PageDep) -> HTMLResponse:
             if reads_campaigns
             else ([], None)
         )
-        counts = await dashboard_repo.funnel_counts(conn, page.client_id) if campaigns else {}
-        per_day = (
-            await dashboard_repo.leads_per_day(conn, page.client_id, since=_midnight(since))
-            if campaigns
-            else []
-        )
+        counts = await analytics_repo.funnel_totals(conn, page.client_id) if campaigns else {}
+        per_day = await analytics_repo.leads_per_day(conn, page.client_id, since) if campaigns else []
+        refreshed = await analytics_repo.refreshed_at(conn)
         accounts, _ = await accounts_repo.page(conn, cursor=None, limit=50) if reads_campaigns else ([], None)
         usage = await budgets(page, conn, accounts)
     names = {c["id"]: c["name"] for c in campaigns}
@@ -56,12 +58,14 @@ async def overview(page: PageDep) -> HTMLResponse:
     by_campaign: dict[str, dict[date, int]] = defaultdict(dict)
     for r in per_day:
         if r["campaign_id"] in names:
-            by_campaign[names[r["campaign_id"]]][r["day"].date()] = r["n"]
+            by_campaign[names[r["campaign_id"]]][r["day"]] = r["n"]
     drawn = chart.line_chart(chart.last_days(today, DAYS), dict(by_campaign)) if by_campaign else None
     return page.render(
-        "overview.html", title="Overview", funnels=funnels, chart=drawn, accounts=accounts, usage=usage
+        "overview.html",
+        title="Overview",
+        funnels=funnels,
+        chart=drawn,
+        accounts=accounts,
+        usage=usage,
+        refreshed=refreshed,
     )
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
