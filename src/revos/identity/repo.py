@@ -231,3 +231,15 @@ async def record_attempt(conn: Conn, account_key: str, ip: str, succeeded: bool,
     await conn.execute(
         "delete from sign_in_attempts where attempted_at < now() - greatest(interval '1 day', %s)", (window,)
     )
+
+
+async def recent_token(conn: Conn, user_id: UUID, purpose: str, within: timedelta) -> bool:
+    """Whether a link of `purpose` was made for the person within `within` (by the database's clock)."""
+    row = await (
+        await conn.execute(
+            "select exists (select 1 from user_tokens where user_id = %s and purpose = %s"
+            " and created_at > now() - %s) as recent",
+            (user_id, purpose, within),
+        )
+    ).fetchone()
+    return bool(row and row["recent"])

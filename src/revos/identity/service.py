@@ -22,6 +22,9 @@ from revos.tenancy import service as tenancy
 
 WRONG_CREDENTIALS = "Wrong email or password."
 
+# Self-service reset links (/app/forgot): at most one mailed per person in this interval.
+RESET_MAIL_INTERVAL = timedelta(minutes=5)
+
 
 class TooManyAttempts(RevosError):
     status_code = 429
@@ -238,10 +241,16 @@ async def create_link(
     return token
 
 
-async def reset_link_for(conn: Conn, settings: Settings, email: str) -> tuple[str, str] | None:
-    """(token, email) of a new reset link for the account, None when there is no such person."""
+async def reset_link_for(
+    conn: Conn, settings: Settings, email: str, *, throttled: bool = False
+) -> tuple[str, str] | None:
+    """(token, email) of a new reset link for the account, None when there is no such person. `throttled`
+    (anyone may ask, at /app/forgot): also None when one was made for them within RESET_MAIL_INTERVAL,
+    so nobody floods a mailbox through the form (the earlier link still works)."""
     person = await repo.person_by_email(conn, email.strip())
     if person is None:
+        return None
+    if throttled and await repo.recent_token(conn, person["id"], "reset", RESET_MAIL_INTERVAL):
         return None
     token = await create_link(
         conn, settings, user_id=person["id"], client_id=person["client_id"], purpose="reset"

@@ -155,7 +155,7 @@ async def forgot(anon: AnonDep) -> Response:
         return anon.redirect("/app/forgot")
     email = await anon.field("email")
     async with anon.runtime.db.service(actor="web-reset") as conn:
-        found = await identity.reset_link_for(conn, settings, email)
+        found = await identity.reset_link_for(conn, settings, email, throttled=True)
     if found is not None:
         token, address = found
         base = str(anon.request.base_url).rstrip("/")
