@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="Any PostgreSQL >= 15 with pgvector; unset = embedded PostgreSQL"
     )
+    database_direct_url: str | None = Field(
+        default=None,
+        description="a session connection (no transaction pooler) for the worker's queue (LISTEN/NOTIFY),"
+        " migrations and backups; unset = database_url",
+    )
+    database_pooler: Literal["auto", "transaction", "session"] = Field(
+        default="auto",
+        description="transaction: database_url goes through PgBouncer/Supavisor in transaction mode (no"
+        " server-side prepared statements); auto: transaction when its port is 6543",
+    )
     data_dir: Path = Field(default_factory=default_data_dir)
     master_key: SecretStr | None = Field(default=None, description="base64 32-byte key wrapping data keys")
     master_key_previous: SecretStr | None = Field(
@@ -114,8 +124,8 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000
-    db_pool_min: int = 1
-    db_pool_max: int = 10
+    db_pool_min: int = Field(default=1, ge=0, description="connections each process keeps open")
+    db_pool_max: int = Field(default=10, ge=1, description="most connections one process opens for its work")
     log_level: str = "INFO"
     page_size_default: int = 50
     page_size_max: int = 200
@@ -206,7 +216,7 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="cap of the reconnect backoff"
     )
     worker_db_timeout_seconds: float = Field(default=10.0, gt=0, description="wait for a queue DB connection")
-    worker_db_pool_max: int = Field(default=10, ge=2)
+    worker_db_pool_max: int = Field(default=10, ge=2, description="queue connections, on top of db_pool_max")
     queue_retention_days: int = Field(default=30, ge=1, description="finished jobs are purged after this")
     queue_purge_batch_size: int = Field(default=5000, ge=1)
     queue_default_max_attempts: int = Field(default=3, ge=1, description="runs of a job, retries included")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from revos.config import Settings
 from revos.db.embedded import resolve_database_url
 from revos.db.pool import Database
+from revos.db.urls import prepare_threshold
 from revos.security.crypto import keyring_from_settings
 from revos.security.vault import Vault
 
@@ -26,7 +27,12 @@ class Runtime:
     def build(cls, settings: Settings) -> Runtime:
         settings.require_secrets()
         url = resolve_database_url(settings.database_url, settings.data_dir)
-        db = Database(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
+        db = Database(
+            url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            prepare_threshold=prepare_threshold(settings, url),
+        )
         return cls(settings=settings, db=db, vault=Vault(keyring_from_settings(settings)))
 
     async def open(self) -> None:

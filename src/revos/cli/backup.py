@@ -38,7 +38,7 @@ def export_cmd(
     ),
 ) -> None:
     """Write every table (gzip'd CSV) and a manifest into a new revos-<time> folder under the target."""
-    settings, url = settings_and_url()
+    settings, url = settings_and_url(session=True)
     target = to or settings.backup_target
     if not target:
         err_console.print(
@@ -73,7 +73,7 @@ def restore_cmd(
     ),
 ) -> None:
     """Migrate the (empty) database, check every file's checksum, then load the backup."""
-    settings, url = settings_and_url()
+    settings, url = settings_and_url(session=True)
     try:
         migrations.migrate(url)
         with _progress() as progress:

@@ -12,6 +12,7 @@ from rich.console import Console
 from revos import logs
 from revos.config import Settings, get_settings
 from revos.db.embedded import resolve_database_url
+from revos.db.urls import session_url
 from revos.errors import RevosError
 
 T = TypeVar("T")
@@ -24,11 +25,20 @@ def setup_logging(settings: Settings) -> None:
     logs.configure(settings.log_level, settings.log_format)
 
 
-def settings_and_url() -> tuple[Settings, str]:
+def settings_and_url(*, session: bool = False) -> tuple[Settings, str]:
+    """The settings and the database URL; `session`: a connection of its own, never through a transaction
+    pooler (REVOS_DATABASE_DIRECT_URL when set), for migrations, backups and one-off commands."""
     settings = get_settings()
     if not settings.database_url:
         err_console.print(f"[dim]embedded PostgreSQL, data in {settings.data_dir / 'pg'}[/dim]")
-    return settings, resolve_database_url(settings.database_url, settings.data_dir)
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    if not session:
+        return settings, url
+    try:
+        return settings, session_url(settings, url)
+    except RevosError as exc:
+        err_console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from exc
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

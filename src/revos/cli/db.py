@@ -14,7 +14,7 @@ app = typer.Typer(help="Database schema: migrate and inspect.", no_args_is_help=
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Apply pending migrations from supabase/migrations, each once, in order."""
-    _, url = settings_and_url()
+    _, url = settings_and_url(session=True)
     started = time.perf_counter()
     try:
         applied = migrations.migrate(
@@ -33,7 +33,7 @@ def migrate_cmd() -> None:
 @app.command("status")
 def status_cmd() -> None:
     """List applied and pending migrations."""
-    _, url = settings_and_url()
+    _, url = settings_and_url(session=True)
     states = migrations.status(url)
     table = Table("version", "name", "state", "applied at")
     for s in states:

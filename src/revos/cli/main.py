@@ -200,7 +200,7 @@ def audit_verify(client: str = typer.Option(None, help="only this client id")) -
 
     from revos.audit.verify import verify_chain
 
-    _, url = settings_and_url()
+    _, url = settings_and_url(session=True)
 
     async def _verify() -> bool:
         async with await psycopg.AsyncConnection.connect(url) as conn:

@@ -23,7 +23,7 @@ def status(
     from revos.db.pool import Database
     from revos.ops.status import read_status
 
-    settings, url = settings_and_url()
+    settings, url = settings_and_url(session=True)
 
     async def _read() -> dict[str, Any]:
         async with Database(url, min_size=1, max_size=2) as db:

@@ -28,7 +28,11 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self, url: str, *, min_size: int = 1, max_size: int = 10, prepare_threshold: int | None = 5
+    ) -> None:
+        """`prepare_threshold`: psycopg prepares a statement on the server once it ran this often on a
+        connection; None never does (behind a transaction pooler, see revos.db.urls)."""
         self.url = url
         self.pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
             url,
@@ -38,7 +42,7 @@ class Database:
             configure=_configure,
             # A connection broken by a database restart is replaced instead of handed out.
             check=AsyncConnectionPool.check_connection,
-            kwargs={"autocommit": False},
+            kwargs={"autocommit": False, "prepare_threshold": prepare_threshold},
         )
 
     async def open(self) -> None:

@@ -10,6 +10,7 @@ import logging
 
 from revos.clock import get_clock
 from revos.db import backup, retention
+from revos.db.urls import session_url
 from revos.queue.app import current_runtime
 from revos.queue.registry import periodic
 
@@ -33,5 +34,7 @@ async def backup_task(timestamp: int) -> None:
     rt = current_runtime()
     if not rt.settings.backup_target:
         return
-    location = await backup.export_to(rt.db.url, rt.settings.backup_target, settings=rt.settings)
+    location = await backup.export_to(
+        session_url(rt.settings, rt.db.url), rt.settings.backup_target, settings=rt.settings
+    )
     log.info("weekly backup written to %s", location)

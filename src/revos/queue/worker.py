@@ -22,6 +22,7 @@ from procrastinate.worker import Worker
 
 from revos import logs
 from revos.config import Settings
+from revos.db.urls import session_url
 from revos.queue.app import open_app, reset_current_runtime, set_current_runtime
 from revos.queue.errors import QueueNotInstalled
 from revos.queue.maintenance import record_job_error
@@ -70,7 +71,8 @@ class QueueWorker:
     ) -> None:
         self.runtime = runtime
         self.settings = settings or runtime.settings
-        self.database_url = database_url or runtime.db.url
+        # The queue's connections are sessions (LISTEN, search_path): never through a transaction pooler.
+        self.database_url = database_url or session_url(self.settings, runtime.db.url)
         self.queues = list(queues) if queues else None
         self.concurrency = concurrency or self.settings.worker_concurrency
         self.periodic = periodic
