@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,29 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+# Debian packages the test suite drives besides Python: the dashboard's browser tests run in chromium, the
+# transaction-pooler tests run the API through pgbouncer.
+SYSTEM_PACKAGES = {"chromium": "chromium", "pgbouncer": "pgbouncer"}
+
+
+def ensure_system_packages() -> None:
+    """Install the missing ones with apt-get when we may (root on Debian); otherwise say what is missing."""
+    path = os.environ.get("PATH", "") + os.pathsep + "/usr/sbin" + os.pathsep + "/usr/bin"
+    missing = [pkg for cmd, pkg in SYSTEM_PACKAGES.items() if shutil.which(cmd, path=path) is None]
+    if not missing:
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        _run("apt-get", "update", "-qq", env=env)
+        _run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+        return
+    sys.exit(
+        "the test suite needs these system packages: " + " ".join(missing)
+        + "\n(as root on Debian/Ubuntu this command installs them itself: sudo apt-get install -y "
+        + " ".join(missing) + ")"
+    )
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print(__doc__)
@@ -50,6 +74,7 @@ def main(argv: list[str]) -> int:
         if cmd == "demo":
             _run(BIN / "revos", "demo", *rest, env=env)
         elif cmd == "test":
+            ensure_system_packages()
             _run(BIN / "ruff", "check", "src", "tests", "bench", env=env)
             _run(BIN / "ruff", "format", "--check", "src", "tests", "bench", env=env)
             _run(BIN / "mypy", env=env)
