@@ -63,6 +63,15 @@ def ensure_system_packages() -> None:
     )
 
 
+def parallel(args: list[str]) -> list[str]:
+    """Two test processes by default (REVOS_TEST_WORKERS; 1: none), each with its own embedded PostgreSQL;
+    a module's tests stay in one process, so its fixtures are made once."""
+    workers = os.environ.get("REVOS_TEST_WORKERS", "2")
+    if workers in {"", "0", "1"} or any(a == "-n" or a.startswith(("-n", "--numprocesses")) for a in args):
+        return []
+    return ["-n", workers, "--dist", "loadfile"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "setup"}:
         print(__doc__)
@@ -78,7 +87,7 @@ def main(argv: list[str]) -> int:
             _run(BIN / "ruff", "check", "src", "tests", "bench", env=env)
             _run(BIN / "ruff", "format", "--check", "src", "tests", "bench", env=env)
             _run(BIN / "mypy", env=env)
-            _run(BIN / "python", "-m", "pytest", *rest, env=env)
+            _run(BIN / "python", "-m", "pytest", *parallel(rest), *rest, env=env)
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
     except KeyboardInterrupt:
