@@ -211,13 +211,20 @@ async def test_nul_in_a_query_parameter_is_a_422(
 
 
 async def test_every_route_is_guarded_by_the_api_route_class(runtime: Runtime) -> None:
+    """API routes by the API's route class; the dashboard's (under /app) by its own, which answers
+    every refusal with an HTML error page."""
     from revos.api.openapi import api_routes
     from revos.api.routing import ApiRoute
     from revos.app import create_app
+    from revos.web.deps import WebRoute
 
     routes = api_routes(create_app(runtime))
-    assert len(routes) > 40
-    assert [r.path_format for r in routes if not isinstance(r.original_route, ApiRoute)] == []
+    pages = [r for r in routes if r.path_format.startswith("/app")]
+    api = [r for r in routes if not r.path_format.startswith("/app")]
+    assert len(api) > 40
+    assert len(pages) > 20
+    assert [r.path_format for r in api if not isinstance(r.original_route, ApiRoute)] == []
+    assert [r.path_format for r in pages if not isinstance(r.original_route, WebRoute)] == []
 
 
 async def test_unknown_uuid_subject_is_refused(

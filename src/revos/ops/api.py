@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response
 
 from revos.api.deps import RuntimeDep
+from revos.api.routing import ApiRoute
 from revos.errors import Forbidden, Unauthorized
 from revos.ops import metrics
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], route_class=ApiRoute)
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
