@@ -60,6 +60,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -600,10 +601,21 @@ KINDS_SQL = "select kind, status, count(*) as n from linkedin_actions group by 1
 FAST_FORWARD_SQL = (
     "update pod_activities set scheduled_for = now() where status = 'pending' and scheduled_for > now()"
 )
+AUDIT_SQL = (
+    "select table_name, operation, count(*) as n from audit_log where occurred_at >= %s"
+    " group by 1, 2 order by 3 desc"
+)
 TABLES_SQL = """
 select schemaname || '.' || relname as name, n_tup_ins as rows, pg_total_relation_size(relid) as bytes
 from pg_stat_user_tables
 """
+
+
+async def xact_commits(conn: psycopg.AsyncConnection[Any]) -> int:
+    row = await (
+        await conn.execute("select xact_commit from pg_stat_database where datname = current_database()")
+    ).fetchone()
+    return int(row["xact_commit"]) if row else 0
 
 
 async def tables(url: str) -> dict[str, tuple[int, int]]:
@@ -768,8 +780,11 @@ async def measure(
     finished = False
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
         with py_spy(worker.pid, args.profile):
+            commits = await xact_commits(conn)
+            t0 = datetime.now(UTC)
             meter.begin()
             started = time.perf_counter()
+            polls = 0
             # The day starts: every campaign post is published.
             for setup in setups:
                 async with httpx.AsyncClient(
@@ -781,6 +796,7 @@ async def measure(
             row: dict[str, Any] = {}
             while time.perf_counter() - started < args.timeout:
                 await conn.execute(FAST_FORWARD_SQL)
+                polls += 1
                 row = await (await conn.execute(PROGRESS_SQL)).fetchone() or {}
                 stable = stable + 1 if done_when(plan, row) else 0
                 if stable >= 2:
@@ -798,12 +814,18 @@ async def measure(
                 await asyncio.sleep(1.0)
             wall = time.perf_counter() - started - (1.0 if finished else 0.0)
             cpu = meter.end()
+            commits = await xact_commits(conn) - commits - 2 * polls - 1  # not the monitor's own
         kinds = await (await conn.execute(KINDS_SQL)).fetchall()
+        audit = await (await conn.execute(AUDIT_SQL, (t0,))).fetchall()
     record = await sim.record()
     raw = await raw_burst(sim, plan.raw) if plan.raw else {}
     await worker.stop()
     after = await tables(url)
     report(plan, finished, wall, cpu, kinds, record, raw, before, after, setups, row)
+    if kinds:
+        total = sum(k["n"] for k in kinds if k["status"] == "done")
+        entries = ", ".join(f"{a['table_name']} {a['operation'].lower()} {a['n'] / total:.2f}" for a in audit)
+        print(f"   per action confirmed      : {commits / total:.1f} commits; audit entries: {entries}")
 
 
 def report(
