@@ -41,7 +41,8 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
 
 async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
     """Due activities of auto-engaging pods, oldest first, leased to this worker (`for update skip
-    locked` on the partial index of pending `scheduled_for`): comments awaiting approval are not due."""
+    locked` on the partial index of pending `scheduled_for`), with the acting `account_id`: comments
+    awaiting approval are not due."""
     return await (
         await conn.execute(
             """
@@ -54,7 +55,8 @@ async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list
               order by a.scheduled_for limit %(limit)s for update skip locked
             )
             update pod_activities a set claimed_until = %(until)s from due where a.id = due.id
-            returning a.*
+            returning a.*,
+              (select m.linkedin_account_id from pod_members m where m.id = a.member_id) as account_id
             """,
             {"now": now, "limit": limit, "until": now + lease},
         )
