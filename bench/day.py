@@ -66,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -618,6 +619,23 @@ async def xact_commits(conn: psycopg.AsyncConnection[Any]) -> int:
     return int(row["xact_commit"]) if row else 0
 
 
+POD_OUTCOMES_SQL = (
+    "select status || coalesce(' (' || left(error_message, 60) || ')', '') as status, count(*) as n"
+    " from pod_activities group by 1 order by 2 desc"
+)
+
+
+async def audit_trigger_ms(url: str) -> float:
+    """Milliseconds spent in the audit trigger so far (pg_stat_user_functions, track_functions = pl)."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        row = await (
+            await conn.execute(
+                "select coalesce(sum(total_time), 0) from pg_stat_user_functions where funcname = 'revos_audit_row'"
+            )
+        ).fetchone()
+    return float(row[0]) if row else 0.0
+
+
 async def tables(url: str) -> dict[str, tuple[int, int]]:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
         rows = await (await conn.execute(TABLES_SQL)).fetchall()
@@ -713,6 +731,10 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
     sim = SimProcess(plan)
     print(f"   simulator built in its own process ({time.perf_counter() - t:.1f} s)", flush=True)
     url = pipeline.fresh_database(root_url, "day")
+    with psycopg.connect(url, autocommit=True) as conn:  # the audit trigger's own time, for the report
+        conn.execute(
+            sql.SQL("alter database {} set track_functions = 'pl'").format(sql.Identifier(conn.info.dbname))
+        )
     settings = tune(pipeline.configure(url, sim.url, args.concurrency), "http://127.0.0.1")
     runtime = Runtime.build(settings)
     await runtime.open()
@@ -772,6 +794,7 @@ async def measure(
     import httpx
 
     before = await tables(url)
+    trigger_before = await audit_trigger_ms(url)
     worker = WorkerProcess(url, sim.url, api_url, args.concurrency)
     await worker.started()
     meter = Meter(
@@ -817,15 +840,21 @@ async def measure(
             commits = await xact_commits(conn) - commits - 2 * polls - 1  # not the monitor's own
         kinds = await (await conn.execute(KINDS_SQL)).fetchall()
         audit = await (await conn.execute(AUDIT_SQL, (t0,))).fetchall()
+        pods = await (await conn.execute(POD_OUTCOMES_SQL)).fetchall()
     record = await sim.record()
     raw = await raw_burst(sim, plan.raw) if plan.raw else {}
     await worker.stop()
     after = await tables(url)
+    trigger_ms = await audit_trigger_ms(url) - trigger_before
     report(plan, finished, wall, cpu, kinds, record, raw, before, after, setups, row)
     if kinds:
         total = sum(k["n"] for k in kinds if k["status"] == "done")
         entries = ", ".join(f"{a['table_name']} {a['operation'].lower()} {a['n'] / total:.2f}" for a in audit)
-        print(f"   per action confirmed      : {commits / total:.1f} commits; audit entries: {entries}")
+        print(
+            f"   per action confirmed      : {commits / total:.1f} commits; the audit trigger"
+            f" {trigger_ms / total:.2f} ms of PostgreSQL's CPU; audit entries: {entries}"
+        )
+        print("   pod activities            : " + ", ".join(f"{p['status']} {p['n']}" for p in pods))
 
 
 def report(
