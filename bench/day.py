@@ -14,7 +14,7 @@ trigger comments (above the spec's 10,000 leads; `--leads-per-day` changes it). 
   one in ten is not yet connected to the author (an invitation first, accepted at once); every member
   answers the first DM with an email at once;
 - F x 1,000,000 pod activities: each campaign post schedules the pod's 24 other members, and members'
-  other posts (F x ~40,700, submitted to the pod) schedule the rest.
+  other posts (F x ~29,900, submitted to the pod) schedule the rest (24 likes and ~8 comments a post).
 
 What goes through which path:
 - bulk SQL (set-up, as the other benches): the agency, clients, their admin users and API keys, the users
@@ -134,7 +134,8 @@ class Plan:
         campaigns = max(1, round(SPEC["campaigns"] * fraction))
         clients = max(1, -(-campaigns // CAMPAIGNS_PER_CLIENT))
         leads = max(campaigns, round(leads_per_day * fraction))
-        per_post = ACCOUNTS_PER_CLIENT - 1
+        # Every other member likes a post, and a share of them comment too.
+        per_post = (ACCOUNTS_PER_CLIENT - 1) * (1 + POD_SETTINGS["comment_share"])
         pod_posts = max(0, round((SPEC["pod activities"] * fraction - per_post * campaigns) / per_post))
         return cls(fraction, clients, campaigns, leads, pod_posts, raw)
 
@@ -724,7 +725,8 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
         f"== a replayed day at fraction {plan.fraction}: {plan.campaigns} campaigns, {plan.clients} clients,"
         f" {plan.clients * ACCOUNTS_PER_CLIENT} LinkedIn accounts, {plan.leads} trigger comments"
         f" ({3 * plan.leads} DMs), pods of {ACCOUNTS_PER_CLIENT} with {plan.pod_posts} members' posts"
-        f" (~{(plan.pod_posts + plan.campaigns) * (ACCOUNTS_PER_CLIENT - 1)} activities)",
+        f" (~{(plan.pod_posts + plan.campaigns) * (ACCOUNTS_PER_CLIENT - 1) * (1 + POD_SETTINGS['comment_share']):.0f}"
+        " activities)",
         flush=True,
     )
     t = time.perf_counter()
