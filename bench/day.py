@@ -567,10 +567,15 @@ async def serve_api(runtime: Any) -> AsyncIterator[str]:
 
     from revos.app import create_app
 
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # Ctrl-C stops the bench, not only its API
+            yield
+
     config = uvicorn.Config(
         create_app(runtime), host="127.0.0.1", port=0, log_level="warning", access_log=False
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
