@@ -99,26 +99,34 @@ async def reschedule(conn: Conn, activity_id: UUID, at: datetime, note: str | No
 async def finish(
     conn: Conn, activity_id: UUID, *, status: str, error: str | None, missed: bool, now: datetime
 ) -> dict[str, Any] | None:
-    """Settle a pending activity and count it on its member. None when it was no longer pending."""
-    row = await (
+    """Settle a pending activity and count it on its member, in one statement. None when it was no longer
+    pending; else the activity's id, member_id and pod_id, and the member's stored participation_score."""
+    return await (
         await conn.execute(
-            "update pod_activities set status = %(status)s, error_message = %(error)s, missed = %(missed)s,"
-            " executed_at = case when %(status)s = 'completed' then %(now)s end, claimed_until = null"
-            " where id = %(id)s and status = 'pending' returning id, member_id, pod_id",
-            {"status": status, "error": error, "missed": missed, "now": now, "id": activity_id},
+            """
+            with settled as (
+              update pod_activities set status = %(status)s, error_message = %(error)s, missed = %(missed)s,
+                executed_at = case when %(status)s = 'completed' then %(now)s end, claimed_until = null
+              where id = %(id)s and status = 'pending' returning id, member_id, pod_id
+            ), counted as (
+              update pod_members m set total_engagements = coalesce(m.total_engagements, 0) + %(done)s,
+                missed_engagements = coalesce(m.missed_engagements, 0) + %(missed_n)s
+              from settled where m.id = settled.member_id
+              returning m.participation_score
+            )
+            select settled.*, counted.participation_score from settled left join counted on true
+            """,
+            {
+                "status": status,
+                "error": error,
+                "missed": missed,
+                "now": now,
+                "id": activity_id,
+                "done": int(status == "completed"),
+                "missed_n": int(missed),
+            },
         )
     ).fetchone()
-    if row is not None:
-        await count(conn, row["member_id"], completed=status == "completed", missed=missed)
-    return row
-
-
-async def count(conn: Conn, member_id: UUID, *, completed: bool, missed: bool) -> None:
-    await conn.execute(
-        "update pod_members set total_engagements = coalesce(total_engagements, 0) + %s,"
-        " missed_engagements = coalesce(missed_engagements, 0) + %s where id = %s",
-        (int(completed), int(missed), member_id),
-    )
 
 
 # --- comments -------------------------------------------------------------------------------------------
