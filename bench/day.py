@@ -33,7 +33,8 @@ What goes through which path:
 - embedded PostgreSQL on a fresh database (every migration applied).
 
 The replay compresses the day's clock in one place: pod activities are planned inside their windows
-(hours), and a pending activity's `scheduled_for` is pulled to now once a second. DM delays are 0.
+(hours), and a pending activity's `scheduled_for` is pulled to now: before the window for the members'
+posts, once a second during it for the campaign posts' activities. DM delays are 0.
 
 The measured window starts when the campaign posts are published and ends when every post is published,
 every lead has had its three DMs, every captured email was delivered, no pod activity is pending and no
@@ -777,6 +778,9 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
                 f" planned in {time.perf_counter() - t:.1f} s",
                 flush=True,
             )
+            # The replay's clock for what was planned so far, before the window (an audited update each).
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                await conn.execute(FAST_FORWARD_SQL)
             await measure(args, plan, url, root, runtime, sim, setups, api_url)
     finally:
         for setup in setups if "setups" in locals() else []:
