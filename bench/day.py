@@ -909,6 +909,7 @@ def report(
         print(
             f"   the full day (F=1)        : {full:,.0f} actions; at this run's rate {full / rate / 3600:.1f} h;"
             f" at {ms:.2f} ms CPU (worker + PostgreSQL) each, {full * ms / 1000 / 3600:.1f} CPU-hours"
+            + ("" if finished else " (NOT FINISHED: only the actions done are counted)")
         )
     if raw:
         print(
