@@ -366,6 +366,9 @@ class Settings(BaseSettings):
     # --- Engagement pods (revos.pods); see docs/pods.md.
     cron_pods_execute: str = Field(default="* * * * * */15", description="when due pod activities run")
     pods_execute_batch: int = Field(default=50, ge=1, description="pod activities claimed per tick")
+    pods_execute_lanes: int = Field(
+        default=8, ge=1, le=64, description="accounts performing a tick's activities at once"
+    )
     pods_lease_seconds: float = Field(
         default=600.0, gt=0, description="a claimed activity is re-claimable after"
     )

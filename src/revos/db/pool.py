@@ -6,17 +6,25 @@
 - `service()`: a worker or CLI job, as `service_role` (bypasses RLS); every query names its
   client_id itself.
 
+A transaction costs two round trips besides its own statements: BEGIN, the role and the claims go in
+one simple-protocol message (`set_config('role', …, true)` is `set local role …`), and COMMIT. Pooled
+connections are in autocommit mode so that psycopg sends no BEGIN of its own; `conn.transaction()`
+inside one of these blocks is a savepoint, as before. A connection is checked out without a round trip
+(`_check`): an idle connection has nothing to read unless the server closed it or is going away.
+
 Services never commit: the transaction belongs to whoever opened it (the request or the job).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import select
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from typing import Any
 
-from psycopg import AsyncConnection
+import psycopg
+from psycopg import AsyncConnection, OperationalError, pq, sql
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -25,6 +33,23 @@ Conn = AsyncConnection[DictRow]
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
     conn.row_factory = dict_row
+
+
+async def _check(conn: AsyncConnection[Any]) -> None:
+    """A connection broken by a database restart is replaced instead of handed out. A healthy idle
+    connection has nothing to read: only when the socket is readable (the server closed it, or said
+    something) is the full check (a round trip) made."""
+    if conn.closed or conn.pgconn.status != pq.ConnStatus.OK:
+        raise OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _begin(role: str, claims: Mapping[str, Any]) -> sql.Composed:
+    return sql.SQL(
+        "begin; select set_config('role', {}, true), set_config('request.jwt.claims', {}, true)"
+    ).format(sql.Literal(role), sql.Literal(json.dumps(dict(claims))))
 
 
 class Database:
@@ -40,9 +65,10 @@ class Database:
             max_size=max_size,
             open=False,
             configure=_configure,
-            # A connection broken by a database restart is replaced instead of handed out.
-            check=AsyncConnectionPool.check_connection,
-            kwargs={"autocommit": False, "prepare_threshold": prepare_threshold},
+            check=_check,
+            # Transactions are begun explicitly (see the module doc); no server-side prepared statements
+            # behind a transaction pooler (prepare_threshold None, revos.db.urls).
+            kwargs={"autocommit": True, "prepare_threshold": prepare_threshold},
         )
 
     async def open(self) -> None:
@@ -58,27 +84,30 @@ class Database:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def tenant(self, claims: Mapping[str, Any]) -> AsyncIterator[Conn]:
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute("set local role authenticated")
-            await conn.execute(
-                "select set_config('request.jwt.claims', %s, true)", (json.dumps(dict(claims)),)
-            )
+        async with self._transaction(_begin("authenticated", claims)) as conn:
             yield conn
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def service(self, actor: str = "system") -> AsyncIterator[Conn]:
-        async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute("set local role service_role")
-            # No client claims: RLS is bypassed by the role; the audit trail records `actor`.
-            await conn.execute(
-                "select set_config('request.jwt.claims', %s, true)",
-                (json.dumps({"role": "service_role", "sub": actor}),),
-            )
+        # No client claims: RLS is bypassed by the role; the audit trail records `actor`.
+        async with self._transaction(_begin("service_role", {"role": "service_role", "sub": actor})) as conn:
             yield conn
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
+    async def _transaction(self, begin: sql.Composed) -> AsyncIterator[Conn]:
+        async with self.pool.connection() as conn:
+            await conn.execute(begin, prepare=False)
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):  # a broken connection: the pool discards it
+                    await conn.rollback()
+                raise
+            await conn.commit()
+
+    @contextlib.asynccontextmanager
     async def raw(self) -> AsyncIterator[Conn]:
         """The pool's own role (owner/superuser): migrations, maintenance, health checks."""
         async with self.pool.connection() as conn, conn.transaction():

@@ -5,7 +5,8 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
 1. activities whose window closed before anything started are skipped (missed);
 2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted;
 3. due activities of auto-engaging pods are claimed in a batch (`for update skip locked` on the partial
-   index of pending `scheduled_for`, with a lease) and performed one by one (`perform`).
+   index of pending `scheduled_for`, with a lease) and performed (`perform`): one account's activities
+   one after another, up to `pods_execute_lanes` accounts at once.
 
 `perform` records the action in the ledger under `pod:<activity id>` (kind `reaction`, `comment` or
 `repost`, target the post's `social_id`) and runs `ledger.perform` with the standard call and reconciler
@@ -20,6 +21,7 @@ worker, is settled (`ledger.settle`: found → completed, not found → skipped)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from dataclasses import dataclass
@@ -68,12 +70,22 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
     async with runtime.db.service(actor="pods") as conn:
         claimed = await execution_repo.claim(conn, now, limit, lease)
     tick.claimed = len(claimed)
+    by_account: dict[UUID, list[UUID]] = {}
     for row in claimed:
-        try:
-            tick.count(await perform(runtime, row["id"]))
-        except Exception:
-            log.exception("pod activity %s failed to run; it is retried after its lease", row["id"])
-            tick.count("error")
+        by_account.setdefault(row["account_id"], []).append(row["id"])
+    lanes = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+
+    async def lane(activity_ids: list[UUID]) -> None:
+        # One account's activities one after another: an account never acts twice at once.
+        for activity_id in activity_ids:
+            async with lanes:
+                try:
+                    tick.count(await perform(runtime, activity_id))
+                except Exception:
+                    log.exception("pod activity %s failed to run; it is retried after its lease", activity_id)
+                    tick.count("error")
+
+    await asyncio.gather(*(lane(ids) for ids in by_account.values()))
     return tick
 
 

@@ -45,7 +45,8 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
 
 async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
     """Due activities of auto-engaging pods, oldest first, leased to this worker (`for update skip
-    locked` on the partial index of pending `scheduled_for`): comments awaiting approval are not due."""
+    locked` on the partial index of pending `scheduled_for`), with the acting `account_id`: comments
+    awaiting approval are not due."""
     return await (
         await conn.execute(
             """
@@ -60,7 +61,8 @@ async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list
               order by a.scheduled_for limit %(limit)s for update skip locked
             )
             update pod_activities a set claimed_until = %(until)s from due where a.id = due.id
-            returning a.*
+            returning a.*,
+              (select m.linkedin_account_id from pod_members m where m.id = a.member_id) as account_id
             """,
             {"now": now, "limit": limit, "until": now + lease},
         )
@@ -108,26 +110,34 @@ async def reschedule(conn: Conn, activity_id: UUID, at: datetime, note: str | No
 async def finish(
     conn: Conn, activity_id: UUID, *, status: str, error: str | None, missed: bool, now: datetime
 ) -> dict[str, Any] | None:
-    """Settle a pending activity and count it on its member. None when it was no longer pending."""
-    row = await (
+    """Settle a pending activity and count it on its member, in one statement. None when it was no longer
+    pending; else the activity's id, member_id and pod_id, and the member's stored participation_score."""
+    return await (
         await conn.execute(
-            "update pod_activities set status = %(status)s, error_message = %(error)s, missed = %(missed)s,"
-            " executed_at = case when %(status)s = 'completed' then %(now)s end, claimed_until = null"
-            " where id = %(id)s and status = 'pending' returning id, member_id, pod_id",
-            {"status": status, "error": error, "missed": missed, "now": now, "id": activity_id},
+            """
+            with settled as (
+              update pod_activities set status = %(status)s, error_message = %(error)s, missed = %(missed)s,
+                executed_at = case when %(status)s = 'completed' then %(now)s end, claimed_until = null
+              where id = %(id)s and status = 'pending' returning id, member_id, pod_id
+            ), counted as (
+              update pod_members m set total_engagements = coalesce(m.total_engagements, 0) + %(done)s,
+                missed_engagements = coalesce(m.missed_engagements, 0) + %(missed_n)s
+              from settled where m.id = settled.member_id
+              returning m.participation_score
+            )
+            select settled.*, counted.participation_score from settled left join counted on true
+            """,
+            {
+                "status": status,
+                "error": error,
+                "missed": missed,
+                "now": now,
+                "id": activity_id,
+                "done": int(status == "completed"),
+                "missed_n": int(missed),
+            },
         )
     ).fetchone()
-    if row is not None:
-        await count(conn, row["member_id"], completed=status == "completed", missed=missed)
-    return row
-
-
-async def count(conn: Conn, member_id: UUID, *, completed: bool, missed: bool) -> None:
-    await conn.execute(
-        "update pod_members set total_engagements = coalesce(total_engagements, 0) + %s,"
-        " missed_engagements = coalesce(missed_engagements, 0) + %s where id = %s",
-        (int(completed), int(missed), member_id),
-    )
 
 
 # --- comments -------------------------------------------------------------------------------------------

@@ -31,6 +31,10 @@ async def settle(
     row = await execution_repo.finish(conn, activity_id, status=status, error=error, missed=missed, now=now)
     if row is None:
         return False
+    if status == "completed" and not missed and row["participation_score"] == 1:
+        # Every miss is rescored when it is settled (here or after a lapse), so a stored 1.00 means no
+        # miss in the window; time only drops activities out of it: a completion keeps 1.00, no pause.
+        return True
     await rescore(conn, row["member_id"], row["pod_id"], now)
     return True
 
