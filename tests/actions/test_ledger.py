@@ -210,6 +210,40 @@ async def test_an_invitation_already_sent_is_confirmed_from_the_pending_list(
     assert len(linkedin.invitations(setup.unipile_id, to=setup.stranger)) == 1
 
 
+async def test_an_invitation_accepted_before_its_reconciliation_is_confirmed_and_never_sent_again(
+    runtime: Runtime, tenant: Tenant, linkedin: Simulator, setup: Setup
+) -> None:
+    # LinkedIn records the invitation, the answer is lost; the invitee accepts before anyone looks.
+    linkedin.faults.add(FaultRule("timeout", route="POST /users/invite", after=True, times=1))
+    action = await _begin(runtime, tenant, setup, "invitation", setup.stranger.provider_id, message="Hi Bob")
+    assert (await perform_standard(runtime, action.id)).status == "ambiguous"
+    (invitation,) = linkedin.invitations(setup.unipile_id, to=setup.stranger)
+    assert linkedin.world.accept_invitation(invitation)
+
+    outcome = await perform_standard(runtime, action.id)
+    assert outcome.status == "done", outcome.reason
+    assert outcome.action.provider_id == f"connected:{setup.stranger.provider_id}"
+    assert len(linkedin.calls("POST", "/users/invite")) == 1  # reconciled, never sent a second time
+    assert len(linkedin.invitations(setup.unipile_id, to=setup.stranger)) == 1
+
+
+async def test_already_a_connection_on_the_resend_of_an_unknown_invitation_confirms_it(
+    runtime: Runtime, tenant: Tenant, linkedin: Simulator, setup: Setup, clock: ManualClock
+) -> None:
+    # A connection older than the attempt is not taken for its acceptance (the reconciliation finds
+    # nothing), but LinkedIn's "already a connection" to the resend is: no invitation goes out either way
+    # (as when LinkedIn's list of relations lags behind an acceptance).
+    clock.advance(seconds=3600)
+    linkedin.faults.add(FaultRule("timeout", route="POST /users/invite", after=False, times=1))
+    action = await _begin(runtime, tenant, setup, "invitation", setup.friend.provider_id, message="Hi Ann")
+    assert (await perform_standard(runtime, action.id)).status == "ambiguous"
+    outcome = await perform_standard(runtime, action.id)
+    assert outcome.status == "done", outcome.reason
+    assert outcome.reason == "reconciled: they are already a connection"
+    assert outcome.action.provider_id == f"connected:{setup.friend.provider_id}"
+    assert linkedin.invitations(setup.unipile_id, to=setup.friend) == []
+
+
 async def test_posts_and_comments_reconcile_after_a_timeout(
     runtime: Runtime, tenant: Tenant, linkedin: Simulator, setup: Setup
 ) -> None:

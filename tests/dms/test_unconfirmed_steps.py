@@ -74,3 +74,25 @@ async def test_a_follow_up_not_yet_confirmed_holds_off_abandoning_the_lead(world
     await world.run(8 * 86400)
     await lifecycle_base.abandon_due(world.runtime)
     assert world.seq(lead_id)["status"] == "abandoned"
+
+
+async def test_an_invitation_accepted_before_its_timeout_was_reconciled_is_sent_once_and_goes_on_as_accepted(
+    world: World,
+) -> None:
+    cleo = world.member("Cleo", Persona(on_invite="accept", invite_delay=1, reply="never"), connected=False)
+    world.sim.faults.add(FaultRule("timeout", route="POST /users/invite", after=True, times=1))
+    lead_id = await world.comment(cleo)
+    assert lead_id is not None
+    await world.run(rounds=2)  # LinkedIn recorded the invitation; its answer was lost
+    assert len(world.sim.invitations(to=cleo)) == 1
+    await world.run(60, rounds=4)  # she accepted; then the reconciliation, then the first DM
+
+    assert len(world.sim.calls("POST", "/users/invite")) == 1
+    seq = world.seq(lead_id)
+    assert _action(world, f"invite:{seq['id']}") == {
+        "status": "done",
+        "provider_id": f"connected:{cleo.provider_id}",
+    }
+    assert world.lead(lead_id)["status"] == "dm_sent"
+    kinds = [e["kind"] for e in world.timeline(lead_id)]
+    assert kinds.index("invitation_sent") < kinds.index("invitation_accepted") < kinds.index("dm_sent")

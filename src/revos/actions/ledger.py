@@ -9,6 +9,9 @@ outbound action (post, DM, invitation, comment, reaction) is a row in `linkedin_
     in_flight/ambiguous ──reconcile: found──▶ done
                         └─reconcile: not found──release──▶ intent (sent again, once)
 
+An invitation is found pending, or by the connection it made once accepted (`connected:<invitee>`); sent
+again after "not found", LinkedIn's "already a connection" confirms it the same way (never a second one).
+
 `action_key` is unique (e.g. `dm:<sequence id>:1`): a second worker, a retried job or a replayed event
 finds the existing row instead of acting twice. Nothing becomes `done` without the provider's id (a
 check constraint says so too).
@@ -36,12 +39,12 @@ from uuid import UUID
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.actions import repo
-from revos.actions.models import Action, ActionConflict, ActionOutcome, Call, Reconcile
+from revos.actions.models import Action, ActionConflict, ActionOutcome, Call, Reconcile, connected_id
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import NotFound
 from revos.linkedin import UnipileClient
-from revos.linkedin.errors import AlreadyInvited, UnipileError
+from revos.linkedin.errors import AlreadyInvited, UnipileError, already_connected
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.actions")
@@ -144,6 +147,7 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
     if action.status in ("done", "failed"):
         return _settled(action)
 
+    resent = False  # sent again after an attempt whose outcome was unknown and which was not found
     if action.status in ("in_flight", "ambiguous"):
         busy = _in_flight_elsewhere(runtime, action, now)
         if busy is not None:
@@ -151,6 +155,7 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
         outcome = await _reconcile(runtime, client, action, reconcile)
         if outcome is not None:
             return outcome
+        resent = True
         async with runtime.db.service(actor="actions") as conn:
             action = await get(conn, action_id)
         if action.status != "intent":
@@ -184,7 +189,7 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
     try:
         ids = await call(client, action)
     except UnipileError as exc:
-        return await _record_error(runtime, client, action, exc, reconcile)
+        return await _record_error(runtime, client, action, exc, reconcile, resent=resent)
     except BaseException as exc:
         # A bug or a cancellation after start: the request may have left. Reconcile next time.
         async with runtime.db.service(actor="actions") as conn:
@@ -329,11 +334,27 @@ async def _reconcile(
 
 
 async def _record_error(
-    runtime: Runtime, client: UnipileClient, action: Action, exc: UnipileError, reconcile: Reconcile
+    runtime: Runtime,
+    client: UnipileClient,
+    action: Action,
+    exc: UnipileError,
+    reconcile: Reconcile,
+    *,
+    resent: bool = False,
 ) -> ActionOutcome:
     settings = runtime.settings
     now = utcnow()
     attempt = action.attempts  # the attempt this error answers: a newer one is left alone
+    if resent and action.kind == "invitation" and already_connected(exc):
+        # The earlier attempt's outcome was unknown and LinkedIn's lists did not show it (its relations can
+        # lag behind an acceptance); now LinkedIn says they are a connection: that invitation was accepted.
+        async with runtime.db.service(actor="actions") as conn:
+            if await repo.mark_ambiguous(conn, action.id, str(exc), attempt=attempt):
+                await confirm(conn, action.id, provider_id=connected_id(action.target))
+                await safety.note_success(conn, action.account_id)
+            action = await get(conn, action.id)
+        if action.done:
+            return ActionOutcome("done", action, "reconciled: they are already a connection")
     if exc.ambiguous:
         async with runtime.db.service(actor="actions") as conn:
             await repo.mark_ambiguous(conn, action.id, str(exc), attempt=attempt)

@@ -93,3 +93,12 @@ class ActionOutcome:
 class ActionConflict(RevosError):
     status_code = 409
     code = "action_conflict"
+
+
+CONNECTED_PREFIX = "connected:"
+
+
+def connected_id(target: str | None) -> str:
+    """The id an invitation is confirmed with once the invitee has become a connection: LinkedIn keeps no
+    id of an accepted invitation (its pending list drops it)."""
+    return f"{CONNECTED_PREFIX}{target}"

@@ -9,6 +9,11 @@ Conventions (what `ledger.begin` should be given):
 |------------|--------------------------|--------------------------------------------------|
 | dm         | recipient provider id    | `text`; `chat_id` to send in an existing chat    |
 | invitation | invitee provider id      | `message` (the ≤300-char note, optional)         |
+
+An invitation accepted before it is reconciled is no longer in the pending list: the invitee having become
+a 1st-degree connection since the attempt started proves it happened. LinkedIn keeps no id of an accepted
+invitation, so it is confirmed as `connected:<invitee>` (`models.connected_id`), as reactions are confirmed
+with the post's state.
 | post       | —                        | `text`                                           |
 | comment    | the post's `social_id`   | `text`; `comment_id` to reply to a comment       |
 | reaction   | the post's `social_id`   | `reaction_type` (default like)                   |
@@ -22,12 +27,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
 from revos.actions import ledger
-from revos.actions.models import Action, ActionOutcome, Call, ProviderIds, Reconcile
+from revos.actions.models import Action, ActionOutcome, Call, ProviderIds, Reconcile, connected_id
 from revos.linkedin import UnipileClient
 from revos.linkedin.requests import ReactionType
 from revos.runtime import Runtime
@@ -150,13 +155,30 @@ async def send_invitation(client: UnipileClient, action: Action) -> ProviderIds:
 
 
 async def reconcile_invitation(client: UnipileClient, action: Action) -> ProviderIds | None:
-    """A pending invitation to the target means it happened (whatever its age)."""
+    """A pending invitation to the target means it happened (whatever its age); so does the target having
+    become a connection since the attempt started: they accepted it before this look (sending it again
+    would only meet LinkedIn's "already a connection")."""
+    account_id = _account(action)
     invitation = await _first(
-        client.iter_sent_invitations(_account(action), limit=100),
+        client.iter_sent_invitations(account_id, limit=100),
         lambda i: action.target in (i.invited_user_id, i.invited_user_public_id),
         limit=MAX_ITEMS_SCANNED,
     )
-    return ProviderIds(invitation.id) if invitation is not None else None
+    if invitation is not None:
+        return ProviderIds(invitation.id)
+    since = _since(action)
+    # Relations come newest first: one made before the attempt started is not this invitation's doing.
+    relation = await _first(
+        client.iter_relations(account_id, limit=100),
+        lambda r: action.target in (r.member_id, r.public_identifier),
+        limit=MAX_ITEMS_SCANNED,
+        too_old=lambda r: _before(since, _epoch_ms(r.created_at)),
+    )
+    return ProviderIds(connected_id(action.target)) if relation is not None else None
+
+
+def _epoch_ms(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value / 1000, UTC) if value is not None else None
 
 
 # --- post -----------------------------------------------------------------------------------------------

@@ -17,13 +17,14 @@ from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.actions import ledger
 from revos.actions.ledger import Action, ActionOutcome
+from revos.actions.models import CONNECTED_PREFIX
 from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.dms import invitations
 from revos.dms.plan import FIRST_DEGREE, Plan, decide, step_keys
 from revos.leads.context import SequenceContext, load
-from revos.leads.lifecycle import base, outbound
+from revos.leads.lifecycle import base, conversation, outbound
 from revos.linkedin.errors import UnipileError
 from revos.runtime import Runtime
 
@@ -156,6 +157,11 @@ async def _report(
     """The ledger's outcome, told to the lead's lifecycle."""
     if outcome.status == "done":
         await outbound.sent(runtime, conn, ctx, plan.step, outcome.action)
+        if plan.kind == "invitation" and (outcome.action.provider_id or "").startswith(CONNECTED_PREFIX):
+            # Confirmed by the connection it made: accepted already, the first DM follows.
+            await conversation.invitation_accepted(
+                runtime, conn, ctx.id, how="already a connection when it was confirmed"
+            )
         return "done"
     if outcome.status == "deferred":
         error = outcome.error

@@ -214,6 +214,24 @@ class AlreadyInvited(ActionRejected):
     default_type = "errors/already_invited_recently"
 
 
+class AlreadyConnected(ActionRejected):
+    """An invitation to someone who is already a 1st-degree connection."""
+
+    default_type = "errors/already_connected"
+
+
+def already_connected(exc: BaseException) -> bool:
+    """LinkedIn refused an invitation because the invitee is already a connection: `errors/already_connected`
+    (spec §2, unconfirmed), or `errors/cannot_invite_attendee` saying so (as the simulator does)."""
+    if isinstance(exc, AlreadyConnected):
+        return True
+    return (
+        isinstance(exc, ActionRejected)
+        and exc.type == "errors/cannot_invite_attendee"
+        and "connection" in (exc.detail or exc.title or "").lower()
+    )
+
+
 class LimitExceeded(ActionRejected):
     """LinkedIn's own quota for this action is exhausted: wait for it to reset."""
 
@@ -277,6 +295,7 @@ _BY_TYPE: dict[str, type[UnipileError]] = {
     "errors/already_invited_recently": AlreadyInvited,
     "errors/cannot_resend_yet": AlreadyInvited,
     "errors/cannot_resend_within_24hrs": AlreadyInvited,
+    "errors/already_connected": AlreadyConnected,
     "errors/limit_exceeded": LimitExceeded,
     "errors/too_many_requests": RateLimited,
     "errors/request_timeout": ProviderTimeout,

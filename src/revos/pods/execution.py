@@ -8,8 +8,11 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
    index of pending `scheduled_for`, with a lease) and performed (`perform`): one account's activities
    one after another, up to `pods_execute_lanes` accounts at once.
 
-`perform` records the action in the ledger under `pod:<activity id>` (kind `reaction`, `comment` or
-`repost`, target the post's `social_id`) and runs `ledger.perform` with the standard call and reconciler
+`perform` records the action in the ledger under `pod:<account>:<post social_id>:<kind>` (`ledger_key`;
+kind `reaction`, `comment` or `repost`, target the post's `social_id`): one account likes, comments on or
+reposts one post once, whichever pods it shares with the author. The second pod's activity finds the
+first one's ledger row: completed from its confirmation, never a second call (and an action shared with
+another pending activity is never settled as unsent by the one giving up on it). It then runs `ledger.perform` with the standard call and reconciler
 (revos.actions.reconcile.CALLS): the account's shared safety budget is reserved there, the provider is
 called outside any transaction, and an ambiguous failure is reconciled (the post read back for the
 member's reaction, its comments, or the member's own posts for a repost of it) before anything is sent
@@ -30,6 +33,7 @@ from typing import Any
 from uuid import UUID
 
 from revos.actions import ledger
+from revos.actions.models import ActionOutcome
 from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
 from revos.pods import comments, execution_repo, scoring
@@ -120,19 +124,22 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
         "repost": {"text": ""},  # a plain repost, no commentary
     }.get(kind, {"reaction_type": "like"})
     async with runtime.db.service(actor="pods") as conn:
-        action = await ledger.begin(
-            conn,
-            client_id=a["client_id"],
-            account_id=a["account_id"],
-            kind=kind,
-            key=f"pod:{a['id']}",
-            target=a["social_id"],
-            payload=payload,
-        )
+        if a["linkedin_action_id"] is not None:  # its own action, from an earlier run
+            action = await ledger.get(conn, a["linkedin_action_id"])
+        else:
+            action = await ledger.begin(
+                conn,
+                client_id=a["client_id"],
+                account_id=a["account_id"],
+                kind=kind,
+                key=ledger_key(a["account_id"], a["social_id"], kind),
+                target=a["social_id"],
+                payload=payload,
+            )
         pending = await execution_repo.set_action(conn, a["id"], action.id)
     call, reconcile = CALLS[kind]
     if not pending:  # settled meanwhile (its window lapsed, a person rejected it): nothing is sent
-        await ledger.settle(runtime, action.id, reconcile, unsent_reason="the activity was settled meanwhile")
+        await _settle_action(runtime, a, action.id, "the activity was settled meanwhile")
         return "settled"
     outcome = await ledger.perform(runtime, action.id, call, reconcile)
     if outcome.status == "done":
@@ -146,7 +153,7 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
     if at is not None and at < a["window_ends_at"]:
         return await _wait(runtime, a, at + timedelta(seconds=random.uniform(1, 30)), outcome.reason)
     # Deferred past the window (budget spent, hours, a pause): the intent is dropped, never sent late.
-    settled = await ledger.settle(runtime, action.id, reconcile, unsent_reason=WINDOW_CLOSED)
+    settled = await _settle_action(runtime, a, action.id, WINDOW_CLOSED)
     if settled.status == "done":
         return await _settle(runtime, a, "completed", None, missed=False)
     if settled.status == "failed":
@@ -154,6 +161,25 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
     # Another worker's attempt is in flight (or LinkedIn could not be read): it may still happen, so the
     # activity stays open until that attempt is settled, never recorded as skipped while it is under way.
     return await _wait(runtime, a, settled.not_before or now + timedelta(minutes=1), settled.reason)
+
+
+def ledger_key(account_id: UUID, social_id: str, kind: str) -> str:
+    """One ledger action per account, post and kind: nobody likes or comments on a post twice."""
+    return f"pod:{account_id}:{social_id}:{kind}"
+
+
+async def _settle_action(runtime: Runtime, a: dict[str, Any], action_id: UUID, reason: str) -> ActionOutcome:
+    """`ledger.settle` (never resent), unless another pending activity shares the action: it is left to
+    that one, and this activity is told what the action is now (done, or not for it: failed)."""
+    async with runtime.db.service(actor="pods") as conn:
+        shared = await execution_repo.shares_action(conn, action_id, a["id"])
+        action = await ledger.get(conn, action_id)
+    if shared:
+        if action.done:
+            return ActionOutcome("done", action, "already performed")
+        return ActionOutcome("failed", action, "left to another pod's activity on the same post")
+    _, reconcile = CALLS[action.kind]
+    return await ledger.settle(runtime, action_id, reconcile, unsent_reason=reason)
 
 
 def _not_now(a: dict[str, Any]) -> str | None:
@@ -169,8 +195,7 @@ def _not_now(a: dict[str, Any]) -> str | None:
 async def _after_window(runtime: Runtime, a: dict[str, Any]) -> str:
     if a["linkedin_action_id"] is None:
         return await _settle(runtime, a, "skipped", WINDOW_CLOSED, missed=True)
-    _, reconcile = CALLS[LEDGER_KIND[a["engagement_type"]]]
-    outcome = await ledger.settle(runtime, a["linkedin_action_id"], reconcile, unsent_reason=WINDOW_CLOSED)
+    outcome = await _settle_action(runtime, a, a["linkedin_action_id"], WINDOW_CLOSED)
     if outcome.status == "done":
         return await _settle(runtime, a, "completed", None, missed=False)
     if outcome.status == "failed":

@@ -297,3 +297,16 @@ async def mark_verified(conn: Conn, activity_id: UUID, comment_text: str | None)
 
 async def next_verification(conn: Conn, pod_post_id: UUID, at: datetime | None) -> None:
     await conn.execute("update pod_posts set verify_next_at = %s where id = %s", (at, pod_post_id))
+
+
+async def shares_action(conn: Conn, action_id: UUID, activity_id: UUID) -> bool:
+    """Another pending activity (another pod of the same account, same post, same kind) is linked to this
+    ledger action: it is theirs to perform or settle too."""
+    row = await (
+        await conn.execute(
+            "select 1 from pod_activities where linkedin_action_id = %s and id <> %s and status = 'pending'"
+            " limit 1",
+            (action_id, activity_id),
+        )
+    ).fetchone()
+    return row is not None

@@ -20,6 +20,9 @@ For one post published at `published`:
    429's backoff) ends inside the window is planned after it. Skipped too are activities of an account
    paused by a person or disconnected, of a member at `daily_engagements_per_member`, or whose account's
    daily cap for the kind is spent. An activity is never planned late.
+5. **Once per account.** An account in several pods with the author likes, comments on or reposts the post
+   once: a kind another pod already planned (or did) for that account is skipped here with the reason
+   (and the executor's ledger key, per account, post and kind, guards the rest).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ class Candidate:
     recent_count: int  # engagements pending or done in the last day
     caps_left: dict[str, int] = field(default_factory=dict)  # ledger kind → units left today
     resumes_at: datetime | None = None  # an automatic pause (a 429's backoff) ends then
+    done_elsewhere: frozenset[str] = frozenset()  # kinds another pod of this account has on the post
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,9 @@ def _plan_one(
 ) -> Planned:
     ends = windows.ends(kind)
     reason = None
-    if c.paused_reason is not None:
+    if kind in c.done_elsewhere:
+        reason = f"this account's {kind} of the post comes from another pod it shares with the author"
+    elif c.paused_reason is not None:
         reason = f"account cannot act: {c.paused_reason}"
     elif c.recent_count + planned_today >= settings.daily_engagements_per_member:
         reason = f"member reached {settings.daily_engagements_per_member} pod engagements today"

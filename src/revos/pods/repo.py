@@ -176,6 +176,45 @@ async def candidates(
     ).fetchall()
 
 
+async def engaged_elsewhere(
+    conn: Conn,
+    *,
+    client_id: UUID,
+    pod_id: UUID,
+    social_id: str | None,
+    post_url: str,
+    account_ids: list[UUID],
+) -> dict[UUID, set[str]]:
+    """For each of `account_ids`, the engagement kinds other pods already planned or did on this post
+    (the same LinkedIn post: its social_id, or its URL)."""
+    if not account_ids:
+        return {}
+    rows = await (
+        await conn.execute(
+            """
+            select distinct m.linkedin_account_id as account_id, x.engagement_type
+            from pod_activities x
+            join pod_members m on m.id = x.member_id
+            left join pod_posts pp on pp.id = x.pod_post_id
+            where x.client_id = %(client)s and x.pod_id <> %(pod)s and x.status in ('pending', 'completed')
+              and m.linkedin_account_id = any(%(accounts)s)
+              and ((%(social)s::text is not null and pp.social_id = %(social)s) or x.post_url = %(url)s)
+            """,
+            {
+                "client": client_id,
+                "pod": pod_id,
+                "accounts": account_ids,
+                "social": social_id,
+                "url": post_url,
+            },
+        )
+    ).fetchall()
+    found: dict[UUID, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["account_id"], set()).add(row["engagement_type"])
+    return found
+
+
 _ACTIVITY_COLUMNS = (
     "client_id",
     "pod_id",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -110,7 +110,18 @@ async def schedule_post(
         now=now,
         since=now - timedelta(days=1),
     )
-    candidates = [_candidate(runtime, row, now) for row in rows]
+    elsewhere = await repo.engaged_elsewhere(
+        conn,
+        client_id=pod["client_id"],
+        pod_id=pod["id"],
+        social_id=ref.social_id,
+        post_url=ref.post_url,
+        account_ids=[row["account_id"] for row in rows],
+    )
+    candidates = [
+        replace(c, done_elsewhere=frozenset(elsewhere.get(c.account_id, ())))
+        for c in (_candidate(runtime, row, now) for row in rows)
+    ]
     windows = planning.Windows.of(
         ref.published_at, now, settings, pod["engagement_window_minutes"], pod["comment_window_minutes"]
     )

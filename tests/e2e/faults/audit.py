@@ -150,7 +150,14 @@ async def audit(
                 report.repeated_steps.append(f"sequence {row['id']} step {step}: received {got} times")
 
     # Every DM and invitation on LinkedIn is one the ledger confirmed with its id, and the other way round.
-    reserved = {(r["kind"], r["provider_id"]): r["reserved_day"] for r in confirmed}
+    # An invitation accepted before its timeout was reconciled is confirmed by the connection it made
+    # (`connected:<member>`: LinkedIn keeps no id of an accepted invitation): it stands for that invitation.
+    accepted = {
+        f"connected:{inv.member.provider_id}": inv.id for inv in invitations if inv.status == "ACCEPTED"
+    }
+    reserved = {
+        (r["kind"], accepted.get(r["provider_id"], r["provider_id"])): r["reserved_day"] for r in confirmed
+    }
     on_linkedin = {("dm", dm.message_id) for dm in sent} | {("invitation", inv.id) for inv in invitations}
     by_id = {("dm", dm.message_id): (dm.member, dm.text) for dm in sent} | {
         ("invitation", inv.id): (inv.member.provider_id, inv.message or "") for inv in invitations

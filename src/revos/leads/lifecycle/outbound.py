@@ -20,7 +20,7 @@ from revos.db.pool import Conn
 from revos.leads import repo, sequence_repo
 from revos.leads.context import SequenceContext
 from revos.leads.lifecycle import base, handover, timeline
-from revos.linkedin.errors import ActionRejected, NotConnected
+from revos.linkedin.errors import NotConnected, already_connected
 from revos.runtime import Runtime
 
 # The steps, by the name the executor gives them (ledger keys: `dm:<sequence>:1`, `invite:<sequence>`, ...).
@@ -159,12 +159,7 @@ async def failed(
             "LinkedIn says they are not a connection: inviting first",
         )
         return "deferred"
-    if (
-        step == "invite"
-        and isinstance(error, ActionRejected)
-        and error.type == "errors/cannot_invite_attendee"
-        and "connection" in (error.detail or error.title or "").lower()
-    ):
+    if step == "invite" and error is not None and already_connected(error):
         await base.reschedule(runtime, conn, ctx, utcnow(), step1_status="dm", attempts=0)
         await timeline.record(
             conn,
