@@ -49,8 +49,21 @@ def _activities(db_url: str, post_id: UUID) -> list[dict[str, Any]]:
 
 
 async def _run_until(runtime: Runtime, clock: ManualClock, end: datetime, step: float = 30) -> None:
+    """Executor ticks until `end`: every `step` seconds, and at each pending activity's moment in between.
+    The worker ticks every 15 s; with only coarse steps, an activity planned in the last `step` seconds of
+    its window would first be seen once the window had closed, and lapse as missed."""
     while clock.now() < end:
-        clock.advance(step)
+        now = clock.now()
+        async with runtime.db.service() as conn:
+            row = await (
+                await conn.execute(
+                    "select min(scheduled_for) as at from pod_activities"
+                    " where status = 'pending' and scheduled_for > %s",
+                    (now,),
+                )
+            ).fetchone()
+        later = now + timedelta(seconds=step)
+        clock.set(min(later, row["at"]) if row and row["at"] else later)
         await execution.run_due(runtime)
 
 
