@@ -201,3 +201,22 @@ def test_an_account_whose_429_pause_ends_inside_the_window_is_planned_after_it()
         assert by[(1, "like")].skip_reason == "the account's pause (rate limit) outlasts the window"
         assert ends_soon <= by[(1, "comment")].scheduled_for < windows.comment_ends  # type: ignore[operator]
         assert by[(2, "like")].scheduled_for is not None  # a pause already over holds nothing back
+
+
+async def test_an_activity_revos_never_reached_in_time_is_skipped_but_not_held_against_the_member(
+    world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str
+) -> None:
+    await world.make_pod(4, min_members=3, settings={"engage_share": 1.0, "comment_share": 1.0})
+    published = clock.now()
+    sim_post, post_id = await _publish(world, runtime, world.people[0])
+    clock.advance(timedelta(minutes=181).total_seconds())  # no executor ran while the windows were open
+    await execution.run_due(runtime)
+    rows = _activities(db_url, post_id)
+    assert {(r["status"], r["missed"]) for r in rows} == {("skipped", False)}
+    assert all(r["error_message"] == "the window closed first" for r in rows)
+    assert world.sim.engagements(sim_post, through_api=True) == []  # nothing performed late
+    members = (
+        await world.api.get(f"/v1/pods/{world.pod['id']}/members", headers=world.tenant.headers)
+    ).json()
+    assert {(m["status"], m["missed_engagements"]) for m in members} == {("active", 0)}
+    assert published < clock.now()

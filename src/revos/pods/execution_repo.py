@@ -30,7 +30,11 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
                                 where po.id = a.post_id and c.archived_at is not null)
               order by a.scheduled_for limit %(limit)s for update skip locked
             )
-            update pod_activities a set status = 'skipped', missed = true, claimed_until = null,
+            -- Missed (held against the member's participation) when the member held it up: a comment
+            -- left unapproved, or their account unable to act (the reason is in error_message). An
+            -- activity revOS itself never reached in time (a late executor) is skipped, not missed.
+            update pod_activities a set status = 'skipped', claimed_until = null,
+              missed = (coalesce(a.approval = 'pending', false) or a.error_message is not null),
               error_message = case
                 when a.approval = 'pending' then 'the comment was not approved before its window closed'
                 else coalesce('the window closed first: ' || a.error_message, 'the window closed first')
