@@ -54,7 +54,7 @@ def ensure_system_packages() -> None:
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         _run("apt-get", "update", "-qq", env=env)
-        _run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, env=env)
+        _run("apt-get", "install", "-y", "-qq", *missing, env=env)
         return
     sys.exit(
         "the test suite needs these system packages: " + " ".join(missing)
