@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import logging
 import multiprocessing
@@ -972,14 +971,6 @@ def cli() -> None:
         parser.error("--fraction must be in (0, 1]")
     logging.basicConfig(level=logging.WARNING)
     with pipeline.embedded_server() as (root_url, root):
-        os.environ.update(
-            {
-                "REVOS_ENV": "test",
-                "REVOS_DATA_DIR": str(root / "data"),
-                "REVOS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-                "REVOS_JWT_SECRET": "bench-jwt-secret-long-enough-for-hs256-signing",
-            }
-        )
         asyncio.run(day(args, root_url, root))
 
 

@@ -574,6 +574,15 @@ def embedded_server() -> Iterator[tuple[str, Path]]:
     from revos.db.embedded import start_embedded, stop_embedded
 
     root = Path(tempfile.mkdtemp(prefix="rpt-", dir="/tmp"))  # short: unix socket path limit
+    # revOS's settings for the bench's processes (read from the environment): throwaway keys and data.
+    os.environ.update(
+        {
+            "REVOS_ENV": "test",
+            "REVOS_DATA_DIR": str(root / "data"),
+            "REVOS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "REVOS_JWT_SECRET": "bench-jwt-secret-long-enough-for-hs256-signing",
+        }
+    )
     try:
         yield start_embedded(root, stop_at_exit=True), root
     finally:
@@ -624,14 +633,6 @@ def cli() -> None:
         parser.error("need at least one account and at least one comment per account")
     logging.basicConfig(level=logging.WARNING)
     with embedded_server() as (root_url, root):
-        os.environ.update(
-            {
-                "REVOS_ENV": "test",
-                "REVOS_DATA_DIR": str(root / "data"),
-                "REVOS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-                "REVOS_JWT_SECRET": "bench-jwt-secret-long-enough-for-hs256-signing",
-            }
-        )
         asyncio.run(main(args, root_url, root))
 
 

@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import logging
 import multiprocessing
-import os
 import random
 import sys
 import time
@@ -531,14 +529,6 @@ def cli() -> None:
         parser.error("--lanes must be between 1 and --members")
     logging.basicConfig(level=logging.WARNING)
     with pipeline.embedded_server() as (root_url, root):
-        os.environ.update(
-            {
-                "REVOS_ENV": "test",
-                "REVOS_DATA_DIR": str(root / "data"),
-                "REVOS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-                "REVOS_JWT_SECRET": "bench-jwt-secret-long-enough-for-hs256-signing",
-            }
-        )
         asyncio.run(main(args, root_url, root))
 
 
