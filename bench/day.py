@@ -231,7 +231,8 @@ def sim_record(sim: Any) -> dict[str, Any]:
         for member in msg.recipients
         if (member.provider_id, msg.text) not in notes
     ]
-    invited = Counter(inv.member.provider_id for inv in sim.invitations())
+    # One account inviting one member twice is a duplicate; two accounts inviting the same member is not.
+    invited = Counter((inv.account_id, inv.member.provider_id) for inv in sim.invitations())
     engaged = sim.engagements(through_api=True)
     campaign_posts = [p for p in sim.posts() if POST_MARK in (p.text or "")]
     replies = sim.ground_truth(kind="reply")
@@ -969,6 +970,8 @@ def cli() -> None:
     args = parser.parse_args()
     if not 0 < args.fraction <= 1:
         parser.error("--fraction must be in (0, 1]")
+    if args.profile and not Path(sys.executable).with_name("py-spy").exists():
+        parser.error("--profile needs py-spy in the environment: .venv/bin/pip install py-spy")
     logging.basicConfig(level=logging.WARNING)
     with pipeline.embedded_server() as (root_url, root):
         asyncio.run(day(args, root_url, root))
