@@ -14,7 +14,8 @@ its world API (no HTTP); on top of it, each kind of call gets fresh targets of i
 chat yet for `start_chat`, strangers not yet invited for `send_invitation`).
 
 Then, over loopback HTTP through `revos.linkedin.UnipileClient`, `--calls` calls of each kind run
-`--concurrency` at a time, one kind after the other. Printed per kind: calls, calls/s (wall, client and
+`--concurrency` at a time, one kind after the other. As revOS does, a messaging webhook is registered first
+(to a bare receiver in the bench's process), so every message sent costs the simulator its delivery. Printed per kind: calls, calls/s (wall, client and
 simulator together on a 2-core machine) and the simulator process's CPU milliseconds per call
 (`time.process_time()` of that process before and after the kind, so it includes its idle ticker, shown
 alone on the last line). A figure, not a test.
@@ -187,6 +188,27 @@ def cycle(items: list[Any]) -> Callable[[int], Any]:
     return lambda n: items[n % len(items)]
 
 
+async def _receive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A webhook receiver that answers 200 to every request, as cheaply as possible."""
+    try:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            length = next(
+                (
+                    int(line.split(b":", 1)[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
+            await reader.readexactly(length)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
 async def run(sim: SimProcess, calls: int, concurrency: int) -> list[tuple[str, int, float, float]]:
     from revos.linkedin import UnipileClient
     from revos.linkedin.models import Chat, ListPage
@@ -229,7 +251,12 @@ async def run(sim: SimProcess, calls: int, concurrency: int) -> list[tuple[str, 
         "list_relations": lambda c, n: c.list_relations(account(n), limit=200),
     }
     rows = []
+    receiver = await asyncio.start_server(_receive, "127.0.0.1", 0)
+    hook_url = f"http://127.0.0.1:{receiver.sockets[0].getsockname()[1]}/hooks/unipile"
     async with UnipileClient(sim.url, API_KEY, max_connections=concurrency) as client:
+        await client.create_webhook(
+            "messaging", hook_url, name="revos-messaging", events=["message_received"]
+        )
         await client.get_own_profile(t.accounts[0])  # warm-up: connections, the app's first call
         for kind, call in kinds.items():
             todo = iter(range(calls))
@@ -252,6 +279,7 @@ async def run(sim: SimProcess, calls: int, concurrency: int) -> list[tuple[str, 
         cpu0 = await sim.cpu()
         await asyncio.sleep(1.0)
         rows.append(("(idle, per second)", 0, 0.0, 1000 * (await sim.cpu() - cpu0)))
+    receiver.close()
     return rows
 
 
