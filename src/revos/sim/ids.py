@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 import re
@@ -90,3 +91,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise SimError(400, "invalid_parameters", "Invalid cursor")
     return data
+
+
+def attendee_id(account_id: str, provider_id: str) -> str:
+    """A stable Unipile attendee id per (account, member), as Unipile keeps one per account."""
+    digest = hashlib.sha256(f"{account_id}:{provider_id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")

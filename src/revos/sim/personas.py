@@ -85,9 +85,9 @@ class PersonaEngine:
 
     # ---- posts -> comments ----------------------------------------------------------------
     def _on_post(self, post: Post) -> None:
-        if not any(login.member is post.author for login in self.world.logins):
+        if not self.world.is_login_member(post.author):
             return  # personas engage with what the simulated accounts publish
-        for member in list(self.world.members.values()):
+        for member in list(self.world.index.commenters):
             persona = member.persona
             if persona is None or persona.comment == "none" or member is post.author:
                 continue

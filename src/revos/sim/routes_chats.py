@@ -98,11 +98,16 @@ def router(sim: Simulator) -> APIRouter:
         accounts = accounts_filter(q)
         before, after = time_window(q)
         unread = (q.get("unread") or "").lower() == "true"
+        with world.lock:
+            scope = (
+                list(world.chats.values())
+                if accounts is None
+                else world.index.chats_of([a.id for a in accounts])
+            )
         chats = [
             c
-            for c in world.chats.values()
-            if (accounts is None or world.accounts.get(c.account_id) in accounts)
-            and (before is None or c.updated_at < before)
+            for c in scope
+            if (before is None or c.updated_at < before)
             and (after is None or c.updated_at > after)
             and (not unread or c.unread_count > 0)
         ]
@@ -169,8 +174,11 @@ def router(sim: Simulator) -> APIRouter:
     async def all_messages(request: Request) -> JSONResponse:
         q = ListQuery(request, max_limit=250)
         accounts = accounts_filter(q)
-        ids = {a.id for a in accounts} if accounts is not None else None
-        messages = [m for m in world.messages.values() if ids is None or m.account_id in ids]
+        with world.lock:
+            if accounts is None:
+                messages = list(world.messages.values())
+            else:
+                messages = world.index.messages_of([a.id for a in accounts])
         return message_list(q, messages, {"account_id": q.get("account_id")})
 
     @r.get("/messages/{message_id}")
@@ -195,20 +203,19 @@ def router(sim: Simulator) -> APIRouter:
     # ---- attendees: the people of an account's chats, each with one Unipile id per account ----------------
     def attendees_of(accounts: list[Account] | None) -> list[tuple[str, Member, bool]]:
         """(account id, member, is self) for everyone in the accounts' chats, in order of appearance."""
-        seen: dict[tuple[str, str], tuple[str, Member, bool]] = {}
-        for chat in sorted(world.chats.values(), key=lambda c: c.seq):
-            if accounts is not None and world.accounts.get(chat.account_id) not in accounts:
-                continue
-            for m in chat.participants:
-                seen.setdefault((chat.account_id, m.provider_id), (chat.account_id, m, m is chat.owner))
-        return list(seen.values())
+        with world.lock:
+            if accounts is None:
+                found = list(world.index.attendees.values())
+            else:
+                found = world.index.attendees_of([a.id for a in accounts])
+        return [(x.account_id, x.member, x.is_self) for x in found]
 
     def find_attendee(attendee_id: str) -> tuple[str, Member, bool]:
-        for account_id, m, is_self in attendees_of(None):
-            if serialize.attendee_id(account_id, m.provider_id) == attendee_id:
-                world.account(account_id)
-                return account_id, m, is_self
-        raise SimError(404, "resource_not_found", "Attendee not found")
+        found = world.index.attendees.get(attendee_id)
+        if found is None:
+            raise SimError(404, "resource_not_found", "Attendee not found")
+        world.account(found.account_id)
+        return found.account_id, found.member, found.is_self
 
     @r.get("/chat_attendees")
     async def list_attendees(request: Request) -> JSONResponse:
@@ -227,7 +234,8 @@ def router(sim: Simulator) -> APIRouter:
     async def attendee_chats(attendee_id: str, request: Request) -> JSONResponse:
         q = ListQuery(request, max_limit=250)
         account_id, member, _ = find_attendee(attendee_id)
-        chats = [c for c in world.chats.values() if c.account_id == account_id and member in c.participants]
+        with world.lock:
+            chats = list(world.index.chats_by_participant.get((account_id, member.provider_id), ()))
         chats.sort(key=lambda c: (c.updated_at, c.seq), reverse=True)
         page, cursor, _ = q.page(chats, {})
         return respond(
@@ -238,7 +246,8 @@ def router(sim: Simulator) -> APIRouter:
     async def attendee_messages(attendee_id: str, request: Request) -> JSONResponse:
         q = ListQuery(request, max_limit=250)
         account_id, member, _ = find_attendee(attendee_id)
-        messages = [m for m in world.messages.values() if m.account_id == account_id and m.sender is member]
+        with world.lock:
+            messages = list(world.index.messages_by_sender.get((account_id, member.provider_id), ()))
         return message_list(q, messages, {})
 
     return r

@@ -62,11 +62,9 @@ def router(sim: Simulator) -> APIRouter:
     async def sent_invitations(request: Request) -> JSONResponse:
         q = ListQuery(request, max_limit=100, default_limit=10)
         account = world.account(q.get("account_id") or require_query(request, "account_id"))
-        pending = [
-            i
-            for i in world.invitations.values()
-            if i.account_id == account.id and i.status in ("PENDING", "IGNORED")
-        ]
+        with world.lock:
+            sent = list(world.index.invitations_by_account.get(account.id, ()))
+        pending = [i for i in sent if i.status in ("PENDING", "IGNORED")]
         pending.sort(key=lambda i: i.seq, reverse=True)
         page, cursor, _ = q.page(pending, {"account_id": account.id})
         return respond(
@@ -90,7 +88,8 @@ def router(sim: Simulator) -> APIRouter:
         q = ListQuery(request, max_limit=100)
         account = world.account(q.get("account_id") or require_query(request, "account_id"))
         member = world.find_member(identifier)
-        posts = sorted((p for p in world.posts.values() if p.author is member), key=lambda p: -p.seq)
+        with world.lock:
+            posts = sorted(world.index.posts_by_author.get(member.provider_id, ()), key=lambda p: -p.seq)
         page, cursor, _ = q.page(posts, {"account_id": account.id})
         pages = max(1, -(-len(posts) // q.limit))
         return respond(

@@ -6,12 +6,10 @@ the schema types as a plain string or object is left out when there is nothing t
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from datetime import datetime
 from typing import Any
 
-from revos.sim.ids import iso, relative_date
+from revos.sim.ids import attendee_id, iso, relative_date
 from revos.sim.models import Account, Chat, Comment, Invitation, Member, Message, Post
 from revos.sim.webhooks import Webhook
 from revos.sim.world import World
@@ -51,7 +49,7 @@ def profile(world: World, viewer: Member, m: Member) -> dict[str, Any]:
     pending = next(
         (
             i
-            for i in world.invitations.values()
+            for i in list(world.index.invitations_by_member.get(m.provider_id, ()))
             if i.member is m
             and i.status in ("PENDING", "IGNORED")
             and world.accounts[i.account_id].owner is viewer
@@ -78,7 +76,7 @@ def profile(world: World, viewer: Member, m: Member) -> dict[str, Any]:
         "network_distance": "FIRST_DEGREE" if distance == "SELF" else distance,
         **_present(invitation={"type": "SENT", "status": "PENDING"} if pending else None),
         "follower_count": 120 + len(m.provider_id),
-        "connections_count": len(world.relations_of(m)),
+        "connections_count": world.relation_count(m),
         "shared_connections_count": 0,
     }
 
@@ -231,12 +229,6 @@ def invitation(inv: Invitation) -> dict[str, Any]:
         "invitation_text": inv.message,
         "specifics": {"provider": "LINKEDIN", "shared_secret": inv.id[:8]},
     }
-
-
-def attendee_id(account_id: str, provider_id: str) -> str:
-    """A stable Unipile attendee id per (account, member), as Unipile keeps one per account."""
-    digest = hashlib.sha256(f"{account_id}:{provider_id}".encode()).digest()
-    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
 
 
 def chat(world: World, c: Chat, with_last: bool = False) -> dict[str, Any]:

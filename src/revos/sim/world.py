@@ -16,6 +16,7 @@ from typing import Any
 from revos.clock import Clock
 from revos.sim.errors import SimError, invalid, not_found, too_many_requests
 from revos.sim.ids import IdFactory, slug
+from revos.sim.index import WorldIndex
 from revos.sim.models import (
     REACTIONS,
     Account,
@@ -66,7 +67,10 @@ class World:
         self.files: dict[str, Any] = {}  # attachment id -> the upload (http.Upload), for downloads
         self.usage: Counter[tuple[str, str, str]] = Counter()  # (account, kind, day)
         self.listeners: list[Callable[[Event], None]] = []
+        self.index = WorldIndex()  # the tables above grouped by owner; added to with them, under the lock
         self._seq = 0
+        self._login_members: set[str] = set()
+        self._logins_read = 0
 
     # ---- plumbing -------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -95,15 +99,24 @@ class World:
                 **kw,
             )
             self.members[member.provider_id] = member
+            self.index.add_member(member)
             return member
 
     def find_member(self, identifier: str) -> Member:
         member = self.members.get(identifier)
         if member is None:
-            member = next((m for m in self.members.values() if m.public_identifier == identifier), None)
+            member = self.index.member_by_public_id.get(identifier)
         if member is None:
             raise not_found("User")
         return member
+
+    def is_login_member(self, member: Member) -> bool:
+        """Whether `member` owns one of the logins (`logins` only grows: the new ones are read on the way)."""
+        with self.lock:
+            for login in self.logins[self._logins_read :]:
+                self._login_members.add(login.member.provider_id)
+            self._logins_read = len(self.logins)
+            return member.provider_id in self._login_members
 
     def connect(self, a: Member, b: Member) -> bool:
         """Make two members 1st-degree; returns False when they already were."""
@@ -111,7 +124,8 @@ class World:
             key = frozenset((a.provider_id, b.provider_id))
             if key in self.connections:
                 return False
-            self.connections[key] = self.now()
+            since = self.connections[key] = self.now()
+            self.index.add_relation(a.provider_id, b.provider_id, since)
             return True
 
     def is_connected(self, a: Member, b: Member) -> bool:
@@ -123,12 +137,13 @@ class World:
         return "FIRST_DEGREE" if self.is_connected(viewer, member) else member.default_distance
 
     def relations_of(self, member: Member) -> list[tuple[Member, datetime]]:
-        out = []
-        for key, since in self.connections.items():
-            if member.provider_id in key:
-                (other_id,) = key - {member.provider_id}
-                out.append((self.members[other_id], since))
-        return out
+        """The member's 1st-degree connections with the time each was made, oldest first."""
+        with self.lock:
+            found = list(self.index.relations.get(member.provider_id, {}).items())
+        return [(self.members[other_id], since) for other_id, since in found]
+
+    def relation_count(self, member: Member) -> int:
+        return len(self.index.relations.get(member.provider_id, ()))
 
     # ---- accounts -------------------------------------------------------------------------
     def resync(self, account: Account) -> str:
@@ -190,6 +205,7 @@ class World:
                 attachments=attachments or [],
             )
             self.posts[post.id] = post
+            self.index.add_post(post)
         self.emit("post", account_id or "", post=post)
         return post
 
@@ -200,6 +216,7 @@ class World:
                 seq=self.next_seq(), id=self.ids.activity(), author=author, text=text, created_at=created_at
             )
             self.posts[post.id] = post
+            self.index.add_post(post)
         return post
 
     def find_post(self, post_id: str) -> Post:
@@ -210,8 +227,8 @@ class World:
         return post
 
     def find_comment(self, post: Post, comment_id: str) -> Comment:
-        comment = next((c for c in post.comments if c.id == comment_id), None)
-        if comment is None:
+        comment = self.index.comments.get(comment_id)
+        if comment is None or comment.post is not post:
             raise not_found("Comment")
         return comment
 
@@ -241,6 +258,7 @@ class World:
                 account_id=account_id,
             )
             post.comments.append(comment)
+            self.index.add_comment(comment)
             post.impressions_counter += 1  # whoever engages has seen it
             if parent is not None:
                 parent.replies.append(comment)
@@ -298,6 +316,7 @@ class World:
                 repost_of=shared,
             )
             self.posts[post.id] = post
+            self.index.add_post(post)
             shared.repost_counter += 1
             shared.impressions_counter += 1
             self._engaged("repost", shared, who, account_id, text=text or None, repost_id=post.id)
@@ -322,7 +341,7 @@ class World:
                 raise SimError(422, "cannot_invite_attendee", "You cannot invite yourself")
             if self.is_connected(account.owner, member):
                 raise SimError(422, "cannot_invite_attendee", "The recipient is already a connection")
-            for inv in self.invitations.values():
+            for inv in self.index.invitations_by_member.get(member.provider_id, ()):
                 if inv.account_id != account.id or inv.member is not member:
                     continue
                 if inv.status in ("PENDING", "IGNORED"):
@@ -337,6 +356,7 @@ class World:
                 self.next_seq(), self.ids.unipile(), account.id, member, message or None, self.now()
             )
             self.invitations[inv.id] = inv
+            self.index.add_invitation(inv)
         self.emit("invitation", account.id, invitation=inv)
         return inv, usage
 
@@ -361,9 +381,9 @@ class World:
         """Reuse the 1:1 chat with that member if there is one (spec §11), else open one."""
         with self.lock:
             if len(attendees) == 1:
-                for chat in self.chats.values():
-                    if chat.account_id == account.id and chat.attendees == attendees:
-                        return chat
+                existing = self.index.one_to_one.get((account.id, attendees[0].provider_id))
+                if existing is not None:
+                    return existing
             chat = Chat(
                 seq=self.next_seq(),
                 id=self.ids.unipile(),
@@ -375,6 +395,7 @@ class World:
                 inmail=inmail,
             )
             self.chats[chat.id] = chat
+            self.index.add_chat(chat)
             return chat
 
     def post_message(
@@ -400,6 +421,7 @@ class World:
             )
             chat.messages.append(msg)
             self.messages[msg.id] = msg
+            self.index.add_message(msg)
             if msg.is_sender:
                 chat.read_until = msg.seq  # answering a chat reads it
         self.emit("message", chat.account_id, message=msg, invitation_note=invitation_note)
