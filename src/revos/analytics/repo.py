@@ -15,16 +15,34 @@ from revos.db.pool import Conn
 
 
 @dataclass(frozen=True)
+class Rate:
+    name: str
+    num: str  # SQL over the row's figures (constants of this module, never input)
+    den: str
+
+
+@dataclass(frozen=True)
 class Report:
     view: str  # the tenant view of public
     keys: tuple[str, ...]  # grouped by, besides the period
     sums: tuple[str, ...]  # summed over the period
     filters: tuple[str, ...]  # columns a caller may filter on by equality
+    rates: tuple[Rate, ...] = ()  # derived from the sums, after them
 
 
 FUNNEL_STAGES = ("comments", "leads", "dms", "replies", "emails", "webhooks", "clicks")
 REPORTS: dict[str, Report] = {
-    "funnel": Report("analytics_campaign_funnel", (), FUNNEL_STAGES, ("client_id", "campaign_id")),
+    "funnel": Report(
+        "analytics_campaign_funnel",
+        (),
+        FUNNEL_STAGES,
+        ("client_id", "campaign_id"),
+        (
+            Rate("lead_rate", "leads", "comments"),
+            Rate("reply_rate", "replies", "dms"),
+            Rate("email_rate", "emails", "leads"),
+        ),
+    ),
     "posts": Report(
         "analytics_post_daily",
         ("campaign_id", "post_id"),
@@ -36,6 +54,7 @@ REPORTS: dict[str, Report] = {
         ("campaign_id", "step", "template_md5"),
         ("sent", "replied", "clicked"),
         ("client_id", "campaign_id", "step"),
+        (Rate("reply_rate", "replied", "sent"),),
     ),
     "accounts": Report(
         "analytics_account_usage",
@@ -48,16 +67,46 @@ REPORTS: dict[str, Report] = {
         ("pod_id", "member_id"),
         ("scheduled", "completed", "failed", "skipped", "pending"),
         ("client_id", "pod_id", "member_id"),
+        (Rate("participation_rate", "completed", "scheduled - pending"),),
     ),
 }
+
+# num / den rounded to 4 decimals as a float is (Python's round(num / den, 4)), in ten-thousandths: half
+# up from the exact quotient, except at an exact tie, where the float's own binary value decides: up when
+# the float is above the tie, half even when it is the tie itself (1/32 = 0.03125 -> 0.0312). The float
+# num::float8 / den is mantissa * 2^-shift, read from its IEEE bits ({bits}).
+_TEN_THOUSANDTHS = """case
+  when mod(({n}) * 20000, ({d})) = 0 and mod(({n}) * 20000 / ({d}), 2) = 1 then
+    div(({n}) * 10000, ({d})) + case sign(
+      (({bits} & 4503599627370495) | 4503599627370496)::numeric * ({d})
+      - ({n}) * power(2::numeric, 1075 - (({bits} >> 52) & 2047)))
+    when 1 then 1 when -1 then 0 else mod(div(({n}) * 10000, ({d})), 2) end
+  else div(({n}) * 20000 + ({d}), 2 * ({d}))
+end"""
+_BITS = "('x' || encode(float8send(({n})::float8 / ({d})), 'hex'))::bit(64)::bigint"
+# ...written as that float is in JSON (0.5, 0.6667, 1.0, 0.0), null when den is 0: the numeric of scale 4
+# without its trailing zeros but one.
+_RATE = r"""case when ({d}) = 0 then null
+  else regexp_replace(((TEN_THOUSANDTHS) * 0.0001)::text, '(\d)0+$', '\1')::json end"""
+
+
+def rate_sql(rate: Rate) -> sql.Composable:
+    """`rate` of the figures in scope as a JSON number, named `rate.name`."""
+    n, d = rate.num, rate.den
+    q = _TEN_THOUSANDTHS.format(n=n, d=d, bits=_BITS.format(n=n, d=d))
+    text = _RATE.format(d=d).replace("TEN_THOUSANDTHS", q)
+    return sql.SQL(text + " as {}").format(sql.Identifier(rate.name))
 
 
 async def report(
     conn: Conn, name: str, *, start: date, end: date, unit: str, filters: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Rows of report `name` from `start` to `end` (inclusive), summed per `unit` (day, week, month)."""
+) -> tuple[str, str]:
+    """Report `name` from `start` to `end` (inclusive), summed per `unit` (day, week, month), as JSON
+    built by the server: (the rows' array, the totals' object). Rows are ordered by period and keys and
+    hold the period, the keys, the sums then the rates; totals hold the sums (as 4.0) and the rates that
+    are defined."""
     spec = REPORTS[name]
-    keys = [sql.Identifier(k) for k in spec.keys]
+    keys = sql.SQL("").join(sql.SQL(", ") + sql.Identifier(k) for k in spec.keys)
     period = sql.SQL("date_trunc({unit}, day::timestamp)::date").format(unit=sql.Literal(unit))
     where: list[sql.Composable] = [sql.SQL("day between %(start)s and %(end)s")]
     params: dict[str, Any] = {"start": start, "end": end}
@@ -67,18 +116,31 @@ async def report(
         if value is not None:
             where.append(sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column)))
             params[column] = value
+    sums = [sql.Identifier(c) for c in spec.sums]
+    rates = sql.SQL("").join(sql.SQL(", ") + rate_sql(r) for r in spec.rates)
     query = sql.SQL(
-        "select {period} as period{keys}, {sums} from {view} where {where} group by 1{keys} order by 1{keys}"
+        """with g as (
+  select {period} as period{keys}, {sums} from {view} where {where} group by 1{keys}
+), t as (
+  select {totals} from g
+)
+select
+  (select coalesce(string_agg(row_to_json(r)::text, ',' order by period{keys}), '')
+   from (select g.*{rates} from g) r) as rows,
+  (select json_strip_nulls(row_to_json(r))::text from (select {rounded}{rates} from t) r) as totals"""
     ).format(
         period=period,
-        keys=sql.SQL("").join(sql.SQL(", ") + k for k in keys),
-        sums=sql.SQL(", ").join(
-            sql.SQL("sum({c})::bigint as {c}").format(c=sql.Identifier(c)) for c in spec.sums
-        ),
+        keys=keys,
+        sums=sql.SQL(", ").join(sql.SQL("sum({c})::bigint as {c}").format(c=c) for c in sums),
         view=sql.Identifier("public", spec.view),
         where=sql.SQL(" and ").join(where),
+        totals=sql.SQL(", ").join(sql.SQL("coalesce(sum({c}), 0)::bigint as {c}").format(c=c) for c in sums),
+        rates=rates,
+        rounded=sql.SQL(", ").join(sql.SQL("round({c}, 1) as {c}").format(c=c) for c in sums),
     )
-    return await (await conn.execute(query, params)).fetchall()
+    row = await (await conn.execute(query, params)).fetchone()
+    assert row is not None
+    return row["rows"], row["totals"]
 
 
 async def refresh(conn: Conn) -> bool:
