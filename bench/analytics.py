@@ -1,4 +1,4 @@
-"""Analytics at a million leads: how long the views take to refresh, and p50/p99 of /v1/analytics over HTTP;
+"""Analytics at a million leads: how long the views take to refresh, and p50/p95/p99 of /v1/analytics over HTTP;
 the cost of one /metrics scrape and of each of its database reads.
 
     .venv/bin/python bench/analytics.py [--leads 1000000] [--requests 200] [--database-url URL [--keep]]

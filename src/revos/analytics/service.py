@@ -46,7 +46,7 @@ async def report(
     filters: dict[str, Any],
     max_days: int,
 ) -> str:
-    """The report as the JSON text of schemas.AnalyticsReport. The server aggregates, derives the rates
+    """The report as the JSON text of schemas.AnalyticsReport. The database aggregates, derives the rates
     and writes the rows (reports run to hundreds of rows): Python never touches them one by one."""
     first, last = resolve_range(start, end, max_days)
     rows, totals = await repo.report(conn, name, start=first, end=last, unit=granularity, filters=filters)
