@@ -3,6 +3,7 @@ caller's own, after concurrent refreshes of the views; campaigns.metrics filled 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -10,8 +11,10 @@ from uuid import UUID
 
 import httpx
 import pytest
+from psycopg import sql
 
-from revos.analytics import service
+from revos.analytics import repo, service
+from revos.analytics.schemas import AnalyticsReport
 from revos.runtime import Runtime
 from tests.support import Conn, Tenant, make_linkedin_account, make_tenant
 from tests.support.db import read_row
@@ -180,6 +183,48 @@ async def test_each_client_sees_only_its_own(api: httpx.AsyncClient, world: tupl
     assert other["rows"] == []
     assert other["totals"]["leads"] == 0
     assert (await get(api, b.tenant, "accounts", account_id=str(a.account)))["rows"] == []
+
+
+async def test_a_report_is_the_documented_compact_json(
+    api: httpx.AsyncClient, world: tuple[History, History]
+) -> None:
+    a, _ = world
+    params = RANGE | {"granularity": "month"}
+    response = await api.get("/v1/analytics/templates", params=params, headers=a.tenant.headers)
+    assert response.headers["content-type"] == "application/json"
+    body = json.loads(response.text)
+    AnalyticsReport.model_validate_json(response.text)
+    assert list(body) == ["report", "from", "to", "granularity", "rows", "totals"]
+    columns = ["period", "campaign_id", "step", "template_md5", "sent", "replied", "clicked", "reply_rate"]
+    assert [list(r) for r in body["rows"]] == [columns] * 3
+    assert [r["reply_rate"] for r in body["rows"]] == [0.5, 0.0, 0.0]
+    # Figures are integers in rows; totals and rates are floats (4.0, 0.0), and the text is compact.
+    assert body["totals"] == {"sent": 4.0, "replied": 1.0, "clicked": 1.0, "reply_rate": 0.25}
+    assert {type(v) for v in body["totals"].values()} == {float}
+    assert {type(r["reply_rate"]) for r in body["rows"]} == {float}
+    assert response.text == json.dumps(body, separators=(",", ":"))
+    # A rate over nothing is null in a row and left out of the totals.
+    daily = await get(api, a.tenant, "funnel")
+    assert [r["lead_rate"] for r in daily["rows"]] == [0.6667, None, 1.0]
+    assert "lead_rate" not in (await get(api, a.tenant, "funnel", **{"from": "2026-03-20"}))["totals"]
+
+
+async def test_rates_round_to_four_decimals_as_floats_do(owner: Conn) -> None:
+    """Python's round(n / d, 4): ties follow the float (1/32 -> 0.0312, 3/32 -> 0.0938, 1/160 -> 0.0063)."""
+    rate = repo.number(repo.ten_thousandths(repo.Rate("rate", "n", "d")))
+    query = sql.SQL(
+        "select n, d, {rate} as out from ("
+        " select n::bigint, d::bigint from generate_series(0, 170) d, generate_series(0, 175) n"
+        " union all values (3, 20000), (2469, 20000), (10001, 20000), (1, 4000), (123457, 7)) v (n, d)"
+    ).format(rate=rate)
+    rows = await (await owner.execute(query)).fetchall()
+    assert len(rows) > 30_000
+    wrong = [
+        (r["n"], r["d"], r["out"])
+        for r in rows
+        if r["out"] != (json.dumps(round(r["n"] / r["d"], 4)) if r["d"] else None)
+    ]
+    assert wrong == []
 
 
 async def test_campaign_metrics_hold_the_totals(world: tuple[History, History], runtime: Runtime) -> None:
