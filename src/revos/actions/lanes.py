@@ -3,8 +3,9 @@ small actions (the pod executor): the same states and guarantees as `revos.actio
 two transactions for the whole lane instead of four or five per action.
 
 1. `begin_many` (caller's transaction): the intents of many actions, of any accounts, in one insert;
-   returns the rows it created. An action whose key was already taken is not the batch's: its caller
-   runs `ledger.perform` for it (it may be in flight, ambiguous or done from an earlier run).
+   returns the rows it created. An action whose key was already taken is not the batch's, unless it is
+   still in `intent` (`unstarted`); else its caller runs `ledger.perform` for it (it may be in flight,
+   ambiguous or done from an earlier run).
 2. `start` (caller's transaction): the account is locked and its budget reserved once for the lane
    (`safety.reserve_many`: pause, status, working hours, gap, caps), and the reserved actions go
    intent → in_flight in one update. Commit before calling.
@@ -51,6 +52,15 @@ async def begin_many(conn: Conn, intents: list[Mapping[str, Any]]) -> dict[str, 
     # In key order: two batches sharing keys wait for each other, never in a cycle.
     rows = await repo.insert_intents(conn, sorted(intents, key=lambda i: str(i["action_key"])))
     return {row["action_key"]: Action.from_row(row) for row in rows}
+
+
+async def unstarted(conn: Conn, action_ids: list[UUID]) -> dict[UUID, Action]:
+    """Those of `action_ids` still in `intent` (recorded, never started, or released after a
+    reconciliation found they had not happened): a lane may start them like new ones."""
+    if not action_ids:
+        return {}
+    actions = [Action.from_row(row) for row in await repo.get_many(conn, action_ids)]
+    return {a.id: a for a in actions if a.status == "intent"}
 
 
 @dataclass

@@ -33,6 +33,10 @@ async def get_by_key(conn: Conn, key: str) -> dict[str, Any] | None:
     return await (await conn.execute(f"{_SELECT} where a.action_key = %s", (key,))).fetchone()
 
 
+async def get_many(conn: Conn, action_ids: list[UUID]) -> list[dict[str, Any]]:
+    return await (await conn.execute(f"{_SELECT} where a.id = any(%s)", (action_ids,))).fetchall()
+
+
 async def unconfirmed(conn: Conn, keys: list[str]) -> list[dict[str, Any]]:
     return await (
         await conn.execute(

@@ -52,8 +52,8 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
     payload = action_payload(a)
     async with runtime.db.service(actor="pods") as conn:
         # The activity first, then its ledger row: the order of a tick's claim (no deadlock with it).
-        await execution_repo.lock(conn, a["id"])
-        if a["linkedin_action_id"] is not None:  # its own action, from an earlier run
+        pending = await execution_repo.lock(conn, a["id"])
+        if a["linkedin_action_id"] is not None:  # its own action, recorded by a claim or an earlier run
             action = await ledger.get(conn, a["linkedin_action_id"])
         else:
             action = await ledger.begin(
@@ -65,11 +65,15 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
                 target=a["social_id"],
                 payload=payload,
             )
-        pending = await execution_repo.set_action(conn, a["id"], action.id)
+            pending = await execution_repo.set_action(conn, a["id"], action.id)
     call, reconcile = CALLS[kind]
     if not pending:  # settled meanwhile (its window lapsed, a person rejected it): nothing is sent
         await settle_action(runtime, a, action.id, "the activity was settled meanwhile")
         return "settled"
+    why = not_now(a) if action.status == "intent" else None
+    if why is not None:  # never attempted, and its member or pod paused since it was claimed
+        await settle_action(runtime, a, action.id, why)
+        return await _settle(runtime, a, "skipped", why, missed=False)
     outcome = await ledger.perform(runtime, action.id, call, reconcile)
     return await conclude(runtime, a, action.id, outcome)
 

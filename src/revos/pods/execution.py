@@ -102,7 +102,8 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
     async with runtime.db.service(actor="pods") as conn:
         claimed = await execution_repo.claim(conn, now, limit)
         accounts = await _intents(conn, claimed, now)
-        links = {a["id"]: action.id for acc in accounts.values() for a, action in acc.fresh}
+        links = {a["id"]: action.id for acc in accounts.values() for a, action in acc.fresh
+                 if a["linkedin_action_id"] is None}  # fmt: skip
         await execution_repo.lease(conn, [r["id"] for r in claimed], now + lease, links)
     tick.claimed = len(claimed)
     lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
@@ -130,19 +131,23 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
 
 async def _intents(conn: Any, claimed: list[dict[str, Any]], now: datetime) -> dict[UUID, _Account]:
     """Record the ledger intents of the claimed activities that are plain new work, in one insert; group
-    every claimed activity by account (fresh: its intent was created now; others: `perform`)."""
+    every claimed activity by account: in its lane (an intent created now, or its own intent from an
+    earlier tick that was never started, shared with no other pending activity), or `perform`."""
     accounts: dict[UUID, _Account] = {}
     intents: dict[str, dict[str, Any]] = {}
     owner: dict[str, dict[str, Any]] = {}  # ledger key -> the activity whose intent it is
+    linked: dict[UUID, dict[str, Any]] = {}  # action id -> its activity, for those linked already
     for a in claimed:
         accounts.setdefault(a["account_id"], _Account())
         plain = (
-            a["linkedin_action_id"] is None
-            and a["account_id"] is not None
+            a["account_id"] is not None
             and now < a["window_ends_at"]
             and activity.not_now(a) is None
             and (a["engagement_type"] != "comment" or bool(a["comment_text"]))
         )
+        if plain and a["linkedin_action_id"] is not None:
+            linked[a["linkedin_action_id"]] = a
+            continue
         kind = LEDGER_KIND[a["engagement_type"]]
         key = ledger_key(a["account_id"], a["social_id"], kind) if plain else ""
         if not plain or key in owner:
@@ -158,6 +163,13 @@ async def _intents(conn: Any, claimed: list[dict[str, Any]], now: datetime) -> d
         }
     created = await lanes.begin_many(conn, list(intents.values()))
     fresh = {owner[key]["id"]: action for key, action in created.items()}
+    if linked:
+        again = await lanes.unstarted(conn, list(linked))
+        shared = await execution_repo.shared_actions(conn, list(again))
+        for action_id, action in again.items():
+            a = linked[action_id]
+            if action_id not in shared and action.account_id == a["account_id"]:
+                fresh[a["id"]] = action
     for a in claimed:
         work = accounts[a["account_id"]]
         if a["id"] in fresh:
@@ -173,12 +185,14 @@ async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, A
     results: list[str] = []
     async with runtime.db.service(actor="pods") as conn:
         due = await execution_repo.still_due(conn, [a["id"] for a, _ in work])
-        live = [(a, action) for a, action in work if a["id"] in due]
+        live = [(a, action) for a, action in work if due.get(a["id"])]
         lane = await lanes.start(conn, runtime, account_id, [action for _, action in live]) if live else None
     for a, action in work:
-        if a["id"] not in due:  # settled or paused since it was claimed: nothing is sent
+        if a["id"] not in due:  # settled since it was claimed: nothing is sent
             await activity.settle_action(runtime, a, action.id, "the activity was settled meanwhile")
             results.append("settled")
+        elif not due[a["id"]]:  # its member or pod paused since: skipped as `perform` says why
+            results.append(await perform(runtime, a["id"]))
     if lane is None:
         return results
     await lanes.call(runtime, lane, CALL)

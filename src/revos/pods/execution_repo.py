@@ -90,15 +90,27 @@ async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: 
     )
 
 
-async def still_due(conn: Conn, activity_ids: list[UUID]) -> set[UUID]:
-    """Those of `activity_ids` still pending, with their member and pod active (nothing settled or paused
-    them since they were claimed)."""
+async def still_due(conn: Conn, activity_ids: list[UUID]) -> dict[UUID, bool]:
+    """Those of `activity_ids` still pending, each with whether its member and pod are still active
+    (nothing settled or paused them since they were claimed)."""
     rows = await (
         await conn.execute(
-            "select a.id from pod_activities a join pod_members m on m.id = a.member_id"
-            " join pods p on p.id = a.pod_id where a.id = any(%s) and a.status = 'pending'"
-            " and m.status = 'active' and p.status = 'active'",
+            "select a.id, m.status = 'active' and p.status = 'active' as active from pod_activities a"
+            " join pod_members m on m.id = a.member_id join pods p on p.id = a.pod_id"
+            " where a.id = any(%s) and a.status = 'pending'",
             (activity_ids,),
+        )
+    ).fetchall()
+    return {r["id"]: r["active"] for r in rows}
+
+
+async def shared_actions(conn: Conn, action_ids: list[UUID]) -> set[UUID]:
+    """Those of `action_ids` linked to more than one pending activity (other pods' on the same post)."""
+    rows = await (
+        await conn.execute(
+            "select linkedin_action_id as id from pod_activities where linkedin_action_id = any(%s)"
+            " and status = 'pending' group by linkedin_action_id having count(*) > 1",
+            (action_ids,),
         )
     ).fetchall()
     return {r["id"] for r in rows}
@@ -121,9 +133,14 @@ async def execution_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | N
     ).fetchone()
 
 
-async def lock(conn: Conn, activity_id: UUID) -> None:
-    """Lock the activity for the rest of the transaction (as the update that follows would)."""
-    await conn.execute("select 1 from pod_activities where id = %s for no key update", (activity_id,))
+async def lock(conn: Conn, activity_id: UUID) -> bool:
+    """Lock the activity for the rest of the transaction (as an update would); True when it is pending."""
+    row = await (
+        await conn.execute(
+            "select status from pod_activities where id = %s for no key update", (activity_id,)
+        )
+    ).fetchone()
+    return row is not None and row["status"] == "pending"
 
 
 async def set_action(conn: Conn, activity_id: UUID, action_id: UUID) -> bool:
