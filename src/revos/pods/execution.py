@@ -3,12 +3,12 @@
 One tick (`run_due`, the worker's periodic `pods.execute`):
 
 1. activities whose window closed before anything started are skipped (missed);
-2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted, and so
-   are auto-engaging comments due now (a few at once), so that they are claimed with a text;
+2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted;
 3. due activities of auto-engaging pods are claimed in one transaction: selected with what performing
    them needs (`for update skip locked` on the partial index of pending `scheduled_for`), their ledger
    intents recorded in one insert (`revos.actions.lanes.begin_many`), and each leased and linked to its
-   action in one update;
+   action in one update; the claimed comments still without a text are then drafted (a few at once, under
+   the lease: by this worker only) and their intents recorded and linked in one more transaction;
 4. each account's activities are performed in a *lane*, up to `pods_execute_lanes` accounts at once (an
    account never acts twice at once): one transaction reserves the account's budget for all of them and
    starts what it allows, the calls follow one after another outside any transaction, and one
@@ -91,20 +91,18 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
             await scoring.rescore(conn, row["member_id"], row["pod_id"], now)
         drafts = await execution_repo.drafts_wanted(conn, now, limit)
     tick.lapsed = len(lapsed)
-    drafting = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
-
-    async def draft(activity_id: UUID) -> bool:
-        async with drafting:
-            return await comments.draft(runtime, activity_id) is not None
-
-    tick.drafted = sum(await asyncio.gather(*(draft(i) for i in drafts)))
+    for activity_id in drafts:
+        if await comments.draft(runtime, activity_id):
+            tick.drafted += 1
     lease = timedelta(seconds=runtime.settings.pods_lease_seconds)
     async with runtime.db.service(actor="pods") as conn:
         claimed = await execution_repo.claim(conn, now, limit)
-        accounts = await _intents(conn, claimed, now)
+        accounts, untexted = await _intents(conn, claimed, now)
         links = {a["id"]: action.id for acc in accounts.values() for a, action in acc.fresh
                  if a["linkedin_action_id"] is None}  # fmt: skip
         await execution_repo.lease(conn, [r["id"] for r in claimed], now + lease, links)
+    if untexted:
+        tick.drafted += await _draft_claimed(runtime, untexted, accounts, now)
     tick.claimed = len(claimed)
     lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
 
@@ -129,40 +127,38 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
     return tick
 
 
-async def _intents(conn: Any, claimed: list[dict[str, Any]], now: datetime) -> dict[UUID, _Account]:
+async def _intents(
+    conn: Any, claimed: list[dict[str, Any]], now: datetime
+) -> tuple[dict[UUID, _Account], list[dict[str, Any]]]:
     """Record the ledger intents of the claimed activities that are plain new work, in one insert; group
     every claimed activity by account: in its lane (an intent created now, or its own intent from an
-    earlier tick that was never started, shared with no other pending activity), or `perform`."""
+    earlier tick that was never started, shared with no other pending activity), or `perform`; and
+    the comments that would take the lane once drafted."""
     accounts: dict[UUID, _Account] = {}
+    untexted: list[dict[str, Any]] = []
     intents: dict[str, dict[str, Any]] = {}
     owner: dict[str, dict[str, Any]] = {}  # ledger key -> the activity whose intent it is
     linked: dict[UUID, dict[str, Any]] = {}  # action id -> its activity, for those linked already
     for a in claimed:
         accounts.setdefault(a["account_id"], _Account())
-        plain = (
-            a["account_id"] is not None
-            and now < a["window_ends_at"]
-            and activity.not_now(a) is None
-            and (a["engagement_type"] != "comment" or bool(a["comment_text"]))
-        )
+        plain = a["account_id"] is not None and now < a["window_ends_at"] and activity.not_now(a) is None
+        if (
+            plain
+            and a["linkedin_action_id"] is None
+            and a["engagement_type"] == "comment"
+            and not a["comment_text"]
+        ):
+            untexted.append(a)
+            continue
         if plain and a["linkedin_action_id"] is not None:
             linked[a["linkedin_action_id"]] = a
             continue
-        kind = LEDGER_KIND[a["engagement_type"]]
-        key = ledger_key(a["account_id"], a["social_id"], kind) if plain else ""
-        if not plain or key in owner:
+        if not plain:
             continue
-        owner[key] = a
-        intents[key] = {
-            "client_id": a["client_id"],
-            "linkedin_account_id": a["account_id"],
-            "kind": kind,
-            "action_key": key,
-            "target": a["social_id"],
-            "payload": activity.action_payload(a),
-        }
-    created = await lanes.begin_many(conn, list(intents.values()))
-    fresh = {owner[key]["id"]: action for key, action in created.items()}
+        key, intent = _intent(a)
+        if key not in owner:
+            owner[key], intents[key] = a, intent
+    fresh = await _begin(conn, intents, owner)
     if linked:
         again = await lanes.unstarted(conn, list(linked))
         shared = await execution_repo.shared_actions(conn, list(again))
@@ -174,15 +170,72 @@ async def _intents(conn: Any, claimed: list[dict[str, Any]], now: datetime) -> d
         work = accounts[a["account_id"]]
         if a["id"] in fresh:
             work.fresh.append((a, fresh[a["id"]]))
+        elif a not in untexted:
+            work.others.append(a["id"])
+    return accounts, untexted
+
+
+def _intent(a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    kind = LEDGER_KIND[a["engagement_type"]]
+    key = ledger_key(a["account_id"], a["social_id"], kind)
+    return key, {
+        "client_id": a["client_id"],
+        "linkedin_account_id": a["account_id"],
+        "kind": kind,
+        "action_key": key,
+        "target": a["social_id"],
+        "payload": activity.action_payload(a),
+    }
+
+
+async def _begin(
+    conn: Any, intents: dict[str, dict[str, Any]], owner: dict[str, dict[str, Any]]
+) -> dict[UUID, Action]:
+    """The intents recorded in one insert: activity id → the action created for it."""
+    created = await lanes.begin_many(conn, list(intents.values()))
+    return {owner[key]["id"]: action for key, action in created.items()}
+
+
+async def _draft_claimed(
+    runtime: Runtime, untexted: list[dict[str, Any]], accounts: dict[UUID, _Account], now: datetime
+) -> int:
+    """Draft the claimed comments still without a text (a few at once), record the intents of those
+    drafted in one insert and link them: they take their account's lane; the others go through
+    `perform` (which drafts again, or settles them)."""
+    drafting = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+
+    async def draft(a: dict[str, Any]) -> dict[str, Any] | None:
+        async with drafting:
+            text = await comments.draft(runtime, a["id"])
+        return {**a, "comment_text": text} if text else None
+
+    drafted = [a for a in await asyncio.gather(*(draft(a) for a in untexted)) if a is not None]
+    intents: dict[str, dict[str, Any]] = {}
+    owner: dict[str, dict[str, Any]] = {}
+    for a in drafted:
+        key, intent = _intent(a)
+        if key not in owner:
+            owner[key], intents[key] = a, intent
+    fresh: dict[UUID, Action] = {}
+    if intents:
+        async with runtime.db.service(actor="pods") as conn:
+            fresh = await _begin(conn, intents, owner)
+            await execution_repo.link(conn, {i: action.id for i, action in fresh.items()})
+    by_id = {a["id"]: a for a in drafted}
+    for a in untexted:
+        work = accounts[a["account_id"]]
+        if a["id"] in fresh:
+            work.fresh.append((by_id[a["id"]], fresh[a["id"]]))
         else:
             work.others.append(a["id"])
-    return accounts
+    return len(drafted)
 
 
 async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, Any], Action]]) -> list[str]:
     """One account's new intents through `revos.actions.lanes` (see module doc). Returns what became of
     each activity."""
     results: list[str] = []
+    work = sorted(work, key=lambda w: w[0]["scheduled_for"])  # the order they fell due
     async with runtime.db.service(actor="pods") as conn:
         due = await execution_repo.still_due(conn, [a["id"] for a, _ in work])
         live = [(a, action) for a, action in work if due.get(a["id"])]

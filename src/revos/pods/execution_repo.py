@@ -90,6 +90,17 @@ async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: 
     )
 
 
+async def link(conn: Conn, actions: dict[UUID, UUID]) -> None:
+    """Link activities (id → ledger action id) claimed without a text to the intent recorded once drafted."""
+    if actions:
+        await conn.execute(
+            "update pod_activities a set linkedin_action_id = v.action_id"
+            " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id)"
+            " where a.id = v.id and a.linkedin_action_id is null",
+            (list(actions), list(actions.values())),
+        )
+
+
 async def still_due(conn: Conn, activity_ids: list[UUID]) -> dict[UUID, bool]:
     """Those of `activity_ids` still pending, each with whether its member and pod are still active
     (nothing settled or paused them since they were claimed)."""
@@ -271,20 +282,17 @@ async def set_comment_text(conn: Conn, activity_id: UUID, text: str) -> bool:
 
 
 async def drafts_wanted(conn: Conn, now: datetime, limit: int) -> list[UUID]:
-    """Comments without a text that someone will read before their time (those awaiting approval, and
-    those of manual pods: a suggested comment), and auto-engaging comments due now (drafted before they
-    are claimed, so that they are performed with the others), soonest first."""
+    """Comments without a text that someone will read before their time: those awaiting approval and
+    those of manual pods (a suggested comment), soonest first."""
     rows = await (
         await conn.execute(
             """
             select a.id from pod_activities a join pods p on p.id = a.pod_id
             where a.status = 'pending' and a.engagement_type = 'comment' and a.comment_text is null
-              and a.window_ends_at > %(now)s
-              and (a.approval = 'pending' or not p.auto_engage
-                   or (a.scheduled_for <= %(now)s and (a.claimed_until is null or a.claimed_until <= %(now)s)))
-            order by a.scheduled_for limit %(limit)s
+              and a.window_ends_at > %s and (a.approval = 'pending' or not p.auto_engage)
+            order by a.scheduled_for limit %s
             """,
-            {"now": now, "limit": limit},
+            (now, limit),
         )
     ).fetchall()
     return [r["id"] for r in rows]
