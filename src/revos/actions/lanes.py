@@ -121,7 +121,7 @@ async def call(runtime: Runtime, lane: Lane, calls: Mapping[str, Call]) -> None:
     margin = timedelta(seconds=settings.action_inflight_timeout_seconds - settings.unipile_timeout_seconds)
     for i, action in enumerate(lane.started):
         assert action.started_at is not None
-        if utcnow() >= action.started_at + margin:
+        if i > 0 and utcnow() >= action.started_at + margin:  # the first one is always called, as one by one
             lane.not_called = lane.started[i:]
             return
         try:
