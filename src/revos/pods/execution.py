@@ -102,7 +102,7 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
                  if a["linkedin_action_id"] is None}  # fmt: skip
         await execution_repo.lease(conn, [r["id"] for r in claimed], now + lease, links)
     if untexted:
-        tick.drafted += await _draft_claimed(runtime, untexted, accounts, now)
+        tick.drafted += await _draft_claimed(runtime, untexted, accounts)
     tick.claimed = len(claimed)
     lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
 
@@ -197,30 +197,29 @@ async def _begin(
 
 
 async def _draft_claimed(
-    runtime: Runtime, untexted: list[dict[str, Any]], accounts: dict[UUID, _Account], now: datetime
+    runtime: Runtime, untexted: list[dict[str, Any]], accounts: dict[UUID, _Account]
 ) -> int:
-    """Draft the claimed comments still without a text (a few at once), record the intents of those
-    drafted in one insert and link them: they take their account's lane; the others go through
+    """Draft the claimed comments still without a text (a few at once); each one's intent is recorded and
+    linked in the transaction that stores its text: they take their account's lane; the others go through
     `perform` (which drafts again, or settles them)."""
     drafting = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+    fresh: dict[UUID, Action] = {}
 
     async def draft(a: dict[str, Any]) -> dict[str, Any] | None:
+        async def intend(conn: Any, text: str) -> UUID | None:
+            key, intent = _intent({**a, "comment_text": text})
+            action = (await lanes.begin_many(conn, [intent])).get(key)
+            if action is not None:
+                fresh[a["id"]] = action
+            return action.id if action is not None else None
+
         async with drafting:
-            text = await comments.draft(runtime, a["id"])
+            text = await comments.draft(runtime, a["id"], intend=intend)
+        if not text:
+            fresh.pop(a["id"], None)  # rolled back
         return {**a, "comment_text": text} if text else None
 
     drafted = [a for a in await asyncio.gather(*(draft(a) for a in untexted)) if a is not None]
-    intents: dict[str, dict[str, Any]] = {}
-    owner: dict[str, dict[str, Any]] = {}
-    for a in drafted:
-        key, intent = _intent(a)
-        if key not in owner:
-            owner[key], intents[key] = a, intent
-    fresh: dict[UUID, Action] = {}
-    if intents:
-        async with runtime.db.service(actor="pods") as conn:
-            fresh = await _begin(conn, intents, owner)
-            await execution_repo.link(conn, {i: action.id for i, action in fresh.items()})
     by_id = {a["id"]: a for a in drafted}
     for a in untexted:
         work = accounts[a["account_id"]]

@@ -272,11 +272,12 @@ async def comment_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | Non
     ).fetchone()
 
 
-async def set_comment_text(conn: Conn, activity_id: UUID, text: str) -> bool:
+async def set_comment_text(conn: Conn, activity_id: UUID, text: str, action_id: UUID | None = None) -> bool:
+    """Store the drafted text (and link the ledger intent recorded for it, if any), once."""
     cur = await conn.execute(
-        "update pod_activities set comment_text = %s where id = %s and comment_text is null"
-        " and status = 'pending'",
-        (text, activity_id),
+        "update pod_activities set comment_text = %s, linkedin_action_id = coalesce(linkedin_action_id, %s)"
+        " where id = %s and comment_text is null and status = 'pending'",
+        (text, action_id, activity_id),
     )
     return cur.rowcount == 1
 
