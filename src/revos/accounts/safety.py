@@ -12,10 +12,16 @@ Before any outbound action, `reserve()` answers "may this account act now?":
 
 The account row is locked (`for no key update`) for the rest of the caller's transaction, so reservations of
 one account are serialised; the caller commits the reservation together with the action's `start`.
+`reserve_many()` does the same for several actions of one account at once (the pod executor's lanes):
+the account locked and checked once, one upsert per kind for as many units as the caps allow, and with a
+gap above 0 only one action per gap, as one by one. The account row is written only when something
+changes (a gap to keep, a legacy DM/post counter): an audited update that changes nothing still costs an
+entry.
 
 Limits default to the settings (`REVOS_SAFETY_*`, from spec/unipile-v1.md §10) and can be overridden per
 account in `linkedin_accounts.safety` with the same names without the prefix (`{"cap_dm": 40}`), read
-through one model (`SafetyOverrides`). The SQL is the accounts repository's (`revos.accounts.repo`).
+through one model (`SafetyOverrides`); the limits as data (`SafetyOverrides`, `Window`, `Policy`) are
+`revos.accounts.policy`'s. The SQL is the accounts repository's (`revos.accounts.repo`).
 """
 
 from __future__ import annotations
