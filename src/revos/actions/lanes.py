@@ -12,7 +12,8 @@ two transactions for the whole lane instead of four or five per action.
 3. `call` (no transaction): the provider calls, one after another. A 429, a restriction or a
    disconnection stops the lane: what is left is not sent. So does a call that could no longer be answered
    before its in-flight lease ends (`action_inflight_timeout_seconds` minus the HTTP timeout), so that a
-   reconciler can never take an attempt for lost while its call is still to come.
+   reconciler can never take an attempt for lost while its call is still to come; and an action is not
+   called once the caller's moment for it has passed (`until`: a pod activity's window).
 4. `record` (caller's transaction): confirmed actions → done in one update (`note_success` only when the
    account has 429 strikes to forget), accepted-without-id → ambiguous, actions not called → back to
    intent with their budget units refunded.
@@ -27,7 +28,7 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -72,7 +73,8 @@ class Lane:
     outcomes: dict[UUID, ActionOutcome] = field(default_factory=dict)
     ids: dict[UUID, ProviderIds] = field(default_factory=dict)  # what the provider answered, per call
     errors: dict[UUID, UnipileError] = field(default_factory=dict)
-    not_called: list[Action] = field(default_factory=list)
+    not_called: list[Action] = field(default_factory=list)  # released, their budget units refunded
+    late: list[Action] = field(default_factory=list)  # of those, the ones past their `until`
     crash: Exception | None = None  # a call that is a bug: that action is left ambiguous
     crashed: Action | None = None
     stopped_by: UnipileError | None = None  # an account error: the rest of the lane was not sent
@@ -114,28 +116,35 @@ async def start(conn: Conn, runtime: Runtime, account_id: UUID, actions: list[Ac
     return lane
 
 
-async def call(runtime: Runtime, lane: Lane, calls: Mapping[str, Call]) -> None:
-    """The started actions' calls, one after another, outside any transaction (see module doc)."""
+async def call(
+    runtime: Runtime, lane: Lane, calls: Mapping[str, Call], until: Mapping[UUID, datetime] | None = None
+) -> None:
+    """The started actions' calls, one after another, outside any transaction (see module doc). An action
+    whose moment in `until` has passed when its turn comes is not called (`lane.late`)."""
     client = linkedin_client(runtime)
     settings = runtime.settings
     margin = timedelta(seconds=settings.action_inflight_timeout_seconds - settings.unipile_timeout_seconds)
     for i, action in enumerate(lane.started):
         assert action.started_at is not None
         if i > 0 and utcnow() >= action.started_at + margin:  # the first one is always called, as one by one
-            lane.not_called = lane.started[i:]
+            lane.not_called += lane.started[i:]
             return
+        if until is not None and action.id in until and utcnow() >= until[action.id]:
+            lane.late.append(action)
+            lane.not_called.append(action)
+            continue
         try:
             lane.ids[action.id] = await calls[action.kind](client, action)
         except UnipileError as exc:
             lane.errors[action.id] = exc
             if safety.is_account_error(exc):
                 lane.stopped_by = exc
-                lane.not_called = lane.started[i + 1 :]
+                lane.not_called += lane.started[i + 1 :]
                 return
         except Exception as exc:  # a bug: the request may have left; reconciled before any resend
             log.exception("action %s (%s): the call failed", action.key, action.kind)
             lane.crash, lane.crashed = exc, action
-            lane.not_called = lane.started[i + 1 :]
+            lane.not_called += lane.started[i + 1 :]
             return
 
 
@@ -190,6 +199,8 @@ async def answer_errors(runtime: Runtime, lane: Lane, reconciles: Mapping[str, R
     if lane.stopped_by is not None:
         stop = lane.outcomes.get(next(i for i, e in lane.errors.items() if e is lane.stopped_by))
         for action in lane.not_called:
+            if action in lane.late:
+                continue
             before = lane.outcomes[action.id]
             lane.outcomes[action.id] = replace(
                 before,

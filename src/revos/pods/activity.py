@@ -99,6 +99,17 @@ async def conclude(runtime: Runtime, a: dict[str, Any], action_id: UUID, outcome
     return await _wait(runtime, a, settled.not_before or now + timedelta(minutes=1), settled.reason)
 
 
+async def too_late(runtime: Runtime, a: dict[str, Any], action_id: UUID) -> str:
+    """The window closed before the executor got to the activity's call: the intent is dropped (unless
+    another activity shares it) and the activity skipped, not held against the member."""
+    settled = await settle_action(runtime, a, action_id, WINDOW_CLOSED)
+    if settled.status == "done":
+        return await _settle(runtime, a, "completed", None, missed=False)
+    if settled.status == "failed":
+        return await _settle(runtime, a, "skipped", "the window closed first", missed=False)
+    return await _wait(runtime, a, settled.not_before or utcnow() + timedelta(minutes=1), settled.reason)
+
+
 def waiting_until(a: dict[str, Any], outcome: ActionOutcome) -> datetime | None:
     """When an activity whose action was not done (ambiguous or deferred) is to be tried again, or None
     when that would be past its window (it is then settled, never sent late)."""

@@ -247,15 +247,16 @@ async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, A
             results.append(await perform(runtime, a["id"]))
     if lane is None:
         return results
-    await lanes.call(runtime, lane, CALL)
     of_action = {action.id: a for a, action in live}
+    await lanes.call(runtime, lane, CALL, {i: a["window_ends_at"] for i, a in of_action.items()})
+    late = {x.id for x in lane.late}
     pending_answer = set(lane.errors) | (
-        {x.id for x in lane.not_called} if lane.stopped_by is not None else set()
+        {x.id for x in lane.not_called} - late if lane.stopped_by is not None else set()
     )
     async with runtime.db.service(actor="pods") as conn:
         await lanes.record(conn, lane)
         now = utcnow()
-        decided = {i: o for i, o in lane.outcomes.items() if i not in pending_answer}
+        decided = {i: o for i, o in lane.outcomes.items() if i not in pending_answer and i not in late}
         done = [of_action[i]["id"] for i, o in decided.items() if o.status == "done"]
         await scoring.complete_many(conn, done, now)
         waits, rest = _waits(of_action, decided)
@@ -272,6 +273,8 @@ async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, A
         rest += more
     for action_id, outcome in rest:
         results.append(await activity.conclude(runtime, of_action[action_id], action_id, outcome))
+    for action_id in late:  # its window closed while the lane got to it: revOS's lateness, not the member's
+        results.append(await activity.too_late(runtime, of_action[action_id], action_id))
     return results
 
 
