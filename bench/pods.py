@@ -16,8 +16,8 @@ comment, every one on a target of its own.
    accounts, 16 at a time: what the simulator takes, the ceiling for anything above it.
 2. **ledger**: each activity as the pod executor performs it (`revos.pods.execution.perform`): the intent
    recorded under its own key (`ledger.begin`), then `ledger.perform` with the standard call and
-   reconciler (`revos.actions.reconcile.CALLS`: a reaction is read back from the post, a comment
-   returns its id), the account's safety budget reserved and the outcome committed. One lane per account
+   reconciler (`revos.actions.reconcile.CALLS`: a reaction is confirmed by Unipile's `ReactionAdded`, a
+   comment returns its id), the account's safety budget reserved and the outcome committed. One lane per account
    performs its activities one after another (an account never acts twice at once); `--lanes` runs are
    made with that many accounts acting at the same time.
 
@@ -27,7 +27,8 @@ comment, every one on a target of its own.
    per second.
 4. **executor**: those activities all made due at once (a backlog), then `--executor-lanes` executor ticks
    at a time (`revos.pods.execution.run_due`, `--batch` claimed per tick: comments drafted by the voice
-   skill with the offline provider, each activity performed through the ledger as above — a repost is
+   skill with the offline provider, each account's activities performed in a lane through the ledger
+   (`revos.actions.lanes`: one reservation and start, the calls, one record per lane) — a repost is
    first looked for in the member's own posts, then sent with `POST /posts` and `repost` — the outcome and
    the member's counters written) until none is pending: activities completed per second.
 

@@ -267,3 +267,38 @@ def test_working_hours_need_no_settings() -> None:
     assert not window.in_window(monday_evening)
     assert window.next_window(monday_evening) == datetime(2026, 1, 6, 9, 0, tzinfo=UTC)
     assert safety.Window.hours(9, 17, "mon,tue") == window.__class__(True, 9.0, 17.0, frozenset({0, 1}))
+
+
+async def test_a_lane_reserves_what_the_caps_allow_and_one_action_per_gap(
+    owner: Conn, runtime: Runtime, tenant: Tenant, clock: ManualClock
+) -> None:
+    free = {"working_hours_enabled": False, "warmup_days": 0}
+    capped = await make_linkedin_account(
+        owner, client_id=tenant.client_id, safety={"cap_reaction": 3, **NO_GAP, **free}
+    )
+    spaced = await make_linkedin_account(owner, client_id=tenant.client_id,
+                                         safety={"gap_min_seconds": 60, "gap_max_seconds": 90, **free})  # fmt: skip
+    now = clock.now()
+    kinds = ["reaction", "comment", "reaction", "reaction", "reaction"]
+    async with runtime.db.service() as conn:
+        lane = await safety.reserve_many(
+            conn, account_id=capped["id"], kinds=kinds, now=now, settings=runtime.settings
+        )
+        assert [r.allowed for r in lane.each] == [True, True, True, True, False]
+        assert "daily reaction cap reached (3)" in lane.each[4].reason
+        assert await safety.usage(conn, account_id=capped["id"], day=now.date()) == {
+            "reaction": 3,
+            "comment": 1,
+        }
+        lane = await safety.reserve_many(
+            conn, account_id=spaced["id"], kinds=kinds, now=now, settings=runtime.settings
+        )
+        assert [r.allowed for r in lane.each] == [True, False, False, False, False]
+        gap = {r.not_before for r in lane.each[1:]}
+        assert len(gap) == 1
+        assert now + timedelta(seconds=60) <= gap.pop() <= now + timedelta(seconds=90)
+        assert await safety.usage(conn, account_id=spaced["id"], day=now.date()) == {"reaction": 1}
+    # The account acts no sooner than the gap, whichever way it asks next.
+    refused = await _reserve(runtime, spaced["id"], "comment", now + timedelta(seconds=30))
+    assert not refused.allowed
+    assert "gap" in refused.reason

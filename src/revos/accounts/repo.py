@@ -114,8 +114,10 @@ async def latest_status_event_id(conn: Conn, account_id: UUID) -> UUID | None:
 
 BUDGET_COLUMNS = (
     "id, client_id, status, provider_status, timezone, safety, paused_at, paused_until, pause_reason,"
-    " pause_source, warmup_started_at, next_action_at"
+    " pause_source, warmup_started_at, next_action_at, rate_limit_strikes"
 )
+# Kinds whose day's count is also kept on the account row (daily_dm_count, daily_post_count).
+LEGACY_COUNTED = frozenset({"dm", "post"})
 
 
 async def lock_budget(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
@@ -142,46 +144,68 @@ async def invitations_over(conn: Conn, account_id: UUID, *, after: date, through
     return int(row["used"]) if row else 0
 
 
-async def take_daily_unit(
-    conn: Conn, *, client_id: UUID, account_id: UUID, day: date, kind: str, cap: int
-) -> int | None:
-    """One more `kind` on `day`, unless `cap` is reached (atomic): the day's count, or None when refused."""
+async def take_daily_units(
+    conn: Conn, *, client_id: UUID, account_id: UUID, day: date, kind: str, n: int, cap: int
+) -> tuple[int, int]:
+    """Up to `n` more `kind` on `day`, never past `cap` (atomic, one statement): the units taken (0 when
+    the cap is reached) and the day's count after them. The caller holds the account's lock, so the
+    count read first is the one the upsert adds to."""
     row = await (
         await conn.execute(
-            "insert into account_daily_usage as u (client_id, linkedin_account_id, day, kind, used)"
-            " values (%s, %s, %s, %s, 1)"
-            " on conflict (linkedin_account_id, day, kind) do update set used = u.used + 1"
-            " where u.used < %s returning used",
-            (client_id, account_id, day, kind, cap),
+            """
+            with before as (
+              select coalesce((select used from account_daily_usage
+                               where linkedin_account_id = %(a)s and day = %(d)s and kind = %(k)s
+                               for update), 0) as used
+            ), taken as (
+              insert into account_daily_usage as u (client_id, linkedin_account_id, day, kind, used)
+              select %(c)s, %(a)s, %(d)s, %(k)s, least(%(n)s, %(cap)s - before.used) from before
+              where before.used < %(cap)s
+              on conflict (linkedin_account_id, day, kind) do update set used = u.used + excluded.used
+              where u.used + excluded.used <= %(cap)s
+              returning used
+            )
+            select before.used as before, taken.used as used from before left join taken on true
+            """,
+            {"c": client_id, "a": account_id, "d": day, "k": kind, "n": n, "cap": cap},
         )
     ).fetchone()
-    return int(row["used"]) if row else None
+    assert row is not None
+    if row["used"] is None:
+        return 0, int(row["before"])
+    return int(row["used"]) - int(row["before"]), int(row["used"])
 
 
 async def space_next_action(conn: Conn, account_id: UUID, *, at: datetime, kind: str, used: int) -> None:
-    """No action before `at`; the legacy daily counters follow today's DM and post counts."""
+    """No action before `at`; the legacy daily counters follow today's DM and post counts. Writes only
+    what changes (an audited update that changes nothing still costs an entry)."""
+    column = {"dm": "daily_dm_count", "post": "daily_post_count"}.get(kind)
+    legacy = sql.SQL(", {} = %(used)s").format(sql.Identifier(column)) if column else sql.SQL("")
+    changed = (
+        sql.SQL(" or {} is distinct from %(used)s").format(sql.Identifier(column)) if column else sql.SQL("")
+    )
     await conn.execute(
-        "update linkedin_accounts set next_action_at = %s,"
-        " daily_dm_count = case when %s = 'dm' then %s else daily_dm_count end,"
-        " daily_post_count = case when %s = 'post' then %s else daily_post_count end"
-        " where id = %s",
-        (at, kind, used, kind, used, account_id),
+        sql.SQL(
+            "update linkedin_accounts set next_action_at = greatest(next_action_at, %(at)s){}"
+            " where id = %(id)s and (next_action_at is null or next_action_at < %(at)s{})"
+        ).format(legacy, changed),
+        {"at": at, "used": used, "id": account_id},
     )
 
 
-async def give_back_daily_unit(conn: Conn, account_id: UUID, *, day: date, kind: str) -> None:
+async def give_back_daily_unit(conn: Conn, account_id: UUID, *, day: date, kind: str, n: int = 1) -> None:
     row = await (
         await conn.execute(
-            "update account_daily_usage set used = used - 1"
+            "update account_daily_usage set used = greatest(used - %s, 0)"
             " where linkedin_account_id = %s and day = %s and kind = %s and used > 0 returning used",
-            (account_id, day, kind),
+            (n, account_id, day, kind),
         )
     ).fetchone()
-    if row is not None and kind in ("dm", "post"):
+    if row is not None and kind in LEGACY_COUNTED:
         column = "daily_dm_count" if kind == "dm" else "daily_post_count"
         await conn.execute(
-            f"update linkedin_accounts set {column} = least({column}, %s) where id = %s",
-            (row["used"], account_id),
+            f"update linkedin_accounts set {column} = least({column}, %s) where id = %s and {column} > %s",
+            (row["used"], account_id, row["used"]),
         )
 
 

@@ -13,7 +13,7 @@ Conventions (what `ledger.begin` should be given):
 An invitation accepted before it is reconciled is no longer in the pending list: the invitee having become
 a 1st-degree connection since the attempt started proves it happened. LinkedIn keeps no id of an accepted
 invitation, so it is confirmed as `connected:<invitee>` (`models.connected_id`), as reactions are confirmed
-with the post's state.
+with Unipile's acknowledgement (`reaction:<social_id>:<TYPE>`).
 | post       | —                        | `text`                                           |
 | comment    | the post's `social_id`   | `text`; `comment_id` to reply to a comment       |
 | reaction   | the post's `social_id`   | `reaction_type` (default like)                   |
@@ -244,19 +244,37 @@ async def reconcile_comment(client: UnipileClient, action: Action) -> ProviderId
 # --- reaction -------------------------------------------------------------------------------------------
 
 
+# Unipile's read-model reaction values (spec §6.7, `user_reacted`) of the reaction types it is sent.
+REACTION_VALUES = {
+    "like": "LIKE",
+    "celebrate": "PRAISE",
+    "support": "APPRECIATION",
+    "love": "EMPATHY",
+    "insightful": "INTEREST",
+    "funny": "ENTERTAINMENT",
+}
+
+
+def reaction_id(social_id: str, reaction: str) -> str:
+    """A reaction has no provider id: it is recorded as `reaction:<social_id>:<LIKE…>`."""
+    return f"reaction:{social_id}:{REACTION_VALUES.get(reaction, reaction.upper())}"
+
+
 async def react(client: UnipileClient, action: Action) -> ProviderIds:
-    """Reactions have no provider id: the post's state (`user_reacted`) is read back as confirmation."""
+    """Reactions have no provider id: Unipile's `201 {"object": "ReactionAdded"}` is the provider's
+    acknowledgement, confirmed as `reaction:<social_id>:<TYPE>` without reading the post back (the
+    reconciler reads it after an ambiguous failure)."""
     assert action.target
     reaction: ReactionType = action.payload.get("reaction_type") or "like"
-    await client.react(action.target, _account(action), reaction)
-    return await reconcile_reaction(client, action) or ProviderIds(None)
+    await client.react(action.target, _account(action), reaction)  # raises unless ReactionAdded
+    return ProviderIds(reaction_id(action.target, reaction))
 
 
 async def reconcile_reaction(client: UnipileClient, action: Action) -> ProviderIds | None:
     assert action.target
     post = await client.get_post(action.target, _account(action))
     if post.user_reacted:
-        return ProviderIds(f"reaction:{post.social_id}:{post.user_reacted}")
+        return ProviderIds(reaction_id(post.social_id, post.user_reacted))
     return None
 
 

@@ -33,6 +33,10 @@ async def get_by_key(conn: Conn, key: str) -> dict[str, Any] | None:
     return await (await conn.execute(f"{_SELECT} where a.action_key = %s", (key,))).fetchone()
 
 
+async def get_many(conn: Conn, action_ids: list[UUID]) -> list[dict[str, Any]]:
+    return await (await conn.execute(f"{_SELECT} where a.id = any(%s)", (action_ids,))).fetchall()
+
+
 async def unconfirmed(conn: Conn, keys: list[str]) -> list[dict[str, Any]]:
     return await (
         await conn.execute(
@@ -109,3 +113,88 @@ async def release(conn: Conn, action_id: UUID, error: str | None, *, attempt: in
         (error[:ERROR_MAX] if error else None, action_id, attempt, attempt),
     )
     return result.rowcount > 0
+
+
+# --- batches (revos.actions.lanes): one statement for many rows ------------------------------------------
+
+
+async def insert_intents(conn: Conn, actions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`insert_intent` for many actions in one statement; returns the rows it created (a key already
+    taken, or repeated in `actions`, creates nothing)."""
+    if not actions:
+        return []
+    return await (
+        await conn.execute(
+            f"""
+            with created as (
+              insert into linkedin_actions
+                (client_id, linkedin_account_id, kind, action_key, target, payload)
+              select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
+              on conflict (action_key) do nothing
+              returning *
+            )
+            {_SELECT.replace(" linkedin_actions a ", " created a ")}
+            """,
+            (
+                [a["client_id"] for a in actions],
+                [a["linkedin_account_id"] for a in actions],
+                [a["kind"] for a in actions],
+                [a["action_key"] for a in actions],
+                [a["target"] for a in actions],
+                [Jsonb(a["payload"]) for a in actions],
+            ),
+        )
+    ).fetchall()
+
+
+async def start_many(
+    conn: Conn, reserved: list[tuple[UUID, date | None]], *, now: datetime
+) -> list[dict[str, Any]]:
+    """`start` for many actions (id, reserved day): the rows started (those still in `intent`)."""
+    if not reserved:
+        return []
+    return await (
+        await conn.execute(
+            """
+            update linkedin_actions a set status = 'in_flight', attempts = a.attempts + 1, started_at = %s,
+              reserved_day = v.day, last_error = null
+            from unnest(%s::uuid[], %s::date[]) as v(id, day), linkedin_accounts la
+            where a.id = v.id and a.status = 'intent' and la.id = a.linkedin_account_id
+            returning a.id, a.client_id, a.linkedin_account_id, a.kind, a.action_key, a.status, a.target,
+              a.payload, a.provider_id, a.provider_chat_id, a.attempts, a.last_error, a.created_at,
+              a.updated_at, a.started_at, a.done_at, a.reserved_day, la.unipile_account_id
+            """,
+            (now, [r[0] for r in reserved], [r[1] for r in reserved]),
+        )
+    ).fetchall()
+
+
+async def confirm_many(conn: Conn, confirmed: list[tuple[UUID, str, str | None]], *, now: datetime) -> None:
+    """`confirm` for many actions (id, provider id, provider chat id)."""
+    if not confirmed:
+        return
+    await conn.execute(
+        "update linkedin_actions a set status = 'done', provider_id = v.pid,"
+        " provider_chat_id = coalesce(v.chat, a.provider_chat_id), done_at = coalesce(a.done_at, %s),"
+        " last_error = null from unnest(%s::uuid[], %s::text[], %s::text[]) as v(id, pid, chat)"
+        " where a.id = v.id and a.status <> 'done'",
+        (now, [c[0] for c in confirmed], [c[1] for c in confirmed], [c[2] for c in confirmed]),
+    )
+
+
+async def release_many(conn: Conn, attempts: list[tuple[UUID, int]], error: str) -> list[dict[str, Any]]:
+    """`release` for many actions, each only at its attempt (id, attempt): the rows released, with the
+    kind and the day whose budget their attempt had reserved."""
+    if not attempts:
+        return []
+    return await (
+        await conn.execute(
+            "with v as (select * from unnest(%s::uuid[], %s::int[]) as v(id, attempt)),"
+            " old as (select a.id, a.reserved_day from linkedin_actions a join v on v.id = a.id)"
+            " update linkedin_actions a set status = 'intent', reserved_day = null, last_error = %s"
+            " from v, old where a.id = v.id and old.id = a.id and a.attempts = v.attempt"
+            " and a.status in ('in_flight', 'ambiguous')"
+            " returning a.id, a.kind, old.reserved_day",
+            ([a[0] for a in attempts], [a[1] for a in attempts], error[:ERROR_MAX]),
+        )
+    ).fetchall()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -139,8 +140,18 @@ def check(text: str, post_text: str | None, others: list[str]) -> str | None:
     return None
 
 
-async def draft(runtime: Runtime, activity_id: UUID) -> str | None:
-    """Write and check the activity's comment; store it (or skip the activity). Returns the text kept."""
+Intend = Callable[[Conn, str], Awaitable[UUID | None]]
+
+
+class _Taken(Exception):
+    """Rolls back a draft's transaction: the comment was drafted meanwhile by someone else."""
+
+
+async def draft(runtime: Runtime, activity_id: UUID, *, intend: Intend | None = None) -> str | None:
+    """Write and check the activity's comment; store it (or skip the activity). Returns the text kept.
+
+    `intend(conn, text)`, when given, runs in the transaction that stores the text and returns the ledger
+    action recorded for it, linked to the activity in the same write."""
     async with runtime.db.service(actor="pods") as conn:
         ctx = await execution_repo.comment_context(conn, activity_id)
         if ctx is None or ctx["comment_text"] is not None or ctx["status"] != "pending":
@@ -163,24 +174,33 @@ async def draft(runtime: Runtime, activity_id: UUID) -> str | None:
     except (AiError, RevosError) as exc:
         log.warning("pod comment %s: no draft (%s)", activity_id, exc)
         return None  # tried again on the next tick, until the window closes
-    async with runtime.db.service(actor="pods") as conn:
-        others = await repo.other_comments(conn, ctx["pod_post_id"], activity_id)
-        reasons = []
-        for text in completion.texts:
-            reason = check(text, ctx["post_text"], others)
-            if reason is None:
-                if await execution_repo.set_comment_text(conn, activity_id, text.strip()):
-                    return text.strip()
-                return None
-            reasons.append(reason)
-        await execution_repo.finish(
-            conn,
-            activity_id,
-            status="skipped",
-            error=f"no acceptable comment: {'; '.join(sorted(set(reasons)))}",
-            missed=False,
-            now=utcnow(),
-        )
+    try:
+        async with runtime.db.service(actor="pods") as conn:
+            others = await repo.other_comments(conn, ctx["pod_post_id"], activity_id)
+            reasons = []
+            for text in completion.texts:
+                reason = check(text, ctx["post_text"], others)
+                if reason is None:
+                    action_id = None
+                    if intend is not None:  # the activity first, then its ledger row (the executor's order)
+                        await execution_repo.lock(conn, activity_id)
+                        action_id = await intend(conn, text.strip())
+                    if await execution_repo.set_comment_text(conn, activity_id, text.strip(), action_id):
+                        return text.strip()
+                    if action_id is None:
+                        return None
+                    raise _Taken  # drafted meanwhile by someone else: the intent recorded for ours goes too
+                reasons.append(reason)
+            await execution_repo.finish(
+                conn,
+                activity_id,
+                status="skipped",
+                error=f"no acceptable comment: {'; '.join(sorted(set(reasons)))}",
+                missed=False,
+                now=utcnow(),
+            )
+    except _Taken:
+        return None
     return None
 
 

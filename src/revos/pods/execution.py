@@ -4,44 +4,62 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
 
 1. activities whose window closed before anything started are skipped (missed);
 2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted;
-3. due activities of auto-engaging pods are claimed in a batch (`for update skip locked` on the partial
-   index of pending `scheduled_for`, with a lease) and performed (`perform`): one account's activities
-   one after another, up to `pods_execute_lanes` accounts at once.
+3. due activities of auto-engaging pods are claimed in one transaction: selected with what performing
+   them needs (`for update skip locked` on the partial index of pending `scheduled_for`), their ledger
+   intents recorded in one insert (`revos.actions.lanes.begin_many`), and each leased and linked to its
+   action in one update; the claimed comments still without a text are then drafted (a few at once, under
+   the lease: by this worker only) and their intents recorded and linked in one more transaction;
+4. each account's activities are performed in a *lane*, up to `pods_execute_lanes` accounts at once (an
+   account never acts twice at once): one transaction reserves the account's budget for all of them and
+   starts what it allows, the calls follow one after another outside any transaction, and one
+   transaction records the confirmations and settles the completed activities and their members'
+   counters (`revos.actions.lanes` says how the ledger's guarantees hold for a lane).
 
-`perform` records the action in the ledger under `pod:<account>:<post social_id>:<kind>` (`ledger_key`;
-kind `reaction`, `comment` or `repost`, target the post's `social_id`): one account likes, comments on or
-reposts one post once, whichever pods it shares with the author. The second pod's activity finds the
-first one's ledger row: completed from its confirmation, never a second call (and an action shared with
-another pending activity is never settled as unsent by the one giving up on it). It then runs `ledger.perform` with the standard call and reconciler
-(revos.actions.reconcile.CALLS): the account's shared safety budget is reserved there, the provider is
-called outside any transaction, and an ambiguous failure is reconciled (the post read back for the
-member's reaction, its comments, or the member's own posts for a repost of it) before anything is sent
-again. The activity is `completed` only with the provider's confirmation. Deferred by the budget, working
-hours, a gap or a pause: moved to when the account may act, if that is still inside the window; else
-skipped (missed). Past its window, an activity whose action may have happened, or is in flight in another
-worker, is settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
+Every activity goes through the ledger under `pod:<account>:<post social_id>:<kind>` (`ledger_key`; kind
+`reaction`, `comment` or `repost`, target the post's `social_id`): one account likes, comments on or
+reposts one post once, whichever pods it shares with the author.
+
+Only plain new intents take the lane: an activity whose action was already recorded (by an earlier run:
+in flight, ambiguous, done; or by another pod's activity on the same post), a comment still without a
+text, an activity of a paused member or pod, or past its window, goes through `revos.pods.activity.perform`
+(`ledger.perform` per action, with reconciliation before anything is sent again), after its account's lane.
+A provider error in a lane goes through the ledger's per-action path: a 429, a restriction or a
+disconnection pauses the account and stops its lane (the rest is not sent, its budget units refunded);
+a timeout leaves the action ambiguous, reconciled (the post read back) before any resend.
+
+What becomes of an activity (`revos.pods.activity.conclude`): `completed` only with the provider's
+confirmation (a reaction: Unipile's `ReactionAdded`); deferred by the budget, working hours, a gap or a
+pause: moved to when the account may act, if that is still inside the window, else skipped (missed).
+Past its window, an activity whose action may have happened, or is in flight in another worker, is
+settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
+
+A tick costs, per activity performed, about one write to the activity for the claim and one to settle it,
+three to its ledger row (intent, start, confirm), and per lane one lock of the account, one budget upsert
+per kind and one counter update per member.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from revos.actions import ledger
-from revos.actions.models import ActionOutcome
+from revos.actions import lanes
+from revos.actions.models import Action
 from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
-from revos.pods import comments, execution_repo, scoring
+from revos.pods import activity, comments, execution_repo, scoring
+from revos.pods.activity import ledger_key as ledger_key
+from revos.pods.activity import perform as perform
 from revos.pods.planning import LEDGER_KIND
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.pods")
-WINDOW_CLOSED = "the window closed before it could be performed"
+CALL = {kind: call for kind, (call, _) in CALLS.items()}
+RECONCILE = {kind: reconcile for kind, (_, reconcile) in CALLS.items()}
 
 
 @dataclass
@@ -54,6 +72,12 @@ class Tick:
     def count(self, outcome: str) -> None:
         self.outcomes = self.outcomes or {}
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+
+@dataclass
+class _Account:
+    fresh: list[tuple[dict[str, Any], Action]] = field(default_factory=list)  # the lane: new intents
+    others: list[UUID] = field(default_factory=list)  # one by one, after the lane
 
 
 async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime | None = None) -> Tick:
@@ -72,146 +96,202 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
             tick.drafted += 1
     lease = timedelta(seconds=runtime.settings.pods_lease_seconds)
     async with runtime.db.service(actor="pods") as conn:
-        claimed = await execution_repo.claim(conn, now, limit, lease)
+        claimed = await execution_repo.claim(conn, now, limit)
+        accounts, untexted = await _intents(conn, claimed, now)
+        links = {a["id"]: action.id for acc in accounts.values() for a, action in acc.fresh
+                 if a["linkedin_action_id"] is None}  # fmt: skip
+        await execution_repo.lease(conn, [r["id"] for r in claimed], now + lease, links)
+    if untexted:
+        tick.drafted += await _draft_claimed(runtime, untexted, accounts)
     tick.claimed = len(claimed)
-    by_account: dict[UUID, list[UUID]] = {}
-    for row in claimed:
-        by_account.setdefault(row["account_id"], []).append(row["id"])
-    lanes = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+    lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
 
-    async def lane(activity_ids: list[UUID]) -> None:
-        # One account's activities one after another: an account never acts twice at once.
-        for activity_id in activity_ids:
-            async with lanes:
+    async def account(account_id: UUID, work: _Account) -> None:
+        async with lanes_at_once:
+            if work.fresh:
+                try:
+                    for outcome in await _lane(runtime, account_id, work.fresh):
+                        tick.count(outcome)
+                except Exception:
+                    log.exception("pod lane of account %s failed; its activities are retried", account_id)
+                    for _ in work.fresh:
+                        tick.count("error")
+            for activity_id in work.others:
                 try:
                     tick.count(await perform(runtime, activity_id))
                 except Exception:
                     log.exception("pod activity %s failed to run; it is retried after its lease", activity_id)
                     tick.count("error")
 
-    await asyncio.gather(*(lane(ids) for ids in by_account.values()))
+    await asyncio.gather(*(account(i, work) for i, work in accounts.items()))
     return tick
 
 
-async def perform(runtime: Runtime, activity_id: UUID) -> str:
-    """Perform one activity (see module doc). Returns what became of it: completed, failed, skipped,
-    waiting (rescheduled inside its window) or settled (nothing to do)."""
-    now = utcnow()
-    async with runtime.db.service(actor="pods") as conn:
-        a = await execution_repo.execution_context(conn, activity_id)
-    if a is None or a["status"] != "pending":
-        return "settled"
-    if now >= a["window_ends_at"]:
-        return await _after_window(runtime, a)
-    if a["linkedin_action_id"] is None:
-        why = _not_now(a)
-        if why is not None:
-            return await _settle(runtime, a, "skipped", why, missed=False)
-    if a["engagement_type"] == "comment" and not a["comment_text"]:
-        if not await comments.draft(runtime, activity_id):
-            async with runtime.db.service(actor="pods") as conn:
-                a = await execution_repo.execution_context(conn, activity_id)
-            if a is None or a["status"] != "pending":
-                return "skipped"
-            return await _wait(runtime, a, now + timedelta(seconds=60), "no comment drafted yet")
-        async with runtime.db.service(actor="pods") as conn:
-            a = await execution_repo.execution_context(conn, activity_id)
-        assert a is not None
+async def _intents(
+    conn: Any, claimed: list[dict[str, Any]], now: datetime
+) -> tuple[dict[UUID, _Account], list[dict[str, Any]]]:
+    """Record the ledger intents of the claimed activities that are plain new work, in one insert; group
+    every claimed activity by account: in its lane (an intent created now, or its own intent from an
+    earlier tick that was never started, shared with no other pending activity), or `perform`; and
+    the comments that would take the lane once drafted."""
+    accounts: dict[UUID, _Account] = {}
+    untexted: list[dict[str, Any]] = []
+    intents: dict[str, dict[str, Any]] = {}
+    owner: dict[str, dict[str, Any]] = {}  # ledger key -> the activity whose intent it is
+    linked: dict[UUID, dict[str, Any]] = {}  # action id -> its activity, for those linked already
+    for a in claimed:
+        accounts.setdefault(a["account_id"], _Account())
+        plain = a["account_id"] is not None and now < a["window_ends_at"] and activity.not_now(a) is None
+        if (
+            plain
+            and a["linkedin_action_id"] is None
+            and a["engagement_type"] == "comment"
+            and not a["comment_text"]
+        ):
+            untexted.append(a)
+            continue
+        if plain and a["linkedin_action_id"] is not None:
+            linked[a["linkedin_action_id"]] = a
+            continue
+        if not plain:
+            continue
+        key, intent = _intent(a)
+        if key not in owner:
+            owner[key], intents[key] = a, intent
+    fresh = await _begin(conn, intents, owner)
+    if linked:
+        again = await lanes.unstarted(conn, list(linked))
+        shared = await execution_repo.shared_actions(conn, list(again))
+        for action_id, action in again.items():
+            a = linked[action_id]
+            if action_id not in shared and action.account_id == a["account_id"]:
+                fresh[a["id"]] = action
+    for a in claimed:
+        work = accounts[a["account_id"]]
+        if a["id"] in fresh:
+            work.fresh.append((a, fresh[a["id"]]))
+        elif a not in untexted:
+            work.others.append(a["id"])
+    return accounts, untexted
 
+
+def _intent(a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     kind = LEDGER_KIND[a["engagement_type"]]
-    payload: dict[str, Any] = {
-        "comment": {"text": a["comment_text"]},
-        "repost": {"text": ""},  # a plain repost, no commentary
-    }.get(kind, {"reaction_type": "like"})
-    async with runtime.db.service(actor="pods") as conn:
-        if a["linkedin_action_id"] is not None:  # its own action, from an earlier run
-            action = await ledger.get(conn, a["linkedin_action_id"])
+    key = ledger_key(a["account_id"], a["social_id"], kind)
+    return key, {
+        "client_id": a["client_id"],
+        "linkedin_account_id": a["account_id"],
+        "kind": kind,
+        "action_key": key,
+        "target": a["social_id"],
+        "payload": activity.action_payload(a),
+    }
+
+
+async def _begin(
+    conn: Any, intents: dict[str, dict[str, Any]], owner: dict[str, dict[str, Any]]
+) -> dict[UUID, Action]:
+    """The intents recorded in one insert: activity id → the action created for it."""
+    created = await lanes.begin_many(conn, list(intents.values()))
+    return {owner[key]["id"]: action for key, action in created.items()}
+
+
+async def _draft_claimed(
+    runtime: Runtime, untexted: list[dict[str, Any]], accounts: dict[UUID, _Account]
+) -> int:
+    """Draft the claimed comments still without a text (a few at once); each one's intent is recorded and
+    linked in the transaction that stores its text: they take their account's lane; the others go through
+    `perform` (which drafts again, or settles them)."""
+    drafting = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+    fresh: dict[UUID, Action] = {}
+
+    async def draft(a: dict[str, Any]) -> dict[str, Any] | None:
+        async def intend(conn: Any, text: str) -> UUID | None:
+            key, intent = _intent({**a, "comment_text": text})
+            action = (await lanes.begin_many(conn, [intent])).get(key)
+            if action is not None:
+                fresh[a["id"]] = action
+            return action.id if action is not None else None
+
+        async with drafting:
+            text = await comments.draft(runtime, a["id"], intend=intend)
+        if not text:
+            fresh.pop(a["id"], None)  # rolled back
+        return {**a, "comment_text": text} if text else None
+
+    drafted = [a for a in await asyncio.gather(*(draft(a) for a in untexted)) if a is not None]
+    by_id = {a["id"]: a for a in drafted}
+    for a in untexted:
+        work = accounts[a["account_id"]]
+        if a["id"] in fresh:
+            work.fresh.append((by_id[a["id"]], fresh[a["id"]]))
         else:
-            action = await ledger.begin(
-                conn,
-                client_id=a["client_id"],
-                account_id=a["account_id"],
-                kind=kind,
-                key=ledger_key(a["account_id"], a["social_id"], kind),
-                target=a["social_id"],
-                payload=payload,
-            )
-        pending = await execution_repo.set_action(conn, a["id"], action.id)
-    call, reconcile = CALLS[kind]
-    if not pending:  # settled meanwhile (its window lapsed, a person rejected it): nothing is sent
-        await _settle_action(runtime, a, action.id, "the activity was settled meanwhile")
-        return "settled"
-    outcome = await ledger.perform(runtime, action.id, call, reconcile)
-    if outcome.status == "done":
-        return await _settle(runtime, a, "completed", None, missed=False)
-    if outcome.status == "failed":
-        return await _settle(runtime, a, "failed", f"LinkedIn refused it: {outcome.reason}", missed=False)
-    at = outcome.not_before
-    if outcome.status == "ambiguous":
-        # It may have happened: keep it until it is reconciled, even past its window.
-        return await _wait(runtime, a, at or now + timedelta(minutes=1), outcome.reason)
-    if at is not None and at < a["window_ends_at"]:
-        return await _wait(runtime, a, at + timedelta(seconds=random.uniform(1, 30)), outcome.reason)
-    # Deferred past the window (budget spent, hours, a pause): the intent is dropped, never sent late.
-    settled = await _settle_action(runtime, a, action.id, WINDOW_CLOSED)
-    if settled.status == "done":
-        return await _settle(runtime, a, "completed", None, missed=False)
-    if settled.status == "failed":
-        return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
-    # Another worker's attempt is in flight (or LinkedIn could not be read): it may still happen, so the
-    # activity stays open until that attempt is settled, never recorded as skipped while it is under way.
-    return await _wait(runtime, a, settled.not_before or now + timedelta(minutes=1), settled.reason)
+            work.others.append(a["id"])
+    return len(drafted)
 
 
-def ledger_key(account_id: UUID, social_id: str, kind: str) -> str:
-    """One ledger action per account, post and kind: nobody likes or comments on a post twice."""
-    return f"pod:{account_id}:{social_id}:{kind}"
-
-
-async def _settle_action(runtime: Runtime, a: dict[str, Any], action_id: UUID, reason: str) -> ActionOutcome:
-    """`ledger.settle` (never resent), unless another pending activity shares the action: it is left to
-    that one, and this activity is told what the action is now (done, or not for it: failed)."""
+async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, Any], Action]]) -> list[str]:
+    """One account's new intents through `revos.actions.lanes` (see module doc). Returns what became of
+    each activity."""
+    results: list[str] = []
+    work = sorted(work, key=lambda w: w[0]["scheduled_for"])  # the order they fell due
     async with runtime.db.service(actor="pods") as conn:
-        shared = await execution_repo.shares_action(conn, action_id, a["id"])
-        action = await ledger.get(conn, action_id)
-    if shared:
-        if action.done:
-            return ActionOutcome("done", action, "already performed")
-        return ActionOutcome("failed", action, "left to another pod's activity on the same post")
-    _, reconcile = CALLS[action.kind]
-    return await ledger.settle(runtime, action_id, reconcile, unsent_reason=reason)
-
-
-def _not_now(a: dict[str, Any]) -> str | None:
-    if a["member_status"] != "active":
-        return f"the member is {a['member_status']}"
-    if a["pod_status"] != "active":
-        return "the pod is paused"
-    if not a["social_id"]:
-        return "the post's LinkedIn id is unknown"
-    return None
-
-
-async def _after_window(runtime: Runtime, a: dict[str, Any]) -> str:
-    if a["linkedin_action_id"] is None:
-        return await _settle(runtime, a, "skipped", WINDOW_CLOSED, missed=True)
-    outcome = await _settle_action(runtime, a, a["linkedin_action_id"], WINDOW_CLOSED)
-    if outcome.status == "done":
-        return await _settle(runtime, a, "completed", None, missed=False)
-    if outcome.status == "failed":
-        return await _settle(runtime, a, "skipped", f"{WINDOW_CLOSED}: {outcome.reason}", missed=True)
-    return await _wait(runtime, a, outcome.not_before or utcnow() + timedelta(minutes=1), outcome.reason)
-
-
-async def _settle(
-    runtime: Runtime, a: dict[str, Any], status: str, error: str | None, *, missed: bool
-) -> str:
+        due = await execution_repo.still_due(conn, [a["id"] for a, _ in work])
+        live = [(a, action) for a, action in work if due.get(a["id"])]
+        lane = await lanes.start(conn, runtime, account_id, [action for _, action in live]) if live else None
+    for a, action in work:
+        if a["id"] not in due:  # settled since it was claimed: nothing is sent
+            await activity.settle_action(runtime, a, action.id, "the activity was settled meanwhile")
+            results.append("settled")
+        elif not due[a["id"]]:  # its member or pod paused since: skipped as `perform` says why
+            results.append(await perform(runtime, a["id"]))
+    if lane is None:
+        return results
+    of_action = {action.id: a for a, action in live}
+    await lanes.call(runtime, lane, CALL, {i: a["window_ends_at"] for i, a in of_action.items()})
+    late = {x.id for x in lane.late}
+    pending_answer = set(lane.errors) | (
+        {x.id for x in lane.not_called} - late if lane.stopped_by is not None else set()
+    )
     async with runtime.db.service(actor="pods") as conn:
-        await scoring.settle(conn, a["id"], status=status, error=error, missed=missed, now=utcnow())
-    return status
+        await lanes.record(conn, lane)
+        now = utcnow()
+        decided = {i: o for i, o in lane.outcomes.items() if i not in pending_answer and i not in late}
+        done = [of_action[i]["id"] for i, o in decided.items() if o.status == "done"]
+        await scoring.complete_many(conn, done, now)
+        waits, rest = _waits(of_action, decided)
+        await execution_repo.reschedule_many(conn, waits)
+    results += ["completed"] * len(done) + ["waiting"] * len(waits)
+    if pending_answer:
+        await lanes.answer_errors(runtime, lane, RECONCILE)
+        answered = {i: lane.outcomes[i] for i in pending_answer}
+        more_waits, more = _waits(of_action, answered)
+        if more_waits:
+            async with runtime.db.service(actor="pods") as conn:
+                await execution_repo.reschedule_many(conn, more_waits)
+        results += ["waiting"] * len(more_waits)
+        rest += more
+    for action_id, outcome in rest:
+        results.append(await activity.conclude(runtime, of_action[action_id], action_id, outcome))
+    for action_id in late:  # its window closed while the lane got to it: revOS's lateness, not the member's
+        results.append(await activity.too_late(runtime, of_action[action_id], action_id))
+    return results
 
 
-async def _wait(runtime: Runtime, a: dict[str, Any], at: datetime, note: str | None) -> str:
-    async with runtime.db.service(actor="pods") as conn:
-        await execution_repo.reschedule(conn, a["id"], at, note)
-    return "waiting"
+def _waits(
+    of_action: dict[UUID, dict[str, Any]], outcomes: dict[UUID, Any]
+) -> tuple[list[tuple[UUID, datetime, str | None]], list[tuple[UUID, Any]]]:
+    """The activities to move to a later moment inside their window (or, ambiguous, until reconciled),
+    and the outcomes left to `activity.conclude` (failed, deferred past the window)."""
+    waits: list[tuple[UUID, datetime, str | None]] = []
+    rest: list[tuple[UUID, Any]] = []
+    for action_id, outcome in outcomes.items():
+        if outcome.status == "done":
+            continue
+        a = of_action[action_id]
+        at = activity.waiting_until(a, outcome) if outcome.status in ("deferred", "ambiguous") else None
+        if at is not None:
+            waits.append((a["id"], at, outcome.reason))
+        else:
+            rest.append((action_id, outcome))
+    return waits, rest

@@ -47,39 +47,92 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-async def claim(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list[dict[str, Any]]:
-    """Due activities of auto-engaging pods, oldest first, leased to this worker (`for update skip
-    locked` on the partial index of pending `scheduled_for`), with the acting `account_id`: comments
-    awaiting approval are not due."""
+_CONTEXT = """
+    m.status as member_status, m.linkedin_account_id as account_id, pp.social_id, pp.post_text,
+    p.status as pod_status, p.settings as pod_settings
+"""
+
+
+async def claim(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
+    """Due activities of auto-engaging pods, oldest first, locked for this transaction (`for update skip
+    locked` on the partial index of pending `scheduled_for`), with what performing them needs (as
+    `execution_context`): comments awaiting approval are not due. The caller leases them (`lease`) in the
+    same transaction."""
     return await (
         await conn.execute(
-            """
-            with due as (
-              select a.id from pod_activities a
-              where a.status = 'pending' and a.scheduled_for <= %(now)s
-                and (a.claimed_until is null or a.claimed_until <= %(now)s)
-                and (a.approval is null or a.approval = 'approved')
-                and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
-                and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
-                                where po.id = a.post_id and c.archived_at is not null)
-              order by a.scheduled_for limit %(limit)s for update skip locked
-            )
-            update pod_activities a set claimed_until = %(until)s from due where a.id = due.id
-            returning a.*,
-              (select m.linkedin_account_id from pod_members m where m.id = a.member_id) as account_id
+            f"""
+            select a.*, {_CONTEXT}
+            from pod_activities a
+            join pod_members m on m.id = a.member_id
+            join pods p on p.id = a.pod_id
+            left join pod_posts pp on pp.id = a.pod_post_id
+            where a.status = 'pending' and a.scheduled_for <= %(now)s
+              and (a.claimed_until is null or a.claimed_until <= %(now)s)
+              and (a.approval is null or a.approval = 'approved')
+              and p.auto_engage
+              and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
+                              where po.id = a.post_id and c.archived_at is not null)
+            order by a.scheduled_for limit %(limit)s for update of a skip locked
             """,
-            {"now": now, "limit": limit, "until": now + lease},
+            {"now": now, "limit": limit},
         )
     ).fetchall()
+
+
+async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: dict[UUID, UUID]) -> None:
+    """Lease claimed activities until `until`, and link each of `actions` (activity id → ledger action id)
+    to its action, in one statement (one write per activity)."""
+    await conn.execute(
+        "update pod_activities a set claimed_until = %s,"
+        " linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)"
+        " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id) where a.id = v.id",
+        (until, activity_ids, [actions.get(i) for i in activity_ids]),
+    )
+
+
+async def link(conn: Conn, actions: dict[UUID, UUID]) -> None:
+    """Link activities (id → ledger action id) claimed without a text to the intent recorded once drafted."""
+    if actions:
+        await conn.execute(
+            "update pod_activities a set linkedin_action_id = v.action_id"
+            " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id)"
+            " where a.id = v.id and a.linkedin_action_id is null",
+            (list(actions), list(actions.values())),
+        )
+
+
+async def still_due(conn: Conn, activity_ids: list[UUID]) -> dict[UUID, bool]:
+    """Those of `activity_ids` still pending, each with whether its member and pod are still active
+    (nothing settled or paused them since they were claimed)."""
+    rows = await (
+        await conn.execute(
+            "select a.id, m.status = 'active' and p.status = 'active' as active from pod_activities a"
+            " join pod_members m on m.id = a.member_id join pods p on p.id = a.pod_id"
+            " where a.id = any(%s) and a.status = 'pending'",
+            (activity_ids,),
+        )
+    ).fetchall()
+    return {r["id"]: r["active"] for r in rows}
+
+
+async def shared_actions(conn: Conn, action_ids: list[UUID]) -> set[UUID]:
+    """Those of `action_ids` linked to more than one pending activity (other pods' on the same post)."""
+    rows = await (
+        await conn.execute(
+            "select linkedin_action_id as id from pod_activities where linkedin_action_id = any(%s)"
+            " and status = 'pending' group by linkedin_action_id having count(*) > 1",
+            (action_ids,),
+        )
+    ).fetchall()
+    return {r["id"] for r in rows}
 
 
 async def execution_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | None:
     """What performing an activity needs: the member, their account, the post, the pod."""
     return await (
         await conn.execute(
-            """
-            select a.*, m.status as member_status, m.linkedin_account_id as account_id,
-                   pp.social_id, pp.post_text, p.status as pod_status, p.settings as pod_settings
+            f"""
+            select a.*, {_CONTEXT}
             from pod_activities a
             join pod_members m on m.id = a.member_id
             join pods p on p.id = a.pod_id
@@ -89,6 +142,16 @@ async def execution_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | N
             (activity_id,),
         )
     ).fetchone()
+
+
+async def lock(conn: Conn, activity_id: UUID) -> bool:
+    """Lock the activity for the rest of the transaction (as an update would); True when it is pending."""
+    row = await (
+        await conn.execute(
+            "select status from pod_activities where id = %s for no key update", (activity_id,)
+        )
+    ).fetchone()
+    return row is not None and row["status"] == "pending"
 
 
 async def set_action(conn: Conn, activity_id: UUID, action_id: UUID) -> bool:
@@ -144,6 +207,45 @@ async def finish(
     ).fetchone()
 
 
+async def reschedule_many(conn: Conn, waits: list[tuple[UUID, datetime, str | None]]) -> None:
+    """`reschedule` for many activities (id, moment, note) in one statement."""
+    if not waits:
+        return
+    await conn.execute(
+        "update pod_activities a set scheduled_for = v.at, claimed_until = null, error_message = v.note"
+        " from unnest(%s::uuid[], %s::timestamptz[], %s::text[]) as v(id, at, note)"
+        " where a.id = v.id and a.status = 'pending'",
+        ([w[0] for w in waits], [w[1] for w in waits], [w[2] for w in waits]),
+    )
+
+
+async def complete_many(conn: Conn, activity_ids: list[UUID], now: datetime) -> list[dict[str, Any]]:
+    """`finish` as completed for many activities in one statement, each member counted once with all of
+    theirs: the activities settled now (id, member_id, pod_id) with their member's participation_score."""
+    if not activity_ids:
+        return []
+    return await (
+        await conn.execute(
+            """
+            with settled as (
+              update pod_activities set status = 'completed', error_message = null, missed = false,
+                executed_at = %(now)s, claimed_until = null
+              where id = any(%(ids)s) and status = 'pending' returning id, member_id, pod_id
+            ), per_member as (
+              select member_id, count(*) as n from settled group by member_id
+            ), counted as (
+              update pod_members m set total_engagements = coalesce(m.total_engagements, 0) + per_member.n
+              from per_member where m.id = per_member.member_id
+              returning m.id, m.participation_score
+            )
+            select settled.*, counted.participation_score from settled left join counted
+              on counted.id = settled.member_id
+            """,
+            {"now": now, "ids": activity_ids},
+        )
+    ).fetchall()
+
+
 # --- comments -------------------------------------------------------------------------------------------
 
 
@@ -170,11 +272,12 @@ async def comment_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | Non
     ).fetchone()
 
 
-async def set_comment_text(conn: Conn, activity_id: UUID, text: str) -> bool:
+async def set_comment_text(conn: Conn, activity_id: UUID, text: str, action_id: UUID | None = None) -> bool:
+    """Store the drafted text (and link the ledger intent recorded for it, if any), once."""
     cur = await conn.execute(
-        "update pod_activities set comment_text = %s where id = %s and comment_text is null"
-        " and status = 'pending'",
-        (text, activity_id),
+        "update pod_activities set comment_text = %s, linkedin_action_id = coalesce(linkedin_action_id, %s)"
+        " where id = %s and comment_text is null and status = 'pending'",
+        (text, action_id, activity_id),
     )
     return cur.rowcount == 1
 

@@ -1,0 +1,210 @@
+"""The ledger's protocol for many actions of one account at once (a *lane*), for callers that make many
+small actions (the pod executor): the same states and guarantees as `revos.actions.ledger.perform`, in
+two transactions for the whole lane instead of four or five per action.
+
+1. `begin_many` (caller's transaction): the intents of many actions, of any accounts, in one insert;
+   returns the rows it created. An action whose key was already taken is not the batch's, unless it is
+   still in `intent` (`unstarted`); else its caller runs `ledger.perform` for it (it may be in flight,
+   ambiguous or done from an earlier run).
+2. `start` (caller's transaction): the account is locked and its budget reserved once for the lane
+   (`safety.reserve_many`: pause, status, working hours, gap, caps), and the reserved actions go
+   intent → in_flight in one update. Commit before calling.
+3. `call` (no transaction): the provider calls, one after another. A 429, a restriction or a
+   disconnection stops the lane: what is left is not sent. So does a call that could no longer be answered
+   before its in-flight lease ends (`action_inflight_timeout_seconds` minus the HTTP timeout), so that a
+   reconciler can never take an attempt for lost while its call is still to come; and an action is not
+   called once the caller's moment for it has passed (`until`: a pod activity's window).
+4. `record` (caller's transaction): confirmed actions → done in one update (`note_success` only when the
+   account has 429 strikes to forget), accepted-without-id → ambiguous, actions not called → back to
+   intent with their budget units refunded.
+5. `answer_errors` (own transactions): each provider error goes through the ledger's per-action path
+   (`ledger._record_error`: pause on 429, back to intent or failed, ambiguous → reconciled before any
+   resend), and the actions not called are deferred until the account may act again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from revos.accounts import safety
+from revos.accounts.provider import linkedin_client
+from revos.actions import ledger, repo
+from revos.actions.models import Action, ActionOutcome, Call, ProviderIds, Reconcile
+from revos.clock import utcnow
+from revos.db.pool import Conn
+from revos.linkedin.errors import UnipileError
+from revos.runtime import Runtime
+
+log = logging.getLogger("revos.actions")
+
+
+async def begin_many(conn: Conn, intents: list[Mapping[str, Any]]) -> dict[str, Action]:
+    """Record many intents (each: client_id, linkedin_account_id, kind, action_key, target, payload) in
+    one statement. Returns the actions created now, by key; a key already taken is left out."""
+    for intent in intents:
+        if intent["kind"] not in safety.KINDS:
+            raise ValueError(f"unknown action kind {intent['kind']!r}")
+    # In key order: two batches sharing keys wait for each other, never in a cycle.
+    rows = await repo.insert_intents(conn, sorted(intents, key=lambda i: str(i["action_key"])))
+    return {row["action_key"]: Action.from_row(row) for row in rows}
+
+
+async def unstarted(conn: Conn, action_ids: list[UUID]) -> dict[UUID, Action]:
+    """Those of `action_ids` still in `intent` (recorded, never started, or released after a
+    reconciliation found they had not happened): a lane may start them like new ones."""
+    if not action_ids:
+        return {}
+    actions = [Action.from_row(row) for row in await repo.get_many(conn, action_ids)]
+    return {a.id: a for a in actions if a.status == "intent"}
+
+
+@dataclass
+class Lane:
+    """One account's actions through the protocol: what was started, and what became of each."""
+
+    account_id: UUID
+    started: list[Action] = field(default_factory=list)  # in_flight, in the order they are to be called
+    outcomes: dict[UUID, ActionOutcome] = field(default_factory=dict)
+    ids: dict[UUID, ProviderIds] = field(default_factory=dict)  # what the provider answered, per call
+    errors: dict[UUID, UnipileError] = field(default_factory=dict)
+    not_called: list[Action] = field(default_factory=list)  # released, their budget units refunded
+    late: list[Action] = field(default_factory=list)  # of those, the ones past their `until`
+    crash: Exception | None = None  # a call that is a bug: that action is left ambiguous
+    crashed: Action | None = None
+    stopped_by: UnipileError | None = None  # an account error: the rest of the lane was not sent
+    rate_limit_strikes: int = 0
+    reconcile_delay: float = 0.0  # before an action accepted without an id is reconciled
+
+
+async def start(conn: Conn, runtime: Runtime, account_id: UUID, actions: list[Action]) -> Lane:
+    """Reserve the account's budget for `actions` (all its own, in `intent`) and start those it allows.
+    The others are deferred (`lane.outcomes`) with the budget's reason and moment."""
+    now = utcnow()
+    lane = Lane(account_id, reconcile_delay=runtime.settings.action_reconcile_delay_seconds)
+    budget = await safety.reserve_many(
+        conn, account_id=account_id, kinds=[a.kind for a in actions], now=now, settings=runtime.settings
+    )
+    lane.rate_limit_strikes = budget.rate_limit_strikes
+    reserved: list[tuple[UUID, date | None]] = []
+    for action, r in zip(actions, budget.each, strict=True):
+        if r.allowed:
+            reserved.append((action.id, r.day))
+        else:
+            lane.outcomes[action.id] = ActionOutcome("deferred", action, r.reason, not_before=r.not_before)
+    started = {row["id"]: Action.from_row(row) for row in await repo.start_many(conn, reserved, now=now)}
+    days = dict(reserved)
+    busy: Counter[tuple[str, date]] = Counter()
+    for action in actions:
+        if action.id in started:
+            lane.started.append(started[action.id])
+        elif action.id in days:
+            # Started by another worker since it was read: its unit goes back, that worker answers for it.
+            day = days[action.id]
+            if day is not None:
+                busy[(action.kind, day)] += 1
+            lane.outcomes[action.id] = ActionOutcome(
+                "deferred", action, "another worker started this action", not_before=now
+            )
+    for (kind, day), n in busy.items():
+        await safety.refund(conn, account_id=account_id, kind=kind, day=day, n=n)
+    return lane
+
+
+async def call(
+    runtime: Runtime, lane: Lane, calls: Mapping[str, Call], until: Mapping[UUID, datetime] | None = None
+) -> None:
+    """The started actions' calls, one after another, outside any transaction (see module doc). An action
+    whose moment in `until` has passed when its turn comes is not called (`lane.late`)."""
+    client = linkedin_client(runtime)
+    settings = runtime.settings
+    margin = timedelta(seconds=settings.action_inflight_timeout_seconds - settings.unipile_timeout_seconds)
+    for i, action in enumerate(lane.started):
+        assert action.started_at is not None
+        if i > 0 and utcnow() >= action.started_at + margin:  # the first one is always called, as one by one
+            lane.not_called += lane.started[i:]
+            return
+        if until is not None and action.id in until and utcnow() >= until[action.id]:
+            lane.late.append(action)
+            lane.not_called.append(action)
+            continue
+        try:
+            lane.ids[action.id] = await calls[action.kind](client, action)
+        except UnipileError as exc:
+            lane.errors[action.id] = exc
+            if safety.is_account_error(exc):
+                lane.stopped_by = exc
+                lane.not_called += lane.started[i + 1 :]
+                return
+        except Exception as exc:  # a bug: the request may have left; reconciled before any resend
+            log.exception("action %s (%s): the call failed", action.key, action.kind)
+            lane.crash, lane.crashed = exc, action
+            lane.not_called += lane.started[i + 1 :]
+            return
+
+
+async def record(conn: Conn, lane: Lane) -> None:
+    """Record the calls' answers in the caller's transaction (see module doc); `lane.outcomes` then holds
+    every action's outcome but those of `lane.errors` (`answer_errors`)."""
+    now = utcnow()
+    confirmed = [
+        (a, lane.ids[a.id]) for a in lane.started if lane.ids.get(a.id, ProviderIds(None)).provider_id
+    ]
+    await repo.confirm_many(
+        conn, [(a.id, str(ids.provider_id), ids.chat_id) for a, ids in confirmed], now=now
+    )
+    if confirmed and lane.rate_limit_strikes > 0:
+        await safety.note_success(conn, lane.account_id)
+    for action, ids in confirmed:
+        done = replace(action, status="done", provider_id=ids.provider_id, done_at=now)
+        lane.outcomes[action.id] = ActionOutcome("done", done, "performed")
+    later = now + timedelta(seconds=lane.reconcile_delay)
+    for action in lane.started:
+        unknown = action.id in lane.ids and not lane.ids[action.id].provider_id
+        if not unknown and action is not lane.crashed:
+            continue
+        why = "the provider accepted the action without returning its id"
+        if action is lane.crashed:
+            why = f"{type(lane.crash).__name__}: {lane.crash}"
+        await repo.mark_ambiguous(conn, action.id, why, attempt=action.attempts)
+        lane.outcomes[action.id] = ActionOutcome(
+            "ambiguous", replace(action, status="ambiguous"), "outcome unknown: reconciling", not_before=later
+        )
+    released = await repo.release_many(
+        conn, [(a.id, a.attempts) for a in lane.not_called], "not sent: the lane stopped before it"
+    )
+    units = Counter((r["kind"], r["reserved_day"]) for r in released if r["reserved_day"] is not None)
+    for (kind, day), n in units.items():
+        await safety.refund(conn, account_id=lane.account_id, kind=kind, day=day, n=n)
+    for action in lane.not_called:
+        lane.outcomes[action.id] = ActionOutcome(
+            "deferred", replace(action, status="intent", reserved_day=None), "not sent yet", not_before=now
+        )
+
+
+async def answer_errors(runtime: Runtime, lane: Lane, reconciles: Mapping[str, Reconcile]) -> None:
+    """Each provider error through the ledger's per-action path; the actions not called wait as long."""
+    client = linkedin_client(runtime)
+    for action in lane.started:
+        exc = lane.errors.get(action.id)
+        if exc is not None:
+            lane.outcomes[action.id] = await ledger._record_error(
+                runtime, client, action, exc, reconciles[action.kind]
+            )
+    if lane.stopped_by is not None:
+        stop = lane.outcomes.get(next(i for i, e in lane.errors.items() if e is lane.stopped_by))
+        for action in lane.not_called:
+            if action in lane.late:
+                continue
+            before = lane.outcomes[action.id]
+            lane.outcomes[action.id] = replace(
+                before,
+                reason=stop.reason if stop else before.reason,
+                not_before=stop.not_before if stop else before.not_before,
+                error=lane.stopped_by,
+            )
