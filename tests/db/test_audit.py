@@ -274,6 +274,33 @@ async def test_tenants_neither_reach_pending_entries_nor_seal_another_client(fre
     assert left == [{"client_id": other.client_id, "n": 2}]
 
 
+def test_a_table_without_an_id_is_audited_row_by_row(schema_url: str) -> None:
+    # Statement triggers pair old and new rows by id; a table keyed otherwise gets the row trigger.
+    with psycopg.connect(schema_url, row_factory=dict_row) as conn:  # one transaction, rolled back
+        agency = insert_row(conn, "agencies", {"name": "a", "slug": f"a-{uuid.uuid4().hex[:8]}"})
+        client = insert_row(conn, "clients", {"agency_id": agency, "name": "keyed"})
+        conn.execute(
+            "create table public.keyed (client_id uuid not null, k text, v text, primary key (client_id, k))"
+        )
+        conn.execute("select public.revos_enable_audit('public.keyed')")
+        conn.execute("insert into keyed values (%s, 'a', '1'), (%s, 'b', '2')", (client, client))
+        conn.execute("update keyed set v = '3' where k = 'a'")
+        conn.execute("delete from keyed where k = 'b'")
+        conn.execute("select revos_audit_seal(%s)", (client,))
+        rows = conn.execute(
+            "select row_id, operation, changed_columns from audit_log where client_id = %s and table_name = 'keyed'"
+            " order by seq",
+            (client,),
+        ).fetchall()
+        conn.rollback()
+    assert [(r["row_id"], r["operation"], r["changed_columns"]) for r in rows] == [
+        (f"{client},a", "INSERT", ["client_id", "k", "v"]),
+        (f"{client},b", "INSERT", ["client_id", "k", "v"]),
+        (f"{client},a", "UPDATE", ["v"]),
+        (f"{client},b", "DELETE", ["client_id", "k", "v"]),
+    ]
+
+
 def test_python_and_sql_build_the_same_canonical_text(schema_url: str) -> None:
     fields: dict[str, Any] = {
         "client_id": uuid.uuid4(),
