@@ -8,7 +8,8 @@ phase runs as a worker does (`service_role`, claims with `sub`), one transaction
 - single-row updates (`--updates` transactions, each `update pods set status_reason = ...` of one pod);
 - 100-row updates (`--statements` transactions, each updating all 100 pods of the client);
 
-each once with the audit triggers of `pods` disabled and once enabled. Printed per audited row-write: the
+each with the audit triggers of `pods` disabled and enabled, in turn, `--repeat` times (the least CPU of
+each is kept: the machine is shared). Printed per audited row-write: the
 PostgreSQL backend's CPU (utime + stime of its process in /proc), the wall time, and the time
 pg_stat_user_functions gives the audit functions (track_functions = pl); the difference between enabled and
 disabled is what the audit costs the write path. Then `--writers` connections of the same client each make
@@ -162,14 +163,22 @@ async def bench(args: argparse.Namespace, root_url: str) -> None:
             print(f"   set-up entries sealed: {sealed[0]}")
         single = [("update pods set status_reason = %s where id = %s", (f"r{i}", pods[i % PODS])) for i in range(args.updates)]  # fmt: skip
         many = [("update pods set status_reason = %s where client_id = %s", (f"m{i}", client)) for i in range(args.statements)]  # fmt: skip
-        phases = []
-        for enabled in (False, True):
-            set_audit(conn, enabled)
-            label = "audited" if enabled else "audit off"
-            phases.append(run_phase(conn, f"single-row updates, {label}", single, len(single)))
-            phases.append(run_phase(conn, f"100-row updates, {label}", many, len(many) * PODS))
+        # Off and on in turn, `--repeat` times; each phase's least CPU is kept (the machine is shared).
+        best: dict[str, Phase] = {}
+        for _ in range(args.repeat):
+            for enabled in (False, True):
+                set_audit(conn, enabled)
+                label = "audited" if enabled else "audit off"
+                for phase in (
+                    run_phase(conn, f"single-row updates, {label}", single, len(single)),
+                    run_phase(conn, f"100-row updates, {label}", many, len(many) * PODS),
+                ):
+                    if phase.name not in best or phase.cpu_s < best[phase.name].cpu_s:
+                        best[phase.name] = phase
+        phases = list(best.values())
         print(
-            f"== audit on the write path ({len(single)} single-row and {len(many)} 100-row update transactions)"
+            f"== audit on the write path ({len(single)} single-row and {len(many)} 100-row update transactions,"
+            f" least CPU of {args.repeat} runs)"
         )
         for phase in phases:
             print(phase.line())
@@ -205,6 +214,7 @@ def cli() -> None:
     )
     parser.add_argument("--updates", type=int, default=2000, help="single-row update transactions per phase")
     parser.add_argument("--statements", type=int, default=100, help="100-row update transactions per phase")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each phase; the least CPU is shown")
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--per-writer", type=int, default=250)
     args = parser.parse_args()

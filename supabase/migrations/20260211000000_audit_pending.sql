@@ -251,6 +251,24 @@ drop function public.revos_audit_row();
 
 -- 3. The sealer ------------------------------------------------------------------------------------
 
+-- The chain as a running aggregate: over entries in seq order, each row's value is
+--   sha256(previous value, or `genesis` for the first row || utf8(canonical text))
+-- i.e. the entry's hash when `genesis` is the chain's head hash.
+create or replace function public.revos_audit_chain_step(state bytea, canonical text, genesis bytea)
+returns bytea
+language plpgsql
+immutable
+as $$
+begin
+  return pg_catalog.sha256(coalesce(state, genesis) || pg_catalog.convert_to(canonical, 'UTF8'));
+end;
+$$;
+
+create aggregate public.revos_audit_chain(text, bytea) (
+  sfunc = public.revos_audit_chain_step,
+  stype = bytea
+);
+
 -- Moves up to `p_limit` committed pending entries into the chain; returns how many.
 --
 -- `p_client`: that client only, waiting for its lock if another sealer (or retention) holds it, so the
@@ -261,9 +279,9 @@ drop function public.revos_audit_row();
 -- Why concurrent sealers cannot break or duplicate a chain: a client's entries are read, chained,
 -- inserted and deleted only under the client's advisory lock (the one retention takes too), and read
 -- after taking it, in a statement whose snapshot (READ COMMITTED) sees what the sealer before committed:
--- the chain's head and the entries it already removed. Should a caller run this in a REPEATABLE READ
--- transaction begun before another sealer committed, the unique (client_id, seq) key or the check on
--- the deleted count stops it with an error instead.
+-- the chain's head and the entries it already removed; and it appends exactly the entries it deleted.
+-- Should a caller run this in a REPEATABLE READ transaction begun before another sealer committed, the
+-- unique (client_id, seq) key or a serialization failure on the deleted rows stops it with an error.
 create or replace function public.revos_audit_seal(p_client uuid default null, p_limit integer default 20000)
 returns integer
 language plpgsql
@@ -280,12 +298,7 @@ declare
   v_sealed integer := 0;
   v_seq bigint;
   v_prev bytea;
-  v_first bytea;
-  v_ids bigint[];
-  v_canon text[];
-  v_hashes bytea[];
   v_n integer;
-  v_done integer;
 begin
   if v_tenant then
     v_allowed := coalesce(public.revos_tenant_client_ids(), '{}');
@@ -327,55 +340,48 @@ begin
     v_seq := coalesce(v_seq, 0);
     v_prev := coalesce(v_prev, decode(repeat('00', 32), 'hex'));
 
-    -- The canonical text of revos_audit_canonical (20260101001600), written out: that function sets its
-    -- search_path and so is called, not inlined, which cost more than the rest of sealing together.
-    select array_agg(q.id order by q.id),
-           array_agg('revos-audit-v1;'
-                     || length(q.f1) || ':' || q.f1 || ';' || length(q.f2) || ':' || q.f2 || ';'
-                     || length(q.f3) || ':' || q.f3 || ';' || length(q.f4) || ':' || q.f4 || ';'
-                     || length(q.f5) || ':' || q.f5 || ';' || length(q.f6) || ':' || q.f6 || ';'
-                     || length(q.f7) || ':' || q.f7 || ';' || length(q.f8) || ':' || q.f8 || ';'
-                     || length(q.f9) || ':' || q.f9 || ';' order by q.id)
-      into v_ids, v_canon
-    from (
-      select p.id,
-             v_client::text as f1,
-             (v_seq + row_number() over (order by p.id))::text as f2,
-             to_char(p.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as f3,
-             p.actor as f4, p.actor_role as f5, p.table_name as f6, p.row_id as f7, p.operation as f8,
-             coalesce((select string_agg(length(c.c) || ':' || c.c || ';', '' order by c.i)
-                       from unnest(p.changed_columns) with ordinality as c (c, i)), '') as f9
-      from public.audit_pending p
-      where p.client_id = v_client
-      order by p.id
-      limit v_left
-    ) q;
-    continue when v_ids is null;
-
-    v_n := cardinality(v_ids);
-    v_first := v_prev;
-    v_hashes := '{}';
-    for i in 1 .. v_n loop
-      v_prev := sha256(v_prev || convert_to(v_canon[i], 'UTF8'));
-      v_hashes[i] := v_prev;
-    end loop;
-
+    -- One statement: the entries are taken out of audit_pending (exactly those this statement sees
+    -- committed, the oldest first), numbered after the chain's head, hashed in order by the running
+    -- aggregate revos_audit_chain and appended. The canonical text is revos_audit_canonical's
+    -- (20260101001600) written out: that function sets its search_path and so is called, not inlined,
+    -- which cost more than the rest of sealing together.
     with gone as (
-      delete from public.audit_pending p where p.id = any (v_ids) returning p.*
+      delete from public.audit_pending p
+      where p.id in (select x.id from public.audit_pending x where x.client_id = v_client
+                     order by x.id limit v_left)
+      returning p.*
+    ), numbered as (
+      select g.*, v_seq + row_number() over (order by g.id) as seq from gone g
+    ), canonical as (
+      select n.*,
+             'revos-audit-v1;'
+             || length(n.f1) || ':' || n.f1 || ';' || length(n.f2) || ':' || n.f2 || ';'
+             || length(n.f3) || ':' || n.f3 || ';' || length(n.actor) || ':' || n.actor || ';'
+             || length(n.actor_role) || ':' || n.actor_role || ';'
+             || length(n.table_name) || ':' || n.table_name || ';'
+             || length(n.row_id) || ':' || n.row_id || ';' || length(n.operation) || ':' || n.operation || ';'
+             || length(n.f9) || ':' || n.f9 || ';' as text
+      from (
+        select m.*, v_client::text as f1, m.seq::text as f2,
+               to_char(m.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as f3,
+               coalesce((select string_agg(length(c.c) || ':' || c.c || ';', '' order by c.i)
+                         from unnest(m.changed_columns) with ordinality as c (c, i)), '') as f9
+        from numbered m
+        offset 0 -- each field computed once
+      ) n
+    ), chained as (
+      select c.*, public.revos_audit_chain(c.text, v_prev) over (order by c.seq rows unbounded preceding) as h
+      from canonical c
     )
     insert into public.audit_log (
       client_id, seq, occurred_at, actor, actor_role, table_name, row_id, operation,
       changed_columns, prev_hash, hash
     )
-    select v_client, v_seq + u.i, g.occurred_at, g.actor, g.actor_role, g.table_name, g.row_id, g.operation,
-           g.changed_columns, case when u.i = 1 then v_first else v_hashes[u.i - 1] end, u.h
-    from unnest(v_ids, v_hashes) with ordinality as u (id, h, i)
-    join gone g on g.id = u.id
-    order by u.i;
-    get diagnostics v_done = row_count;
-    if v_done <> v_n then
-      raise exception 'audit seal of client %: % of % pending entries were still there', v_client, v_done, v_n;
-    end if;
+    select v_client, ch.seq, ch.occurred_at, ch.actor, ch.actor_role, ch.table_name, ch.row_id, ch.operation,
+           ch.changed_columns, coalesce(lag(ch.h) over (order by ch.seq), v_prev), ch.h
+    from chained ch
+    order by ch.seq;
+    get diagnostics v_n = row_count;
 
     v_sealed := v_sealed + v_n;
     v_left := v_left - v_n;
