@@ -609,10 +609,16 @@ KINDS_SQL = "select kind, status, count(*) as n from linkedin_actions group by 1
 FAST_FORWARD_SQL = (
     "update pod_activities set scheduled_for = now() where status = 'pending' and scheduled_for > now()"
 )
-AUDIT_SQL = (
-    "select table_name, operation, count(*) as n from audit_log where occurred_at >= %s"
-    " group by 1, 2 order by 3 desc"
-)
+# Audit entries written since the window began: the worker's sealer chains them every few seconds; those it
+# had not chained yet at the end are sealed here first (in the CTE), and counted either way (one snapshot).
+AUDIT_SQL = """
+with sealed as materialized (select public.revos_audit_seal() as n)
+select a.table_name, a.operation, count(*) as n
+from (select table_name, operation, occurred_at from audit_log
+      union all select table_name, operation, occurred_at from audit_pending) a, sealed
+where a.occurred_at >= %s
+group by 1, 2 order by 3 desc
+"""
 TABLES_SQL = """
 select schemaname || '.' || relname as name, n_tup_ins as rows, pg_total_relation_size(relid) as bytes
 from pg_stat_user_tables
@@ -633,11 +639,13 @@ POD_OUTCOMES_SQL = (
 
 
 async def audit_trigger_ms(url: str) -> float:
-    """Milliseconds spent in the audit trigger so far (pg_stat_user_functions, track_functions = pl)."""
+    """Milliseconds spent in the audit triggers so far (pg_stat_user_functions, track_functions = pl): the
+    statement triggers appending to audit_pending (the sealer, revos_audit_seal, is not on the write path)."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         row = await (
             await conn.execute(
-                "select coalesce(sum(total_time), 0) from pg_stat_user_functions where funcname = 'revos_audit_row'"
+                "select coalesce(sum(total_time), 0) from pg_stat_user_functions"
+                " where funcname in ('revos_audit_statement', 'revos_audit_row_pending')"
             )
         ).fetchone()
     return float(row[0]) if row else 0.0

@@ -470,6 +470,8 @@ async def collect(conn: psycopg.AsyncConnection[dict[str, Any]], result: Result,
         )
     ).fetchone()
     assert checks is not None
+    while (await (await conn.execute("select public.revos_audit_seal() as n")).fetchone() or {}).get("n"):
+        pass  # entries the worker's sealer had not chained yet
     audit = await (
         await conn.execute(
             "select table_name, count(*) as n from audit_log where occurred_at >= %s group by 1 order by 2 desc",

@@ -236,6 +236,9 @@ class Settings(BaseSettings):
         default=2, ge=1, le=24, description="monthly partitions created ahead of the current month"
     )
     cron_partitions: str = Field(default="7 0 * * *", description="when next months' partitions are made")
+    cron_audit_seal: str = Field(
+        default="* * * * * */5", description="when new audit entries are chained (6th field: s)"
+    )
     retention_audit_log_days: int = Field(
         default=90, ge=1, description="audit entries kept; the chain is anchored at the last purged one"
     )

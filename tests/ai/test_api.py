@@ -11,7 +11,7 @@ from revos.ai.standin import StandIn
 from revos.clock import ManualClock
 from revos.runtime import Runtime
 from tests.ai.conftest import KEY
-from tests.support import Conn, Tenant, headers, make_tenant, read_rows
+from tests.support import Conn, Tenant, headers, make_tenant, read_rows, seal_audit
 
 SECRET = "sk-live-1234567890abcdefXYZ9"
 
@@ -42,6 +42,7 @@ async def test_the_key_is_write_only_and_sealed(
                       tenant.client_id)  # fmt: skip
     assert SECRET.encode() not in bytes(row["api_key"])
     assert SECRET not in row["dump"]
+    seal_audit(db_url)
     audit = read_rows(
         db_url, "select row_to_json(a)::text as t from audit_log a where client_id = %s", tenant.client_id
     )

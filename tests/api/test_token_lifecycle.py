@@ -10,7 +10,7 @@ import jwt as pyjwt
 
 from revos.runtime import Runtime
 from tests.api.test_auth_and_tenancy import agency_admin, bearer, client_admin
-from tests.support import Conn, Tenant, make_client, make_user, superuser_conn
+from tests.support import Conn, Tenant, make_client, make_user, seal_audit, superuser_conn
 
 
 def token_at(runtime: Runtime, issued_at: float, **claims: object) -> dict[str, str]:
@@ -126,6 +126,7 @@ async def test_agency_staff_create_an_api_key_for_any_client_of_their_agency(
     me = (await api.get("/v1/me", headers={"X-API-Key": key["key"]})).json()
     assert UUID(me["client_id"]) == other
     assert me["user_role"] == "manager"
+    seal_audit(db_url)
     with superuser_conn(db_url) as conn:
         actor = conn.execute(
             "select actor from audit_log where table_name = 'api_keys' and row_id = %s and operation = 'INSERT'",

@@ -52,6 +52,7 @@ async def test_status_reports_due_work_and_what_needs_attention(empty_db_url: st
     assert report["pending_migrations"] == 0
     assert report["due"]["dm_steps"] == 1
     assert report["due"]["webhook_retries"] == 1
+    assert report["due"]["audit_entries"] >= 2  # the two updates above, not chained without a worker
     assert [a["pause_reason"] for a in report["paused_accounts"]] == ["rate_limited"]
     assert [e["disabled_reason"] for e in report["failing_webhook_endpoints"]] == ["gave up 5 times"]
     assert report["problems"] == ["disabled webhook endpoint(s)"]

@@ -362,6 +362,21 @@ TABLES: dict[str, TableSpec] = {
             "succeeded": False,
         },
     ),
+    # Audit entries waiting for the chain (the statement triggers write them, the sealer moves them):
+    # tenants hold no privilege on them; the service role may read them.
+    "audit_pending": TableSpec(
+        Access.SERVICE_ONLY,
+        lambda t, n: {
+            "client_id": t.client_id,
+            "occurred_at": "2026-01-01T00:00:00Z",
+            "actor": "forger",
+            "actor_role": "member",
+            "table_name": "campaigns",
+            "row_id": str(uuid.uuid4()),
+            "operation": "DELETE",
+            "changed_columns": [],
+        },
+    ),
     "audit_log": TableSpec(
         Access.READ_ONLY,
         lambda t, n: {
@@ -380,7 +395,8 @@ TABLES: dict[str, TableSpec] = {
     ),
 }
 
-# Seeding order: parents before children. agencies, clients, users and audit_log are handled separately.
+# Seeding order: parents before children. agencies, clients, users, audit_log and audit_pending are handled
+# separately.
 SEED_ORDER = [
     "linkedin_accounts",
     "webhook_configs",
@@ -447,9 +463,12 @@ def seed_tenant(conn: psycopg.Connection[Any], label: str, agency_id: uuid.UUID)
     # Registered tables whose migration is not in this checkout are simply not seeded.
     for table in (name for name in SEED_ORDER if name in existing):
         t.ids[table] = insert_row(conn, table, TABLES[table].build(t, 0))
+    conn.execute("select public.revos_audit_seal(%s)", (client_id,))
     row = conn.execute(
         "select id from audit_log where client_id = %s order by seq limit 1", (client_id,)
     ).fetchone()
     assert row is not None
     t.ids["audit_log"] = row["id"] if isinstance(row, dict) else row[0]
+    # A pending entry of this client only now, or sealing above would have moved it into the chain.
+    t.ids["audit_pending"] = insert_row(conn, "audit_pending", TABLES["audit_pending"].build(t, 0))
     return t

@@ -286,6 +286,7 @@ REVIEWED_FUNCTIONS = {
     "procrastinate.revos_defer_jobs",
     "public.analytics_refreshed_at",  # one instant for all: when the views were refreshed
     "public.revos_agency_client_ids",
+    "public.revos_audit_seal",  # seals the caller's own clients only (tests/db/test_audit.py)
     "public.revos_client_agency_id",
     "public.revos_create_data_key",
     "public.revos_data_keys",

@@ -23,6 +23,7 @@ from tests.support import (
     make_tenant,
     make_webhook_config,
     make_webhook_delivery,
+    seal_audit,
 )
 from tests.support.rows import insert
 
@@ -70,6 +71,7 @@ async def test_a_row_outside_every_month_lands_in_the_default_partition_then_mov
         where = await scalar(owner, "select tableoid::regclass::text from webhook_delivery_attempts where id = %s", (row["id"],))  # fmt: skip
         assert where == "webhook_delivery_attempts_default"
         # The trail names the table a person knows, not its partition.
+        seal_audit(ops_url)
         audited = await scalar(owner, "select table_name from audit_log where row_id = %s", (str(row["id"]),))
         assert audited == "webhook_delivery_attempts"
         await retention.ensure_partitions(ops_db, date(2001, 5, 1), months_ahead=0)
@@ -132,6 +134,7 @@ async def test_retention_drops_old_months_deletes_in_batches_keeps_leads_and_the
         assert trail == 0
         # The chain goes on from its anchor.
         await owner.execute("update leads set first_name = 'Ada' where id = %s", (world["lead"]["id"],))
+        seal_audit(ops_url)
         reports = await verify_chain(owner, t.client_id)
     assert reports[0].ok, str(reports[0])
     assert reports[0].rows_checked == 1
@@ -149,6 +152,7 @@ async def test_a_chain_purged_in_part_still_verifies_and_a_tampered_one_does_not
         t = await make_tenant(owner)
         for _ in range(3):
             await make_campaign(owner, client_id=t.client_id)
+        seal_audit(ops_url)
         rows = await (await owner.execute("select seq, occurred_at from audit_log where client_id = %s order by seq", (t.client_id,))).fetchall()  # fmt: skip
         # Keep the last two entries: purge as if the retention ended just before them.
         cut = rows[-2]["occurred_at"]

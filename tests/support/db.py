@@ -77,3 +77,13 @@ def read_rows(db_url: str, query: str, *params: Any) -> list[dict[str, Any]]:
     """The rows `query` returns, read as the owner."""
     with superuser_conn(db_url) as conn:
         return conn.execute(query, params).fetchall()
+
+
+def seal_audit(db_url: str) -> int:
+    """Chain every pending audit entry into audit_log, as the worker's sealer does: what a test reading
+    audit_log directly (not through a reader that seals) must call first. Returns how many."""
+    total = 0
+    with superuser_conn(db_url) as conn:
+        while n := conn.execute("select public.revos_audit_seal() as n").fetchone()["n"]:  # type: ignore[index]
+            total += n
+    return total

@@ -1,4 +1,4 @@
-"""Reading the audit trail (tenants read their own through RLS; nobody but the trigger writes it)."""
+"""Reading the audit trail (tenants read their own through RLS; only the sealer writes it, revos.db.audit_seal)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Verification of the per-client hash chain of `audit_log`.
 
-The database writes the chain (trigger `revos_audit_row`, migration `20260101001600_audit_log.sql`):
-rows of a client are numbered 1, 2, 3 … (`seq`) and
+The database writes the chain (migration `20260101001600_audit_log.sql`; since `20260211000000` writes
+append entries to `audit_pending` and `revos_audit_seal` chains them, see revos.db.audit_seal): rows of a
+client are numbered 1, 2, 3 … (`seq`) and
 
     hash = sha256(prev_hash || utf8(canonical_text(row)))
 
@@ -182,7 +183,8 @@ async def verify_chain(conn: AsyncConnection[Any], client_id: UUID | None = None
     """Verify the audit chain of one client, or of every client with audit rows (ordered by client id).
 
     Run it on a connection that sees the whole trail: the service role, or a tenant session for its own
-    client only (RLS hides the rest). Rows are streamed, so a long trail does not sit in memory.
+    client only (RLS hides the rest). Rows are streamed, so a long trail does not sit in memory. Only
+    sealed entries are verified: seal first (revos.db.audit_seal) to include the latest writes.
     """
     where = sql.SQL("where client_id = %s" if client_id is not None else "")
     params = (client_id,) if client_id is not None else ()

@@ -199,12 +199,16 @@ def audit_verify(client: str = typer.Option(None, help="only this client id")) -
     import psycopg
 
     from revos.audit.verify import verify_chain
+    from revos.db.audit_seal import seal_url
 
     _, url = settings_and_url(session=True)
 
     async def _verify() -> bool:
-        async with await psycopg.AsyncConnection.connect(url) as conn:
-            reports = await verify_chain(conn, UUID(client) if client else None)
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            # Entries written but not yet chained by the worker are chained first, then verified.
+            await seal_url(conn, UUID(client) if client else None)
+            async with conn.transaction():
+                reports = await verify_chain(conn, UUID(client) if client else None)
         ok = True
         for report in reports:
             console.print(str(report))

@@ -48,7 +48,8 @@ def _print(report: dict[str, Any]) -> None:
         return
     console.print(
         f"due now: {due['dm_steps']} DM step(s), {due['webhook_retries']} webhook retr(y/ies), "
-        f"{due['pod_activities']} pod activit(y/ies), {due['jobs']} queued job(s); "
+        f"{due['pod_activities']} pod activit(y/ies), {due['jobs']} queued job(s), "
+        f"{due['audit_entries']} audit entr(y/ies) to chain; "
         f"{report['jobs_running']} job(s) running"
     )
     console.print(f"pending migrations: {report['pending_migrations']}")

@@ -5,9 +5,10 @@ worker's daily job; idempotent). Retention drops a partition once its whole mont
 retention, and deletes old rows of plain tables (and of a default partition) `retention_batch_size` at
 a time, one transaction per batch, so a large backlog never holds one long lock.
 
-The audit log loses a prefix of each client's chain: every batch records its last entry's seq and hash
-in `audit_anchors` in the same transaction (and under the chain's advisory lock), so `revos audit
-verify` proves the rest from there.
+The audit log loses a prefix of each client's chain (sealed first, revos.db.audit_seal): every batch
+records its last entry's seq and hash in `audit_anchors` in the same transaction (and under the chain's
+advisory lock, the sealer's too), so `revos audit verify` proves the rest from there, and entries sealed
+later continue the chain from the remaining head or, when none is left, from the anchor.
 
 Leads and their timeline (lead_events) are never purged here: they live as long as the lead.
 """
@@ -23,11 +24,12 @@ from uuid import UUID
 from psycopg import sql
 
 from revos.config import Settings
+from revos.db import audit_seal
 from revos.db.pool import Database
 
 log = logging.getLogger(__name__)
 
-# The audit chain's advisory lock (migration 20260101001600): purges and appends of a client serialise.
+# The audit chain's advisory lock (migration 20260101001600): purges and seals of a client serialise.
 AUDIT_LOCK_SPACE = 1920364403
 
 
@@ -189,6 +191,9 @@ async def purge_audit(db: Database, now: datetime, days: int, batch: int) -> dic
     """Delete each client's audit entries older than `days` (a prefix of its chain) and anchor the rest."""
     cutoff = now - timedelta(days=days)
     purged: dict[UUID, int] = {}
+    # Entries still pending join their chains first, so what is purged is a prefix of the whole trail;
+    # whatever is sealed after the purge continues from the remaining head or from the anchor.
+    await audit_seal.seal_pending(db)
     # The pool's own role: nobody else may delete from the trail or write its anchors.
     async with db.raw() as conn:
         clients = [r["client_id"] for r in await (await conn.execute(CLIENTS_WITH_AUDIT_SQL)).fetchall()]

@@ -16,6 +16,7 @@ from revos.api.deps import CtxDep
 from revos.api.openapi import file_responses
 from revos.api.permissions import target_client
 from revos.api.routing import ApiRoute
+from revos.audit import service as audit
 from revos.exports import repo
 
 router = APIRouter(prefix="/v1/export", tags=["export"], route_class=ApiRoute)
@@ -46,6 +47,10 @@ async def export_client(
     client = target_client(ctx.claims, client_id)
     # Written out in the request's transaction (what RLS lets the caller see), then streamed: the
     # transaction is not held open while a slow client downloads.
+    # The client's audit trail is chained up to now first (the caller's own writes included), in a short
+    # transaction of its own: the export's does not hold the chain's lock.
+    async with ctx.tx() as conn:
+        await audit.seal(conn, client)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
     try:
         with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6) as out:

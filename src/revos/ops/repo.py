@@ -173,6 +173,14 @@ async def pod_activities(conn: Conn, window: int) -> list[dict[str, Any]]:
     return await _all(conn, POD_ACTIVITIES, {"window": window})
 
 
+# Audit entries written but not chained yet (the worker's sealer keeps this near a few seconds' worth).
+AUDIT_UNSEALED = "select count(*) as n from public.audit_pending"
+
+
+async def audit_unsealed(conn: Conn) -> int:
+    return int((await _all(conn, AUDIT_UNSEALED))[0]["n"])
+
+
 async def dms_due(conn: Conn) -> int:
     return int((await _all(conn, DMS_DUE))[0]["n"])
 

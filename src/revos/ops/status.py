@@ -48,6 +48,7 @@ async def _read(db: Database, settings: Settings, limit: int, pending_migrations
             "webhook_retries": int(hooks["due"]),
             "pod_activities": pods.get("due", 0),
             "jobs": sum(int(r["n"]) for r in depth if r["state"] == "due"),
+            "audit_entries": await repo.audit_unsealed(conn),
         }
         stalled = await repo.stalled_jobs(conn, settings.stalled_after_seconds, limit=limit)
         failing = await repo.failing_endpoints(conn, limit=limit)

@@ -1,4 +1,4 @@
-"""Periodic upkeep at scale: next months' partitions, retention, the weekly backup.
+"""Periodic upkeep at scale: the audit chain's sealing, next months' partitions, retention, the weekly backup.
 
 Plain functions in revos.db.retention and revos.db.backup do the work (tests call them directly);
 these tasks run them on the worker's runtime and clock.
@@ -9,12 +9,19 @@ from __future__ import annotations
 import logging
 
 from revos.clock import get_clock
-from revos.db import backup, retention
+from revos.db import audit_seal, backup, retention
 from revos.db.urls import session_url
 from revos.queue.app import current_runtime
 from revos.queue.registry import periodic
 
 log = logging.getLogger(__name__)
+
+
+@periodic("maintenance.seal_audit", cron=lambda s: s.cron_audit_seal)
+async def seal_audit_task(timestamp: int) -> None:
+    sealed = await audit_seal.seal_pending(current_runtime().db)
+    if sealed:
+        log.debug("sealed %d audit entries", sealed)
 
 
 @periodic("maintenance.ensure_partitions", cron=lambda s: s.cron_partitions)
