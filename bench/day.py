@@ -870,8 +870,8 @@ async def measure(
         total = sum(k["n"] for k in kinds if k["status"] == "done")
         entries = ", ".join(f"{a['table_name']} {a['operation'].lower()} {a['n'] / total:.2f}" for a in audit)
         print(
-            f"   per action confirmed      : {commits / total:.1f} commits; in the audit trigger (wall, with waits"
-            f" for the client's chain lock) {trigger_ms / total:.2f} ms; audit entries: {entries}"
+            f"   per action confirmed      : {commits / total:.1f} commits; in the audit triggers (wall)"
+            f" {trigger_ms / total:.2f} ms; audit entries: {entries}"
         )
         print("   pod activities            : " + ", ".join(f"{p['status']} {p['n']}" for p in pods))
 
