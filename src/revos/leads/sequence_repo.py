@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
+
 from revos.db import crud
 from revos.db.pool import Conn
 
@@ -23,8 +25,27 @@ async def get(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> dic
     ).fetchone()
 
 
-async def update(conn: Conn, sequence_id: UUID, values: dict[str, Any]) -> dict[str, Any] | None:
-    return await crud.update(conn, "dm_sequences", sequence_id, values)
+async def update(conn: Conn, sequence_id: UUID, values: dict[str, Any]) -> bool:
+    """Set the columns; an update that would change nothing is skipped (no new row version, no audit
+    entry). True when the row changed."""
+    if not values:
+        return False
+    names = [sql.Identifier(c) for c in values]
+    query = sql.SQL("update dm_sequences set {} where id = %s and ({})").format(
+        sql.SQL(", ").join(sql.SQL("{} = %s").format(n) for n in names),
+        sql.SQL(" or ").join(sql.SQL("{} is distinct from %s").format(n) for n in names),
+    )
+    adapted = [crud._adapt(v) for v in values.values()]
+    cur = await conn.execute(query, [*adapted, sequence_id, *adapted])
+    return cur.rowcount > 0
+
+
+async def refresh(conn: Conn, sequence_id: UUID) -> dict[str, Any] | None:
+    """The sequence row alone, locked: what may have changed since its context was read (its lead,
+    campaign and account were read with it at the start of the step)."""
+    return await (
+        await conn.execute("select * from dm_sequences where id = %s for update", (sequence_id,))
+    ).fetchone()
 
 
 async def by_lead(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:

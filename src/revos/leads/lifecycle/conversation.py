@@ -46,7 +46,7 @@ async def invitation_accepted(runtime: Runtime, conn: Conn, sequence_id: UUID, *
     )
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.INVITATION_ACCEPTED,
         f"invitation accepted ({how}); the first DM follows",
     )
@@ -95,7 +95,7 @@ async def reply_received(
     await sequence_repo.update(conn, sequence_id, values)
     await repo.advance(conn, lead_id, "dm_replied")
     await timeline.record(
-        conn, lead_id, timeline.REPLY_RECEIVED, f'replied: "{excerpt(text)}"', data={"message_id": message_id}
+        conn, ctx, timeline.REPLY_RECEIVED, f'replied: "{excerpt(text)}"', data={"message_id": message_id}
     )
 
     if ctx.status == "abandoned":
@@ -103,7 +103,7 @@ async def reply_received(
             conn, sequence_id, {"status": "in_progress", "failure_reason": None, "completed_at": None}
         )
         await timeline.record(
-            conn, lead_id, timeline.WAITING, "replied after the sequence was abandoned: resumed"
+            conn, ctx, timeline.WAITING, "replied after the sequence was abandoned: resumed"
         )
     elif ctx.status != "in_progress":
         return True
@@ -141,7 +141,7 @@ async def reply_received(
     )
     await timeline.record(
         conn,
-        lead_id,
+        ctx,
         timeline.REVIEW_PENDING,
         f"found {match.email} with confidence {confidence:.2f}, below the campaign's "
         f"{policy.review_threshold:.2f}: waiting for a person to approve or correct it",
@@ -151,25 +151,24 @@ async def reply_received(
 
 
 async def _no_email(runtime: Runtime, conn: Conn, ctx: SequenceContext, now: datetime) -> None:
-    lead_id = ctx.lead_id
     if ctx.stage in ("step1", "awaiting_acceptance"):
         # They answered our invitation note: the first DM (which asks for the email) still goes out.
         if ctx.stage == "awaiting_acceptance":
             await base.reschedule(runtime, conn, ctx, now, stage="step1", step1_status="dm")
         await timeline.record(
-            conn, lead_id, timeline.NO_EMAIL, "no email in their reply yet; the first DM asks for it"
+            conn, ctx, timeline.NO_EMAIL, "no email in their reply yet; the first DM asks for it"
         )
         return
     if ctx.followup_sent_at is None and ctx.stage in ("awaiting_reply", "review"):
         at = now + timedelta(seconds=ctx.policy(runtime.settings).step2_delay)
         await base.reschedule(runtime, conn, ctx, at, stage="awaiting_reply", review_status=None)
         await timeline.record(
-            conn, lead_id, timeline.NO_EMAIL, "no email in their reply: one polite follow-up is scheduled"
+            conn, ctx, timeline.NO_EMAIL, "no email in their reply: one polite follow-up is scheduled"
         )
         return
     await timeline.record(
         conn,
-        lead_id,
+        ctx,
         timeline.NO_EMAIL,
         "no email in their reply; the follow-up was already sent, so we wait",
     )
@@ -203,7 +202,7 @@ async def capture(
     await repo.advance(conn, ctx.lead_id, "email_captured")
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.EMAIL_EXTRACTED,
         f"email {email} {how}; the confirmation DM is scheduled",
         data={"email": email, "confidence": confidence},
@@ -233,7 +232,7 @@ async def approve(
     )
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.REVIEW_APPROVED,
         f"a reviewer corrected the email to {chosen}" if corrected else f"a reviewer approved {chosen}",
         data={"email": chosen, "reviewer": str(reviewer) if reviewer else None},
@@ -265,7 +264,7 @@ async def reject(
     )
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.REVIEW_REJECTED,
         f"a reviewer rejected {ctx.email_extracted}: {reason}",
         data={"reviewer": str(reviewer) if reviewer else None},

@@ -106,7 +106,7 @@ async def profile_checked(
     await base.reschedule(
         runtime, conn, ctx, utcnow(), step1_status="dm" if connected else "invite", attempts=0
     )
-    await timeline.record(conn, ctx.lead_id, timeline.PROFILE_CHECKED, reason)
+    await timeline.record(conn, ctx, timeline.PROFILE_CHECKED, reason)
 
 
 # --- after a step ---------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ async def retry(
     at = max(not_before or utcnow(), utcnow() + backoff)
     await base.reschedule(runtime, conn, ctx, at, attempts=attempts)
     await timeline.record(
-        conn, ctx.lead_id, timeline.RETRY_SCHEDULED, f"{reason}; retrying at {at:%Y-%m-%d %H:%M} UTC"
+        conn, ctx, timeline.RETRY_SCHEDULED, f"{reason}; retrying at {at:%Y-%m-%d %H:%M} UTC"
     )
 
 
@@ -136,7 +136,7 @@ async def uncertain(
     await sequence_repo.update(conn, ctx.id, {"next_action_at": not_before or utcnow()})
     await timeline.record_unless_repeated(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.SEND_UNCERTAIN,
         f"LinkedIn did not confirm {STEP_NAMES[step]}; the conversation is checked before anything is sent"
         " again",
@@ -154,7 +154,7 @@ async def failed(
         await base.reschedule(runtime, conn, ctx, utcnow(), step1_status="invite", attempts=0)
         await timeline.record(
             conn,
-            ctx.lead_id,
+            ctx,
             timeline.PROFILE_CHECKED,
             "LinkedIn says they are not a connection: inviting first",
         )
@@ -163,7 +163,7 @@ async def failed(
         await base.reschedule(runtime, conn, ctx, utcnow(), step1_status="dm", attempts=0)
         await timeline.record(
             conn,
-            ctx.lead_id,
+            ctx,
             timeline.PROFILE_CHECKED,
             "already a connection: the first DM goes straight to them",
         )
@@ -211,7 +211,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
             )
         await timeline.record(
             conn,
-            lead_id,
+            ctx,
             timeline.INVITATION_SENT,
             "connection invitation sent with a note; the first DM follows their acceptance",
             data={"invitation_id": provider_id, "note": text},
@@ -238,9 +238,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
         await sequence_repo.update(conn, sid, values)
         await repo.advance(conn, lead_id, "dm_sent")
         await _first_dm_sent(runtime, conn, ctx, now)
-        await timeline.record(
-            conn, lead_id, timeline.DM_SENT, "first DM sent, asking for their email", data=data
-        )
+        await timeline.record(conn, ctx, timeline.DM_SENT, "first DM sent, asking for their email", data=data)
     elif step == "followup":
         await sequence_repo.update(
             conn,
@@ -250,7 +248,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
         )
         await timeline.record(
             conn,
-            lead_id,
+            ctx,
             timeline.FOLLOW_UP_SENT,
             "their reply had no email: one polite follow-up sent",
             data=data,
@@ -270,7 +268,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "next_action_at": step3_at,
             },
         )
-        await timeline.record(conn, lead_id, timeline.DM_SENT, "confirmation DM sent (step 2)", data=data)
+        await timeline.record(conn, ctx, timeline.DM_SENT, "confirmation DM sent (step 2)", data=data)
         await handover.captured(runtime, conn, ctx)
         await base.schedule(runtime, conn, ctx, step3_at)
     elif step == "3":
@@ -292,7 +290,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
         expires = ctx.download_url_expires_at
         await timeline.record(
             conn,
-            lead_id,
+            ctx,
             timeline.BACKUP_SENT,
             "backup DM sent with a signed download link (step 3); the lead completes when they open it",
             data=data | {"expires_at": expires.isoformat() if expires else None},
@@ -312,7 +310,7 @@ async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, act
                 conn, sid, {"invitation_sent_at": at, "invitation_id": action.provider_id}
             )
         await timeline.record(
-            conn, lead_id, timeline.INVITATION_SENT, "connection invitation confirmed: LinkedIn had it"
+            conn, ctx, timeline.INVITATION_SENT, "connection invitation confirmed: LinkedIn had it"
         )
         return
     chat_id = action.provider_chat_id or ctx.unipile_chat_id
@@ -333,7 +331,7 @@ async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, act
         await _first_dm_sent(runtime, conn, ctx, at)
         await timeline.record(
             conn,
-            lead_id,
+            ctx,
             timeline.DM_SENT,
             "first DM confirmed: LinkedIn had it (their reply came before the confirmation)",
             data=data,
@@ -341,5 +339,5 @@ async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, act
     elif step == "followup" and ctx.followup_sent_at is None:
         await sequence_repo.update(conn, sid, {"followup_sent_at": at})
         await timeline.record(
-            conn, lead_id, timeline.FOLLOW_UP_SENT, "follow-up confirmed: LinkedIn had it", data=data
+            conn, ctx, timeline.FOLLOW_UP_SENT, "follow-up confirmed: LinkedIn had it", data=data
         )
