@@ -94,6 +94,17 @@ async def store(
     return event_id
 
 
+def polled_message_key(message: Message) -> str:
+    """The inbox key of a polled message: the one its `message_received` webhook has."""
+    return f"message:{message.id}"
+
+
+async def known_polled_messages(conn: Conn, messages: list[Message]) -> set[str]:
+    """The ids of the messages the inbox holds already (from their webhook or an earlier poll)."""
+    keys = await repo.known_keys(conn, [polled_message_key(m) for m in messages])
+    return {m.id for m in messages if polled_message_key(m) in keys}
+
+
 async def record_polled_message(
     conn: Conn, *, client_id: UUID, account_id: UUID, message: Message, other_party: str | None = None
 ) -> UUID | None:
@@ -101,9 +112,27 @@ async def record_polled_message(
 
     Returns the new event's id, or None when the message is already in the inbox (webhook or earlier poll).
     The event is handed to the `messaging` handlers exactly like a `message_received` webhook."""
+    (event_id,) = await record_polled_messages(
+        conn, client_id=client_id, account_id=account_id, messages=[(message, other_party)]
+    )
+    return event_id
+
+
+async def record_polled_messages(
+    conn: Conn, *, client_id: UUID, account_id: UUID, messages: list[tuple[Message, str | None]]
+) -> list[UUID | None]:
+    """`record_polled_message` for messages of one account (each with the other party of its chat, when
+    known), in the caller's transaction; per message, the new event's id or None."""
     account = await accounts.get(conn, account_id)
     if account is None or account["client_id"] != client_id:
         raise ValueError(f"LinkedIn account {account_id} not found for client {client_id}")
+    return [await _record_polled(conn, account, message, other) for message, other in messages]
+
+
+async def _record_polled(
+    conn: Conn, account: dict[str, Any], message: Message, other_party: str | None
+) -> UUID | None:
+    client_id, account_id = account["client_id"], account["id"]
     own = message.sender_id if message.is_sender else _provider_id(account)
     payload: dict[str, Any] = {
         "account_id": account["unipile_account_id"] or message.account_id,
@@ -120,24 +149,20 @@ async def record_polled_message(
         "attachments": [],
         "_origin": "poll",
     }
+    key = polled_message_key(message)
     if unstorable := jsonsafe.problem(payload):
         await store(
             conn,
             client_id=client_id,
             account_id=account_id,
             source="poll",
-            key=jsonsafe.storable(f"message:{message.id}"),
+            key=jsonsafe.storable(key),
             payload=jsonsafe.storable(payload),
             rejected=f"rejected: {unstorable}",
         )
         return None
     return await store(
-        conn,
-        client_id=client_id,
-        account_id=account_id,
-        source="poll",
-        key=f"message:{message.id}",
-        payload=payload,
+        conn, client_id=client_id, account_id=account_id, source="poll", key=key, payload=payload
     )
 
 

@@ -113,6 +113,21 @@ async def insert_message(conn: Conn, values: dict[str, Any]) -> dict[str, Any] |
     return await (await conn.execute(query, [values[c] for c in cols])).fetchone()
 
 
+async def settled_messages(conn: Conn, message_ids: list[str]) -> set[str]:
+    """The provider message ids among `message_ids` recorded in a conversation whose chat is known: the
+    inbox's handlers would find nothing left to do with them."""
+    if not message_ids:
+        return set()
+    rows = await (
+        await conn.execute(
+            "select m.unipile_message_id from dm_messages m join dm_sequences s on s.id = m.dm_sequence_id"
+            " where m.unipile_message_id = any(%s) and s.unipile_chat_id is not null",
+            (message_ids,),
+        )
+    ).fetchall()
+    return {r["unipile_message_id"] for r in rows}
+
+
 async def messages(conn: Conn, sequence_id: UUID) -> list[dict[str, Any]]:
     return await (
         await conn.execute(
