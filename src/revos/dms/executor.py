@@ -23,18 +23,22 @@ from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.dms import invitations
 from revos.dms.plan import FIRST_DEGREE, Plan, decide, step_keys
+from revos.leads import sequence_repo
 from revos.leads.context import SequenceContext, load, refresh
 from revos.leads.lifecycle import base, conversation, outbound
 from revos.linkedin.errors import UnipileError
 from revos.runtime import Runtime
 
 
-async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
+async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None = None) -> str:
     """Do the sequence's due action, if any. Returns what happened: settled | not_due | waiting | done |
-    deferred | ambiguous | failed."""
+    deferred | ambiguous | failed; or busy when `account` (the account's DM run) cannot act now
+    (paused, not active, within its randomised gap), before anything is read or written."""
     now = utcnow()
     action: Action | None = None
     async with runtime.db.service(actor="dms") as conn:
+        if account is not None and await sequence_repo.account_busy_until(conn, account, now) is not None:
+            return "busy"
         ctx = await load(conn, sequence_id, for_update=True)
         if ctx is None or ctx.status != "in_progress":
             return "settled"
