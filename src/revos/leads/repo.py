@@ -131,13 +131,19 @@ async def set_sequence(conn: Conn, lead_id: UUID, sequence_id: UUID) -> None:
     await conn.execute("update leads set dm_sequence_id = %s where id = %s", (sequence_id, lead_id))
 
 
+ADVANCE_SQL = (
+    "update leads set status = %s where id = %s and status is distinct from 'failed'"
+    " and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s)"
+)
+
+
+def advance_params(lead_id: UUID, status: str) -> list[Any]:
+    return [status, lead_id, list(STATUS_ORDER), list(STATUS_ORDER), status]
+
+
 async def advance(conn: Conn, lead_id: UUID, status: str) -> bool:
     """Move a lead forward to `status`; never backwards and never out of `failed`. True if it moved."""
-    cur = await conn.execute(
-        "update leads set status = %s where id = %s and status is distinct from 'failed'"
-        " and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s)",
-        (status, lead_id, list(STATUS_ORDER), list(STATUS_ORDER), status),
-    )
+    cur = await conn.execute(ADVANCE_SQL, advance_params(lead_id, status))
     return cur.rowcount > 0
 
 
@@ -230,6 +236,11 @@ def _dumps(value: object) -> str:
     return json.dumps(value, default=str)
 
 
+def event_data(data: dict[str, Any] | None) -> Jsonb:
+    """A timeline event's `data`, as the column takes it."""
+    return Jsonb(data or {}, dumps=_dumps)
+
+
 async def insert_event(
     conn: Conn,
     lead_id: UUID,
@@ -243,7 +254,7 @@ async def insert_event(
     await conn.execute(
         "insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
         " values (%s, %s, %s, %s, %s, %s)",
-        (client_id, lead_id, at, kind, reason, Jsonb(data or {}, dumps=_dumps)),
+        (client_id, lead_id, at, kind, reason, event_data(data)),
     )
 
 
@@ -262,7 +273,7 @@ async def insert_events(conn: Conn, client_id: UUID, events: list[tuple[Any, ...
             [e[4] for e in events],
             [e[1] for e in events],
             [e[2] for e in events],
-            [Jsonb(e[3] or {}, dumps=_dumps) for e in events],
+            [event_data(e[3]) for e in events],
         ),
     )
 

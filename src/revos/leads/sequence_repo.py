@@ -12,6 +12,7 @@ from psycopg import sql
 
 from revos.db import crud
 from revos.db.pool import Conn
+from revos.leads import repo as leads_repo
 
 
 async def insert_sequence(conn: Conn, values: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +39,60 @@ async def update(conn: Conn, sequence_id: UUID, values: dict[str, Any]) -> bool:
     adapted = [crud._adapt(v) for v in values.values()]
     cur = await conn.execute(query, [*adapted, sequence_id, *adapted])
     return cur.rowcount > 0
+
+
+async def record_step(
+    conn: Conn,
+    *,
+    client_id: UUID,
+    sequence_id: UUID,
+    lead_id: UUID,
+    message: dict[str, Any] | None,
+    values: dict[str, Any],
+    advance_to: str | None,
+    event: tuple[str, str, dict[str, Any] | None, datetime],
+) -> None:
+    """A step's outcome in one statement: the message of the conversation (`dm_messages` columns; once per
+    provider id), the sequence's columns (skipped when they change nothing), the lead moved forward to
+    `advance_to` (as `leads.repo.advance`: never backwards, never out of failed), and the timeline
+    event (kind, reason, data, at)."""
+    parts: list[sql.Composable] = []
+    params: list[Any] = []
+    if message:
+        cols = list(message)
+        parts.append(
+            sql.SQL(
+                "m as (insert into dm_messages ({}) values ({})"
+                " on conflict (unipile_message_id) do nothing returning 1)"
+            ).format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)),
+                sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+            )
+        )
+        params += [message[c] for c in cols]
+    if values:
+        names = [sql.Identifier(c) for c in values]
+        parts.append(
+            sql.SQL("s as (update dm_sequences set {} where id = %s and ({}) returning 1)").format(
+                sql.SQL(", ").join(sql.SQL("{} = %s").format(n) for n in names),
+                sql.SQL(" or ").join(sql.SQL("{} is distinct from %s").format(n) for n in names),
+            )
+        )
+        adapted = [crud._adapt(v) for v in values.values()]
+        params += [*adapted, sequence_id, *adapted]
+    if advance_to is not None:
+        parts.append(sql.SQL("l as (" + leads_repo.ADVANCE_SQL + " returning 1)"))
+        params += leads_repo.advance_params(lead_id, advance_to)
+    kind, reason, data, at = event
+    parts.append(
+        sql.SQL(
+            "e as (insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
+            " values (%s, %s, %s, %s, %s, %s) returning 1)"
+        )
+    )
+    params += [client_id, lead_id, at, kind, reason, leads_repo.event_data(data)]
+    query = sql.SQL("with {} select 1").format(sql.SQL(", ").join(parts))
+    await conn.execute(query, params)
 
 
 async def refresh(conn: Conn, sequence_id: UUID) -> dict[str, Any] | None:

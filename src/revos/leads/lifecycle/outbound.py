@@ -217,13 +217,37 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
             data={"invitation_id": provider_id, "note": text},
         )
         return
-    await base.record_message(conn, ctx, "outbound", text, provider_id, chat_id, action.done_at or now)
     common: dict[str, Any] = {"attempts": 0}
     if chat_id and not ctx.unipile_chat_id:
         common["unipile_chat_id"] = chat_id
     data = {"message_id": provider_id, "chat_id": chat_id}
+    message = {
+        "client_id": ctx.client_id,
+        "dm_sequence_id": sid,
+        "direction": "outbound",
+        "message": text,
+        "unipile_message_id": provider_id,
+        "unipile_conversation_id": chat_id,
+        "sent_at": action.done_at or now,
+    }
+
+    async def record(
+        values: dict[str, Any], advance_to: str | None, kind: str, reason: str, **extra: Any
+    ) -> None:
+        # The message, the sequence, the lead and the timeline: one statement.
+        await sequence_repo.record_step(
+            conn,
+            client_id=ctx.client_id,
+            sequence_id=sid,
+            lead_id=lead_id,
+            message=message,
+            values=common | values,
+            advance_to=advance_to,
+            event=(kind, reason, data | extra, utcnow()),
+        )
+
     if step == "1":
-        values = common | {
+        values: dict[str, Any] = {
             "step1_sent_at": now,
             "step1_message": text,
             "step1_unipile_message_id": provider_id,
@@ -235,31 +259,19 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "next_action_at": None,
                 "abandon_at": now + policy.abandon_after,
             }
-        await sequence_repo.update(conn, sid, values)
-        await repo.advance(conn, lead_id, "dm_sent")
+        await record(values, "dm_sent", timeline.DM_SENT, "first DM sent, asking for their email")
         await _first_dm_sent(runtime, conn, ctx, now)
-        await timeline.record(conn, ctx, timeline.DM_SENT, "first DM sent, asking for their email", data=data)
     elif step == "followup":
-        await sequence_repo.update(
-            conn,
-            sid,
-            common
-            | {"followup_sent_at": now, "next_action_at": None, "abandon_at": now + policy.abandon_after},
-        )
-        await timeline.record(
-            conn,
-            ctx,
+        await record(
+            {"followup_sent_at": now, "next_action_at": None, "abandon_at": now + policy.abandon_after},
+            None,
             timeline.FOLLOW_UP_SENT,
             "their reply had no email: one polite follow-up sent",
-            data=data,
         )
     elif step == "2":
         step3_at = now + timedelta(seconds=policy.step3_delay)
-        await sequence_repo.update(
-            conn,
-            sid,
-            common
-            | {
+        await record(
+            {
                 "step2_sent_at": now,
                 "step2_message": text,
                 "step2_unipile_message_id": provider_id,
@@ -267,16 +279,16 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "step3_scheduled_for": step3_at,
                 "next_action_at": step3_at,
             },
+            None,
+            timeline.DM_SENT,
+            "confirmation DM sent (step 2)",
         )
-        await timeline.record(conn, ctx, timeline.DM_SENT, "confirmation DM sent (step 2)", data=data)
         await handover.captured(runtime, conn, ctx)
         await base.schedule(runtime, conn, ctx, step3_at)
     elif step == "3":
-        await sequence_repo.update(
-            conn,
-            sid,
-            common
-            | {
+        expires = ctx.download_url_expires_at
+        await record(
+            {
                 "step3_sent_at": now,
                 "step3_message": text,
                 "step3_unipile_message_id": provider_id,
@@ -285,15 +297,10 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "completed_at": now,
                 "next_action_at": None,
             },
-        )
-        await repo.advance(conn, lead_id, "backup_sent")
-        expires = ctx.download_url_expires_at
-        await timeline.record(
-            conn,
-            ctx,
+            "backup_sent",
             timeline.BACKUP_SENT,
             "backup DM sent with a signed download link (step 3); the lead completes when they open it",
-            data=data | {"expires_at": expires.isoformat() if expires else None},
+            expires_at=expires.isoformat() if expires else None,
         )
 
 
