@@ -83,7 +83,8 @@ async def test_a_page_of_comments_makes_one_lead_per_commenter_and_notes_the_rep
             runtime, conn, comments=[ada, grace, ada_again], post=post, campaign=campaign
         )
 
-    assert leads[0] is not None and leads[1] is not None and leads[2] is None
+    assert None not in leads[:2]
+    assert leads[2] is None
     rows = read_rows(
         db_url,
         "select l.id, l.dm_sequence_id, s.lead_id from leads l join dm_sequences s on s.id = l.dm_sequence_id"
