@@ -141,6 +141,18 @@ def advance_params(lead_id: UUID, status: str) -> list[Any]:
     return [status, lead_id, list(STATUS_ORDER), list(STATUS_ORDER), status]
 
 
+# The lead's email, and its status moved forward as `advance` does (when a status is given).
+CAPTURE_SQL = (
+    "update leads set email = %s, status = case when %s::text is not null and status is distinct from"
+    " 'failed' and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s::text)"
+    " then %s::text else status end where id = %s"
+)
+
+
+def capture_params(lead_id: UUID, email: str, status: str | None) -> list[Any]:
+    return [email, status, list(STATUS_ORDER), list(STATUS_ORDER), status, status, lead_id]
+
+
 async def advance(conn: Conn, lead_id: UUID, status: str) -> bool:
     """Move a lead forward to `status`; never backwards and never out of `failed`. True if it moved."""
     cur = await conn.execute(ADVANCE_SQL, advance_params(lead_id, status))

@@ -50,12 +50,13 @@ async def record_step(
     message: dict[str, Any] | None,
     values: dict[str, Any],
     advance_to: str | None,
-    event: tuple[str, str, dict[str, Any] | None, datetime],
+    events: list[tuple[str, str, dict[str, Any] | None, datetime]],
+    lead_email: str | None = None,
 ) -> None:
     """A step's outcome in one statement: the message of the conversation (`dm_messages` columns; once per
     provider id), the sequence's columns (skipped when they change nothing), the lead moved forward to
-    `advance_to` (as `leads.repo.advance`: never backwards, never out of failed), and the timeline
-    event (kind, reason, data, at)."""
+    `advance_to` (as `leads.repo.advance`: never backwards, never out of failed) and given `lead_email`,
+    and the timeline events (kind, reason, data, at)."""
     parts: list[sql.Composable] = []
     params: list[Any] = []
     if message:
@@ -80,17 +81,24 @@ async def record_step(
         )
         adapted = [crud._adapt(v) for v in values.values()]
         params += [*adapted, sequence_id, *adapted]
-    if advance_to is not None:
+    if lead_email is not None:
+        parts.append(sql.SQL("l as (" + leads_repo.CAPTURE_SQL + " returning 1)"))
+        params += leads_repo.capture_params(lead_id, lead_email, advance_to)
+    elif advance_to is not None:
         parts.append(sql.SQL("l as (" + leads_repo.ADVANCE_SQL + " returning 1)"))
         params += leads_repo.advance_params(lead_id, advance_to)
-    kind, reason, data, at = event
-    parts.append(
-        sql.SQL(
-            "e as (insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
-            " values (%s, %s, %s, %s, %s, %s) returning 1)"
+    if events:
+        rows = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s)") for _ in events)
+        parts.append(
+            sql.SQL(
+                "e as (insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
+                " values {} returning 1)"
+            ).format(rows)
         )
-    )
-    params += [client_id, lead_id, at, kind, reason, leads_repo.event_data(data)]
+        for kind, reason, data, at in events:
+            params += [client_id, lead_id, at, kind, reason, leads_repo.event_data(data)]
+    if not parts:
+        return
     query = sql.SQL("with {} select 1").format(sql.SQL(", ").join(parts))
     await conn.execute(query, params)
 

@@ -92,11 +92,41 @@ async def reply_received(
     values: dict[str, Any] = {"last_reply_at": at}
     if chat_id and not ctx.unipile_chat_id:
         values["unipile_chat_id"] = chat_id
+    replied = (timeline.REPLY_RECEIVED, f'replied: "{excerpt(text)}"', {"message_id": message_id}, utcnow())
+    policy = ctx.policy(runtime.settings)
+    match = extract_email(text or "")
+    confidence = round(float(match.confidence), 2) if match is not None else None
+    if (
+        match is not None
+        and confidence is not None
+        and confidence >= policy.review_threshold
+        and ctx.status == "in_progress"
+        and ctx.stage not in ("step2", "step3", "done")
+        and ctx.email_extracted_at is None
+    ):
+        # The common case, the reply and the email it carries, in one statement: the sequence, the lead
+        # (replied, then captured) and both timeline events.
+        if ctx.stage == "awaiting_acceptance":
+            values["invitation_accepted_at"] = now
+        how = f"read from their reply (confidence {confidence:.2f})"
+        captured, event, step2_at = _captured(ctx, match.email, confidence, how, now, policy.step2_delay)
+        await sequence_repo.record_step(
+            conn,
+            client_id=ctx.client_id,
+            sequence_id=sequence_id,
+            lead_id=lead_id,
+            message=None,
+            values=values | captured,
+            advance_to="email_captured",
+            events=[replied, event],
+            lead_email=match.email,
+        )
+        await base.schedule(runtime, conn, ctx, step2_at)
+        return True
     await sequence_repo.update(conn, sequence_id, values)
     await repo.advance(conn, lead_id, "dm_replied")
-    await timeline.record(
-        conn, ctx, timeline.REPLY_RECEIVED, f'replied: "{excerpt(text)}"', data={"message_id": message_id}
-    )
+    kind, reason, data, when = replied
+    await timeline.record(conn, ctx, kind, reason, data=data, at=when)
 
     if ctx.status == "abandoned":
         await sequence_repo.update(
@@ -111,12 +141,9 @@ async def reply_received(
         return True  # the email is already captured; the reply is on record
     if ctx.stage == "awaiting_acceptance":
         await sequence_repo.update(conn, sequence_id, {"invitation_accepted_at": now})
-    policy = ctx.policy(runtime.settings)
-    match = extract_email(text or "")
-    if match is None:
+    if match is None or confidence is None:
         await _no_email(runtime, conn, ctx, now)
         return True
-    confidence = round(float(match.confidence), 2)
     if confidence >= policy.review_threshold:
         await capture(
             runtime,
@@ -174,18 +201,16 @@ async def _no_email(runtime: Runtime, conn: Conn, ctx: SequenceContext, now: dat
     )
 
 
-async def capture(
-    runtime: Runtime,
-    conn: Conn,
+def _captured(
     ctx: SequenceContext,
     email: str,
     confidence: Decimal | float | None,
-    *,
     how: str,
-) -> None:
-    """The email is known: record it on the lead and schedule the confirmation (step 2)."""
-    now = utcnow()
-    at = now + timedelta(seconds=ctx.policy(runtime.settings).step2_delay)
+    now: datetime,
+    step2_delay: float,
+) -> tuple[dict[str, Any], tuple[str, str, dict[str, Any], datetime], datetime]:
+    """What capturing the email writes: the sequence's columns, the timeline event, when step 2 is due."""
+    at = now + timedelta(seconds=step2_delay)
     values: dict[str, Any] = {
         "email_extracted": email,
         "email_extracted_at": now,
@@ -197,15 +222,37 @@ async def capture(
     }
     if ctx.stage in ("step1", "awaiting_acceptance"):
         values["step1_status"] = ctx.step1_status or "skipped"
-    await sequence_repo.update(conn, ctx.id, values)
-    await repo.set_email(conn, ctx.lead_id, email)
-    await repo.advance(conn, ctx.lead_id, "email_captured")
-    await timeline.record(
-        conn,
-        ctx,
+    event = (
         timeline.EMAIL_EXTRACTED,
         f"email {email} {how}; the confirmation DM is scheduled",
-        data={"email": email, "confidence": confidence},
+        {"email": email, "confidence": confidence},
+        utcnow(),
+    )
+    return values, event, at
+
+
+async def capture(
+    runtime: Runtime,
+    conn: Conn,
+    ctx: SequenceContext,
+    email: str,
+    confidence: Decimal | float | None,
+    *,
+    how: str,
+) -> None:
+    """The email is known: record it on the lead and schedule the confirmation (step 2)."""
+    step2_delay = ctx.policy(runtime.settings).step2_delay
+    values, event, at = _captured(ctx, email, confidence, how, utcnow(), step2_delay)
+    await sequence_repo.record_step(
+        conn,
+        client_id=ctx.client_id,
+        sequence_id=ctx.id,
+        lead_id=ctx.lead_id,
+        message=None,
+        values=values,
+        advance_to="email_captured",
+        events=[event],
+        lead_email=email,
     )
     await base.schedule(runtime, conn, ctx, at)
 

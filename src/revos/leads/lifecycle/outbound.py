@@ -243,7 +243,7 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
             message=message,
             values=common | values,
             advance_to=advance_to,
-            event=(kind, reason, data | extra, utcnow()),
+            events=[(kind, reason, data | extra, utcnow())],
         )
 
     if step == "1":
