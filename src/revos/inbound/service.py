@@ -26,6 +26,7 @@ from revos.db.pool import Conn
 from revos.inbound import repo
 from revos.inbound.registry import handlers_for, source_of
 from revos.inbound.repo import latest_status_event
+from revos.leads import sequence_repo
 from revos.linkedin.models import Message
 from revos.linkedin.webhooks import (
     AccountStatusEvent,
@@ -34,6 +35,7 @@ from revos.linkedin.webhooks import (
     WebhookEvent,
     WebhookPayloadError,
     decode_body,
+    is_own_message,
     parse_webhook,
 )
 from revos.queue import defer_if_absent
@@ -68,12 +70,13 @@ async def store(
     key: str,
     payload: dict[str, Any],
     rejected: str | None = None,
+    handled: bool = False,
 ) -> UUID | None:
     """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers processing
     in the same transaction.
 
     `rejected` records an event that can never be processed: stored as processed with that reason, nothing
-    deferred."""
+    deferred. `handled` records one whose handlers would find nothing left to do: stored as processed."""
     now = utcnow()
     event_id = await repo.insert_unless_known(
         conn,
@@ -85,11 +88,11 @@ async def store(
             "payload": payload,
             "received_at": now,
             # A rejected event is stored as processed, with the reason as its error.
-            "processed_at": now if rejected else None,
+            "processed_at": now if rejected or handled else None,
             "error": rejected,
         },
     )
-    if event_id is not None and rejected is None:
+    if event_id is not None and rejected is None and not handled:
         await defer_processing(conn, event_id)
     return event_id
 
@@ -226,10 +229,24 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             source=source_of(event),
             key=key,
             payload=payload,
+            handled=await _own_message_recorded(conn, event),
         )
     if event_id is None:
         return Received("duplicate", key=key)
     return Received("accepted", event_id=event_id, key=key)
+
+
+async def _own_message_recorded(conn: Conn, event: WebhookEvent) -> bool:
+    """Our own DM, echoed by Unipile after its send was confirmed and recorded in its conversation (whose
+    chat is known): the messaging handlers would find nothing to do, so no job is queued for it."""
+    if not (
+        isinstance(event, MessagingEvent)
+        and event.event == "message_received"
+        and event.message_id
+        and is_own_message(event)
+    ):
+        return False
+    return bool(await sequence_repo.settled_messages(conn, [event.message_id]))
 
 
 async def _repeated_status(conn: Conn, account_id: UUID, event: AccountStatusEvent, now: datetime) -> bool:
