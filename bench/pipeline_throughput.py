@@ -2,7 +2,7 @@
 the same run, the queue's raw no-op job throughput.
 
     .venv/bin/python bench/pipeline_throughput.py [--comments 2000] [--accounts 1 [10 ...]]
-        [--concurrency 16] [--sim process|thread|loop] [--noop-jobs 2000] [--timeout 600]
+        [--concurrency 16] [--sim process|thread|loop] [--noop-jobs 2000] [--timeout 600] [--funnel]
 
 For each `--accounts` value M, on a fresh database of the embedded PostgreSQL (every migration applied):
 one client, one active campaign (step-1 delay 0), M connected LinkedIn accounts with one published post
@@ -22,6 +22,17 @@ poller is scheduled every second (default 20 s) so the first poll does not wait 
 DMs of one LinkedIn account are sent one at a time by design (one `dms.run_account` job per account holds
 the account's lock): the single-account figure is the per-account ceiling, and more accounts run in
 parallel up to the worker's concurrency.
+
+With `--funnel`, the run follows each lead to its end instead: every member answers the first DM with an
+email at once (Unipile's webhook reaches this process's API, served here), step 2 confirms it, the lead
+is delivered by signed webhook to a local ESP receiver, step 3 sends the link (step delays 0). The run
+lasts until every sequence is completed and every delivery succeeded; the figures are per lead and per
+DM (three per lead). The CPU of "worker" is then this process's: the worker and the API.
+
+Printed in both modes, per lead: commits (`pg_stat_database.xact_commit`), audit entries by table, and
+the CPU milliseconds of the worker process and PostgreSQL, per lead and per DM. The reply poller, a
+fallback for lost webhooks every 15 min, is kept out of the runs (once a year): a run that crossed a
+quarter hour measured one pass of it.
 
 The simulator runs in its own process by default (`--sim process`), as Unipile is a remote service:
 its CPU is not spent on the worker's event loop. `thread` and `loop` serve it from this process.
@@ -73,6 +84,7 @@ ACCOUNT_SAFETY = {
     "warmup_days": 0,
 }
 CAMPAIGN_SETTINGS = {"step1_delay_min_seconds": 0, "step1_delay_max_seconds": 0}
+FUNNEL_SETTINGS = {**CAMPAIGN_SETTINGS, "step2_delay_seconds": 0, "step3_delay_seconds": 0}
 
 
 # --- the simulated LinkedIn -------------------------------------------------------------------------------
@@ -87,10 +99,11 @@ class SimAccount:
     comments: int
 
 
-def build_world(accounts: int, comments: int) -> tuple[Any, list[SimAccount]]:
+def build_world(accounts: int, comments: int, funnel: bool = False) -> tuple[Any, list[SimAccount]]:
     """A simulator with `accounts` connected logins, one post each, and `comments` trigger comments by as
-    many members, spread round-robin over the posts; each member is connected to the post's author."""
-    from revos.sim import Simulator
+    many members, spread round-robin over the posts; each member is connected to the post's author (and,
+    for `funnel`, answers the first DM with an email at once)."""
+    from revos.sim import Persona, Simulator
 
     budgets = dict.fromkeys(
         ("invitations", "profile_views", "messages", "comments", "reactions", "posts"), NO_LIMIT
@@ -101,7 +114,8 @@ def build_world(accounts: int, comments: int) -> tuple[Any, list[SimAccount]]:
     posts = [sim.add_post(login, f"Comment {TRIGGER} below and I'll send you the guide") for login in logins]
     for n in range(comments):
         i = n % accounts
-        member = sim.add_member(f"Member{n}", "Bench", connected_to=[logins[i]])
+        persona = Persona(reply="email", reply_delay=0.0) if funnel else None
+        member = sim.add_member(f"Member{n}", "Bench", connected_to=[logins[i]], persona=persona)
         sim.add_comment(posts[i], member, f"{TRIGGER} please")
     world = [
         SimAccount(
@@ -120,10 +134,10 @@ def sim_stats(sim: Any) -> dict[str, int]:
     return {"dms": len(sim.sent_messages()), "requests": len(sim.requests)}
 
 
-def _sim_process(pipe: Connection, accounts: int, comments: int) -> None:
+def _sim_process(pipe: Connection, accounts: int, comments: int, funnel: bool) -> None:
     from revos.sim import serve
 
-    sim, world = build_world(accounts, comments)
+    sim, world = build_world(accounts, comments, funnel)
 
     async def main() -> None:
         async with serve(sim, host="127.0.0.1", port=0) as url:
@@ -143,14 +157,14 @@ class SimHandle:
 
 
 @contextlib.asynccontextmanager
-async def simulator(mode: str, accounts: int, comments: int) -> AsyncIterator[SimHandle]:
+async def simulator(mode: str, accounts: int, comments: int, funnel: bool) -> AsyncIterator[SimHandle]:
     """The simulator served over loopback HTTP; `stats` (DMs it recorded) is filled when it stops."""
     from revos.sim import serve, serve_in_thread
 
     if mode == "process":
         ctx = multiprocessing.get_context("spawn")
         ours, theirs = ctx.Pipe()
-        proc = ctx.Process(target=_sim_process, args=(theirs, accounts, comments), daemon=True)
+        proc = ctx.Process(target=_sim_process, args=(theirs, accounts, comments, funnel), daemon=True)
         proc.start()
         loop = asyncio.get_running_loop()
         url, world = await loop.run_in_executor(None, ours.recv)
@@ -162,7 +176,7 @@ async def simulator(mode: str, accounts: int, comments: int) -> AsyncIterator[Si
             handle.stats = await loop.run_in_executor(None, ours.recv)
             await loop.run_in_executor(None, proc.join, 15)
         return
-    sim, world = build_world(accounts, comments)
+    sim, world = build_world(accounts, comments, funnel)
     if mode == "thread":
         with serve_in_thread(sim, host="127.0.0.1", port=0) as url:
             handle = SimHandle(url, world)
@@ -192,8 +206,9 @@ def fresh_database(root_url: str, prefix: str) -> str:
     return url
 
 
-async def set_up(url: str, world: list[SimAccount]) -> None:
-    """Client, lead magnet, active campaign, accounts and published posts, written as the owner."""
+async def set_up(url: str, world: list[SimAccount], funnel: bool = False) -> tuple[Any, Any]:
+    """Client, lead magnet, active campaign, accounts and published posts, written as the owner.
+    Returns the client's and the campaign's ids."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
 
         async def one(query: str, *params: Any) -> Any:
@@ -215,7 +230,7 @@ async def set_up(url: str, world: list[SimAccount]) -> None:
             TRIGGER,
             [TRIGGER],
             magnet,
-            Jsonb(CAMPAIGN_SETTINGS),
+            Jsonb(FUNNEL_SETTINGS if funnel else CAMPAIGN_SETTINGS),
         )
         for n, acc in enumerate(world):
             account = await one(
@@ -242,6 +257,29 @@ async def set_up(url: str, world: list[SimAccount]) -> None:
                 acc.post_id,
                 acc.social_id,
             )
+    return client, campaign
+
+
+async def add_esp(runtime: Any, url: str, client_id: Any, campaign_id: Any) -> Any:
+    """A local ESP receiver checking the signatures, as the campaign's webhook endpoint."""
+    from revos.webhooks import schemas, service
+    from revos.webhooks.receiver import Receiver
+
+    receiver = await Receiver(record=False).start()
+    body = schemas.WebhookConfigCreate(name="ESP", esp_type="custom", url=receiver.url)
+    async with runtime.db.service(actor="bench") as conn:
+        config, receiver.secret = await service.create_config(
+            conn,
+            sealer=service.ConnSealer(conn, runtime.vault),
+            settings=runtime.settings,
+            client_id=client_id,
+            body=body,
+        )
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(
+            "update campaigns set webhook_config_id = %s where id = %s", (config["id"], campaign_id)
+        )
+    return receiver
 
 
 def configure(url: str, sim_url: str, concurrency: int) -> Any:
@@ -257,6 +295,8 @@ def configure(url: str, sim_url: str, concurrency: int) -> Any:
     settings.worker_poll_interval_seconds = 0.5
     settings.db_pool_max = concurrency + 4
     settings.cron_posts_poll_due = EVERY_SECOND
+    # The reply poller is a fallback for lost webhooks, every 15 min: kept out of the measured runs.
+    settings.cron_dms_poll_replies = "0 0 1 1 *"
     return settings
 
 
@@ -344,6 +384,10 @@ class Result:
     sim_requests: int = 0
     wall_s: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
+    funnel: bool = False
+    all_dms: int = 0  # every DM confirmed (three per lead in a funnel run)
+    completed: int = 0
+    delivered: int = 0
     commits: int = 0  # transactions committed in the database during the run
     audit: dict[str, int] = field(default_factory=dict)  # audit entries written during the run, by table
 
@@ -351,8 +395,16 @@ class Result:
 PROGRESS_SQL = """
 select (select count(*) from leads) as leads,
        (select count(*) from linkedin_actions where kind = 'dm' and status = 'done') as dms,
-       (select count(*) from dm_sequences where stage = 'awaiting_reply') as awaiting_reply
+       (select count(*) from dm_sequences where stage = 'awaiting_reply') as awaiting_reply,
+       (select count(*) from dm_sequences where status = 'completed') as completed,
+       (select count(*) from webhook_deliveries where status = 'success') as delivered
 """
+
+
+def finished(row: dict[str, Any], comments: int, funnel: bool) -> bool:
+    if funnel:
+        return row["completed"] >= comments and row["delivered"] >= comments
+    return row["dms"] >= comments and row["awaiting_reply"] >= comments
 
 
 async def run_pipeline(
@@ -363,19 +415,29 @@ async def run_pipeline(
     concurrency: int,
     mode: str,
     give_up_after: float,
+    funnel: bool = False,
 ) -> Result:
-    from revos.accounts.provider import close_linkedin_client, configure_linkedin_client
+    from revos.accounts.provider import close_linkedin_client, configure_linkedin_client, ensure_webhooks
     from revos.queue.worker import QueueWorker
     from revos.runtime import Runtime
 
     url = fresh_database(root_url, f"pipe{accounts}")
-    result = Result(accounts, comments, concurrency)
-    async with simulator(mode, accounts, comments) as sim:
-        await set_up(url, sim.world)
+    result = Result(accounts, comments, concurrency, funnel=funnel)
+    async with simulator(mode, accounts, comments, funnel) as sim, contextlib.AsyncExitStack() as stack:
+        client_id, campaign_id = await set_up(url, sim.world, funnel)
         settings = configure(url, sim.url, concurrency)
         runtime = Runtime.build(settings)
         await runtime.open()
         configure_linkedin_client(runtime, sim.url, SIM_KEY)
+        if funnel:
+            from day import serve_api  # the day's bench serves the API the same way
+
+            settings.public_base_url = await stack.enter_async_context(serve_api(runtime))
+            settings.webhook_allow_http_loopback = True  # the ESP receiver listens on 127.0.0.1
+            settings.cron_webhook_dispatch = EVERY_SECOND
+            await ensure_webhooks(runtime)  # Unipile's events to this process's API
+            receiver = await add_esp(runtime, url, client_id, campaign_id)
+            stack.push_async_callback(receiver.stop)
         worker = QueueWorker(runtime, concurrency=concurrency, name="bench-pipeline")
         cpu = CpuMeter(postmaster, sim.pid)
         commits_before = await xact_commits(url)
@@ -396,14 +458,15 @@ async def run_pipeline(
                     assert row is not None
                     if row["leads"] >= comments and not result.all_leads_s:
                         result.all_leads_s = time.perf_counter() - started
-                    if row["dms"] >= comments and row["awaiting_reply"] >= comments:
+                    if finished(row, comments, funnel):
                         result.finished = True
                         break
                     if time.perf_counter() - shown >= 10:
                         shown = time.perf_counter()
                         print(
                             f"  … {shown - started:5.0f} s: {row['leads']} leads,"
-                            f" {row['dms']} step-1 DMs confirmed",
+                            f" {row['dms']} DMs confirmed, {row['completed']} sequences completed,"
+                            f" {row['delivered']} leads delivered",
                             file=sys.stderr,
                         )
                     await asyncio.sleep(0.1)
@@ -479,6 +542,19 @@ async def collect(conn: psycopg.AsyncConnection[dict[str, Any]], result: Result,
         )
     ).fetchall()
     result.audit = {r["table_name"]: r["n"] for r in audit}
+    totals = await (
+        await conn.execute(
+            "select (select count(*) from linkedin_actions where kind = 'dm' and status = 'done') as dms,"
+            " (select count(*) from dm_sequences where status = 'completed') as completed,"
+            " (select count(*) from webhook_deliveries where status = 'success') as delivered"
+        )
+    ).fetchone()
+    assert totals is not None
+    result.all_dms, result.completed, result.delivered = (
+        totals["dms"],
+        totals["completed"],
+        totals["delivered"],
+    )
     result.awaiting_reply = checks["awaiting"]
     result.failed_sequences = checks["failed"]
     result.unsettled_actions = checks["unsettled"]
@@ -541,6 +617,20 @@ def report(r: Result, mode: str) -> None:
             f"   database work per lead    : ≈{r.commits / r.leads:.1f} commits (a pool's connection check"
             f" counts as one); {audited / r.leads:.1f} audit entries ({tables})"
         )
+    if r.funnel:
+        print(
+            f"   whole funnel              : {r.completed} sequences completed, {r.delivered} leads delivered"
+            f" to the ESP, {r.all_dms} DMs confirmed by {r.wall_s:6.2f} s"
+            f" = {r.all_dms / r.wall_s if r.wall_s else float('nan'):7.1f} DMs/s,"
+            f" {r.completed / r.wall_s if r.wall_s else float('nan'):6.1f} leads/s"
+        )
+    if r.cpu and r.leads and r.all_dms:
+        per = ", ".join(
+            f"{part} {1000 * seconds / r.leads:.1f} ms/lead, {1000 * seconds / r.all_dms:.2f} ms/DM"
+            for part, seconds in r.cpu.items()
+            if part != "simulator"
+        )
+        print(f"   CPU per lead and per DM   : {per}")
     if r.cpu and r.wall_s:
         names = {"worker": "worker" if mode == "process" else "worker + simulator"}
         parts = ", ".join(
@@ -603,6 +693,7 @@ async def main(args: argparse.Namespace, root_url: str, root: Path) -> None:
             args.concurrency,
             args.sim,
             args.timeout,
+            args.funnel,
         )
         report(result, args.sim)
         results.append(result)
@@ -630,6 +721,9 @@ def cli() -> None:
     parser.add_argument("--sim", choices=("process", "thread", "loop"), default="process")
     parser.add_argument("--noop-jobs", type=int, default=2000, help="0 skips the queue's no-op figure")
     parser.add_argument("--timeout", type=float, default=600.0, help="wall seconds per run")
+    parser.add_argument(
+        "--funnel", action="store_true", help="follow every lead to its end (reply, steps 2-3, delivery)"
+    )
     args = parser.parse_args()
     if any(a < 1 for a in args.accounts) or args.comments < max(args.accounts):
         parser.error("need at least one account and at least one comment per account")

@@ -162,3 +162,50 @@ async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversatio
         world.seq(lead_id)["id"],
     )
     assert [r["message"] for r in recorded] == [invitation.message]
+
+
+async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_without_a_job(
+    world: World,
+) -> None:
+    import json
+
+    from revos.inbound.service import receive_webhook
+
+    eve = world.member("Eve", Persona(reply="never"))
+    lead_id = await world.comment(eve)
+    await world.run()
+    seq = world.seq(lead_id)
+    message_id = seq["step1_unipile_message_id"]
+    assert message_id is not None
+    read_rows(
+        world.db_url, "delete from inbound_events where event_key = %s returning id", f"message:{message_id}"
+    )
+    owner = world.account.login.provider_id
+    echo = {
+        "account_id": world.account.unipile_account_id,
+        "account_type": "LINKEDIN",
+        "account_info": {"type": "LINKEDIN", "user_id": owner},
+        "event": "message_received",
+        "chat_id": seq["unipile_chat_id"],
+        "timestamp": "2026-01-05T09:00:00.000Z",
+        "message_id": message_id,
+        "message": "the first DM",
+        "sender": {"attendee_id": "att-owner", "attendee_provider_id": owner},
+        "attendees": [],
+    }
+
+    received = await receive_webhook(world.runtime, json.dumps(echo).encode())
+
+    assert received.status == "accepted"
+    (event,) = read_rows(
+        world.db_url, "select processed_at, error from inbound_events where id = %s", received.event_id
+    )
+    assert event["processed_at"] is not None
+    assert event["error"] is None
+    jobs = read_rows(
+        world.db_url,
+        "select id from procrastinate.procrastinate_jobs where args ->> 'event_id' = %s",
+        str(received.event_id),
+    )
+    assert jobs == []
+    assert [m.id for m in world.sim.sent_messages(to=eve)] == [message_id]

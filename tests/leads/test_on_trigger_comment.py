@@ -67,3 +67,36 @@ async def test_a_comment_after_the_campaign_ended_is_recorded_but_gets_no_dm(
     assert lead == {"status": "failed", "dm_sequence_id": None}
     events = read_rows(db_url, "select kind, reason from lead_events where lead_id = %s", lead_id)
     assert any(e["kind"] == "skipped" and "ended" in e["reason"] for e in events)
+
+
+async def test_a_page_of_comments_makes_one_lead_per_commenter_and_notes_the_repeat(
+    owner: Conn, db_url: str, runtime: Runtime
+) -> None:
+    scene = await make_scene(owner)
+    campaign, post = campaign_and_post(db_url, scene)
+    ada = await comment_on(owner, scene, "ACoAAA4", "Ada Lovelace", text="GUIDE")
+    grace = await comment_on(owner, scene, "ACoAAA5", "Grace Hopper", text="GUIDE")
+    ada_again = await comment_on(owner, scene, "ACoAAA4", "Ada Lovelace", text="GUIDE please")
+
+    async with runtime.db.service() as conn:
+        leads = await entry.trigger_comments(
+            runtime, conn, comments=[ada, grace, ada_again], post=post, campaign=campaign
+        )
+
+    assert None not in leads[:2]
+    assert leads[2] is None
+    rows = read_rows(
+        db_url,
+        "select l.id, l.dm_sequence_id, s.lead_id from leads l join dm_sequences s on s.id = l.dm_sequence_id"
+        " where l.campaign_id = %s",
+        scene.campaign_id,
+    )
+    assert sorted(r["id"] for r in rows) == sorted([leads[0], leads[1]])
+    assert all(r["lead_id"] == r["id"] for r in rows)
+    kinds = [
+        e["kind"]
+        for e in read_rows(
+            db_url, "select kind from lead_events where lead_id = %s order by occurred_at", leads[0]
+        )
+    ]
+    assert kinds == ["detected", "waiting", "commented_again"]

@@ -23,18 +23,22 @@ from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.dms import invitations
 from revos.dms.plan import FIRST_DEGREE, Plan, decide, step_keys
-from revos.leads.context import SequenceContext, load
+from revos.leads import sequence_repo
+from revos.leads.context import SequenceContext, load, refresh
 from revos.leads.lifecycle import base, conversation, outbound
 from revos.linkedin.errors import UnipileError
 from revos.runtime import Runtime
 
 
-async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
+async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None = None) -> str:
     """Do the sequence's due action, if any. Returns what happened: settled | not_due | waiting | done |
-    deferred | ambiguous | failed."""
+    deferred | ambiguous | failed; or busy when `account` (the account's DM run) cannot act now
+    (paused, not active, within its randomised gap), before anything is read or written."""
     now = utcnow()
     action: Action | None = None
     async with runtime.db.service(actor="dms") as conn:
+        if account is not None and await sequence_repo.account_busy_until(conn, account, now) is not None:
+            return "busy"
         ctx = await load(conn, sequence_id, for_update=True)
         if ctx is None or ctx.status != "in_progress":
             return "settled"
@@ -75,6 +79,7 @@ async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
             # leave that one unconfirmed for good (the sequence completes, nothing asks again).
             async with runtime.db.service(actor="dms") as conn:
                 fresh = await _reload(conn, sequence_id)
+                await _record_choice(conn, fresh, plan, None)
                 await base.wait(
                     runtime,
                     conn,
@@ -88,13 +93,25 @@ async def run_step(runtime: Runtime, sequence_id: UUID) -> str:
     call, reconcile = CALLS[plan.kind]
     outcome = await ledger.perform(runtime, action.id, call, reconcile)
     async with runtime.db.service(actor="dms") as conn:
-        return await _report(runtime, conn, await _reload(conn, sequence_id), plan, outcome)
+        after = await refresh(conn, ctx)
+        assert after is not None, f"sequence {sequence_id} vanished"
+        return await _report(runtime, conn, after, plan, outcome)
 
 
 async def _reload(conn: Conn, sequence_id: UUID) -> SequenceContext:
     ctx = await load(conn, sequence_id, for_update=True)
     assert ctx is not None, f"sequence {sequence_id} vanished"
     return ctx
+
+
+async def _record_choice(conn: Conn, ctx: SequenceContext, plan: Plan, outcome: ActionOutcome | None) -> None:
+    """How step 1 goes, when the plan chose it: written with the step's outcome, unless the outcome's
+    own update says more (the first DM sent; the invitation sent while still at step 1)."""
+    if plan.chosen is None:
+        return
+    if outcome is not None and outcome.status == "done" and (plan.kind == "dm" or ctx.stage == "step1"):
+        return
+    await outbound.first_step_chosen(conn, ctx, plan.chosen)
 
 
 async def _settle_superseded(runtime: Runtime, sequence_id: UUID, action_id: UUID) -> ActionOutcome:
@@ -155,6 +172,7 @@ async def _report(
     runtime: Runtime, conn: Conn, ctx: SequenceContext, plan: Plan, outcome: ActionOutcome
 ) -> str:
     """The ledger's outcome, told to the lead's lifecycle."""
+    await _record_choice(conn, ctx, plan, outcome)
     if outcome.status == "done":
         await outbound.sent(runtime, conn, ctx, plan.step, outcome.action)
         if plan.kind == "invitation" and (outcome.action.provider_id or "").startswith(CONNECTED_PREFIX):

@@ -7,6 +7,7 @@ Ledger keys are the proof of exactly once: `invite:<sequence>`, `dm:<sequence>:1
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,8 @@ class Plan:
     kind: str  # ledger kind: dm | invitation | profile_view
     key: str
     payload: dict[str, Any] = field(default_factory=dict)
+    # How step 1 goes (dm | invite) when this plan chose it: recorded with the step's outcome.
+    chosen: str | None = None
 
 
 def step_keys(sequence_id: UUID) -> list[str]:
@@ -70,8 +73,9 @@ async def _first_dm_key(conn: Conn, sequence_id: UUID) -> str:
 async def decide(
     runtime: Runtime, conn: Conn, ctx: SequenceContext, policy: SequencePolicy, now: datetime
 ) -> Plan | None:
-    """The sequence's due action, or None when its stage needs none. Choosing how step 1 goes (DM or
-    invitation) and making step 3's download link are recorded as they are decided."""
+    """The sequence's due action, or None when its stage needs none. How step 1 goes (DM or invitation)
+    is recorded with the step's outcome (`Plan.chosen`, see `revos.dms.executor`); step 3's download
+    link is recorded as it is made."""
     sid = ctx.id
     chat = {"chat_id": ctx.unipile_chat_id} if ctx.unipile_chat_id else {}
     values = _values(ctx, ctx.download_url)
@@ -81,19 +85,21 @@ async def decide(
 
     if ctx.stage == "step1":
         how = ctx.step1_status
+        chosen = None
         if how not in ("dm", "invite"):
+            # Decided from the comment's network distance, the same way each time it is asked.
             if ctx.comment_distance == FIRST_DEGREE:
-                how = "dm"
+                how = chosen = "dm"
             elif ctx.comment_distance in _NOT_CONNECTED:
-                how = "invite"
+                how = chosen = "invite"
             else:
                 return Plan("profile", "profile_view", f"profile:{sid}")
-            await outbound.first_step_chosen(conn, ctx, how)
         if how == "dm":
-            return dm("1", await _first_dm_key(conn, sid), ctx.template(1) or templates.DEFAULT_TEMPLATES[1])
+            plan = dm("1", await _first_dm_key(conn, sid), ctx.template(1) or templates.DEFAULT_TEMPLATES[1])
+            return dataclasses.replace(plan, chosen=chosen)
         note_template = policy.invitation_note or templates.DEFAULT_INVITATION_NOTE
         note = templates.fit_invitation_note(templates.render(note_template, values))
-        return Plan("invite", "invitation", f"invite:{sid}", {"message": note})
+        return Plan("invite", "invitation", f"invite:{sid}", {"message": note}, chosen=chosen)
     if ctx.stage == "awaiting_reply":
         return dm("followup", f"dm:{sid}:followup", policy.follow_up_template or templates.DEFAULT_FOLLOW_UP)
     if ctx.stage == "step2":

@@ -1,9 +1,10 @@
 """An account's DM run, the periodic dispatch that starts runs, and the executor's reactions to other
 domains' events (wired in `revos.events`).
 
-DM work runs per LinkedIn account: `run_account` takes the account's due sequences in due order and does
-one step at a time (revos.dms.executor) until nothing is due, the account has to wait, or the run has
-used `dm_account_run_seconds`; then it queues its successor for the account's next due moment.
+DM work runs per LinkedIn account: `run_account` takes the account's due sequences in due order (a batch
+at a time) and does one step at a time (revos.dms.executor) until nothing is due, the account has to wait
+(checked at the start of each step, in the step's own transaction), or the run has used
+`dm_account_run_seconds`; then it queues its successor for the account's next due moment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from revos.runtime import Runtime
 
 log = logging.getLogger("revos.dms")
 MAX_STEPS_PER_RUN = 3  # steps of one sequence in one account run
+DUE_BATCH = 50  # due sequences read at once
 
 
 async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
@@ -33,25 +35,37 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
     # A step may lead straight to the next (profile check → first DM); a sequence that stays due
     # without progress (a bug) is left for the next run instead of spinning here.
     tries: dict[UUID, int] = {}
+    due: list[UUID] = []
     try:
         while time.monotonic() - started < settings.dm_account_run_seconds:
-            async with runtime.db.service(actor="dms") as conn:
-                if await sequence_repo.account_busy_until(conn, linkedin_account_id, utcnow()) is not None:
-                    break
-                due = [
-                    sid
-                    for sid in await sequence_repo.due_for_account(conn, linkedin_account_id, utcnow(), 50)
-                    if tries.get(sid, 0) < MAX_STEPS_PER_RUN
-                ]
             if not due:
-                break
-            sequence_id = due[0]
+                # The next due sequences, in due order; each step re-reads its sequence and checks that
+                # the account is free first (in its own transaction), so the list is only a to-do list.
+                async with runtime.db.service(actor="dms") as conn:
+                    if (
+                        await sequence_repo.account_busy_until(conn, linkedin_account_id, utcnow())
+                        is not None
+                    ):
+                        break
+                    due = [
+                        sid
+                        for sid in await sequence_repo.due_for_account(
+                            conn, linkedin_account_id, utcnow(), DUE_BATCH
+                        )
+                        if tries.get(sid, 0) < MAX_STEPS_PER_RUN
+                    ]
+                if not due:
+                    break
+            sequence_id = due.pop(0)
             tries[sequence_id] = tries.get(sequence_id, 0) + 1
             try:
-                await run_step(runtime, sequence_id)
+                outcome = await run_step(runtime, sequence_id, account=linkedin_account_id)
             except Exception:
                 # One sequence's bug must not stall the account: it is retried by the next run.
                 log.exception("DM step of sequence %s failed", sequence_id)
+                outcome = "failed"
+            if outcome == "busy":
+                break
             ran += 1
     finally:
         jobs.running_account.reset(token)

@@ -17,6 +17,16 @@ async def insert_unless_known(conn: Conn, values: Mapping[str, Any]) -> UUID | N
     return None if row is None else UUID(str(row["id"]))
 
 
+async def known_keys(conn: Conn, keys: list[str]) -> set[str]:
+    """The keys among `keys` the inbox holds already."""
+    if not keys:
+        return set()
+    rows = await (
+        await conn.execute("select event_key from inbound_events where event_key = any(%s)", (keys,))
+    ).fetchall()
+    return {r["event_key"] for r in rows}
+
+
 async def latest_status_event(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
     """The account's most recent account_status event (id, status, received_at)."""
     return await (

@@ -26,6 +26,7 @@ from revos.db.pool import Conn
 from revos.inbound import repo
 from revos.inbound.registry import handlers_for, source_of
 from revos.inbound.repo import latest_status_event
+from revos.leads import sequence_repo
 from revos.linkedin.models import Message
 from revos.linkedin.webhooks import (
     AccountStatusEvent,
@@ -34,6 +35,7 @@ from revos.linkedin.webhooks import (
     WebhookEvent,
     WebhookPayloadError,
     decode_body,
+    is_own_message,
     parse_webhook,
 )
 from revos.queue import defer_if_absent
@@ -68,12 +70,13 @@ async def store(
     key: str,
     payload: dict[str, Any],
     rejected: str | None = None,
+    handled: bool = False,
 ) -> UUID | None:
     """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers processing
     in the same transaction.
 
     `rejected` records an event that can never be processed: stored as processed with that reason, nothing
-    deferred."""
+    deferred. `handled` records one whose handlers would find nothing left to do: stored as processed."""
     now = utcnow()
     event_id = await repo.insert_unless_known(
         conn,
@@ -85,13 +88,24 @@ async def store(
             "payload": payload,
             "received_at": now,
             # A rejected event is stored as processed, with the reason as its error.
-            "processed_at": now if rejected else None,
+            "processed_at": now if rejected or handled else None,
             "error": rejected,
         },
     )
-    if event_id is not None and rejected is None:
+    if event_id is not None and rejected is None and not handled:
         await defer_processing(conn, event_id)
     return event_id
+
+
+def polled_message_key(message: Message) -> str:
+    """The inbox key of a polled message: the one its `message_received` webhook has."""
+    return f"message:{message.id}"
+
+
+async def known_polled_messages(conn: Conn, messages: list[Message]) -> set[str]:
+    """The ids of the messages the inbox holds already (from their webhook or an earlier poll)."""
+    keys = await repo.known_keys(conn, [polled_message_key(m) for m in messages])
+    return {m.id for m in messages if polled_message_key(m) in keys}
 
 
 async def record_polled_message(
@@ -101,9 +115,27 @@ async def record_polled_message(
 
     Returns the new event's id, or None when the message is already in the inbox (webhook or earlier poll).
     The event is handed to the `messaging` handlers exactly like a `message_received` webhook."""
+    (event_id,) = await record_polled_messages(
+        conn, client_id=client_id, account_id=account_id, messages=[(message, other_party)]
+    )
+    return event_id
+
+
+async def record_polled_messages(
+    conn: Conn, *, client_id: UUID, account_id: UUID, messages: list[tuple[Message, str | None]]
+) -> list[UUID | None]:
+    """`record_polled_message` for messages of one account (each with the other party of its chat, when
+    known), in the caller's transaction; per message, the new event's id or None."""
     account = await accounts.get(conn, account_id)
     if account is None or account["client_id"] != client_id:
         raise ValueError(f"LinkedIn account {account_id} not found for client {client_id}")
+    return [await _record_polled(conn, account, message, other) for message, other in messages]
+
+
+async def _record_polled(
+    conn: Conn, account: dict[str, Any], message: Message, other_party: str | None
+) -> UUID | None:
+    client_id, account_id = account["client_id"], account["id"]
     own = message.sender_id if message.is_sender else _provider_id(account)
     payload: dict[str, Any] = {
         "account_id": account["unipile_account_id"] or message.account_id,
@@ -120,24 +152,20 @@ async def record_polled_message(
         "attachments": [],
         "_origin": "poll",
     }
+    key = polled_message_key(message)
     if unstorable := jsonsafe.problem(payload):
         await store(
             conn,
             client_id=client_id,
             account_id=account_id,
             source="poll",
-            key=jsonsafe.storable(f"message:{message.id}"),
+            key=jsonsafe.storable(key),
             payload=jsonsafe.storable(payload),
             rejected=f"rejected: {unstorable}",
         )
         return None
     return await store(
-        conn,
-        client_id=client_id,
-        account_id=account_id,
-        source="poll",
-        key=f"message:{message.id}",
-        payload=payload,
+        conn, client_id=client_id, account_id=account_id, source="poll", key=key, payload=payload
     )
 
 
@@ -201,10 +229,24 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             source=source_of(event),
             key=key,
             payload=payload,
+            handled=await _own_message_recorded(conn, event),
         )
     if event_id is None:
         return Received("duplicate", key=key)
     return Received("accepted", event_id=event_id, key=key)
+
+
+async def _own_message_recorded(conn: Conn, event: WebhookEvent) -> bool:
+    """Our own DM, echoed by Unipile after its send was confirmed and recorded in its conversation (whose
+    chat is known): the messaging handlers would find nothing to do, so no job is queued for it."""
+    if not (
+        isinstance(event, MessagingEvent)
+        and event.event == "message_received"
+        and event.message_id
+        and is_own_message(event)
+    ):
+        return False
+    return bool(await sequence_repo.settled_messages(conn, [event.message_id]))
 
 
 async def _repeated_status(conn: Conn, account_id: UUID, event: AccountStatusEvent, now: datetime) -> bool:

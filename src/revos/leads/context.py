@@ -94,7 +94,42 @@ class SequenceContext:
         return {1: self.dm_template_step1, 2: self.dm_template_step2, 3: self.dm_template_step3}[step]
 
 
+# The context's fields read from the sequence row itself (`attempts` is read apart: an int); the ids of
+# its lead, campaign and client never change.
+SEQUENCE_FIELDS = (
+    "linkedin_account_id",
+    "status",
+    "stage",
+    "next_action_at",
+    "abandon_at",
+    "step1_status",
+    "step1_sent_at",
+    "invitation_sent_at",
+    "invitation_accepted_at",
+    "followup_sent_at",
+    "last_reply_at",
+    "unipile_chat_id",
+    "email_extracted",
+    "email_extracted_at",
+    "email_confidence",
+    "review_status",
+    "download_url",
+    "download_url_expires_at",
+)
+
+
 async def load(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> SequenceContext | None:
     """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does)."""
     row = await sequence_repo.context(conn, sequence_id, for_update=for_update)
     return SequenceContext.from_row(row) if row is not None else None
+
+
+async def refresh(conn: Conn, ctx: SequenceContext) -> SequenceContext | None:
+    """The context with its sequence re-read and locked (what a reply or another worker may have changed
+    meanwhile); the lead, campaign and account parts stay as `ctx` read them at the start of the step."""
+    row = await sequence_repo.refresh(conn, ctx.id)
+    if row is None:
+        return None
+    values: dict[str, Any] = {name: row[name] for name in SEQUENCE_FIELDS}
+    values["attempts"] = int(row.get("attempts") or 0)
+    return dataclasses.replace(ctx, **values)

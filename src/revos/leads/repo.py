@@ -35,6 +35,85 @@ async def insert_if_new(conn: Conn, values: dict[str, Any]) -> dict[str, Any] | 
     return await cur.fetchone()
 
 
+# One row of `create_leads`: the lead's columns, and its first sequence's when it gets one.
+NEW_LEAD_COLUMNS = (
+    "id",
+    "linkedin_id",
+    "linkedin_url",
+    "first_name",
+    "last_name",
+    "comment_id",
+    "status",
+    "sequence_id",
+    "step1_at",
+)
+_NEW_LEAD_TYPES = ("uuid", "text", "text", "text", "text", "uuid", "text", "uuid", "timestamptz")
+
+
+async def create_leads(
+    conn: Conn,
+    *,
+    client_id: UUID,
+    campaign_id: UUID,
+    linkedin_account_id: UUID | None,
+    rows: list[dict[str, Any]],
+) -> set[UUID]:
+    """Insert the leads of one campaign (ids chosen by the caller), each with its sequence when it has a
+    `sequence_id` (stage step1, step 1 scheduled at `step1_at`), in one statement. A lead whose
+    (campaign, commenter) exists already, or which an earlier row of `rows` already made, is skipped with
+    its sequence: the unique key decides, so two pollers racing on a commenter still make one lead.
+    Returns the ids of the leads inserted. (The foreign keys between the two rows are checked at the end
+    of the statement, when both exist.)"""
+    if not rows:
+        return set()
+    columns = sql.SQL(", ").join(
+        sql.SQL("{}::{}[]").format(sql.Placeholder(), sql.SQL(t)) for t in _NEW_LEAD_TYPES
+    )
+    names = sql.SQL(", ").join(map(sql.Identifier, NEW_LEAD_COLUMNS))
+    query = sql.SQL(
+        "with input as (select * from unnest({columns}) with ordinality as i({names}, ord)),"
+        " new_leads as ("
+        "  insert into leads (id, client_id, campaign_id, linkedin_id, linkedin_url, first_name, last_name,"
+        "   source, status, comment_id, dm_sequence_id)"
+        "  select id, {client}, {campaign}, linkedin_id, linkedin_url, first_name, last_name, 'comment',"
+        "   status, comment_id, sequence_id from input order by ord"
+        "  on conflict (campaign_id, linkedin_id) do nothing returning id),"
+        " new_sequences as ("
+        "  insert into dm_sequences (id, client_id, lead_id, campaign_id, linkedin_account_id, status, stage,"
+        "   step1_scheduled_for, step1_status, next_action_at)"
+        "  select i.sequence_id, {client}, i.id, {campaign}, {account}, 'in_progress', 'step1', i.step1_at,"
+        "   'scheduled', i.step1_at from input i join new_leads n on n.id = i.id"
+        "  where i.sequence_id is not null returning id)"
+        " select id from new_leads"
+    ).format(
+        columns=columns,
+        names=names,
+        client=sql.Literal(str(client_id)) + sql.SQL("::uuid"),
+        campaign=sql.Literal(str(campaign_id)) + sql.SQL("::uuid"),
+        account=(
+            sql.Literal(str(linkedin_account_id)) + sql.SQL("::uuid")
+            if linkedin_account_id is not None
+            else sql.SQL("null::uuid")
+        ),
+    )
+    params = [[row.get(c) for row in rows] for c in NEW_LEAD_COLUMNS]
+    cur = await conn.execute(query, params)
+    return {r["id"] for r in await cur.fetchall()}
+
+
+async def by_commenters(conn: Conn, campaign_id: UUID, linkedin_ids: list[str]) -> dict[str, UUID]:
+    """The campaign's leads among these commenters: LinkedIn id -> lead id."""
+    if not linkedin_ids:
+        return {}
+    rows = await (
+        await conn.execute(
+            "select id, linkedin_id from leads where campaign_id = %s and linkedin_id = any(%s)",
+            (campaign_id, linkedin_ids),
+        )
+    ).fetchall()
+    return {r["linkedin_id"]: r["id"] for r in rows}
+
+
 async def get(conn: Conn, lead_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
     lock = " for update" if for_update else ""
     return await (await conn.execute(f"select * from leads where id = %s{lock}", (lead_id,))).fetchone()
@@ -52,13 +131,31 @@ async def set_sequence(conn: Conn, lead_id: UUID, sequence_id: UUID) -> None:
     await conn.execute("update leads set dm_sequence_id = %s where id = %s", (sequence_id, lead_id))
 
 
+ADVANCE_SQL = (
+    "update leads set status = %s where id = %s and status is distinct from 'failed'"
+    " and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s)"
+)
+
+
+def advance_params(lead_id: UUID, status: str) -> list[Any]:
+    return [status, lead_id, list(STATUS_ORDER), list(STATUS_ORDER), status]
+
+
+# The lead's email, and its status moved forward as `advance` does (when a status is given).
+CAPTURE_SQL = (
+    "update leads set email = %s, status = case when %s::text is not null and status is distinct from"
+    " 'failed' and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s::text)"
+    " then %s::text else status end where id = %s"
+)
+
+
+def capture_params(lead_id: UUID, email: str, status: str | None) -> list[Any]:
+    return [email, status, list(STATUS_ORDER), list(STATUS_ORDER), status, status, lead_id]
+
+
 async def advance(conn: Conn, lead_id: UUID, status: str) -> bool:
     """Move a lead forward to `status`; never backwards and never out of `failed`. True if it moved."""
-    cur = await conn.execute(
-        "update leads set status = %s where id = %s and status is distinct from 'failed'"
-        " and coalesce(array_position(%s::text[], status), 0) < array_position(%s::text[], %s)",
-        (status, lead_id, list(STATUS_ORDER), list(STATUS_ORDER), status),
-    )
+    cur = await conn.execute(ADVANCE_SQL, advance_params(lead_id, status))
     return cur.rowcount > 0
 
 
@@ -151,13 +248,45 @@ def _dumps(value: object) -> str:
     return json.dumps(value, default=str)
 
 
+def event_data(data: dict[str, Any] | None) -> Jsonb:
+    """A timeline event's `data`, as the column takes it."""
+    return Jsonb(data or {}, dumps=_dumps)
+
+
 async def insert_event(
-    conn: Conn, lead_id: UUID, kind: str, reason: str, data: dict[str, Any] | None, at: datetime
+    conn: Conn,
+    lead_id: UUID,
+    kind: str,
+    reason: str,
+    data: dict[str, Any] | None,
+    at: datetime,
+    client_id: UUID | None = None,
 ) -> None:
-    """Append one timeline event (client_id is filled from the lead by the table's trigger)."""
+    """Append one timeline event (without `client_id`, the table's trigger reads it from the lead)."""
     await conn.execute(
-        "insert into lead_events (lead_id, occurred_at, kind, reason, data) values (%s, %s, %s, %s, %s)",
-        (lead_id, at, kind, reason, Jsonb(data or {}, dumps=_dumps)),
+        "insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
+        " values (%s, %s, %s, %s, %s, %s)",
+        (client_id, lead_id, at, kind, reason, event_data(data)),
+    )
+
+
+async def insert_events(conn: Conn, client_id: UUID, events: list[tuple[Any, ...]]) -> None:
+    """Append timeline events of one client's leads in one statement: (lead_id, kind, reason, data, at)."""
+    if not events:
+        return
+    await conn.execute(
+        "insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
+        " select %s, lead_id, occurred_at, kind, reason, data"
+        " from unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::text[], %s::jsonb[])"
+        " as e(lead_id, occurred_at, kind, reason, data)",
+        (
+            client_id,
+            [e[0] for e in events],
+            [e[4] for e in events],
+            [e[1] for e in events],
+            [e[2] for e in events],
+            [event_data(e[3]) for e in events],
+        ),
     )
 
 

@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from psycopg import sql
+
 from revos.db import crud
 from revos.db.pool import Conn
+from revos.leads import repo as leads_repo
 
 
 async def insert_sequence(conn: Conn, values: dict[str, Any]) -> dict[str, Any]:
@@ -23,8 +26,89 @@ async def get(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> dic
     ).fetchone()
 
 
-async def update(conn: Conn, sequence_id: UUID, values: dict[str, Any]) -> dict[str, Any] | None:
-    return await crud.update(conn, "dm_sequences", sequence_id, values)
+async def update(conn: Conn, sequence_id: UUID, values: dict[str, Any]) -> bool:
+    """Set the columns; an update that would change nothing is skipped (no new row version, no audit
+    entry). True when the row changed."""
+    if not values:
+        return False
+    names = [sql.Identifier(c) for c in values]
+    query = sql.SQL("update dm_sequences set {} where id = %s and ({})").format(
+        sql.SQL(", ").join(sql.SQL("{} = %s").format(n) for n in names),
+        sql.SQL(" or ").join(sql.SQL("{} is distinct from %s").format(n) for n in names),
+    )
+    adapted = [crud._adapt(v) for v in values.values()]
+    cur = await conn.execute(query, [*adapted, sequence_id, *adapted])
+    return cur.rowcount > 0
+
+
+async def record_step(
+    conn: Conn,
+    *,
+    client_id: UUID,
+    sequence_id: UUID,
+    lead_id: UUID,
+    message: dict[str, Any] | None,
+    values: dict[str, Any],
+    advance_to: str | None,
+    events: list[tuple[str, str, dict[str, Any] | None, datetime]],
+    lead_email: str | None = None,
+) -> None:
+    """A step's outcome in one statement: the message of the conversation (`dm_messages` columns; once per
+    provider id), the sequence's columns (skipped when they change nothing), the lead moved forward to
+    `advance_to` (as `leads.repo.advance`: never backwards, never out of failed) and given `lead_email`,
+    and the timeline events (kind, reason, data, at)."""
+    parts: list[sql.Composable] = []
+    params: list[Any] = []
+    if message:
+        cols = list(message)
+        parts.append(
+            sql.SQL(
+                "m as (insert into dm_messages ({}) values ({})"
+                " on conflict (unipile_message_id) do nothing returning 1)"
+            ).format(
+                sql.SQL(", ").join(map(sql.Identifier, cols)),
+                sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+            )
+        )
+        params += [message[c] for c in cols]
+    if values:
+        names = [sql.Identifier(c) for c in values]
+        parts.append(
+            sql.SQL("s as (update dm_sequences set {} where id = %s and ({}) returning 1)").format(
+                sql.SQL(", ").join(sql.SQL("{} = %s").format(n) for n in names),
+                sql.SQL(" or ").join(sql.SQL("{} is distinct from %s").format(n) for n in names),
+            )
+        )
+        adapted = [crud._adapt(v) for v in values.values()]
+        params += [*adapted, sequence_id, *adapted]
+    if lead_email is not None:
+        parts.append(sql.SQL("l as (" + leads_repo.CAPTURE_SQL + " returning 1)"))
+        params += leads_repo.capture_params(lead_id, lead_email, advance_to)
+    elif advance_to is not None:
+        parts.append(sql.SQL("l as (" + leads_repo.ADVANCE_SQL + " returning 1)"))
+        params += leads_repo.advance_params(lead_id, advance_to)
+    if events:
+        rows = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s)") for _ in events)
+        parts.append(
+            sql.SQL(
+                "e as (insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
+                " values {} returning 1)"
+            ).format(rows)
+        )
+        for kind, reason, data, at in events:
+            params += [client_id, lead_id, at, kind, reason, leads_repo.event_data(data)]
+    if not parts:
+        return
+    query = sql.SQL("with {} select 1").format(sql.SQL(", ").join(parts))
+    await conn.execute(query, params)
+
+
+async def refresh(conn: Conn, sequence_id: UUID) -> dict[str, Any] | None:
+    """The sequence row alone, locked: what may have changed since its context was read (its lead,
+    campaign and account were read with it at the start of the step)."""
+    return await (
+        await conn.execute("select * from dm_sequences where id = %s for update", (sequence_id,))
+    ).fetchone()
 
 
 async def by_lead(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
@@ -90,6 +174,21 @@ async def insert_message(conn: Conn, values: dict[str, Any]) -> dict[str, Any] |
         " on conflict (unipile_message_id) do nothing returning *"
     )
     return await (await conn.execute(query, [values[c] for c in cols])).fetchone()
+
+
+async def settled_messages(conn: Conn, message_ids: list[str]) -> set[str]:
+    """The provider message ids among `message_ids` recorded in a conversation whose chat is known: the
+    inbox's handlers would find nothing left to do with them."""
+    if not message_ids:
+        return set()
+    rows = await (
+        await conn.execute(
+            "select m.unipile_message_id from dm_messages m join dm_sequences s on s.id = m.dm_sequence_id"
+            " where m.unipile_message_id = any(%s) and s.unipile_chat_id is not null",
+            (message_ids,),
+        )
+    ).fetchall()
+    return {r["unipile_message_id"] for r in rows}
 
 
 async def messages(conn: Conn, sequence_id: UUID) -> list[dict[str, Any]]:

@@ -13,8 +13,9 @@ it counts (at most every REVOS_POLL_MISMATCH_RESCAN_SECONDS) — a reply under a
 that way. Each page is stored in its own transaction, so progress survives a crash mid-scan.
 
 Comments are deduplicated by `unipile_comment_id` (`insert … on conflict do nothing`). For a comment
-stored for the first time, `has_trigger_word` is decided with `matches_trigger`; when it matches and the
-campaign runs, `revos.leads.lifecycle.entry.trigger_comment` runs in the same transaction as the insert.
+stored for the first time, `has_trigger_word` is decided with `matches_trigger`; the page's new comments
+that match, when the campaign runs, go to `revos.leads.lifecycle.entry.trigger_comments` together, in the
+same transaction as the insert (a few statements per page, not per comment).
 Comments written by the post's own account are stored (they count towards coverage) but never match.
 """
 
@@ -343,16 +344,13 @@ async def _store(
             conn, [_row(ctx, i, parent_id) for i in unique if i.id not in known]
         )
         ctx.result.new_comments += len(inserted)
-        for comment in inserted:
-            if not comment["has_trigger_word"]:
-                continue
-            ctx.result.trigger_comments += 1
-            if running and ctx.campaign is not None:
-                lead_id = await lead_entry.trigger_comment(
-                    ctx.runtime, conn, comment=comment, post=ctx.post, campaign=ctx.campaign
-                )
-                if lead_id is not None:
-                    ctx.result.leads += 1
+        triggers = [comment for comment in inserted if comment["has_trigger_word"]]
+        ctx.result.trigger_comments += len(triggers)
+        if triggers and running and ctx.campaign is not None:
+            leads = await lead_entry.trigger_comments(
+                ctx.runtime, conn, comments=triggers, post=ctx.post, campaign=ctx.campaign
+            )
+            ctx.result.leads += sum(1 for lead_id in leads if lead_id is not None)
         held = (
             await repo.reply_counts(conn, ctx.post["id"], [i.id for i in unique]) if parent_id is None else {}
         )

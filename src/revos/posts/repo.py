@@ -183,6 +183,7 @@ def jsonb(value: dict[str, Any]) -> Jsonb:
 async def mark_comment_dm_sent(conn: Conn, comment_id: UUID | None, at: datetime) -> None:
     if comment_id is not None:
         await conn.execute(
-            "update comments set dm_sent = true, dm_sent_at = coalesce(dm_sent_at, %s) where id = %s",
+            "update comments set dm_sent = true, dm_sent_at = coalesce(dm_sent_at, %s) where id = %s"
+            " and (dm_sent is not true or dm_sent_at is null)",  # once: a repeat writes nothing
             (at, comment_id),
         )

@@ -150,12 +150,26 @@ class Dispatcher:
                 return []
             configs = await repo.configs_by_id(conn, [r["webhook_config_id"] for r in rows])
             sealer = service.ConnSealer(conn, self.vault)
+            # Deliveries of a batch often share an endpoint: its secrets are opened once per batch.
+            prepared: dict[UUID, adapters.Job] = {}
             for row in rows:
                 config = configs.get(row["webhook_config_id"])
                 if config is None or (not config["active"] and row["event_type"] != TEST_EVENT):
                     reason = "endpoint deleted" if config is None else config["disabled_reason"] or "inactive"
                     await repo.give_up_unsent(
                         conn, delivery_id=row["id"], reason=f"endpoint disabled ({reason})"
+                    )
+                    continue
+                known = prepared.get(config["id"])
+                if known is not None:
+                    jobs.append(
+                        adapters.Job(
+                            delivery=row,
+                            config=config,
+                            secrets=list(known.secrets),
+                            kit_api_key=known.kit_api_key,
+                            error=known.error,
+                        )
                     )
                     continue
                 try:
@@ -167,6 +181,7 @@ class Dispatcher:
                     log.exception("webhook delivery %s: cannot prepare the attempt", row["id"])
                     job = adapters.Job(delivery=row, config=config)
                     job.error = f"cannot prepare the attempt ({type(exc).__name__})"
+                prepared[config["id"]] = job
                 jobs.append(job)
         return jobs
 

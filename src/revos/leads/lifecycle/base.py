@@ -54,7 +54,7 @@ async def wait(
     await sequence_repo.update(conn, ctx.id, {"next_action_at": at})
     if not reason.startswith("spacing actions") and "in flight" not in reason:
         await timeline.record_unless_repeated(
-            conn, ctx.lead_id, timeline.WAITING, f"waiting: {reason}", data={"until": at.isoformat()}
+            conn, ctx, timeline.WAITING, f"waiting: {reason}", data={"until": at.isoformat()}
         )
     await schedule(runtime, conn, ctx, at)
 
@@ -62,7 +62,7 @@ async def wait(
 async def hold(conn: Conn, ctx: SequenceContext, reason: str, at: datetime) -> None:
     """The campaign is paused or not started yet: look again at `at` (the next dispatch finds it)."""
     await sequence_repo.update(conn, ctx.id, {"next_action_at": at})
-    await timeline.record_unless_repeated(conn, ctx.lead_id, timeline.WAITING, reason)
+    await timeline.record_unless_repeated(conn, ctx, timeline.WAITING, reason)
 
 
 async def end(conn: Conn, ctx: SequenceContext, status: str, reason: str) -> None:
@@ -74,9 +74,9 @@ async def end(conn: Conn, ctx: SequenceContext, status: str, reason: str) -> Non
     )
     if status == "failed":
         await repo.fail(conn, ctx.lead_id)
-        await timeline.record(conn, ctx.lead_id, timeline.FAILED, reason)
+        await timeline.record(conn, ctx, timeline.FAILED, reason)
     else:
-        await timeline.record(conn, ctx.lead_id, timeline.ABANDONED, reason)
+        await timeline.record(conn, ctx, timeline.ABANDONED, reason)
 
 
 async def abandon_due(runtime: Runtime) -> int:

@@ -46,7 +46,7 @@ async def invitation_accepted(runtime: Runtime, conn: Conn, sequence_id: UUID, *
     )
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.INVITATION_ACCEPTED,
         f"invitation accepted ({how}); the first DM follows",
     )
@@ -92,18 +92,48 @@ async def reply_received(
     values: dict[str, Any] = {"last_reply_at": at}
     if chat_id and not ctx.unipile_chat_id:
         values["unipile_chat_id"] = chat_id
+    replied = (timeline.REPLY_RECEIVED, f'replied: "{excerpt(text)}"', {"message_id": message_id}, utcnow())
+    policy = ctx.policy(runtime.settings)
+    match = extract_email(text or "")
+    confidence = round(float(match.confidence), 2) if match is not None else None
+    if (
+        match is not None
+        and confidence is not None
+        and confidence >= policy.review_threshold
+        and ctx.status == "in_progress"
+        and ctx.stage not in ("step2", "step3", "done")
+        and ctx.email_extracted_at is None
+    ):
+        # The common case, the reply and the email it carries, in one statement: the sequence, the lead
+        # (replied, then captured) and both timeline events.
+        if ctx.stage == "awaiting_acceptance":
+            values["invitation_accepted_at"] = now
+        how = f"read from their reply (confidence {confidence:.2f})"
+        captured, event, step2_at = _captured(ctx, match.email, confidence, how, now, policy.step2_delay)
+        await sequence_repo.record_step(
+            conn,
+            client_id=ctx.client_id,
+            sequence_id=sequence_id,
+            lead_id=lead_id,
+            message=None,
+            values=values | captured,
+            advance_to="email_captured",
+            events=[replied, event],
+            lead_email=match.email,
+        )
+        await base.schedule(runtime, conn, ctx, step2_at)
+        return True
     await sequence_repo.update(conn, sequence_id, values)
     await repo.advance(conn, lead_id, "dm_replied")
-    await timeline.record(
-        conn, lead_id, timeline.REPLY_RECEIVED, f'replied: "{excerpt(text)}"', data={"message_id": message_id}
-    )
+    kind, reason, data, when = replied
+    await timeline.record(conn, ctx, kind, reason, data=data, at=when)
 
     if ctx.status == "abandoned":
         await sequence_repo.update(
             conn, sequence_id, {"status": "in_progress", "failure_reason": None, "completed_at": None}
         )
         await timeline.record(
-            conn, lead_id, timeline.WAITING, "replied after the sequence was abandoned: resumed"
+            conn, ctx, timeline.WAITING, "replied after the sequence was abandoned: resumed"
         )
     elif ctx.status != "in_progress":
         return True
@@ -111,12 +141,9 @@ async def reply_received(
         return True  # the email is already captured; the reply is on record
     if ctx.stage == "awaiting_acceptance":
         await sequence_repo.update(conn, sequence_id, {"invitation_accepted_at": now})
-    policy = ctx.policy(runtime.settings)
-    match = extract_email(text or "")
-    if match is None:
+    if match is None or confidence is None:
         await _no_email(runtime, conn, ctx, now)
         return True
-    confidence = round(float(match.confidence), 2)
     if confidence >= policy.review_threshold:
         await capture(
             runtime,
@@ -141,7 +168,7 @@ async def reply_received(
     )
     await timeline.record(
         conn,
-        lead_id,
+        ctx,
         timeline.REVIEW_PENDING,
         f"found {match.email} with confidence {confidence:.2f}, below the campaign's "
         f"{policy.review_threshold:.2f}: waiting for a person to approve or correct it",
@@ -151,28 +178,57 @@ async def reply_received(
 
 
 async def _no_email(runtime: Runtime, conn: Conn, ctx: SequenceContext, now: datetime) -> None:
-    lead_id = ctx.lead_id
     if ctx.stage in ("step1", "awaiting_acceptance"):
         # They answered our invitation note: the first DM (which asks for the email) still goes out.
         if ctx.stage == "awaiting_acceptance":
             await base.reschedule(runtime, conn, ctx, now, stage="step1", step1_status="dm")
         await timeline.record(
-            conn, lead_id, timeline.NO_EMAIL, "no email in their reply yet; the first DM asks for it"
+            conn, ctx, timeline.NO_EMAIL, "no email in their reply yet; the first DM asks for it"
         )
         return
     if ctx.followup_sent_at is None and ctx.stage in ("awaiting_reply", "review"):
         at = now + timedelta(seconds=ctx.policy(runtime.settings).step2_delay)
         await base.reschedule(runtime, conn, ctx, at, stage="awaiting_reply", review_status=None)
         await timeline.record(
-            conn, lead_id, timeline.NO_EMAIL, "no email in their reply: one polite follow-up is scheduled"
+            conn, ctx, timeline.NO_EMAIL, "no email in their reply: one polite follow-up is scheduled"
         )
         return
     await timeline.record(
         conn,
-        lead_id,
+        ctx,
         timeline.NO_EMAIL,
         "no email in their reply; the follow-up was already sent, so we wait",
     )
+
+
+def _captured(
+    ctx: SequenceContext,
+    email: str,
+    confidence: Decimal | float | None,
+    how: str,
+    now: datetime,
+    step2_delay: float,
+) -> tuple[dict[str, Any], tuple[str, str, dict[str, Any], datetime], datetime]:
+    """What capturing the email writes: the sequence's columns, the timeline event, when step 2 is due."""
+    at = now + timedelta(seconds=step2_delay)
+    values: dict[str, Any] = {
+        "email_extracted": email,
+        "email_extracted_at": now,
+        "email_confidence": confidence,
+        "stage": "step2",
+        "next_action_at": at,
+        "abandon_at": None,
+        "attempts": 0,
+    }
+    if ctx.stage in ("step1", "awaiting_acceptance"):
+        values["step1_status"] = ctx.step1_status or "skipped"
+    event = (
+        timeline.EMAIL_EXTRACTED,
+        f"email {email} {how}; the confirmation DM is scheduled",
+        {"email": email, "confidence": confidence},
+        utcnow(),
+    )
+    return values, event, at
 
 
 async def capture(
@@ -185,28 +241,18 @@ async def capture(
     how: str,
 ) -> None:
     """The email is known: record it on the lead and schedule the confirmation (step 2)."""
-    now = utcnow()
-    at = now + timedelta(seconds=ctx.policy(runtime.settings).step2_delay)
-    values: dict[str, Any] = {
-        "email_extracted": email,
-        "email_extracted_at": now,
-        "email_confidence": confidence,
-        "stage": "step2",
-        "next_action_at": at,
-        "abandon_at": None,
-        "attempts": 0,
-    }
-    if ctx.stage in ("step1", "awaiting_acceptance"):
-        values["step1_status"] = ctx.step1_status or "skipped"
-    await sequence_repo.update(conn, ctx.id, values)
-    await repo.set_email(conn, ctx.lead_id, email)
-    await repo.advance(conn, ctx.lead_id, "email_captured")
-    await timeline.record(
+    step2_delay = ctx.policy(runtime.settings).step2_delay
+    values, event, at = _captured(ctx, email, confidence, how, utcnow(), step2_delay)
+    await sequence_repo.record_step(
         conn,
-        ctx.lead_id,
-        timeline.EMAIL_EXTRACTED,
-        f"email {email} {how}; the confirmation DM is scheduled",
-        data={"email": email, "confidence": confidence},
+        client_id=ctx.client_id,
+        sequence_id=ctx.id,
+        lead_id=ctx.lead_id,
+        message=None,
+        values=values,
+        advance_to="email_captured",
+        events=[event],
+        lead_email=email,
     )
     await base.schedule(runtime, conn, ctx, at)
 
@@ -233,7 +279,7 @@ async def approve(
     )
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.REVIEW_APPROVED,
         f"a reviewer corrected the email to {chosen}" if corrected else f"a reviewer approved {chosen}",
         data={"email": chosen, "reviewer": str(reviewer) if reviewer else None},
@@ -265,7 +311,7 @@ async def reject(
     )
     await timeline.record(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.REVIEW_REJECTED,
         f"a reviewer rejected {ctx.email_extracted}: {reason}",
         data={"reviewer": str(reviewer) if reviewer else None},

@@ -106,7 +106,7 @@ async def profile_checked(
     await base.reschedule(
         runtime, conn, ctx, utcnow(), step1_status="dm" if connected else "invite", attempts=0
     )
-    await timeline.record(conn, ctx.lead_id, timeline.PROFILE_CHECKED, reason)
+    await timeline.record(conn, ctx, timeline.PROFILE_CHECKED, reason)
 
 
 # --- after a step ---------------------------------------------------------------------------------------
@@ -125,7 +125,7 @@ async def retry(
     at = max(not_before or utcnow(), utcnow() + backoff)
     await base.reschedule(runtime, conn, ctx, at, attempts=attempts)
     await timeline.record(
-        conn, ctx.lead_id, timeline.RETRY_SCHEDULED, f"{reason}; retrying at {at:%Y-%m-%d %H:%M} UTC"
+        conn, ctx, timeline.RETRY_SCHEDULED, f"{reason}; retrying at {at:%Y-%m-%d %H:%M} UTC"
     )
 
 
@@ -136,7 +136,7 @@ async def uncertain(
     await sequence_repo.update(conn, ctx.id, {"next_action_at": not_before or utcnow()})
     await timeline.record_unless_repeated(
         conn,
-        ctx.lead_id,
+        ctx,
         timeline.SEND_UNCERTAIN,
         f"LinkedIn did not confirm {STEP_NAMES[step]}; the conversation is checked before anything is sent"
         " again",
@@ -154,7 +154,7 @@ async def failed(
         await base.reschedule(runtime, conn, ctx, utcnow(), step1_status="invite", attempts=0)
         await timeline.record(
             conn,
-            ctx.lead_id,
+            ctx,
             timeline.PROFILE_CHECKED,
             "LinkedIn says they are not a connection: inviting first",
         )
@@ -163,7 +163,7 @@ async def failed(
         await base.reschedule(runtime, conn, ctx, utcnow(), step1_status="dm", attempts=0)
         await timeline.record(
             conn,
-            ctx.lead_id,
+            ctx,
             timeline.PROFILE_CHECKED,
             "already a connection: the first DM goes straight to them",
         )
@@ -211,19 +211,43 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
             )
         await timeline.record(
             conn,
-            lead_id,
+            ctx,
             timeline.INVITATION_SENT,
             "connection invitation sent with a note; the first DM follows their acceptance",
             data={"invitation_id": provider_id, "note": text},
         )
         return
-    await base.record_message(conn, ctx, "outbound", text, provider_id, chat_id, action.done_at or now)
     common: dict[str, Any] = {"attempts": 0}
     if chat_id and not ctx.unipile_chat_id:
         common["unipile_chat_id"] = chat_id
     data = {"message_id": provider_id, "chat_id": chat_id}
+    message = {
+        "client_id": ctx.client_id,
+        "dm_sequence_id": sid,
+        "direction": "outbound",
+        "message": text,
+        "unipile_message_id": provider_id,
+        "unipile_conversation_id": chat_id,
+        "sent_at": action.done_at or now,
+    }
+
+    async def record(
+        values: dict[str, Any], advance_to: str | None, kind: str, reason: str, **extra: Any
+    ) -> None:
+        # The message, the sequence, the lead and the timeline: one statement.
+        await sequence_repo.record_step(
+            conn,
+            client_id=ctx.client_id,
+            sequence_id=sid,
+            lead_id=lead_id,
+            message=message,
+            values=common | values,
+            advance_to=advance_to,
+            events=[(kind, reason, data | extra, utcnow())],
+        )
+
     if step == "1":
-        values = common | {
+        values: dict[str, Any] = {
             "step1_sent_at": now,
             "step1_message": text,
             "step1_unipile_message_id": provider_id,
@@ -235,33 +259,19 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "next_action_at": None,
                 "abandon_at": now + policy.abandon_after,
             }
-        await sequence_repo.update(conn, sid, values)
-        await repo.advance(conn, lead_id, "dm_sent")
+        await record(values, "dm_sent", timeline.DM_SENT, "first DM sent, asking for their email")
         await _first_dm_sent(runtime, conn, ctx, now)
-        await timeline.record(
-            conn, lead_id, timeline.DM_SENT, "first DM sent, asking for their email", data=data
-        )
     elif step == "followup":
-        await sequence_repo.update(
-            conn,
-            sid,
-            common
-            | {"followup_sent_at": now, "next_action_at": None, "abandon_at": now + policy.abandon_after},
-        )
-        await timeline.record(
-            conn,
-            lead_id,
+        await record(
+            {"followup_sent_at": now, "next_action_at": None, "abandon_at": now + policy.abandon_after},
+            None,
             timeline.FOLLOW_UP_SENT,
             "their reply had no email: one polite follow-up sent",
-            data=data,
         )
     elif step == "2":
         step3_at = now + timedelta(seconds=policy.step3_delay)
-        await sequence_repo.update(
-            conn,
-            sid,
-            common
-            | {
+        await record(
+            {
                 "step2_sent_at": now,
                 "step2_message": text,
                 "step2_unipile_message_id": provider_id,
@@ -269,16 +279,16 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "step3_scheduled_for": step3_at,
                 "next_action_at": step3_at,
             },
+            None,
+            timeline.DM_SENT,
+            "confirmation DM sent (step 2)",
         )
-        await timeline.record(conn, lead_id, timeline.DM_SENT, "confirmation DM sent (step 2)", data=data)
         await handover.captured(runtime, conn, ctx)
         await base.schedule(runtime, conn, ctx, step3_at)
     elif step == "3":
-        await sequence_repo.update(
-            conn,
-            sid,
-            common
-            | {
+        expires = ctx.download_url_expires_at
+        await record(
+            {
                 "step3_sent_at": now,
                 "step3_message": text,
                 "step3_unipile_message_id": provider_id,
@@ -287,15 +297,10 @@ async def sent(runtime: Runtime, conn: Conn, ctx: SequenceContext, step: str, ac
                 "completed_at": now,
                 "next_action_at": None,
             },
-        )
-        await repo.advance(conn, lead_id, "backup_sent")
-        expires = ctx.download_url_expires_at
-        await timeline.record(
-            conn,
-            lead_id,
+            "backup_sent",
             timeline.BACKUP_SENT,
             "backup DM sent with a signed download link (step 3); the lead completes when they open it",
-            data=data | {"expires_at": expires.isoformat() if expires else None},
+            expires_at=expires.isoformat() if expires else None,
         )
 
 
@@ -312,7 +317,7 @@ async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, act
                 conn, sid, {"invitation_sent_at": at, "invitation_id": action.provider_id}
             )
         await timeline.record(
-            conn, lead_id, timeline.INVITATION_SENT, "connection invitation confirmed: LinkedIn had it"
+            conn, ctx, timeline.INVITATION_SENT, "connection invitation confirmed: LinkedIn had it"
         )
         return
     chat_id = action.provider_chat_id or ctx.unipile_chat_id
@@ -333,7 +338,7 @@ async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, act
         await _first_dm_sent(runtime, conn, ctx, at)
         await timeline.record(
             conn,
-            lead_id,
+            ctx,
             timeline.DM_SENT,
             "first DM confirmed: LinkedIn had it (their reply came before the confirmation)",
             data=data,
@@ -341,5 +346,5 @@ async def confirmed_late(runtime: Runtime, conn: Conn, ctx: SequenceContext, act
     elif step == "followup" and ctx.followup_sent_at is None:
         await sequence_repo.update(conn, sid, {"followup_sent_at": at})
         await timeline.record(
-            conn, lead_id, timeline.FOLLOW_UP_SENT, "follow-up confirmed: LinkedIn had it", data=data
+            conn, ctx, timeline.FOLLOW_UP_SENT, "follow-up confirmed: LinkedIn had it", data=data
         )

@@ -15,6 +15,7 @@ from uuid import UUID
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.leads import repo
+from revos.leads.context import SequenceContext
 
 # Kinds a client can filter on; `reason` carries the human sentence.
 DETECTED = "detected"
@@ -43,26 +44,36 @@ ABANDONED = "abandoned"
 FAILED = "failed"
 
 
+def _ids(lead: UUID | SequenceContext) -> tuple[UUID, UUID | None]:
+    """(lead id, client id when known): a sequence's context names both, which spares the table's trigger
+    reading the lead's client."""
+    if isinstance(lead, SequenceContext):
+        return lead.lead_id, lead.client_id
+    return lead, None
+
+
 async def record(
     conn: Conn,
-    lead_id: UUID,
+    lead: UUID | SequenceContext,
     kind: str,
     reason: str,
     *,
     data: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> None:
-    """Append one event to the lead's timeline."""
-    await repo.insert_event(conn, lead_id, kind, reason, data, at or utcnow())
+    """Append one event to the lead's timeline (`lead`: its id, or its sequence's context)."""
+    lead_id, client_id = _ids(lead)
+    await repo.insert_event(conn, lead_id, kind, reason, data, at or utcnow(), client_id)
 
 
 async def record_unless_repeated(
-    conn: Conn, lead_id: UUID, kind: str, reason: str, *, data: dict[str, Any] | None = None
+    conn: Conn, lead: UUID | SequenceContext, kind: str, reason: str, *, data: dict[str, Any] | None = None
 ) -> bool:
     """Append unless the latest event already says the same thing (a job re-checking a wait every few
     minutes should leave one line "waiting for working hours", not fifty)."""
+    lead_id, _ = _ids(lead)
     last = await repo.last_event(conn, lead_id)
     if last is not None and last["kind"] == kind and last["reason"] == reason:
         return False
-    await record(conn, lead_id, kind, reason, data=data)
+    await record(conn, lead, kind, reason, data=data)
     return True
