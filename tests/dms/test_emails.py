@@ -473,6 +473,10 @@ def test_a_spaced_dot_before_the_next_words_is_cut_like_a_glued_one() -> None:
     assert match is not None
     assert match.email == "0@0.com"
     assert match.confidence == 0.82
+    # A word after the spaced dot that could be a TLD does not extend a domain written with plain dots.
+    glued = extract_email(". bb 0@0.com . bb")
+    assert glued is not None
+    assert glued.email == "0@0.com"
     spaced = extract_email("write to jane@acme . co . x please")
     assert spaced is not None
     assert spaced.email == "jane@acme.co"

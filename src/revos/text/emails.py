@@ -243,6 +243,17 @@ def _validate(norm: str, m: re.Match[str]) -> _Candidate | None:
     # "a@b.com . a"): cut it, but trust the address a little less.
     trimmed = False
     seps = _SPLIT_DOMAIN.split(m.group("domain"))[1::2]
+    # A spaced dot after a domain written with plain dots starts the next sentence ("a@b.com . bb"), even
+    # when the word after it could be a TLD: cut it while what is left still ends in one.
+    while (
+        len(labels) > 2
+        and domain_kinds[-1] == _SPACED
+        and _PLAIN in domain_kinds[:-1]
+        and _tld_ok(labels[-2], False)
+    ):
+        end -= len(labels[-1]) + len(seps[-1])
+        labels, domain_kinds, seps = labels[:-1], domain_kinds[:-1], seps[:-1]
+        trimmed = True
     while not _tld_ok(labels[-1], _SPOKEN in domain_kinds[-1:]):
         if len(labels) <= 2 or domain_kinds[-1] not in (_PLAIN, _SPACED):
             return None
