@@ -222,6 +222,28 @@ def _build(plan: Plan) -> tuple[Any, SimWorld, set[str]]:
     return sim, world, raw_ids
 
 
+INVITATIONS_SQL = (
+    "select la.unipile_account_id as account, a.target, a.status, a.action_key, a.last_error"
+    " from linkedin_actions a join linkedin_accounts la on la.id = a.linkedin_account_id"
+    " where a.kind = 'invitation'"
+)
+
+
+async def unledgered_invitations(url: str, invited: list[tuple[str, str]]) -> None:
+    """Invitations LinkedIn holds that no confirmed ledger action accounts for (an exactly-once check):
+    printed with the ledger's rows for the same invitee, if any."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        rows = await (await conn.execute(INVITATIONS_SQL)).fetchall()
+    done = {(r["account"], r["target"]) for r in rows if r["status"] == "done"}
+    extra = [pair for pair in invited if tuple(pair) not in done]
+    if not extra:
+        return
+    print(f"   invitations at LinkedIn without a confirmed ledger action: {len(extra)}")
+    for account, target in extra[:5]:
+        mine = [r for r in rows if r["target"] == target]
+        print(f"     {account} -> {target}: ledger {mine or 'none'}")
+
+
 def sim_record(sim: Any) -> dict[str, Any]:
     """What the simulated LinkedIn saw (API calls of connected accounts), and what it saw twice."""
     notes = {(inv.member.provider_id, inv.message) for inv in sim.invitations() if inv.message}
@@ -244,6 +266,7 @@ def sim_record(sim: Any) -> dict[str, Any]:
         "post": len(campaign_posts),
         "dm twice": sum(1 for n in Counter(dms).values() if n > 1),
         "invitation twice": sum(1 for n in invited.values() if n > 1),
+        "invited": sorted(invited),
         "engagement twice": sum(n - 1 for n in sim.engagement_duplicates().values()),
         "post twice": sum(1 for n in Counter(p.author.provider_id for p in campaign_posts).values() if n > 1),
         "replies with email": sum(1 for r in replies if r.email),
@@ -861,6 +884,7 @@ async def measure(
         audit = await (await conn.execute(AUDIT_SQL, (t0,))).fetchall()
         pods = await (await conn.execute(POD_OUTCOMES_SQL)).fetchall()
     record = await sim.record()
+    await unledgered_invitations(url, record["invited"])
     raw = await raw_burst(sim, plan.raw) if plan.raw else {}
     await worker.stop()
     after = await tables(url)
