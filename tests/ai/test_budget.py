@@ -187,3 +187,19 @@ def test_the_deployment_key_only_goes_to_the_deployment_endpoint(fast_ai: Runtim
     assert other_vendor.base_url is None
     assert other_vendor.model == "claude-haiku-4-5"
     assert "sk-deploy" not in repr(client_settings.resolve(s, None, None))
+
+
+async def test_a_batch_is_admitted_while_it_fits_the_budget_and_recorded_in_one_write(
+    api: httpx.AsyncClient, fast_ai: Runtime, tenant: Tenant, db_url: str, clock: ManualClock
+) -> None:
+    await _configure(api, tenant, monthly_token_budget=2 * service.estimate(DRAFT) + 10)
+    results = await service.complete_many(
+        fast_ai, fast_ai.db, client_id=tenant.client_id, requests=[DRAFT, DRAFT, DRAFT]
+    )
+    done = [r for r in results if not isinstance(r, Exception)]
+    assert len(done) == 2
+    assert isinstance(results[2], AiBudgetExceeded)
+    assert results[2].detail["reserved"] == 2 * service.estimate(DRAFT), "the batch's own holds count"
+    [row] = _usage(db_url, tenant.client_id)
+    assert (row["calls"], row["failures"], row["reserved"]) == (2, 0, 0)
+    assert int(row["tokens_in"]) + int(row["tokens_out"]) == sum(c.tokens for c in done)

@@ -97,9 +97,11 @@ async def settle(
     tokens_in: int,
     tokens_out: int,
     cost_usd: float,
-    failed: bool,
+    calls: int = 1,
+    failures: int = 0,
 ) -> None:
-    """Replace a call's reservation by what it used (a failed call counts a failure and what it used)."""
+    """Replace calls' reservation by what they used: `calls` answered, `failures` failed (one statement
+    for a batch of calls: their tokens and cost summed)."""
     await conn.execute(
         """
         insert into public.ai_usage
@@ -119,8 +121,8 @@ async def settle(
             "month": month,
             "provider": provider,
             "model": model,
-            "calls": 0 if failed else 1,
-            "failures": 1 if failed else 0,
+            "calls": calls,
+            "failures": failures,
             "tokens_in": tokens_in,
             "tokens_out": tokens_out,
             "cost": Decimal(str(cost_usd)),

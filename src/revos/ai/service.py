@@ -9,10 +9,12 @@ or an open connection (bookkeeping runs in savepoints of the caller's transactio
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -102,6 +104,20 @@ async def _tx(db: Database | Conn) -> AsyncIterator[Conn]:
             yield conn
 
 
+def _refusal(ai: EffectiveAi, month: date, used: int, reserved: int, tokens: int) -> AiBudgetExceeded:
+    limit = ai.monthly_token_budget
+    resets = next_month(month)
+    whose = "this client's" if ai.budget_source == "client" else "the deployment's default"
+    return AiBudgetExceeded(
+        f"AI token budget exceeded: {whose} monthly budget is {limit:,} tokens and {used:,} are used"
+        f" in {month:%Y-%m}" + (f" ({reserved:,} more held by calls in progress)" if reserved else "")
+        + f"; this call needs up to {tokens:,}. It resets on {resets.isoformat()} 00:00 UTC,"
+        " or raise monthly_token_budget with PUT /v1/ai/settings.",
+        detail={"budget": ai.budget_source, "month": f"{month:%Y-%m}", "used": used, "reserved": reserved,
+                "limit": limit, "needed": tokens, "resets_at": f"{resets.isoformat()}T00:00:00Z"},
+    )  # fmt: skip
+
+
 async def _reserve(conn: Conn, ai: EffectiveAi, *, client_id: UUID, month: date, tokens: int) -> int:
     """Check the budget and hold `tokens` of it for the call; 0 held when the budget is unlimited."""
     if ai.monthly_token_budget <= 0:
@@ -110,20 +126,28 @@ async def _reserve(conn: Conn, ai: EffectiveAi, *, client_id: UUID, month: date,
     used, reserved = await repo.month_totals(conn, client_id, month)
     limit = ai.monthly_token_budget
     if used + reserved + tokens > limit:
-        resets = next_month(month)
-        whose = "this client's" if ai.budget_source == "client" else "the deployment's default"
-        raise AiBudgetExceeded(
-            f"AI token budget exceeded: {whose} monthly budget is {limit:,} tokens and {used:,} are used"
-            f" in {month:%Y-%m}" + (f" ({reserved:,} more held by calls in progress)" if reserved else "")
-            + f"; this call needs up to {tokens:,}. It resets on {resets.isoformat()} 00:00 UTC,"
-            " or raise monthly_token_budget with PUT /v1/ai/settings.",
-            detail={"budget": ai.budget_source, "month": f"{month:%Y-%m}", "used": used, "reserved": reserved,
-                    "limit": limit, "needed": tokens, "resets_at": f"{resets.isoformat()}T00:00:00Z"},
-        )  # fmt: skip
+        raise _refusal(ai, month, used, reserved, tokens)
     await repo.reserve(
         conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model, tokens=tokens
     )
     return tokens
+
+
+async def _call(
+    provider: CompletionProvider, ai: EffectiveAi, request: CompletionRequest
+) -> Completion | AiError:
+    """The provider's answer, or the error to give the caller (never a provider's raw text)."""
+    try:
+        return await provider.complete(request)
+    except AiError as exc:
+        return exc
+    except Exception as exc:  # an SDK's surprise: its text goes to the log masked, never to the caller
+        log.warning(
+            "AI provider %s raised %s: %s", ai.provider, type(exc).__name__, mask(str(exc), ai.api_key)
+        )
+        return AiError(
+            f"{ai.provider} ({ai.model}) failed: {type(exc).__name__}", detail={"provider": ai.provider}
+        )
 
 
 async def complete(
@@ -140,33 +164,87 @@ async def complete(
     async with _tx(db) as conn:
         ai = await client_settings.effective(runtime, conn, client_id)
         held = await _reserve(conn, ai, client_id=client_id, month=month, tokens=estimate(request))
-    provider = provider_for(runtime, ai)
-    completion: Completion | None = None
-    failure: AiError | None = None
-    try:
-        completion = await provider.complete(request)
-    except AiError as exc:
-        failure = exc
-    except Exception as exc:  # an SDK's surprise: its text goes to the log masked, never to the caller
-        log.warning(
-            "AI provider %s raised %s: %s", ai.provider, type(exc).__name__, mask(str(exc), ai.api_key)
-        )
-        failure = AiError(
-            f"{ai.provider} ({ai.model}) failed: {type(exc).__name__}", detail={"provider": ai.provider}
-        )
+    outcome = await _call(provider_for(runtime, ai), ai, request)
+    completion = outcome if isinstance(outcome, Completion) else None
+    failure = outcome if isinstance(outcome, AiError) else None
     async with _tx(db) as conn:
         await repo.settle(
             conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model, reserved=held,
             tokens_in=completion.tokens_in if completion else 0,
             tokens_out=completion.tokens_out if completion else 0,
             cost_usd=completion.cost_usd if completion else 0.0,
-            failed=completion is None,
+            calls=1 if completion else 0, failures=0 if completion else 1,
         )  # fmt: skip
     if completion is None:
         failure = failure or AiError(f"{ai.provider} ({ai.model}) gave no answer")
         log.warning("AI call failed for client %s: %s", client_id, failure.message)
         raise failure
     return completion
+
+
+async def complete_many(
+    runtime: Runtime,
+    db: Database | Conn | None = None,
+    *,
+    client_id: UUID,
+    requests: Sequence[CompletionRequest],
+    at_once: int = 8,
+) -> list[Completion | AiError | AiBudgetExceeded]:
+    """`complete` for many requests of one client, with one budget check and one usage record for all.
+
+    The budget holds for the requests in order as long as they fit (each reserved as `complete` would);
+    the first that does not fit and every later one are refused (AiBudgetExceeded in its place, nothing
+    called). The provider is asked up to `at_once` at a time, outside any transaction. Returns, per
+    request in order, its Completion or its error (validation errors are raised before anything)."""
+    for request in requests:
+        validate(request)
+    if not requests:
+        return []
+    db = db if db is not None else runtime.db
+    month = month_of(utcnow())
+    needs = [estimate(r) for r in requests]
+    results: list[Completion | AiError | AiBudgetExceeded] = []
+    async with _tx(db) as conn:
+        ai = await client_settings.effective(runtime, conn, client_id)
+        admitted = len(requests)
+        if ai.monthly_token_budget > 0:
+            await repo.lock_month(conn, client_id, month)
+            used, reserved = await repo.month_totals(conn, client_id, month)
+            room = ai.monthly_token_budget - used - reserved
+            admitted = next((i for i, total in enumerate(accumulate(needs)) if total > room), admitted)
+            if admitted < len(requests):
+                refusal = _refusal(ai, month, used, reserved + sum(needs[:admitted]), needs[admitted])
+            if admitted:
+                await repo.reserve(
+                    conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model,
+                    tokens=sum(needs[:admitted]),
+                )  # fmt: skip
+    held = sum(needs[:admitted]) if ai.monthly_token_budget > 0 else 0
+    if admitted:
+        provider = provider_for(runtime, ai)
+        if at_once <= 1 or admitted == 1:
+            results = [await _call(provider, ai, r) for r in requests[:admitted]]
+        else:
+            gate = asyncio.Semaphore(at_once)
+
+            async def one(request: CompletionRequest) -> Completion | AiError:
+                async with gate:
+                    return await _call(provider, ai, request)
+
+            results = list(await asyncio.gather(*(one(r) for r in requests[:admitted])))
+        done = [r for r in results if isinstance(r, Completion)]
+        async with _tx(db) as conn:
+            await repo.settle(
+                conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model, reserved=held,
+                tokens_in=sum(c.tokens_in for c in done), tokens_out=sum(c.tokens_out for c in done),
+                cost_usd=sum(c.cost_usd for c in done), calls=len(done), failures=len(results) - len(done),
+            )  # fmt: skip
+        for r in results:
+            if isinstance(r, AiError):
+                log.warning("AI call failed for client %s: %s", client_id, r.message)
+    if admitted < len(requests):
+        results += [refusal] * (len(requests) - admitted)
+    return results
 
 
 async def usage(

@@ -8,7 +8,13 @@ variants and keeps the first that passes `check`:
 - no link (LinkedIn and people read links in pod comments as spam);
 - not generic praise: it must name something of the post (a word of four letters or more it shares with
   the post, generic words aside), and not be made of stock phrases alone;
+- never the trigger word of the campaign whose post it is (matched as the campaign's comment poller
+  matches it, `revos.text.triggers`): a pod member's comment must not make them a lead;
 - not a near-duplicate of another member's comment on the same post (word-set Jaccard ≥ `DUPLICATE`).
+
+`draft_many` drafts a batch (the executor's claimed comments of a tick): one statement reads every
+context, each member's voice is resolved once, each client's completions go through one budget check and
+one usage record (`revos.ai.service.complete_many`), and one transaction checks and stores the texts.
 
 None passing: the activity is skipped with the reason (not counted against the member). With approval on,
 the draft waits for the member or an admin (`approve`, optionally with an edited text, or `reject`);
@@ -20,19 +26,21 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from revos.ai import service as ai
-from revos.ai.base import AiError, CompletionRequest
+from revos.ai.base import Completion, CompletionRequest
+from revos.campaigns.rules import fuzzy_triggers, trigger_words_of
 from revos.cartridges.service import resolve_for
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import Conflict, RevosError, ValidationFailed
 from revos.pods import execution_repo, repo
 from revos.runtime import Runtime
+from revos.text.triggers import TriggerMatcher, compile_triggers
 
 log = logging.getLogger("revos.pods")
 
@@ -120,8 +128,11 @@ def similarity(a: str, b: str) -> float:
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
-def check(text: str, post_text: str | None, others: list[str]) -> str | None:
-    """Why `text` may not be posted under the post, or None when it may."""
+def check(
+    text: str, post_text: str | None, others: list[str], triggers: TriggerMatcher | None = None
+) -> str | None:
+    """Why `text` may not be posted under the post, or None when it may. `triggers`: the trigger words
+    of the campaign whose post it is (a pod member's comment must never make them a lead)."""
     text = text.strip()
     if not MIN_CHARS <= len(text) <= MAX_CHARS:
         return f"length {len(text)} outside {MIN_CHARS}–{MAX_CHARS} characters"
@@ -134,74 +145,134 @@ def check(text: str, post_text: str | None, others: list[str]) -> str | None:
         about = {w for w in words(post_text) if len(w) >= 4 and w not in GENERIC}
         if about and not content & about:
             return "generic praise: names nothing of the post"
+    if triggers is not None and triggers.matches(text):
+        return "contains the campaign's trigger word"
     for other in others:
         if similarity(text, other) >= DUPLICATE:
             return "near-duplicate of another member's comment on this post"
     return None
 
 
-Intend = Callable[[Conn, str], Awaitable[UUID | None]]
+def triggers_of(row: Mapping[str, Any] | None) -> TriggerMatcher | None:
+    """The matcher of the campaign's trigger words (as its comment poller matches them), None for a post
+    of no campaign."""
+    if row is None or row.get("campaign_id") is None:
+        return None
+    found = trigger_words_of(row)
+    return (
+        compile_triggers(found, fuzzy=fuzzy_triggers({"settings": row.get("campaign_settings")}))
+        if found
+        else None
+    )
 
 
-class _Taken(Exception):
-    """Rolls back a draft's transaction: the comment was drafted meanwhile by someone else."""
+Intend = Callable[[Conn, dict[UUID, str]], Awaitable[dict[UUID, UUID]]]
 
 
-async def draft(runtime: Runtime, activity_id: UUID, *, intend: Intend | None = None) -> str | None:
-    """Write and check the activity's comment; store it (or skip the activity). Returns the text kept.
+async def draft(runtime: Runtime, activity_id: UUID) -> str | None:
+    """Write and check the activity's comment; store it (or skip the activity). Returns the text kept."""
+    return (await draft_many(runtime, [activity_id])).get(activity_id)
 
-    `intend(conn, text)`, when given, runs in the transaction that stores the text and returns the ledger
-    action recorded for it, linked to the activity in the same write."""
+
+async def draft_many(
+    runtime: Runtime, activity_ids: list[UUID], *, intend: Intend | None = None
+) -> dict[UUID, str]:
+    """`draft` for many activities at once: their contexts read in one statement, each member's voice
+    resolved once, each client's completions asked with one budget check and one usage record, and the
+    texts stored in one transaction. Returns the text of each activity that has one (an activity without
+    a draft is tried again later, until its window closes; one whose variants all fail `check` is skipped).
+
+    `intend(conn, {activity id: text})`, when given, runs in the transaction that stores the texts (the
+    activities locked first: the executor's order) and returns the ledger action recorded for each (those
+    it records), linked to the activity in the same write."""
+    kept: dict[UUID, str] = {}
     async with runtime.db.service(actor="pods") as conn:
-        ctx = await execution_repo.comment_context(conn, activity_id)
-        if ctx is None or ctx["comment_text"] is not None or ctx["status"] != "pending":
-            return ctx["comment_text"] if ctx else None
-        voice = await resolve_for(conn, client_id=ctx["client_id"], user_id=ctx["user_id"], skill="voice")
+        contexts = []
+        for ctx in await execution_repo.comment_contexts(conn, activity_ids):
+            if ctx["comment_text"] is not None:
+                kept[ctx["id"]] = ctx["comment_text"]
+            elif ctx["status"] == "pending":
+                contexts.append(ctx)
+        voices: dict[tuple[UUID, UUID | None], dict[str, Any]] = {}
+        for ctx in contexts:
+            who = (ctx["client_id"], ctx["user_id"])
+            if who not in voices:
+                resolved = await resolve_for(conn, client_id=who[0], user_id=who[1], skill="voice")
+                voices[who] = resolved.voice
+    by_client: dict[UUID, list[dict[str, Any]]] = {}
+    for ctx in contexts:
+        by_client.setdefault(ctx["client_id"], []).append(ctx)
+    written: dict[UUID, list[str]] = {}
+    for client_id, group in by_client.items():
+        requests = [_request(ctx, voices[(ctx["client_id"], ctx["user_id"])]) for ctx in group]
+        try:
+            answers = await ai.complete_many(runtime, runtime.db, client_id=client_id, requests=requests)
+        except RevosError as exc:
+            log.warning("pod comments of client %s: no draft (%s)", client_id, exc)
+            continue
+        for ctx, answer in zip(group, answers, strict=True):
+            if isinstance(answer, Completion):
+                written[ctx["id"]] = answer.texts
+            else:  # tried again on the next tick, until the window closes
+                log.warning("pod comment %s: no draft (%s)", ctx["id"], answer)
+    if written:
+        kept |= await _store([c for c in contexts if c["id"] in written], written, runtime, intend)
+    return kept
+
+
+def _request(ctx: Mapping[str, Any], voice: Mapping[str, Any]) -> CompletionRequest:
     post_text = ctx["post_text"] or ""
     who = ctx["member_name"] or str(ctx["member_id"])[:8]
-    request = CompletionRequest(
+    return CompletionRequest(
         system="Write a short, specific LinkedIn comment in this voice: one or two sentences about what the"
         " post says, no links, no hashtags, no pitch, no generic praise.",
         prompt=f"Comment, as {who}, on this post by {ctx['author_name'] or 'a colleague'}:\n\n{post_text}",
         purpose="comment",
-        voice=voice.voice,
+        voice=voice,
         context={"post_text": post_text, "author_name": ctx["author_name"] or "", "commenter": who},
         max_tokens=200,
         variants=VARIANTS,
     )
-    try:
-        completion = await ai.complete(runtime, runtime.db, client_id=ctx["client_id"], request=request)
-    except (AiError, RevosError) as exc:
-        log.warning("pod comment %s: no draft (%s)", activity_id, exc)
-        return None  # tried again on the next tick, until the window closes
-    try:
-        async with runtime.db.service(actor="pods") as conn:
-            others = await repo.other_comments(conn, ctx["pod_post_id"], activity_id)
+
+
+async def _store(
+    contexts: list[dict[str, Any]], written: dict[UUID, list[str]], runtime: Runtime, intend: Intend | None
+) -> dict[UUID, str]:
+    """Check each activity's variants and store the first that passes (against the comments already on
+    its post, and those chosen now for the same post), in one transaction."""
+    chosen: dict[UUID, str] = {}
+    async with runtime.db.service(actor="pods") as conn:
+        open_ = await execution_repo.lock_drafts(conn, [c["id"] for c in contexts])
+        contexts = [c for c in contexts if c["id"] in open_]
+        if not contexts:
+            return {}
+        on_post: dict[UUID, list[tuple[UUID, str]]] = {}
+        for row in await repo.comments_on(conn, list({c["pod_post_id"] for c in contexts})):
+            on_post.setdefault(row["pod_post_id"], []).append((row["id"], row["comment_text"]))
+        now = utcnow()
+        for ctx in contexts:
+            others = [text for i, text in on_post.get(ctx["pod_post_id"], []) if i != ctx["id"]]
+            triggers = triggers_of(ctx)
             reasons = []
-            for text in completion.texts:
-                reason = check(text, ctx["post_text"], others)
+            for text in written[ctx["id"]]:
+                reason = check(text, ctx["post_text"], others, triggers)
                 if reason is None:
-                    action_id = None
-                    if intend is not None:  # the activity first, then its ledger row (the executor's order)
-                        await execution_repo.lock(conn, activity_id)
-                        action_id = await intend(conn, text.strip())
-                    if await execution_repo.set_comment_text(conn, activity_id, text.strip(), action_id):
-                        return text.strip()
-                    if action_id is None:
-                        return None
-                    raise _Taken  # drafted meanwhile by someone else: the intent recorded for ours goes too
+                    chosen[ctx["id"]] = text.strip()
+                    on_post.setdefault(ctx["pod_post_id"], []).append((ctx["id"], text.strip()))
+                    break
                 reasons.append(reason)
-            await execution_repo.finish(
-                conn,
-                activity_id,
-                status="skipped",
-                error=f"no acceptable comment: {'; '.join(sorted(set(reasons)))}",
-                missed=False,
-                now=utcnow(),
-            )
-    except _Taken:
-        return None
-    return None
+            else:
+                await execution_repo.finish(
+                    conn,
+                    ctx["id"],
+                    status="skipped",
+                    error=f"no acceptable comment: {'; '.join(sorted(set(reasons)))}",
+                    missed=False,
+                    now=now,
+                )
+        actions = await intend(conn, chosen) if intend is not None and chosen else {}
+        await execution_repo.set_comment_texts(conn, {i: (t, actions.get(i)) for i, t in chosen.items()})
+    return chosen
 
 
 async def approve(
@@ -215,7 +286,9 @@ async def approve(
     if not final:
         raise Conflict("no comment drafted yet: approve with the text to post (`text`)")
     if text:
-        reason = check(final, None, await repo.other_comments(conn, row["pod_post_id"], row["id"]))
+        others = await repo.other_comments(conn, row["pod_post_id"], row["id"])
+        triggers = triggers_of(await execution_repo.post_triggers(conn, row["pod_post_id"]))
+        reason = check(final, None, others, triggers)
         if reason is not None:
             raise ValidationFailed(f"text: {reason}")
     done = await repo.update_activity(

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -199,35 +200,32 @@ async def _begin(
 async def _draft_claimed(
     runtime: Runtime, untexted: list[dict[str, Any]], accounts: dict[UUID, _Account]
 ) -> int:
-    """Draft the claimed comments still without a text (a few at once); each one's intent is recorded and
-    linked in the transaction that stores its text: they take their account's lane; the others go through
-    `perform` (which drafts again, or settles them)."""
-    drafting = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+    """Draft the claimed comments still without a text, all at once (`comments.draft_many`); the intents
+    of those drafted are recorded (one insert) and linked in the transaction that stores their texts: they
+    take their account's lane; the others go through `perform` (which drafts again, or settles them)."""
+    of = {a["id"]: a for a in untexted}
     fresh: dict[UUID, Action] = {}
 
-    async def draft(a: dict[str, Any]) -> dict[str, Any] | None:
-        async def intend(conn: Any, text: str) -> UUID | None:
-            key, intent = _intent({**a, "comment_text": text})
-            action = (await lanes.begin_many(conn, [intent])).get(key)
-            if action is not None:
-                fresh[a["id"]] = action
-            return action.id if action is not None else None
+    async def intend(conn: Any, texts: dict[UUID, str]) -> dict[UUID, UUID]:
+        owner: dict[str, UUID] = {}
+        intents: list[Mapping[str, Any]] = []
+        for activity_id, text in texts.items():
+            key, intent = _intent({**of[activity_id], "comment_text": text})
+            if key not in owner:  # one account comments on one post once: the first activity's
+                owner[key] = activity_id
+                intents.append(intent)
+        created = await lanes.begin_many(conn, intents) if intents else {}
+        fresh.update({owner[key]: action for key, action in created.items()})
+        return {activity_id: action.id for activity_id, action in fresh.items()}
 
-        async with drafting:
-            text = await comments.draft(runtime, a["id"], intend=intend)
-        if not text:
-            fresh.pop(a["id"], None)  # rolled back
-        return {**a, "comment_text": text} if text else None
-
-    drafted = [a for a in await asyncio.gather(*(draft(a) for a in untexted)) if a is not None]
-    by_id = {a["id"]: a for a in drafted}
+    texts = await comments.draft_many(runtime, list(of), intend=intend)
     for a in untexted:
         work = accounts[a["account_id"]]
-        if a["id"] in fresh:
-            work.fresh.append((by_id[a["id"]], fresh[a["id"]]))
+        if a["id"] in fresh and a["id"] in texts:
+            work.fresh.append(({**a, "comment_text": texts[a["id"]]}, fresh[a["id"]]))
         else:
             work.others.append(a["id"])
-    return len(drafted)
+    return len(texts)
 
 
 async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, Any], Action]]) -> list[str]:

@@ -249,12 +249,16 @@ async def complete_many(conn: Conn, activity_ids: list[UUID], now: datetime) -> 
 # --- comments -------------------------------------------------------------------------------------------
 
 
-async def comment_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | None:
+async def comment_contexts(conn: Conn, activity_ids: list[UUID]) -> list[dict[str, Any]]:
+    """What drafting the activities' comments needs, in one statement: the post's text, the member's and
+    the author's names, and, for a campaign's post, the campaign's trigger words (`trigger_words`,
+    `trigger_word`, `campaign_settings`; null otherwise)."""
     return await (
         await conn.execute(
             """
             select a.id, a.client_id, a.status, a.comment_text, a.pod_post_id, a.member_id, m.user_id,
-                   pp.post_text,
+                   pp.post_text, c.id as campaign_id, c.trigger_words, c.trigger_word,
+                   c.settings as campaign_settings,
                    nullif(trim(coalesce(ma.profile_data ->> 'first_name', '') || ' '
                      || coalesce(ma.profile_data ->> 'last_name', '')), '') as member_name,
                    nullif(trim(coalesce(aa.profile_data ->> 'first_name', '') || ' '
@@ -265,9 +269,50 @@ async def comment_context(conn: Conn, activity_id: UUID) -> dict[str, Any] | Non
             left join pod_posts pp on pp.id = a.pod_post_id
             left join pod_members am on am.id = pp.author_member_id
             left join linkedin_accounts aa on aa.id = am.linkedin_account_id
-            where a.id = %s
+            left join posts po on po.id = coalesce(pp.post_id, a.post_id)
+            left join campaigns c on c.id = po.campaign_id
+            where a.id = any(%s)
             """,
-            (activity_id,),
+            (activity_ids,),
+        )
+    ).fetchall()
+
+
+async def lock_drafts(conn: Conn, activity_ids: list[UUID]) -> set[UUID]:
+    """Lock the activities (in id order) for the rest of the transaction; those still pending without a
+    text."""
+    rows = await (
+        await conn.execute(
+            "select id, status, comment_text from pod_activities where id = any(%s)"
+            " order by id for no key update",
+            (activity_ids,),
+        )
+    ).fetchall()
+    return {r["id"] for r in rows if r["status"] == "pending" and r["comment_text"] is None}
+
+
+async def set_comment_texts(conn: Conn, texts: dict[UUID, tuple[str, UUID | None]]) -> None:
+    """`set_comment_text` for many activities (id → text, ledger intent or None) in one statement."""
+    if not texts:
+        return
+    ids = list(texts)
+    await conn.execute(
+        "update pod_activities a set comment_text = v.text,"
+        " linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)"
+        " from unnest(%s::uuid[], %s::text[], %s::uuid[]) as v(id, text, action_id)"
+        " where a.id = v.id and a.comment_text is null and a.status = 'pending'",
+        (ids, [texts[i][0] for i in ids], [texts[i][1] for i in ids]),
+    )
+
+
+async def post_triggers(conn: Conn, pod_post_id: UUID) -> dict[str, Any] | None:
+    """The trigger words of the campaign whose post the pod post is, if it is one."""
+    return await (
+        await conn.execute(
+            "select c.id as campaign_id, c.trigger_words, c.trigger_word, c.settings as campaign_settings"
+            " from pod_posts pp join posts po on po.id = pp.post_id join campaigns c on c.id = po.campaign_id"
+            " where pp.id = %s",
+            (pod_post_id,),
         )
     ).fetchone()
 

@@ -301,3 +301,14 @@ async def other_comments(conn: Conn, pod_post_id: UUID, activity_id: UUID) -> li
         )
     ).fetchall()
     return [r["comment_text"] for r in rows]
+
+
+async def comments_on(conn: Conn, pod_post_ids: list[UUID]) -> list[dict[str, Any]]:
+    """The comments written for the posts (id, pod_post_id, comment_text), skipped ones aside."""
+    return await (
+        await conn.execute(
+            "select id, pod_post_id, comment_text from pod_activities where pod_post_id = any(%s)"
+            " and engagement_type = 'comment' and comment_text is not null and status <> 'skipped'",
+            (pod_post_ids,),
+        )
+    ).fetchall()
