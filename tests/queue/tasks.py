@@ -14,6 +14,7 @@ RUNS: list[tuple[str, float, float]] = []  # (key, monotonic start, monotonic en
 ATTEMPTS: defaultdict[str, int] = defaultdict(int)
 GATES: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 TICKS: list[int] = []
+TICKED_AT: list[float] = []  # monotonic time of each tick
 STARTED: defaultdict[str, set[str]] = defaultdict(set)  # group -> keys of its jobs that have started
 JOINED: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)  # set when a job joins the group
 MEET_CEILING = 30.0  # wall seconds a `meet` job waits for its group before it gives up and ends
@@ -70,3 +71,4 @@ async def whoami(key: str) -> None:
 @periodic("qtest.tick", cron="* * * * * *", queue=QUEUE)
 async def tick(timestamp: int) -> None:
     TICKS.append(timestamp)
+    TICKED_AT.append(time.monotonic())

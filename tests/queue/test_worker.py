@@ -118,6 +118,40 @@ async def test_periodic_tasks_are_deferred_on_their_cron(start_worker: StartWork
             await asyncio.sleep(0.05)
 
 
+async def test_a_tick_takes_the_next_free_slot_before_jobs_queued_earlier(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    """One slot, held by a long job; ordinary jobs queue behind it, then a tick is deferred: when the slot
+    frees, the tick runs first (periodic work never starves behind a backlog of long jobs)."""
+    gate = uuid.uuid4().hex
+    blocker = await defer_committed(queue_db_url, "qtest.block", {"key": gate})
+    keys = [uuid.uuid4().hex for _ in range(3)]
+    for key in keys:  # queued before the worker starts, so before any tick
+        await defer_committed(queue_db_url, "qtest.record", {"key": key})
+    await start_worker(periodic=True, concurrency=1)
+    await wait_status(queue_db_url, blocker, "active")
+    async with asyncio.timeout(30):  # a tick is deferred every second while the slot is held
+        while not _tick_waiting(queue_db_url):  # noqa: ASYNC110 - polls the jobs table
+            await asyncio.sleep(0.05)
+    ticks_before = len(tasks.TICKED_AT)
+    tasks.GATES[gate].set()
+    async with asyncio.timeout(60):
+        while not all(any(r[0] == key for r in tasks.RUNS) for key in keys):  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    first_job = min(r[1] for r in tasks.RUNS if r[0] in keys)
+    assert len(tasks.TICKED_AT) > ticks_before
+    assert tasks.TICKED_AT[ticks_before] < first_job
+
+
+def _tick_waiting(url: str) -> bool:
+    with superuser_conn(url) as conn:
+        row = conn.execute(
+            "select count(*) as n from procrastinate.procrastinate_jobs"
+            " where task_name = 'qtest.tick' and status = 'todo'"
+        ).fetchone()
+    return bool(row and row["n"])
+
+
 async def _seed_account(url: str, reset_at: datetime | None) -> UUID:
     """An account of a client of no agency, with today's counters at 7 DMs and 2 posts."""
     async with connect(url) as conn:

@@ -17,6 +17,10 @@ from revos.queue.retry import BackoffRetry
 
 TASK_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 MAINTENANCE_QUEUE = "maintenance"
+# Periodic ticks (dispatchers, pollers, the pod executor, upkeep) are short and drive everything else: a
+# worker whose slots are all taken by long jobs (an account's DM run) gives the next free slot to a tick
+# before any ordinary job queued earlier, so no kind of work starves behind another.
+PERIODIC_PRIORITY = 10
 
 AnyTask = Task[Any, Any, Any]
 Cron = str | Callable[[Settings], str]
@@ -76,7 +80,7 @@ def periodic(
     *,
     cron: Cron,
     queue: str = MAINTENANCE_QUEUE,
-    priority: int = 0,
+    priority: int = PERIODIC_PRIORITY,
     max_attempts: int = 1,
     pass_context: bool = False,
 ) -> Callable[[Callable[..., Any]], AnyTask]:
@@ -85,7 +89,8 @@ def periodic(
     cron: a cron string (a 6th field = seconds) or a function of the settings returning one, so a
     schedule can be a setting. The task receives `timestamp` (the tick, unix seconds) as a keyword.
     One attempt by default: the next tick is the retry. Ticks are deferred once across all workers,
-    and a tick is skipped while the previous one still waits (queueing lock = the task name).
+    and a tick is skipped while the previous one still waits (queueing lock = the task name). Ticks run
+    before ordinary jobs (`PERIODIC_PRIORITY`).
     """
 
     def decorate(func: Callable[..., Any]) -> AnyTask:
