@@ -15,6 +15,7 @@ ATTEMPTS: defaultdict[str, int] = defaultdict(int)
 GATES: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 TICKS: list[int] = []
 TICKED_AT: list[float] = []  # monotonic time of each tick
+SOLO: dict[str, asyncio.Event] = {}  # armed by a test: `qtest.solo` ticks wait for this gate
 STARTED: defaultdict[str, set[str]] = defaultdict(set)  # group -> keys of its jobs that have started
 JOINED: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)  # set when a job joins the group
 MEET_CEILING = 30.0  # wall seconds a `meet` job waits for its group before it gives up and ends
@@ -72,3 +73,12 @@ async def whoami(key: str) -> None:
 async def tick(timestamp: int) -> None:
     TICKS.append(timestamp)
     TICKED_AT.append(time.monotonic())
+
+
+@periodic("qtest.solo", cron="* * * * * *", queue=QUEUE, one_at_a_time=True)
+async def solo(timestamp: int) -> None:
+    gate = SOLO.get("gate")
+    if gate is not None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(MEET_CEILING):
+                await gate.wait()

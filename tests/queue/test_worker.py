@@ -143,13 +143,37 @@ async def test_a_tick_takes_the_next_free_slot_before_jobs_queued_earlier(
     assert tasks.TICKED_AT[ticks_before] < first_job
 
 
-def _tick_waiting(url: str) -> bool:
+def _tick_waiting(url: str, task: str = "qtest.tick", status: str = "todo") -> bool:
     with superuser_conn(url) as conn:
         row = conn.execute(
-            "select count(*) as n from procrastinate.procrastinate_jobs"
-            " where task_name = 'qtest.tick' and status = 'todo'"
+            "select count(*) as n from procrastinate.procrastinate_jobs where task_name = %s and status = %s",
+            (task, status),
         ).fetchone()
     return bool(row and row["n"])
+
+
+async def test_a_one_at_a_time_tick_leaves_free_slots_to_other_jobs(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    """Bulk periodic work (the pod executor) runs one tick at a time: while one runs, the next waits and
+    the worker's other slots go to other jobs, though ticks otherwise come first."""
+    gate = tasks.SOLO["gate"] = asyncio.Event()
+    try:
+        await start_worker(periodic=True, concurrency=2)
+        async with asyncio.timeout(30):  # ticks every second; the ceiling bounds a worker that never ticks
+            while not (  # noqa: ASYNC110 - polls the jobs table
+                _tick_waiting(queue_db_url, "qtest.solo", "doing")
+                and _tick_waiting(queue_db_url, "qtest.solo", "todo")
+            ):
+                await asyncio.sleep(0.05)
+        key = uuid.uuid4().hex
+        await wait_status(
+            queue_db_url, await defer_committed(queue_db_url, "qtest.record", {"key": key}), "completed"
+        )
+        assert _tick_waiting(queue_db_url, "qtest.solo", "todo")
+    finally:
+        gate.set()
+        del tasks.SOLO["gate"]
 
 
 async def _seed_account(url: str, reset_at: datetime | None) -> UUID:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from revos.pods import execution, manual
 from revos.queue import current_runtime, periodic
@@ -10,11 +11,19 @@ from revos.queue import current_runtime, periodic
 log = logging.getLogger(__name__)
 
 
-@periodic("pods.execute", cron=lambda s: s.cron_pods_execute)
+# Bulk work: one tick at a time (its lanes act for several accounts at once), so pod ticks never take
+# the slots of the lead loop's jobs (DM runs, replies), and run before them when a slot frees.
+@periodic("pods.execute", cron=lambda s: s.cron_pods_execute, one_at_a_time=True)
 async def execute(timestamp: int) -> None:
-    tick = await execution.run_due(current_runtime())
-    if tick.claimed or tick.lapsed:
-        log.info("pods: %d claimed %s, %d lapsed", tick.claimed, tick.outcomes or {}, tick.lapsed)
+    runtime = current_runtime()
+    settings = runtime.settings
+    until = time.monotonic() + settings.pods_execute_run_seconds
+    while True:  # round after round while a full batch was due, up to the run's time
+        tick = await execution.run_due(runtime)
+        if tick.claimed or tick.lapsed:
+            log.info("pods: %d claimed %s, %d lapsed", tick.claimed, tick.outcomes or {}, tick.lapsed)
+        if tick.claimed < settings.pods_execute_batch or time.monotonic() >= until:
+            return
 
 
 @periodic("pods.verify", cron=lambda s: s.cron_pods_verify)

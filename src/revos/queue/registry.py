@@ -65,6 +65,7 @@ def task(
 class PeriodicSpec:
     task: AnyTask
     cron: Cron
+    one_at_a_time: bool = False
 
     def resolve_cron(self, settings: Settings) -> str:
         return self.cron(settings) if callable(self.cron) else self.cron
@@ -83,6 +84,7 @@ def periodic(
     priority: int = PERIODIC_PRIORITY,
     max_attempts: int = 1,
     pass_context: bool = False,
+    one_at_a_time: bool = False,
 ) -> Callable[[Callable[..., Any]], AnyTask]:
     """Declare a task that the worker defers on a cron schedule.
 
@@ -90,14 +92,16 @@ def periodic(
     schedule can be a setting. The task receives `timestamp` (the tick, unix seconds) as a keyword.
     One attempt by default: the next tick is the retry. Ticks are deferred once across all workers,
     and a tick is skipped while the previous one still waits (queueing lock = the task name). Ticks run
-    before ordinary jobs (`PERIODIC_PRIORITY`).
+    before ordinary jobs (`PERIODIC_PRIORITY`). `one_at_a_time`: a tick does not start while another
+    one runs, anywhere (Procrastinate's lock = the task name): bulk work that could otherwise fill every
+    slot with its ticks takes one slot, and the other jobs keep theirs.
     """
 
     def decorate(func: Callable[..., Any]) -> AnyTask:
         declared = task(
             name, queue=queue, priority=priority, max_attempts=max_attempts, pass_context=pass_context
         )(func)
-        PERIODIC.append(PeriodicSpec(declared, cron))
+        PERIODIC.append(PeriodicSpec(declared, cron, one_at_a_time))
         return declared
 
     return decorate
@@ -117,8 +121,14 @@ def schedule_periodic(target: App, settings: Settings, *, enabled: bool = True) 
     scheduled = []
     for spec in PERIODIC:
         cron = spec.resolve_cron(settings)
+        configure: dict[str, Any] = {"queueing_lock": spec.task.name}
+        if spec.one_at_a_time:
+            configure["lock"] = spec.task.name
         registry.periodic_tasks[(spec.task.name, "")] = PeriodicTask(
-            task=spec.task, cron=cron, periodic_id="", configure_kwargs={"queueing_lock": spec.task.name}
+            task=spec.task,
+            cron=cron,
+            periodic_id="",
+            configure_kwargs=configure,  # type: ignore[arg-type]
         )
         scheduled.append((spec.task.name, cron))
     return scheduled
