@@ -236,9 +236,7 @@ class Settings(BaseSettings):
         default=2, ge=1, le=24, description="monthly partitions created ahead of the current month"
     )
     cron_partitions: str = Field(default="7 0 * * *", description="when next months' partitions are made")
-    cron_audit_seal: str = Field(
-        default="* * * * * */5", description="when new audit entries are chained (6th field: s)"
-    )
+    cron_audit_seal: str = Field(default="* * * * * */5", description="when new audit entries are chained")
     retention_audit_log_days: int = Field(
         default=90, ge=1, description="audit entries kept; the chain is anchored at the last purged one"
     )
@@ -369,11 +367,7 @@ class Settings(BaseSettings):
     # --- Engagement pods (revos.pods); see docs/pods.md.
     cron_pods_execute: str = Field(default="* * * * * */15", description="when due pod activities run")
     pods_execute_batch: int = Field(default=200, ge=1, description="pod activities claimed per round")
-    pods_execute_run_seconds: float = Field(
-        default=12.0,
-        gt=0,
-        description="a pods.execute tick claims round after round while work is due, for at most this long",
-    )
+    pods_execute_run_seconds: float = Field(default=12.0, gt=0, description="a pods tick's rounds, at most")
     pods_execute_lanes: int = Field(
         default=8, ge=1, le=64, description="accounts performing a tick's activities at once"
     )

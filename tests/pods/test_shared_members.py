@@ -66,7 +66,12 @@ async def test_a_member_of_two_pods_with_the_author_likes_and_comments_once(
     await _run_until(runtime, clock, published + timedelta(minutes=181), step=60)
     rows = _activities(db_url, post_id)
     assert [r["status"] for r in rows] == ["completed"] * 4, [(r["status"], r["error_message"]) for r in rows]
-    assert len(world.sim.calls("POST", "/posts/reaction")) == 1
+    # The member's own calls: the session's database may hold other tests' due activities, which a tick
+    # performs too (against this simulator, for posts it does not have).
+    reactions = [
+        c for c in world.sim.calls("POST", "/posts/reaction") if c.account_id == member.unipile_account_id
+    ]
+    assert len(reactions) == 1
     assert list(sim_post.reactions) == [member.provider_id]
     assert [c.author.provider_id for c in sim_post.comments] == [member.provider_id]
     actions = {r["linkedin_action_id"] for r in rows}
