@@ -65,6 +65,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+# isort: off
+import _venv  # noqa: F401 - first: `python bench/day.py` sets up and runs in the project's environment
+
+# isort: on
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
