@@ -376,38 +376,7 @@ class WorkerProcess:
 # --- where the CPU goes ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class Meter:
-    """CPU seconds of named processes, and of the PostgreSQL server's processes, from /proc."""
-
-    pids: dict[str, int | None]
-    postmaster: int | None
-    start: dict[str, dict[int, float]] = field(default_factory=dict)
-
-    def _snapshot(self) -> dict[str, dict[int, float]]:
-        snap: dict[str, dict[int, float]] = {part: {} for part in (*self.pids, "postgres")}
-        for part, pid in self.pids.items():
-            if pid is not None and (found := pipeline._stat(pid)) is not None:
-                snap[part][pid] = found[1]
-        if self.postmaster is not None:
-            for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit():
-                    continue
-                pid = int(entry.name)
-                found = pipeline._stat(pid)
-                if found is not None and self.postmaster in (pid, found[0]):
-                    snap["postgres"][pid] = found[1]
-        return snap
-
-    def begin(self) -> None:
-        self.start = self._snapshot()
-
-    def end(self) -> dict[str, float]:
-        now = self._snapshot()
-        return {
-            part: sum(cpu - self.start[part].get(pid, 0.0) for pid, cpu in pids.items())
-            for part, pids in now.items()
-        }
+Meter = pipeline.Meter  # CPU seconds of named processes and of PostgreSQL, from /proc
 
 
 # --- revOS set-up -------------------------------------------------------------------------------------------

@@ -316,21 +316,18 @@ def _stat(pid: int) -> tuple[int, float] | None:
 
 
 @dataclass
-class CpuMeter:
-    """CPU seconds used by this process (worker, monitor, and the simulator unless it has a process of
-    its own), by the PostgreSQL processes of this bench's server, and by the simulator's process."""
+class Meter:
+    """CPU seconds of named processes, and of the PostgreSQL server's processes, from /proc."""
 
+    pids: dict[str, int | None]
     postmaster: int | None
-    sim_pid: int | None
     start: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def _snapshot(self) -> dict[str, dict[int, float]]:
-        snap: dict[str, dict[int, float]] = {"worker": {}, "postgres": {}, "simulator": {}}
-        me = _stat(os.getpid())
-        if me is not None:
-            snap["worker"][os.getpid()] = me[1]
-        if self.sim_pid is not None and (sim := _stat(self.sim_pid)) is not None:
-            snap["simulator"][self.sim_pid] = sim[1]
+        snap: dict[str, dict[int, float]] = {part: {} for part in (*self.pids, "postgres")}
+        for part, pid in self.pids.items():
+            if pid is not None and (found := _stat(pid)) is not None:
+                snap[part][pid] = found[1]
         if self.postmaster is not None:
             for entry in Path("/proc").iterdir():
                 pid = int(entry.name) if entry.name.isdigit() else None
@@ -349,6 +346,12 @@ class CpuMeter:
             part: sum(cpu - self.start[part].get(pid, 0.0) for pid, cpu in pids.items())
             for part, pids in now.items()
         }
+
+
+def CpuMeter(postmaster: int | None, sim_pid: int | None) -> Meter:
+    """CPU seconds used by this process (worker, monitor, and the simulator unless it has a process of
+    its own), by the PostgreSQL processes of this bench's server, and by the simulator's process."""
+    return Meter({"worker": os.getpid(), "simulator": sim_pid}, postmaster)
 
 
 def postmaster_pid(root: Path) -> int | None:
