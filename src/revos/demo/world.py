@@ -287,6 +287,9 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+API_KEEPALIVE_SECONDS = 2.0
+
+
 @contextlib.asynccontextmanager
 async def _serve_api(runtime: Runtime, host: str, port: int) -> AsyncIterator[str]:
 
@@ -384,7 +387,13 @@ async def open_stage(settings: Settings, options: DemoOptions, clock: DemoClock)
             async with _serve_api(runtime, options.host, options.port) as api_url:
                 settings.public_base_url = api_url
                 async with httpx.AsyncClient(
-                    base_url=api_url, headers={"X-API-Key": tenant.api_key}, timeout=30.0, trust_env=False
+                    base_url=api_url,
+                    headers={"X-API-Key": tenant.api_key},
+                    timeout=30.0,
+                    trust_env=False,
+                    # Idle connections are dropped before the server's keep-alive (uvicorn: 5 s) ends: one
+                    # reused at the moment the server closes it fails the request (httpx.ReadError).
+                    limits=httpx.Limits(keepalive_expiry=API_KEEPALIVE_SECONDS),
                 ) as api:
                     stage = Stage(runtime, settings, clock, world, receiver, tenant, api_url, api)
                     try:
