@@ -302,3 +302,58 @@ async def test_a_lane_reserves_what_the_caps_allow_and_one_action_per_gap(
     refused = await _reserve(runtime, spaced["id"], "comment", now + timedelta(seconds=30))
     assert not refused.allowed
     assert "gap" in refused.reason
+
+
+async def test_one_round_reserves_for_many_accounts_each_within_its_own_budget(
+    owner: Conn, runtime: Runtime, tenant: Tenant, clock: ManualClock
+) -> None:
+    free = {"working_hours_enabled": False, "warmup_days": 0}
+    capped = await make_linkedin_account(
+        owner, client_id=tenant.client_id, safety={"cap_reaction": 2, **NO_GAP, **free}
+    )
+    # Spaced, its reactions spent for the day: the round gives it a comment instead, one per gap.
+    spent = await make_linkedin_account(owner, client_id=tenant.client_id,
+                                        safety={"cap_reaction": 1, "gap_min_seconds": 60, "gap_max_seconds": 60,
+                                                **free})  # fmt: skip
+    paused = await make_linkedin_account(owner, client_id=tenant.client_id, safety={**NO_GAP, **free})
+    now = clock.now()
+    await owner.execute(
+        "insert into account_daily_usage (client_id, linkedin_account_id, day, kind, used)"
+        " values (%s, %s, %s, 'reaction', 1)",
+        (tenant.client_id, spent["id"], now.date()),
+    )
+    await owner.execute(
+        "update linkedin_accounts set paused_at = %s, pause_source = 'manual', pause_reason = 'by hand'"
+        " where id = %s",
+        (now, paused["id"]),
+    )
+    gone = UUID(int=7)
+    wants = {
+        capped["id"]: ["reaction", "comment", "reaction", "reaction"],
+        spent["id"]: ["reaction", "comment", "comment"],
+        paused["id"]: ["comment"],
+        gone: ["reaction"],
+    }
+    async with runtime.db.service() as conn:
+        budgets = await safety.reserve_accounts(conn, wants, now=now, settings=runtime.settings)
+        assert set(budgets) == {capped["id"], spent["id"], paused["id"]}  # a vanished account is left out
+        assert [r.allowed for r in budgets[capped["id"]].each] == [True, True, True, False]
+        assert "daily reaction cap reached (2)" in budgets[capped["id"]].each[3].reason
+        assert [r.allowed for r in budgets[spent["id"]].each] == [False, True, False]
+        assert "daily reaction cap reached (1)" in budgets[spent["id"]].each[0].reason
+        assert budgets[spent["id"]].each[2].not_before == now + timedelta(seconds=60)
+        assert [r.allowed for r in budgets[paused["id"]].each] == [False]
+        assert "by hand" in budgets[paused["id"]].each[0].reason
+        assert await safety.usage(conn, account_id=capped["id"], day=now.date()) == {
+            "reaction": 2,
+            "comment": 1,
+        }
+        assert await safety.usage(conn, account_id=spent["id"], day=now.date()) == {
+            "reaction": 1,
+            "comment": 1,
+        }
+        assert await safety.usage(conn, account_id=paused["id"], day=now.date()) == {}
+    # The spaced account's gap holds after the round, whichever way it asks next.
+    refused = await _reserve(runtime, spent["id"], "comment", now + timedelta(seconds=30))
+    assert not refused.allowed
+    assert "gap" in refused.reason

@@ -120,16 +120,19 @@ BUDGET_COLUMNS = (
 LEGACY_COUNTED = frozenset({"dm", "post"})
 
 
-async def lock_budget(conn: Conn, account_id: UUID) -> dict[str, Any] | None:
-    """The account's budget state, locked for the rest of the transaction.
+async def lock_budgets(conn: Conn, account_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    """The accounts' budget state, locked for the rest of the transaction, in id order (two callers locking
+    overlapping sets wait for each other, never in a cycle).
 
     `no key update`: serialises the account's reservations without waiting for the transactions that only
     reference the account (a comment poll inserting its leads' sequences)."""
-    return await (
+    rows = await (
         await conn.execute(
-            f"select {BUDGET_COLUMNS} from linkedin_accounts where id = %s for no key update", (account_id,)
+            f"select {BUDGET_COLUMNS} from linkedin_accounts where id = any(%s) order by id for no key update",
+            (sorted(account_ids),),
         )
-    ).fetchone()
+    ).fetchall()
+    return {row["id"]: row for row in rows}
 
 
 async def invitations_over(conn: Conn, account_id: UUID, *, after: date, through: date) -> int:
@@ -145,51 +148,69 @@ async def invitations_over(conn: Conn, account_id: UUID, *, after: date, through
 
 
 async def take_daily_units(
-    conn: Conn, *, client_id: UUID, account_id: UUID, day: date, kind: str, n: int, cap: int
-) -> tuple[int, int]:
-    """Up to `n` more `kind` on `day`, never past `cap` (atomic, one statement): the units taken (0 when
-    the cap is reached) and the day's count after them. The caller holds the account's lock, so the
-    count read first is the one the upsert adds to."""
-    row = await (
+    conn: Conn, wants: list[tuple[UUID, UUID, date, str, int, int]]
+) -> dict[tuple[UUID, str], tuple[int, int]]:
+    """For each (client, account, day, kind, n, cap): up to `n` more `kind` on `day`, never past `cap`, all
+    in one statement; (account, kind) → the units taken (0 when the cap is reached) and the day's count
+    after them. The caller holds the accounts' locks (`lock_budgets`), and only holders of an account's
+    lock add to its counts, so the count read first is the one the upsert adds to."""
+    if not wants:
+        return {}
+    cols = list(zip(*sorted(wants, key=lambda w: (w[1], w[3])), strict=True))
+    rows = await (
         await conn.execute(
             """
-            with before as (
-              select coalesce((select used from account_daily_usage
-                               where linkedin_account_id = %(a)s and day = %(d)s and kind = %(k)s
-                               for update), 0) as used
+            with v as (
+              select * from unnest(%s::uuid[], %s::uuid[], %s::date[], %s::text[], %s::int[], %s::int[])
+                as v(client_id, account_id, day, kind, n, cap)
+            ), before as (
+              select v.*, coalesce(u.used, 0) as used from v
+              left join account_daily_usage u
+                on u.linkedin_account_id = v.account_id and u.day = v.day and u.kind = v.kind
             ), taken as (
               insert into account_daily_usage as u (client_id, linkedin_account_id, day, kind, used)
-              select %(c)s, %(a)s, %(d)s, %(k)s, least(%(n)s, %(cap)s - before.used) from before
-              where before.used < %(cap)s
+              select client_id, account_id, day, kind, least(n, cap - used) from before
+              where used < cap and n > 0
+              order by account_id, kind
               on conflict (linkedin_account_id, day, kind) do update set used = u.used + excluded.used
-              where u.used + excluded.used <= %(cap)s
-              returning used
+              returning linkedin_account_id, kind, used
             )
-            select before.used as before, taken.used as used from before left join taken on true
+            select b.account_id, b.kind, b.used as before, t.used as after from before b
+            left join taken t on t.linkedin_account_id = b.account_id and t.kind = b.kind
             """,
-            {"c": client_id, "a": account_id, "d": day, "k": kind, "n": n, "cap": cap},
+            [list(c) for c in cols],
         )
-    ).fetchone()
-    assert row is not None
-    if row["used"] is None:
-        return 0, int(row["before"])
-    return int(row["used"]) - int(row["before"]), int(row["used"])
+    ).fetchall()
+    out: dict[tuple[UUID, str], tuple[int, int]] = {}
+    for row in rows:
+        if row["after"] is None:
+            out[(row["account_id"], row["kind"])] = (0, int(row["before"]))
+        else:
+            out[(row["account_id"], row["kind"])] = (
+                int(row["after"]) - int(row["before"]),
+                int(row["after"]),
+            )
+    return out
 
 
-async def space_next_action(conn: Conn, account_id: UUID, *, at: datetime, kind: str, used: int) -> None:
-    """No action before `at`; the legacy daily counters follow today's DM and post counts. Writes only
-    what changes (an audited update that changes nothing still costs an entry)."""
-    column = {"dm": "daily_dm_count", "post": "daily_post_count"}.get(kind)
-    legacy = sql.SQL(", {} = %(used)s").format(sql.Identifier(column)) if column else sql.SQL("")
-    changed = (
-        sql.SQL(" or {} is distinct from %(used)s").format(sql.Identifier(column)) if column else sql.SQL("")
-    )
+async def space_next_actions(conn: Conn, spacing: list[tuple[UUID, datetime, str, int]]) -> None:
+    """For each (account, at, kind, used): no action before `at`; the legacy daily counters follow today's
+    DM and post counts. Writes only what changes (an audited update that changes nothing still costs an
+    entry)."""
+    if not spacing:
+        return
+    cols = list(zip(*spacing, strict=True))
     await conn.execute(
-        sql.SQL(
-            "update linkedin_accounts set next_action_at = greatest(next_action_at, %(at)s){}"
-            " where id = %(id)s and (next_action_at is null or next_action_at < %(at)s{})"
-        ).format(legacy, changed),
-        {"at": at, "used": used, "id": account_id},
+        """
+        update linkedin_accounts a set next_action_at = greatest(a.next_action_at, v.at),
+          daily_dm_count = case when v.kind = 'dm' then v.used else a.daily_dm_count end,
+          daily_post_count = case when v.kind = 'post' then v.used else a.daily_post_count end
+        from unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::int[]) as v(id, at, kind, used)
+        where a.id = v.id and (a.next_action_at is null or a.next_action_at < v.at
+          or (v.kind = 'dm' and a.daily_dm_count is distinct from v.used)
+          or (v.kind = 'post' and a.daily_post_count is distinct from v.used))
+        """,
+        [list(c) for c in cols],
     )
 
 

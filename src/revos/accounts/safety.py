@@ -27,7 +27,7 @@ through one model (`SafetyOverrides`); the limits as data (`SafetyOverrides`, `W
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -100,62 +100,130 @@ async def reserve_many(
     gap above 0 only the first one the caps allow is reserved (one action per gap, as one by one); with no
     gap every one the day's caps allow (one upsert per kind). The account is spaced once, and only when
     that changes something (a gap, or a kind with a legacy counter)."""
-    for kind in kinds:
-        if kind not in KINDS:
-            raise ValueError(f"unknown action kind {kind!r}")
-    row = await repo.lock_budget(conn, account_id)
-    if row is None:
+    budgets = await reserve_accounts(conn, {account_id: kinds}, now=now, settings=settings)
+    if account_id not in budgets:
         raise NotFound("LinkedIn account not found")
-    strikes = int(row["rate_limit_strikes"] or 0)
-    if row["paused_at"] is not None:
-        until = row["paused_until"]
-        if until is not None and until <= now and row["pause_source"] in ("rate_limited", "provider_error"):
-            await repo.clear_pause(conn, account_id)
-        else:
-            paused = Reservation(False, until, f"account paused: {row['pause_reason'] or 'paused'}")
-            return Reservations([paused] * len(kinds), strikes)
-    policy = Policy.of_account(settings, row["safety"])
-    local = now.astimezone(zone(row["timezone"]))
-    refused = _refusal(row, policy, local, now)
-    if refused is not None:
-        return Reservations([refused] * len(kinds), strikes)
-    day = local.date()
-    gap = random.uniform(policy.gap_min, policy.gap_max)
-    spaced = policy.gap_max > 0
-    caps: dict[str, tuple[int, Reservation | None]] = {}
-    left: dict[str, int] = {}  # units taken and not yet handed out, per kind
-    count: dict[str, int] = {}  # the day's count per kind, up to the last unit handed out
-    out: list[Reservation] = []
+    return budgets[account_id]
+
+
+async def reserve_accounts(
+    conn: Conn, wants: Mapping[UUID, Sequence[str]], *, now: datetime, settings: Settings
+) -> dict[UUID, Reservations]:
+    """`reserve_many` for several accounts at once (the pod executor's rounds): the accounts locked in one
+    statement, and the units of every account and kind taken in one more (two when a spaced account's
+    first kind is at its cap). An account that no longer exists is left out of the answer."""
+    for kinds in wants.values():
+        for kind in kinds:
+            if kind not in KINDS:
+                raise ValueError(f"unknown action kind {kind!r}")
+    rows = await repo.lock_budgets(conn, list(wants))
+    plans: list[_Plan] = []
+    out: dict[UUID, Reservations] = {}
+    for account_id, kinds in wants.items():
+        row = rows.get(account_id)
+        if row is None:
+            continue
+        strikes = int(row["rate_limit_strikes"] or 0)
+        if row["paused_at"] is not None:
+            until = row["paused_until"]
+            if (
+                until is not None
+                and until <= now
+                and row["pause_source"] in ("rate_limited", "provider_error")
+            ):
+                await repo.clear_pause(conn, account_id)
+            else:
+                paused = Reservation(False, until, f"account paused: {row['pause_reason'] or 'paused'}")
+                out[account_id] = Reservations([paused] * len(kinds), strikes)
+                continue
+        policy = Policy.of_account(settings, row["safety"])
+        local = now.astimezone(zone(row["timezone"]))
+        refused = _refusal(row, policy, local, now)
+        if refused is not None:
+            out[account_id] = Reservations([refused] * len(kinds), strikes)
+            continue
+        caps = {kind: await _cap(conn, row, policy, kind, local, now) for kind in dict.fromkeys(kinds)}
+        plans.append(_Plan(row, policy, now, local, list(kinds), caps, strikes))
+    while wanted := [w for plan in plans for w in plan.advance()]:
+        taken = await repo.take_daily_units(conn, wanted)
+        for plan in plans:
+            plan.took(taken)
+    spacing = [s for plan in plans if (s := plan.spacing()) is not None]
+    await repo.space_next_actions(conn, spacing)
+    for plan in plans:
+        out[plan.row["id"]] = Reservations(plan.out, plan.strikes)
+    return out
+
+
+@dataclass
+class _Plan:
+    """One account's reservations (`reserve_accounts`): walks its kinds in order, asking for the units it
+    needs (`advance`), told what was taken (`took`), until every kind has its answer."""
+
+    row: dict[str, Any]
+    policy: Policy
+    now: datetime
+    local: datetime
+    kinds: list[str]
+    caps: dict[str, tuple[int, Reservation | None]]
+    strikes: int
+    out: list[Reservation] = field(default_factory=list)
+    left: dict[str, int] = field(default_factory=dict)  # units taken and not yet handed out, per kind
+    count: dict[str, int] = field(default_factory=dict)  # the day's count per kind, up to the last unit
     last: tuple[str, int] | None = None
-    for kind in kinds:
-        if spaced and last is not None:
-            out.append(Reservation(False, now + timedelta(seconds=gap), "spacing actions of this account"
-                                   " (randomised gap)"))  # fmt: skip
-            continue
-        if kind not in caps:
-            caps[kind] = await _cap(conn, row, policy, kind, local, now)
-        cap, refusal = caps[kind]
-        if refusal is not None:
-            out.append(refusal)
-            continue
-        if kind not in left:
-            wanted = 1 if spaced else sum(k == kind for k in kinds)
-            left[kind], used = await repo.take_daily_units(
-                conn, client_id=row["client_id"], account_id=account_id, day=day, kind=kind, n=wanted, cap=cap
+    gap: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.gap = random.uniform(self.policy.gap_min, self.policy.gap_max)
+
+    @property
+    def spaced(self) -> bool:
+        return self.policy.gap_max > 0
+
+    def advance(self) -> list[tuple[UUID, UUID, date, str, int, int]]:
+        """Answer the kinds that need no more units; the units to take before going on (none: done)."""
+        while len(self.out) < len(self.kinds):
+            kind = self.kinds[len(self.out)]
+            if self.spaced and self.last is not None:
+                self.out.append(Reservation(False, self.now + timedelta(seconds=self.gap),
+                                            "spacing actions of this account (randomised gap)"))  # fmt: skip
+                continue
+            cap, refusal = self.caps[kind]
+            if refusal is not None:
+                self.out.append(refusal)
+                continue
+            if kind not in self.left:
+                return self._wants(kind)
+            if self.left[kind] == 0:
+                self.out.append(_cap_reached(kind, cap, self.policy, self.local))
+                continue
+            self.left[kind] -= 1
+            self.count[kind] += 1
+            self.out.append(
+                Reservation(True, None, "reserved", day=self.local.date(), used=self.count[kind], cap=cap)
             )
-            count[kind] = used - left[kind]
-        if left[kind] == 0:
-            out.append(_cap_reached(kind, cap, policy, local))
-            continue
-        left[kind] -= 1
-        count[kind] += 1
-        out.append(Reservation(True, None, "reserved", day=day, used=count[kind], cap=cap))
-        last = (kind, count[kind])
-    if last is not None and (gap > 0 or last[0] in repo.LEGACY_COUNTED):
-        await repo.space_next_action(
-            conn, account_id, at=now + timedelta(seconds=gap), kind=last[0], used=last[1]
-        )
-    return Reservations(out, strikes)
+            self.last = (kind, self.count[kind])
+        return []
+
+    def _wants(self, kind: str) -> list[tuple[UUID, UUID, date, str, int, int]]:
+        """Spaced: one unit of `kind`. Else as many of every kind still to take as the kinds ask (one take)."""
+        row, day = self.row, self.local.date()
+        if self.spaced:
+            return [(row["client_id"], row["id"], day, kind, 1, self.caps[kind][0])]
+        rest = self.kinds[len(self.out) :]
+        wanted = [k for k in dict.fromkeys(rest) if k not in self.left and self.caps[k][1] is None]
+        return [(row["client_id"], row["id"], day, k, rest.count(k), self.caps[k][0]) for k in wanted]
+
+    def took(self, taken: dict[tuple[UUID, str], tuple[int, int]]) -> None:
+        for (account_id, kind), (n, used) in taken.items():
+            if account_id == self.row["id"] and kind not in self.left:
+                self.left[kind], self.count[kind] = n, used - n
+
+    def spacing(self) -> tuple[UUID, datetime, str, int] | None:
+        """The account's next moment and legacy counter, when either changes something."""
+        if self.last is None or not (self.gap > 0 or self.last[0] in repo.LEGACY_COUNTED):
+            return None
+        return (self.row["id"], self.now + timedelta(seconds=self.gap), self.last[0], self.last[1])
 
 
 def _refusal(row: dict[str, Any], policy: Policy, local: datetime, now: datetime) -> Reservation | None:

@@ -1,22 +1,23 @@
 """The ledger's protocol for many actions of one account at once (a *lane*), for callers that make many
 small actions (the pod executor): the same states and guarantees as `revos.actions.ledger.perform`, in
-two transactions for the whole lane instead of four or five per action.
+two transactions for a whole round of lanes (many accounts) instead of four or five per action.
 
 1. `begin_many` (caller's transaction): the intents of many actions, of any accounts, in one insert;
    returns the rows it created. An action whose key was already taken is not the batch's, unless it is
    still in `intent` (`unstarted`); else its caller runs `ledger.perform` for it (it may be in flight,
    ambiguous or done from an earlier run).
-2. `start` (caller's transaction): the account is locked and its budget reserved once for the lane
-   (`safety.reserve_many`: pause, status, working hours, gap, caps), and the reserved actions go
+2. `start` (caller's transaction), for many lanes at once: the accounts are locked and each one's budget
+   reserved once for its lane (`safety.reserve_accounts`: pause, status, working hours, gap, caps; one
+   statement for the locks and one for the day's units of every account), and the reserved actions go
    intent → in_flight in one update. Commit before calling.
 3. `call` (no transaction): the provider calls, one after another. A 429, a restriction or a
    disconnection stops the lane: what is left is not sent. So does a call that could no longer be answered
    before its in-flight lease ends (`action_inflight_timeout_seconds` minus the HTTP timeout), so that a
    reconciler can never take an attempt for lost while its call is still to come; and an action is not
    called once the caller's moment for it has passed (`until`: a pod activity's window).
-4. `record` (caller's transaction): confirmed actions → done in one update (`note_success` only when the
-   account has 429 strikes to forget), accepted-without-id → ambiguous, actions not called → back to
-   intent with their budget units refunded.
+4. `record` (caller's transaction), for many lanes at once: confirmed actions → done in one update
+   (`note_success` only when the account has 429 strikes to forget), accepted-without-id → ambiguous,
+   actions not called → back to intent (one update) with their budget units refunded.
 5. `answer_errors` (own transactions): each provider error goes through the ledger's per-action path
    (`ledger._record_error`: pause on 429, back to intent or failed, ambiguous → reconciled before any
    resend), and the actions not called are deferred until the account may act again.
@@ -82,38 +83,54 @@ class Lane:
     reconcile_delay: float = 0.0  # before an action accepted without an id is reconciled
 
 
-async def start(conn: Conn, runtime: Runtime, account_id: UUID, actions: list[Action]) -> Lane:
-    """Reserve the account's budget for `actions` (all its own, in `intent`) and start those it allows.
-    The others are deferred (`lane.outcomes`) with the budget's reason and moment."""
+async def start(conn: Conn, runtime: Runtime, work: Mapping[UUID, list[Action]]) -> dict[UUID, Lane]:
+    """For each account of `work`, reserve its budget for its actions (all its own, in `intent`) and start
+    those it allows, every account at once (`safety.reserve_accounts`, one `start_many`). The others are
+    deferred (`lane.outcomes`) with the budget's reason and moment."""
+    if not work:
+        return {}
     now = utcnow()
-    lane = Lane(account_id, reconcile_delay=runtime.settings.action_reconcile_delay_seconds)
-    budget = await safety.reserve_many(
-        conn, account_id=account_id, kinds=[a.kind for a in actions], now=now, settings=runtime.settings
-    )
-    lane.rate_limit_strikes = budget.rate_limit_strikes
+    settings = runtime.settings
+    budgets = await safety.reserve_accounts(
+        conn, {account_id: [a.kind for a in actions] for account_id, actions in work.items()},
+        now=now, settings=settings,
+    )  # fmt: skip
+    lanes: dict[UUID, Lane] = {}
     reserved: list[tuple[UUID, date | None]] = []
-    for action, r in zip(actions, budget.each, strict=True):
-        if r.allowed:
-            reserved.append((action.id, r.day))
-        else:
-            lane.outcomes[action.id] = ActionOutcome("deferred", action, r.reason, not_before=r.not_before)
+    for account_id, actions in work.items():
+        lane = lanes[account_id] = Lane(account_id, reconcile_delay=settings.action_reconcile_delay_seconds)
+        budget = budgets.get(account_id)
+        if budget is None:  # the account is gone: nothing of it is started
+            gone = "the LinkedIn account no longer exists"
+            lane.outcomes.update({a.id: ActionOutcome("deferred", a, gone) for a in actions})
+            continue
+        lane.rate_limit_strikes = budget.rate_limit_strikes
+        for action, r in zip(actions, budget.each, strict=True):
+            if r.allowed:
+                reserved.append((action.id, r.day))
+            else:
+                lane.outcomes[action.id] = ActionOutcome(
+                    "deferred", action, r.reason, not_before=r.not_before
+                )
     started = {row["id"]: Action.from_row(row) for row in await repo.start_many(conn, reserved, now=now)}
     days = dict(reserved)
-    busy: Counter[tuple[str, date]] = Counter()
-    for action in actions:
-        if action.id in started:
-            lane.started.append(started[action.id])
-        elif action.id in days:
-            # Started by another worker since it was read: its unit goes back, that worker answers for it.
-            day = days[action.id]
-            if day is not None:
-                busy[(action.kind, day)] += 1
-            lane.outcomes[action.id] = ActionOutcome(
-                "deferred", action, "another worker started this action", not_before=now
-            )
-    for (kind, day), n in busy.items():
+    busy: Counter[tuple[UUID, str, date]] = Counter()
+    for account_id, actions in work.items():
+        lane = lanes[account_id]
+        for action in actions:
+            if action.id in started:
+                lane.started.append(started[action.id])
+            elif action.id in days:
+                # Started by another worker since it was read: its unit goes back, that worker answers for it.
+                day = days[action.id]
+                if day is not None:
+                    busy[(account_id, action.kind, day)] += 1
+                lane.outcomes[action.id] = ActionOutcome(
+                    "deferred", action, "another worker started this action", not_before=now
+                )
+    for (account_id, kind, day), n in busy.items():
         await safety.refund(conn, account_id=account_id, kind=kind, day=day, n=n)
-    return lane
+    return lanes
 
 
 async def call(
@@ -148,43 +165,57 @@ async def call(
             return
 
 
-async def record(conn: Conn, lane: Lane) -> None:
-    """Record the calls' answers in the caller's transaction (see module doc); `lane.outcomes` then holds
-    every action's outcome but those of `lane.errors` (`answer_errors`)."""
+async def record(conn: Conn, lanes: list[Lane]) -> None:
+    """Record the calls' answers of every lane in the caller's transaction (see module doc); each
+    `lane.outcomes` then holds every action's outcome but those of `lane.errors` (`answer_errors`)."""
     now = utcnow()
     confirmed = [
-        (a, lane.ids[a.id]) for a in lane.started if lane.ids.get(a.id, ProviderIds(None)).provider_id
+        (lane, a, lane.ids[a.id])
+        for lane in lanes
+        for a in lane.started
+        if lane.ids.get(a.id, ProviderIds(None)).provider_id
     ]
     await repo.confirm_many(
-        conn, [(a.id, str(ids.provider_id), ids.chat_id) for a, ids in confirmed], now=now
+        conn, [(a.id, str(ids.provider_id), ids.chat_id) for _, a, ids in confirmed], now=now
     )
-    if confirmed and lane.rate_limit_strikes > 0:
+    for lane in {id(lane): lane for lane, _, _ in confirmed if lane.rate_limit_strikes > 0}.values():
         await safety.note_success(conn, lane.account_id)
-    for action, ids in confirmed:
+    for lane, action, ids in confirmed:
         done = replace(action, status="done", provider_id=ids.provider_id, done_at=now)
         lane.outcomes[action.id] = ActionOutcome("done", done, "performed")
-    later = now + timedelta(seconds=lane.reconcile_delay)
-    for action in lane.started:
-        unknown = action.id in lane.ids and not lane.ids[action.id].provider_id
-        if not unknown and action is not lane.crashed:
-            continue
-        why = "the provider accepted the action without returning its id"
-        if action is lane.crashed:
-            why = f"{type(lane.crash).__name__}: {lane.crash}"
-        await repo.mark_ambiguous(conn, action.id, why, attempt=action.attempts)
-        lane.outcomes[action.id] = ActionOutcome(
-            "ambiguous", replace(action, status="ambiguous"), "outcome unknown: reconciling", not_before=later
-        )
+    for lane in lanes:
+        later = now + timedelta(seconds=lane.reconcile_delay)
+        for action in lane.started:
+            unknown = action.id in lane.ids and not lane.ids[action.id].provider_id
+            if not unknown and action is not lane.crashed:
+                continue
+            why = "the provider accepted the action without returning its id"
+            if action is lane.crashed:
+                why = f"{type(lane.crash).__name__}: {lane.crash}"
+            await repo.mark_ambiguous(conn, action.id, why, attempt=action.attempts)
+            lane.outcomes[action.id] = ActionOutcome(
+                "ambiguous", replace(action, status="ambiguous"), "outcome unknown: reconciling",
+                not_before=later,
+            )  # fmt: skip
+    account = {a.id: lane.account_id for lane in lanes for a in lane.not_called}
     released = await repo.release_many(
-        conn, [(a.id, a.attempts) for a in lane.not_called], "not sent: the lane stopped before it"
+        conn,
+        [(a.id, a.attempts) for lane in lanes for a in lane.not_called],
+        "not sent: the lane stopped before it",
     )
-    units = Counter((r["kind"], r["reserved_day"]) for r in released if r["reserved_day"] is not None)
-    for (kind, day), n in units.items():
-        await safety.refund(conn, account_id=lane.account_id, kind=kind, day=day, n=n)
-    for action in lane.not_called:
-        lane.outcomes[action.id] = ActionOutcome(
-            "deferred", replace(action, status="intent", reserved_day=None), "not sent yet", not_before=now
-        )
+    units = Counter(
+        (account[r["id"]], r["kind"], r["reserved_day"]) for r in released if r["reserved_day"] is not None
+    )
+    for (account_id, kind, day), n in units.items():
+        await safety.refund(conn, account_id=account_id, kind=kind, day=day, n=n)
+    for lane in lanes:
+        for action in lane.not_called:
+            lane.outcomes[action.id] = ActionOutcome(
+                "deferred",
+                replace(action, status="intent", reserved_day=None),
+                "not sent yet",
+                not_before=now,
+            )
 
 
 async def answer_errors(runtime: Runtime, lane: Lane, reconciles: Mapping[str, Reconcile]) -> None:

@@ -9,11 +9,13 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
    intents recorded in one insert (`revos.actions.lanes.begin_many`), and each leased and linked to its
    action in one update; the claimed comments still without a text are then drafted (a few at once, under
    the lease: by this worker only) and their intents recorded and linked in one more transaction;
-4. each account's activities are performed in a *lane*, up to `pods_execute_lanes` accounts at once (an
-   account never acts twice at once): one transaction reserves the account's budget for all of them and
-   starts what it allows, the calls follow one after another outside any transaction, and one
-   transaction records the confirmations and settles the completed activities and their members'
-   counters (`revos.actions.lanes` says how the ledger's guarantees hold for a lane).
+4. each account's activities are performed in a *lane*, all the tick's lanes as one *round*: one
+   transaction reserves every account's budget for its activities and starts what each allows; the calls
+   follow outside any transaction, one after another within a lane, up to `pods_execute_lanes` lanes at
+   once (an account never acts twice at once); and one transaction records the confirmations and settles
+   the completed activities and their members' counters (`revos.actions.lanes` says how the ledger's
+   guarantees hold for a lane). A round costs the same few statements whether its activities fall on
+   one account or on two hundred.
 
 Every activity goes through the ledger under `pod:<account>:<post social_id>:<kind>` (`ledger_key`; kind
 `reaction`, `comment` or `repost`, target the post's `social_id`): one account likes, comments on or
@@ -34,8 +36,8 @@ Past its window, an activity whose action may have happened, or is in flight in 
 settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
 
 A tick costs, per activity performed, about one write to the activity for the claim and one to settle it,
-three to its ledger row (intent, start, confirm), and per lane one lock of the account, one budget upsert
-per kind and one counter update per member.
+three to its ledger row (intent, start, confirm), and per account in the round one lock of the account,
+one budget upsert per kind and one counter update per member, all in a handful of statements per round.
 """
 
 from __future__ import annotations
@@ -106,17 +108,19 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
         tick.drafted += await _draft_claimed(runtime, untexted, accounts)
     tick.claimed = len(claimed)
     lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
+    fresh = {account_id: work.fresh for account_id, work in accounts.items() if work.fresh}
+    if fresh:
+        try:
+            for outcome in await _round(runtime, fresh, lanes_at_once):
+                tick.count(outcome)
+        except Exception:
+            log.exception("a pod round of %d accounts failed; its activities are retried", len(fresh))
+            for work in fresh.values():
+                for _ in work:
+                    tick.count("error")
 
-    async def account(account_id: UUID, work: _Account) -> None:
+    async def one_by_one(work: _Account) -> None:
         async with lanes_at_once:
-            if work.fresh:
-                try:
-                    for outcome in await _lane(runtime, account_id, work.fresh):
-                        tick.count(outcome)
-                except Exception:
-                    log.exception("pod lane of account %s failed; its activities are retried", account_id)
-                    for _ in work.fresh:
-                        tick.count("error")
             for activity_id in work.others:
                 try:
                     tick.count(await perform(runtime, activity_id))
@@ -124,7 +128,7 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
                     log.exception("pod activity %s failed to run; it is retried after its lease", activity_id)
                     tick.count("error")
 
-    await asyncio.gather(*(account(i, work) for i, work in accounts.items()))
+    await asyncio.gather(*(one_by_one(work) for work in accounts.values() if work.others))
     return tick
 
 
@@ -228,41 +232,64 @@ async def _draft_claimed(
     return len(texts)
 
 
-async def _lane(runtime: Runtime, account_id: UUID, work: list[tuple[dict[str, Any], Action]]) -> list[str]:
-    """One account's new intents through `revos.actions.lanes` (see module doc). Returns what became of
-    each activity."""
+async def _round(
+    runtime: Runtime,
+    work: dict[UUID, list[tuple[dict[str, Any], Action]]],
+    lanes_at_once: asyncio.Semaphore,
+) -> list[str]:
+    """The accounts' new intents through `revos.actions.lanes`, one lane per account, every lane started in
+    one transaction and recorded in one more (see module doc). Returns what became of each activity."""
     results: list[str] = []
-    work = sorted(work, key=lambda w: w[0]["scheduled_for"])  # the order they fell due
+    work = {account_id: sorted(w, key=lambda w: w[0]["scheduled_for"]) for account_id, w in work.items()}
+    everything = [(a, action) for w in work.values() for a, action in w]
     async with runtime.db.service(actor="pods") as conn:
-        due = await execution_repo.still_due(conn, [a["id"] for a, _ in work])
-        live = [(a, action) for a, action in work if due.get(a["id"])]
-        lane = await lanes.start(conn, runtime, account_id, [action for _, action in live]) if live else None
-    for a, action in work:
+        due = await execution_repo.still_due(conn, [a["id"] for a, _ in everything])
+        live = {account_id: [action for a, action in w if due.get(a["id"])] for account_id, w in work.items()}
+        lanes_of = await lanes.start(conn, runtime, {i: actions for i, actions in live.items() if actions})
+    for a, action in everything:
         if a["id"] not in due:  # settled since it was claimed: nothing is sent
             await activity.settle_action(runtime, a, action.id, "the activity was settled meanwhile")
             results.append("settled")
         elif not due[a["id"]]:  # its member or pod paused since: skipped as `perform` says why
             results.append(await perform(runtime, a["id"]))
-    if lane is None:
+    if not lanes_of:
         return results
-    of_action = {action.id: a for a, action in live}
-    await lanes.call(runtime, lane, CALL, {i: a["window_ends_at"] for i, a in of_action.items()})
-    late = {x.id for x in lane.late}
-    pending_answer = set(lane.errors) | (
-        {x.id for x in lane.not_called} - late if lane.stopped_by is not None else set()
-    )
+    of_action = {action.id: a for a, action in everything if due.get(a["id"])}
+    until = {i: a["window_ends_at"] for i, a in of_action.items()}
+
+    async def call(lane: lanes.Lane) -> None:
+        async with lanes_at_once:
+            await lanes.call(runtime, lane, CALL, until)
+
+    every = list(lanes_of.values())
+    await asyncio.gather(*(call(lane) for lane in every if lane.started))
+    late = {x.id for lane in every for x in lane.late}
+    pending_answer = {
+        i
+        for lane in every
+        for i in set(lane.errors)
+        | ({x.id for x in lane.not_called} - late if lane.stopped_by is not None else set())
+    }
     async with runtime.db.service(actor="pods") as conn:
-        await lanes.record(conn, lane)
+        await lanes.record(conn, every)
         now = utcnow()
-        decided = {i: o for i, o in lane.outcomes.items() if i not in pending_answer and i not in late}
+        decided = {
+            i: o
+            for lane in every
+            for i, o in lane.outcomes.items()
+            if i not in pending_answer and i not in late
+        }
         done = [of_action[i]["id"] for i, o in decided.items() if o.status == "done"]
         await scoring.complete_many(conn, done, now)
         waits, rest = _waits(of_action, decided)
         await execution_repo.reschedule_many(conn, waits)
     results += ["completed"] * len(done) + ["waiting"] * len(waits)
-    if pending_answer:
+    for lane in every:
+        answering = [i for i in pending_answer if i in lane.errors or i in {x.id for x in lane.not_called}]
+        if not answering:
+            continue
         await lanes.answer_errors(runtime, lane, RECONCILE)
-        answered = {i: lane.outcomes[i] for i in pending_answer}
+        answered = {i: lane.outcomes[i] for i in answering}
         more_waits, more = _waits(of_action, answered)
         if more_waits:
             async with runtime.db.service(actor="pods") as conn:
