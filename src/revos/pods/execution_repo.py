@@ -333,12 +333,21 @@ async def drafts_wanted(conn: Conn, now: datetime, limit: int) -> list[UUID]:
     rows = await (
         await conn.execute(
             """
-            select a.id from pod_activities a join pods p on p.id = a.pod_id
-            where a.status = 'pending' and a.engagement_type = 'comment' and a.comment_text is null
-              and a.window_ends_at > %s and (a.approval = 'pending' or not p.auto_engage)
-            order by a.scheduled_for limit %s
+            -- Two look-ups, each on its own partial index: awaiting approval (any pod), and a manual pod's.
+            select id from (
+              (select a.id, a.scheduled_for from pod_activities a
+               where a.status = 'pending' and a.approval = 'pending' and a.engagement_type = 'comment'
+                 and a.comment_text is null and a.window_ends_at > %(now)s
+               order by a.scheduled_for limit %(limit)s)
+              union all
+              (select a.id, a.scheduled_for from pods p join pod_activities a on a.pod_id = p.id
+               where not p.auto_engage and a.status = 'pending' and a.engagement_type = 'comment'
+                 and a.comment_text is null and a.window_ends_at > %(now)s
+                 and a.approval is distinct from 'pending'
+               order by a.scheduled_for limit %(limit)s)
+            ) due order by scheduled_for limit %(limit)s
             """,
-            (now, limit),
+            {"now": now, "limit": limit},
         )
     ).fetchall()
     return [r["id"] for r in rows]
