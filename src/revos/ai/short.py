@@ -3,6 +3,7 @@ plain review of a draft. Same contract as revos.ai.writer: (request, style, fact
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 import re
@@ -229,11 +230,17 @@ def _excerpt(text: str, keywords: list[str]) -> str:
     return " ".join(clause.split()[:12]).strip("\"'“”")
 
 
+@functools.lru_cache(maxsize=512)
+def _reading(post: str) -> tuple[list[str], str]:
+    """What a post is about and its most telling clause (every member of a pod comments on the same post)."""
+    keywords = _keywords(post) or ["this"]
+    return keywords, _excerpt(post, keywords)
+
+
 def comment(request: CompletionRequest, style: Style, facts: Facts, rng: random.Random, index: int) -> str:
     """A short comment (two sentences, under 40 words) about the given post; no hashtags, no pitch."""
     post = str(facts.get("post_text") or facts.get("text") or request.prompt)
-    keywords = _keywords(post) or ["this"]
-    excerpt = _excerpt(post, keywords)
+    keywords, excerpt = _reading(post)
     keyword = keywords[index % len(keywords)] if index else keywords[0]
     values = {"excerpt": f'"{excerpt[:1].lower() + excerpt[1:]}"' if excerpt else keyword}
     values |= {"keyword": keyword, "Keyword": keyword.capitalize()}

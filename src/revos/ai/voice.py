@@ -240,14 +240,10 @@ def _middle_joint(sentence: str, joint: str) -> int | None:
 def scrub_avoided(text: str, avoid: list[str]) -> str:
     """`text` without the voice's avoided words: a plain substitute for the usual ones, else removed."""
     before = text
-    for phrase in avoid:
-        core = re.sub(r"\s*\(.*?\)\s*", "", phrase).strip()  # "leverage (as a verb)" -> "leverage"
-        if len(core) < 3:
-            continue
-        substitute = _SUBSTITUTES.get(core.lower(), "")
-        body = re.sub("['’]", "['’]", re.escape(core))
-        pattern = re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
-        text = pattern.sub(functools.partial(_same_case, substitute=substitute), text)
+    folded = text.lower().replace("’", "'")
+    for core, pattern, substitute in _avoided(tuple(avoid)):
+        if core in folded:  # the pattern can only match where the word is
+            text = pattern.sub(functools.partial(_same_case, substitute=substitute), text)
     if text == before:
         return text
     text = re.sub(r"[ \t]{2,}", " ", text)
@@ -257,17 +253,44 @@ def scrub_avoided(text: str, avoid: list[str]) -> str:
     return start.sub(lambda m: m.group(1) + m.group(2).upper(), text).strip(" ")
 
 
+@functools.lru_cache(maxsize=256)
+def _avoided(avoid: tuple[str, ...]) -> list[tuple[str, re.Pattern[str], str]]:
+    """Each avoided word's core (lower case, plain apostrophe), its pattern and its substitute."""
+    out = []
+    for phrase in avoid:
+        core = re.sub(r"\s*\(.*?\)\s*", "", phrase).strip()  # "leverage (as a verb)" -> "leverage"
+        if len(core) < 3:
+            continue
+        substitute = _SUBSTITUTES.get(core.lower(), "")
+        body = re.sub("['’]", "['’]", re.escape(core))
+        pattern = re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+        out.append((core.lower().replace("’", "'"), pattern, substitute))
+    return out
+
+
 def _same_case(found: re.Match[str], substitute: str) -> str:
     return substitute.capitalize() if substitute and found.group(0)[:1].isupper() else substitute
 
 
 def contract(text: str, casual: bool) -> str:
     """Contractions for a casual voice, full forms for a formal one."""
+    for src, pattern, dst in _contractions(casual):
+        if src in text:  # the pattern can only match where the words are
+            text = pattern.sub(dst, text)
+    return text
+
+
+@functools.lru_cache(maxsize=2)
+def _contractions(casual: bool) -> list[tuple[str, re.Pattern[str], str]]:
+    """`contract`'s replacements in order: each form, as written and capitalised, and what replaces it."""
+    out = []
     for full, short in _CONTRACTIONS.items():
         src, dst = (full, short) if casual else (short, full)
-        text = re.sub(rf"\b{re.escape(src)}\b", dst, text)
-        text = re.sub(rf"\b{re.escape(src.capitalize())}\b", dst[:1].upper() + dst[1:], text)
-    return text
+        out.append((src, re.compile(rf"\b{re.escape(src)}\b"), dst))
+        out.append(
+            (src.capitalize(), re.compile(rf"\b{re.escape(src.capitalize())}\b"), dst[:1].upper() + dst[1:])
+        )
+    return out
 
 
 def strip_emoji(text: str) -> str:
