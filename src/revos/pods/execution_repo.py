@@ -57,8 +57,20 @@ async def claim(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Due activities of auto-engaging pods, oldest first, locked for this transaction (`for update skip
     locked` on the partial index of pending `scheduled_for`), with what performing them needs (as
     `execution_context`): comments awaiting approval are not due. The caller leases them (`lease`) in the
-    same transaction."""
-    return await (
+    same transaction.
+
+    The plan is pinned to walking that index in order and stopping at `limit`: the statistics seldom know
+    how many activities fell due since they were gathered (new ones lie past the histogram's end), and on
+    an estimate of a few rows the planner joins and sorts every due activity to keep the first `limit`
+    (130 ms a tick with a backlog of 28,000, growing with it; 5 ms walking the index)."""
+    before = await (
+        await conn.execute(
+            "select current_setting('enable_sort') as sort, current_setting('enable_bitmapscan') as bitmap,"
+            " set_config('enable_sort', 'off', true), set_config('enable_bitmapscan', 'off', true)"
+        )
+    ).fetchone()
+    assert before is not None
+    rows = await (
         await conn.execute(
             f"""
             select a.*, {_CONTEXT}
@@ -77,6 +89,11 @@ async def claim(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
             {"now": now, "limit": limit},
         )
     ).fetchall()
+    await conn.execute(
+        "select set_config('enable_sort', %s, true), set_config('enable_bitmapscan', %s, true)",
+        (before["sort"], before["bitmap"]),
+    )
+    return rows
 
 
 async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: dict[UUID, UUID]) -> None:
