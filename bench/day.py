@@ -628,10 +628,22 @@ async def xact_commits(conn: psycopg.AsyncConnection[Any]) -> int:
     return int(row["xact_commit"]) if row else 0
 
 
+JOBS_SQL = (
+    "select task_name, count(*) as n from procrastinate.procrastinate_jobs where id > %s"
+    " group by 1 order by 2 desc"
+)
 POD_OUTCOMES_SQL = (
     "select status || coalesce(' (' || left(error_message, 60) || ')', '') as status, count(*) as n"
     " from pod_activities group by 1 order by 2 desc"
 )
+
+
+async def last_job_id(conn: psycopg.AsyncConnection[Any]) -> int:
+    """The queue's newest job id: the jobs the day defers come after it."""
+    row = await (
+        await conn.execute("select coalesce(max(id), 0) as id from procrastinate.procrastinate_jobs")
+    ).fetchone()
+    return int(row["id"]) if row else 0
 
 
 async def audit_trigger_ms(url: str) -> float:
@@ -819,6 +831,7 @@ async def measure(
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
         with py_spy(worker.pid, args.profile):
             commits = await xact_commits(conn)
+            job0 = await last_job_id(conn)
             t0 = datetime.now(UTC)
             meter.begin()
             started = time.perf_counter()
@@ -856,6 +869,7 @@ async def measure(
         kinds = await (await conn.execute(KINDS_SQL)).fetchall()
         audit = await (await conn.execute(AUDIT_SQL, (t0,))).fetchall()
         pods = await (await conn.execute(POD_OUTCOMES_SQL)).fetchall()
+        jobs = await (await conn.execute(JOBS_SQL, (job0,))).fetchall()
     record = await sim.record()
     await unledgered_invitations(url, record["invited"])
     raw = await raw_burst(sim, plan.raw) if plan.raw else {}
@@ -871,6 +885,12 @@ async def measure(
             f" {trigger_ms / total:.2f} ms; audit entries: {entries}"
         )
         print("   pod activities            : " + ", ".join(f"{p['status']} {p['n']}" for p in pods))
+        per_lead = max(plan.leads, 1)
+        print(
+            f"   queue jobs                : {sum(j['n'] for j in jobs)} ("
+            + ", ".join(f"{j['task_name']} {j['n']}" for j in jobs)
+            + f"); {sum(j['n'] for j in jobs) / per_lead:.1f} per lead"
+        )
 
 
 def report(
