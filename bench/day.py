@@ -824,11 +824,14 @@ async def measure(
     trigger_before = await audit_trigger_ms(url)
     worker = WorkerProcess(url, sim.url, api_url, args.concurrency)
     await worker.started()
-    meter = Meter(
-        {"worker": worker.pid, "simulator": sim.pid, "api": os.getpid()}, pipeline.postmaster_pid(root)
-    )
     finished = False
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        # This bench's own backend (progress counts, fast-forward) is measured apart, not as revOS's.
+        monitor = conn.info.backend_pid
+        meter = Meter(
+            {"worker": worker.pid, "simulator": sim.pid, "api": os.getpid(), "bench monitor": monitor},
+            pipeline.postmaster_pid(root),
+        )
         with py_spy(worker.pid, args.profile):
             commits = await xact_commits(conn)
             job0 = await last_job_id(conn)

@@ -317,7 +317,7 @@ def _stat(pid: int) -> tuple[int, float] | None:
 
 @dataclass
 class Meter:
-    """CPU seconds of named processes, and of the PostgreSQL server's processes, from /proc."""
+    """CPU seconds of named processes, and of the PostgreSQL server's other processes, from /proc."""
 
     pids: dict[str, int | None]
     postmaster: int | None
@@ -332,7 +332,8 @@ class Meter:
             for entry in Path("/proc").iterdir():
                 pid = int(entry.name) if entry.name.isdigit() else None
                 found = _stat(pid) if pid is not None else None
-                if pid is not None and found is not None and self.postmaster in (pid, found[0]):
+                named = pid in self.pids.values()  # a backend measured on its own (a bench's monitor)
+                if pid is not None and found is not None and self.postmaster in (pid, found[0]) and not named:
                     snap["postgres"][pid] = found[1]
         return snap
 
