@@ -5,8 +5,11 @@
 -- Comments awaiting a person's approval (drafted ahead so they can be read).
 create index idx_pod_activities_awaiting_approval on public.pod_activities (scheduled_for)
   where status = 'pending' and approval = 'pending';
--- Comments not drafted yet, per pod: a manual pod's are drafted ahead as suggestions.
+-- Comments not drafted yet: per pod (a manual pod's are drafted ahead as suggestions), and by when they
+-- fall due (the executor drafts those due before it claims them).
 create index idx_pod_activities_undrafted on public.pod_activities (pod_id, scheduled_for)
+  where status = 'pending' and engagement_type = 'comment' and comment_text is null;
+create index idx_pod_activities_undrafted_due on public.pod_activities (scheduled_for)
   where status = 'pending' and engagement_type = 'comment' and comment_text is null;
 -- Pending activities whose window closed (lapsed).
 create index idx_pod_activities_window on public.pod_activities (window_ends_at) where status = 'pending';

@@ -111,6 +111,21 @@ async def test_one_tick_over_several_accounts_holds_back_only_those_that_cannot_
     for r in of(paused):
         assert r["status"] == "pending"
         assert resumes <= r["scheduled_for"] < r["window_ends_at"]
+        assert r["linkedin_action_id"] is None  # deferred before its action was recorded: nothing to settle
+    assert not read_rows(
+        db_url, "select id from linkedin_actions where linkedin_account_id = %s", paused.account_id
+    )
+    # Each action the tick performed was written twice: recorded already started, then confirmed.
+    writes = read_rows(
+        db_url,
+        "select e.operation, count(*) as n from linkedin_actions la"
+        " join (select row_id, operation, table_name from audit_log"
+        "       union all select row_id, operation, table_name from audit_pending) e"
+        "   on e.table_name = 'linkedin_actions' and e.row_id = la.id::text"
+        " where la.linkedin_account_id = %s group by 1",
+        free.account_id,
+    )
+    assert {w["operation"]: w["n"] for w in writes} == {"INSERT": 4, "UPDATE": 4}
 
     await _run_until(runtime, clock, published + timedelta(minutes=181), step=60)
     final = [r for r in _pod_rows(db_url, world.pod["id"]) if r["member_id"] == paused.member_id]

@@ -2,23 +2,24 @@
 small actions (the pod executor): the same states and guarantees as `revos.actions.ledger.perform`, in
 two transactions for a whole round of lanes (many accounts) instead of four or five per action.
 
-1. `begin_many` (caller's transaction): the intents of many actions, of any accounts, in one insert;
-   returns the rows it created. An action whose key was already taken is not the batch's, unless it is
-   still in `intent` (`unstarted`); else its caller runs `ledger.perform` for it (it may be in flight,
-   ambiguous or done from an earlier run).
-2. `start` (caller's transaction), for many lanes at once: the accounts are locked and each one's budget
+1. `start` (caller's transaction), for many lanes at once: the accounts are locked and each one's budget
    reserved once for its lane (`safety.reserve_accounts`: pause, status, working hours, gap, caps; one
-   statement for the locks and one for the day's units of every account), and the reserved actions go
-   intent → in_flight in one update. Commit before calling.
-3. `call` (no transaction): the provider calls, one after another. A 429, a restriction or a
+   statement for the locks and one for the day's units of every account). New actions the budgets allow
+   are recorded already started (`in_flight`, attempt 1: intent and start in one row write, one insert
+   for all); an action recorded earlier and still in `intent` (`unstarted`) goes intent → in_flight (one
+   update for all). A new action whose key is taken meanwhile is not the lane's (`lane.taken`: its caller
+   runs `ledger.perform` for the action that holds the key); a new action the budget defers is not
+   recorded at all (`lane.unrecorded`). Commit before calling: an action is in the ledger, in flight,
+   before its request can leave.
+2. `call` (no transaction): the provider calls, one after another. A 429, a restriction or a
    disconnection stops the lane: what is left is not sent. So does a call that could no longer be answered
    before its in-flight lease ends (`action_inflight_timeout_seconds` minus the HTTP timeout), so that a
    reconciler can never take an attempt for lost while its call is still to come; and an action is not
    called once the caller's moment for it has passed (`until`: a pod activity's window).
-4. `record` (caller's transaction), for many lanes at once: confirmed actions → done in one update
+3. `record` (caller's transaction), for many lanes at once: confirmed actions → done in one update
    (`note_success` only when the account has 429 strikes to forget), accepted-without-id → ambiguous,
    actions not called → back to intent (one update) with their budget units refunded.
-5. `answer_errors` (own transactions): each provider error goes through the ledger's per-action path
+4. `answer_errors` (own transactions): each provider error goes through the ledger's per-action path
    (`ledger._record_error`: pause on 429, back to intent or failed, ambiguous → reconciled before any
    resend), and the actions not called are deferred until the account may act again.
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -43,17 +44,6 @@ from revos.linkedin.errors import UnipileError
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.actions")
-
-
-async def begin_many(conn: Conn, intents: list[Mapping[str, Any]]) -> dict[str, Action]:
-    """Record many intents (each: client_id, linkedin_account_id, kind, action_key, target, payload) in
-    one statement. Returns the actions created now, by key; a key already taken is left out."""
-    for intent in intents:
-        if intent["kind"] not in safety.KINDS:
-            raise ValueError(f"unknown action kind {intent['kind']!r}")
-    # In key order: two batches sharing keys wait for each other, never in a cycle.
-    rows = await repo.insert_intents(conn, sorted(intents, key=lambda i: str(i["action_key"])))
-    return {row["action_key"]: Action.from_row(row) for row in rows}
 
 
 async def unstarted(conn: Conn, action_ids: list[UUID]) -> dict[UUID, Action]:
@@ -75,6 +65,8 @@ class Lane:
     ids: dict[UUID, ProviderIds] = field(default_factory=dict)  # what the provider answered, per call
     errors: dict[UUID, UnipileError] = field(default_factory=dict)
     not_called: list[Action] = field(default_factory=list)  # released, their budget units refunded
+    unrecorded: set[UUID] = field(default_factory=set)  # new actions not recorded: deferred, or key taken
+    taken: set[UUID] = field(default_factory=set)  # of those, the ones whose key another action holds
     late: list[Action] = field(default_factory=list)  # of those, the ones past their `until`
     crash: Exception | None = None  # a call that is a bug: that action is left ambiguous
     crashed: Action | None = None
@@ -83,54 +75,92 @@ class Lane:
     reconcile_delay: float = 0.0  # before an action accepted without an id is reconciled
 
 
-async def start(conn: Conn, runtime: Runtime, work: Mapping[UUID, list[Action]]) -> dict[UUID, Lane]:
-    """For each account of `work`, reserve its budget for its actions (all its own, in `intent`) and start
-    those it allows, every account at once (`safety.reserve_accounts`, one `start_many`). The others are
-    deferred (`lane.outcomes`) with the budget's reason and moment."""
+async def start(
+    conn: Conn, runtime: Runtime, work: Mapping[UUID, Sequence[Action | Mapping[str, Any]]]
+) -> dict[UUID, Lane]:
+    """For each account of `work`, reserve its budget for its actions and start those it allows, every
+    account at once (`safety.reserve_accounts`). An action is either recorded already and still in
+    `intent` (an `Action`: started in one update for all), or new (a mapping: client_id, linkedin_account_id,
+    kind, action_key, target, payload and its `id`: recorded already started, intent and start in one row write for all; one whose key is
+    taken meanwhile is the other action's, `lane.taken`). The others are deferred (`lane.outcomes`) with
+    the budget's reason and moment; a new action deferred is not recorded (`lane.unrecorded`)."""
     if not work:
         return {}
     now = utcnow()
     settings = runtime.settings
+    for items in work.values():
+        for item in items:
+            if not isinstance(item, Action) and item["kind"] not in safety.KINDS:
+                raise ValueError(f"unknown action kind {item['kind']!r}")
     budgets = await safety.reserve_accounts(
-        conn, {account_id: [a.kind for a in actions] for account_id, actions in work.items()},
+        conn, {account_id: [_kind(i) for i in items] for account_id, items in work.items()},
         now=now, settings=settings,
     )  # fmt: skip
     lanes: dict[UUID, Lane] = {}
     reserved: list[tuple[UUID, date | None]] = []
-    for account_id, actions in work.items():
+    fresh: list[tuple[Mapping[str, Any], date | None]] = []
+    for account_id, items in work.items():
         lane = lanes[account_id] = Lane(account_id, reconcile_delay=settings.action_reconcile_delay_seconds)
         budget = budgets.get(account_id)
-        if budget is None:  # the account is gone: nothing of it is started
-            gone = "the LinkedIn account no longer exists"
-            lane.outcomes.update({a.id: ActionOutcome("deferred", a, gone) for a in actions})
-            continue
-        lane.rate_limit_strikes = budget.rate_limit_strikes
-        for action, r in zip(actions, budget.each, strict=True):
-            if r.allowed:
-                reserved.append((action.id, r.day))
-            else:
-                lane.outcomes[action.id] = ActionOutcome(
-                    "deferred", action, r.reason, not_before=r.not_before
-                )
+        each = budget.each if budget is not None else [None] * len(items)
+        lane.rate_limit_strikes = budget.rate_limit_strikes if budget is not None else 0
+        for item, r in zip(items, each, strict=True):
+            action = item if isinstance(item, Action) else _unrecorded(item, now)
+            if r is not None and r.allowed:
+                if isinstance(item, Action):
+                    reserved.append((action.id, r.day))
+                else:
+                    fresh.append((item, r.day))
+                continue
+            if not isinstance(item, Action):
+                lane.unrecorded.add(action.id)
+            why = r.reason if r is not None else "the LinkedIn account no longer exists"
+            lane.outcomes[action.id] = ActionOutcome(
+                "deferred", action, why, not_before=r.not_before if r is not None else None
+            )
     started = {row["id"]: Action.from_row(row) for row in await repo.start_many(conn, reserved, now=now)}
-    days = dict(reserved)
+    started |= {
+        row["id"]: Action.from_row(row) for row in await repo.insert_started_many(conn, fresh, now=now)
+    }
+    days = dict(reserved) | {item["id"]: day for item, day in fresh}
     busy: Counter[tuple[UUID, str, date]] = Counter()
-    for account_id, actions in work.items():
+    for account_id, items in work.items():
         lane = lanes[account_id]
-        for action in actions:
-            if action.id in started:
-                lane.started.append(started[action.id])
-            elif action.id in days:
-                # Started by another worker since it was read: its unit goes back, that worker answers for it.
-                day = days[action.id]
+        for item in items:
+            action_id = item.id if isinstance(item, Action) else item["id"]
+            if action_id in started:
+                lane.started.append(started[action_id])
+            elif action_id in days:
+                # Started (or its key recorded) by another worker since it was read: its unit goes back,
+                # that worker answers for it.
+                day = days[action_id]
                 if day is not None:
-                    busy[(account_id, action.kind, day)] += 1
-                lane.outcomes[action.id] = ActionOutcome(
+                    busy[(account_id, _kind(item), day)] += 1
+                action = item if isinstance(item, Action) else _unrecorded(item, now)
+                if not isinstance(item, Action):
+                    lane.unrecorded.add(action_id)
+                    lane.taken.add(action_id)
+                lane.outcomes[action_id] = ActionOutcome(
                     "deferred", action, "another worker started this action", not_before=now
                 )
     for (account_id, kind, day), n in busy.items():
         await safety.refund(conn, account_id=account_id, kind=kind, day=day, n=n)
     return lanes
+
+
+def _kind(item: Action | Mapping[str, Any]) -> str:
+    return item.kind if isinstance(item, Action) else str(item["kind"])
+
+
+def _unrecorded(intent: Mapping[str, Any], now: datetime) -> Action:
+    """A new action not (yet) in the ledger, as the Action it would be in `intent`."""
+    return Action(
+        id=intent["id"], client_id=intent["client_id"], account_id=intent["linkedin_account_id"],
+        kind=intent["kind"], key=intent["action_key"], status="intent", target=intent["target"],
+        payload=dict(intent["payload"]), provider_id=None, provider_chat_id=None, attempts=0,
+        last_error=None, created_at=now, updated_at=now, started_at=None, done_at=None, reserved_day=None,
+        unipile_account_id=None,
+    )  # fmt: skip
 
 
 async def call(

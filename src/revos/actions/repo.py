@@ -118,30 +118,41 @@ async def release(conn: Conn, action_id: UUID, error: str | None, *, attempt: in
 # --- batches (revos.actions.lanes): one statement for many rows ------------------------------------------
 
 
-async def insert_intents(conn: Conn, actions: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """`insert_intent` for many actions in one statement; returns the rows it created (a key already
-    taken, or repeated in `actions`, creates nothing)."""
+async def insert_started_many(
+    conn: Conn, actions: list[tuple[Mapping[str, Any], date | None]], *, now: datetime
+) -> list[dict[str, Any]]:
+    """New actions recorded already started, each with its budget's day (intent and start in one row write:
+    `in_flight`, attempt 1, started at `now`); each action carries its `id`. Returns the rows created: a
+    key already taken creates nothing (its action is someone else's)."""
     if not actions:
         return []
+    ordered = sorted(actions, key=lambda x: str(x[0]["action_key"]))  # two batches never wait in a cycle
     return await (
         await conn.execute(
             f"""
             with created as (
-              insert into linkedin_actions
-                (client_id, linkedin_account_id, kind, action_key, target, payload)
-              select * from unnest(%s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
+              insert into linkedin_actions (id, client_id, linkedin_account_id, kind, action_key, target,
+                payload, status, attempts, started_at, reserved_day)
+              select v.id, v.client_id, v.account_id, v.kind, v.action_key, v.target, v.payload, 'in_flight', 1,
+                %s::timestamptz, v.day
+              from unnest(%s::uuid[], %s::uuid[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[],
+                %s::date[])
+                as v(id, client_id, account_id, kind, action_key, target, payload, day)
               on conflict (action_key) do nothing
               returning *
             )
             {_SELECT.replace(" linkedin_actions a ", " created a ")}
             """,
             (
-                [a["client_id"] for a in actions],
-                [a["linkedin_account_id"] for a in actions],
-                [a["kind"] for a in actions],
-                [a["action_key"] for a in actions],
-                [a["target"] for a in actions],
-                [Jsonb(a["payload"]) for a in actions],
+                now,
+                [a["id"] for a, _ in ordered],
+                [a["client_id"] for a, _ in ordered],
+                [a["linkedin_account_id"] for a, _ in ordered],
+                [a["kind"] for a, _ in ordered],
+                [a["action_key"] for a, _ in ordered],
+                [a["target"] for a, _ in ordered],
+                [Jsonb(a["payload"]) for a, _ in ordered],
+                [day for _, day in ordered],
             ),
         )
     ).fetchall()

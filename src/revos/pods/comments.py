@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -166,25 +166,16 @@ def triggers_of(row: Mapping[str, Any] | None) -> TriggerMatcher | None:
     )
 
 
-Intend = Callable[[Conn, dict[UUID, str]], Awaitable[dict[UUID, UUID]]]
-
-
 async def draft(runtime: Runtime, activity_id: UUID) -> str | None:
     """Write and check the activity's comment; store it (or skip the activity). Returns the text kept."""
     return (await draft_many(runtime, [activity_id])).get(activity_id)
 
 
-async def draft_many(
-    runtime: Runtime, activity_ids: list[UUID], *, intend: Intend | None = None
-) -> dict[UUID, str]:
+async def draft_many(runtime: Runtime, activity_ids: list[UUID]) -> dict[UUID, str]:
     """`draft` for many activities at once: their contexts read in one statement, each member's voice
     resolved once, each client's completions asked with one budget check and one usage record, and the
     texts stored in one transaction. Returns the text of each activity that has one (an activity without
-    a draft is tried again later, until its window closes; one whose variants all fail `check` is skipped).
-
-    `intend(conn, {activity id: text})`, when given, runs in the transaction that stores the texts (the
-    activities locked first: the executor's order) and returns the ledger action recorded for each (those
-    it records), linked to the activity in the same write."""
+    a draft is tried again later, until its window closes; one whose variants all fail `check` is skipped)."""
     kept: dict[UUID, str] = {}
     async with runtime.db.service(actor="pods") as conn:
         contexts = []
@@ -216,7 +207,7 @@ async def draft_many(
             else:  # tried again on the next tick, until the window closes
                 log.warning("pod comment %s: no draft (%s)", ctx["id"], answer)
     if written:
-        kept |= await _store([c for c in contexts if c["id"] in written], written, runtime, intend)
+        kept |= await _store([c for c in contexts if c["id"] in written], written, runtime)
     return kept
 
 
@@ -236,7 +227,7 @@ def _request(ctx: Mapping[str, Any], voice: Mapping[str, Any]) -> CompletionRequ
 
 
 async def _store(
-    contexts: list[dict[str, Any]], written: dict[UUID, list[str]], runtime: Runtime, intend: Intend | None
+    contexts: list[dict[str, Any]], written: dict[UUID, list[str]], runtime: Runtime
 ) -> dict[UUID, str]:
     """Check each activity's variants and store the first that passes (against the comments already on
     its post, and those chosen now for the same post), in one transaction."""
@@ -270,8 +261,7 @@ async def _store(
                     missed=False,
                     now=now,
                 )
-        actions = await intend(conn, chosen) if intend is not None and chosen else {}
-        await execution_repo.set_comment_texts(conn, {i: (t, actions.get(i)) for i, t in chosen.items()})
+        await execution_repo.set_comment_texts(conn, chosen)
     return chosen
 
 

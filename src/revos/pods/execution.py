@@ -3,17 +3,17 @@
 One tick (`run_due`, the worker's periodic `pods.execute`):
 
 1. activities whose window closed before anything started are skipped (missed);
-2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted;
-3. due activities of auto-engaging pods are claimed in one transaction: selected with what performing
-   them needs (`for update skip locked` on the partial index of pending `scheduled_for`), their ledger
-   intents recorded in one insert (`revos.actions.lanes.begin_many`), and each leased and linked to its
-   action in one update; the claimed comments still without a text are then drafted (a few at once, under
-   the lease: by this worker only) and their intents recorded and linked in one more transaction;
-4. each account's activities are performed in a *lane*, all the tick's lanes as one *round*: one
-   transaction reserves every account's budget for its activities and starts what each allows; the calls
-   follow outside any transaction, one after another within a lane, up to `pods_execute_lanes` lanes at
-   once (an account never acts twice at once); and one transaction records the confirmations and settles
-   the completed activities and their members' counters (`revos.actions.lanes` says how the ledger's
+2. comments someone will read first (awaiting approval, or suggested in manual pods) are drafted, and so
+   are the due comments of auto-engaging pods still without a text (a few at once);
+3. each account's due activities are performed in a *lane*, all the tick's lanes as one *round*. One
+   transaction claims the due activities of auto-engaging pods (`for update skip locked`, walking the
+   partial index of pending `scheduled_for`), reserves every account's budget for its activities
+   (`revos.actions.lanes.start`), records the actions the budgets allow already started (intent and start
+   in one row write), and leases each activity and links it to its action in one update; an activity the
+   budget defers is moved to when its account may act in the same update's stead. The calls follow
+   outside any transaction, one after another within a lane, up to `pods_execute_lanes` lanes at once (an
+   account never acts twice at once); one transaction records the confirmations and settles the
+   completed activities and their members' counters (`revos.actions.lanes` says how the ledger's
    guarantees hold for a lane). A round costs the same few statements whether its activities fall on
    one account or on two hundred.
 
@@ -21,13 +21,14 @@ Every activity goes through the ledger under `pod:<account>:<post social_id>:<ki
 `reaction`, `comment` or `repost`, target the post's `social_id`): one account likes, comments on or
 reposts one post once, whichever pods it shares with the author.
 
-Only plain new intents take the lane: an activity whose action was already recorded (by an earlier run:
-in flight, ambiguous, done; or by another pod's activity on the same post), a comment still without a
-text, an activity of a paused member or pod, or past its window, goes through `revos.pods.activity.perform`
-(`ledger.perform` per action, with reconciliation before anything is sent again), after its account's lane.
-A provider error in a lane goes through the ledger's per-action path: a 429, a restriction or a
-disconnection pauses the account and stops its lane (the rest is not sent, its budget units refunded);
-a timeout leaves the action ambiguous, reconciled (the post read back) before any resend.
+Only new actions, and an activity's own intent from an earlier run never started, take the lane: an
+activity whose action was already started (in flight, ambiguous, done; or recorded by another pod's
+activity on the same post), a comment still without a text, an activity of a paused member or pod, or
+past its window, goes through `revos.pods.activity.perform` (`ledger.perform` per action, with
+reconciliation before anything is sent again), after the round. A provider error in a lane goes through
+the ledger's per-action path: a 429, a restriction or a disconnection pauses the account and stops its
+lane (the rest is not sent, its budget units refunded); a timeout leaves the action ambiguous, reconciled
+(the post read back) before any resend.
 
 What becomes of an activity (`revos.pods.activity.conclude`): `completed` only with the provider's
 confirmation (a reaction: Unipile's `ReactionAdded`); deferred by the budget, working hours, a gap or a
@@ -35,8 +36,8 @@ pause: moved to when the account may act, if that is still inside the window, el
 Past its window, an activity whose action may have happened, or is in flight in another worker, is
 settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
 
-A tick costs, per activity performed, about one write to the activity for the claim and one to settle it,
-three to its ledger row (intent, start, confirm), and per account in the round one lock of the account,
+A tick costs, per activity performed, one write to the activity for the claim and one to settle it, two
+to its ledger row (recorded started, confirmed), and per account in the round one lock of the account,
 one budget upsert per kind and one counter update per member, all in a handful of statements per round.
 """
 
@@ -44,11 +45,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from revos.actions import lanes
 from revos.actions.models import Action
@@ -79,8 +79,8 @@ class Tick:
 
 @dataclass
 class _Account:
-    fresh: list[tuple[dict[str, Any], Action]] = field(default_factory=list)  # the lane: new intents
-    others: list[UUID] = field(default_factory=list)  # one by one, after the lane
+    fresh: list[tuple[dict[str, Any], Action | dict[str, Any]]] = field(default_factory=list)  # the lane
+    others: list[UUID] = field(default_factory=list)  # one by one, after the round
 
 
 async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime | None = None) -> Tick:
@@ -93,31 +93,30 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
         for row in lapsed:
             await scoring.rescore(conn, row["member_id"], row["pod_id"], now)
         drafts = await execution_repo.drafts_wanted(conn, now, limit)
+        undrafted = await execution_repo.undrafted_due(conn, now, limit)
     tick.lapsed = len(lapsed)
     for activity_id in drafts:
         if await comments.draft(runtime, activity_id):
             tick.drafted += 1
+    if undrafted:
+        tick.drafted += len(await comments.draft_many(runtime, undrafted))
     lease = timedelta(seconds=runtime.settings.pods_lease_seconds)
     async with runtime.db.service(actor="pods") as conn:
         claimed = await execution_repo.claim(conn, now, limit)
-        accounts, untexted = await _intents(conn, claimed, now)
-        links = {a["id"]: action.id for acc in accounts.values() for a, action in acc.fresh
-                 if a["linkedin_action_id"] is None}  # fmt: skip
-        await execution_repo.lease(conn, [r["id"] for r in claimed], now + lease, links)
-    if untexted:
-        tick.drafted += await _draft_claimed(runtime, untexted, accounts)
+        accounts = await _classify(conn, claimed, now)
+        round_ = await _start(conn, runtime, claimed, accounts, now + lease)
     tick.claimed = len(claimed)
+    for outcome in round_.settled:
+        tick.count(outcome)
     lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
-    fresh = {account_id: work.fresh for account_id, work in accounts.items() if work.fresh}
-    if fresh:
+    if round_.lanes:
         try:
-            for outcome in await _round(runtime, fresh, lanes_at_once):
+            for outcome in await _round(runtime, round_, lanes_at_once):
                 tick.count(outcome)
         except Exception:
-            log.exception("a pod round of %d accounts failed; its activities are retried", len(fresh))
-            for work in fresh.values():
-                for _ in work:
-                    tick.count("error")
+            log.exception("a pod round of %d accounts failed; its activities are retried", len(round_.lanes))
+            for _ in round_.of_action:
+                tick.count("error")
 
     async def one_by_one(work: _Account) -> None:
         async with lanes_at_once:
@@ -132,52 +131,35 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
     return tick
 
 
-async def _intents(
-    conn: Any, claimed: list[dict[str, Any]], now: datetime
-) -> tuple[dict[UUID, _Account], list[dict[str, Any]]]:
-    """Record the ledger intents of the claimed activities that are plain new work, in one insert; group
-    every claimed activity by account: in its lane (an intent created now, or its own intent from an
-    earlier tick that was never started, shared with no other pending activity), or `perform`; and
-    the comments that would take the lane once drafted."""
+async def _classify(conn: Any, claimed: list[dict[str, Any]], now: datetime) -> dict[UUID, _Account]:
+    """Group the claimed activities by account: in its lane (a new action, or its own intent from an
+    earlier tick that was never started and is shared with no other pending activity), or `perform`."""
     accounts: dict[UUID, _Account] = {}
-    untexted: list[dict[str, Any]] = []
-    intents: dict[str, dict[str, Any]] = {}
-    owner: dict[str, dict[str, Any]] = {}  # ledger key -> the activity whose intent it is
+    owner: set[str] = set()  # the ledger keys of this round's new actions: one activity each
     linked: dict[UUID, dict[str, Any]] = {}  # action id -> its activity, for those linked already
     for a in claimed:
-        accounts.setdefault(a["account_id"], _Account())
+        work = accounts.setdefault(a["account_id"], _Account())
         plain = a["account_id"] is not None and now < a["window_ends_at"] and activity.not_now(a) is None
-        if (
-            plain
-            and a["linkedin_action_id"] is None
-            and a["engagement_type"] == "comment"
-            and not a["comment_text"]
-        ):
-            untexted.append(a)
-            continue
         if plain and a["linkedin_action_id"] is not None:
             linked[a["linkedin_action_id"]] = a
             continue
-        if not plain:
-            continue
+        untexted = a["engagement_type"] == "comment" and not a["comment_text"]
         key, intent = _intent(a)
-        if key not in owner:
-            owner[key], intents[key] = a, intent
-    fresh = await _begin(conn, intents, owner)
+        if not plain or untexted or key in owner:
+            work.others.append(a["id"])
+            continue
+        owner.add(key)
+        work.fresh.append((a, {**intent, "id": uuid4()}))
     if linked:
         again = await lanes.unstarted(conn, list(linked))
         shared = await execution_repo.shared_actions(conn, list(again))
-        for action_id, action in again.items():
-            a = linked[action_id]
-            if action_id not in shared and action.account_id == a["account_id"]:
-                fresh[a["id"]] = action
-    for a in claimed:
-        work = accounts[a["account_id"]]
-        if a["id"] in fresh:
-            work.fresh.append((a, fresh[a["id"]]))
-        elif a not in untexted:
-            work.others.append(a["id"])
-    return accounts, untexted
+        for action_id, a in linked.items():
+            action = again.get(action_id)
+            if action is not None and action_id not in shared and action.account_id == a["account_id"]:
+                accounts[a["account_id"]].fresh.append((a, action))
+            else:
+                accounts[a["account_id"]].others.append(a["id"])
+    return accounts
 
 
 def _intent(a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -193,75 +175,67 @@ def _intent(a: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     }
 
 
-async def _begin(
-    conn: Any, intents: dict[str, dict[str, Any]], owner: dict[str, dict[str, Any]]
-) -> dict[UUID, Action]:
-    """The intents recorded in one insert: activity id → the action created for it."""
-    created = await lanes.begin_many(conn, list(intents.values()))
-    return {owner[key]["id"]: action for key, action in created.items()}
+@dataclass
+class _Round:
+    lanes: dict[UUID, lanes.Lane] = field(default_factory=dict)
+    of_action: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # action id -> its activity
+    settled: list[str] = field(default_factory=list)  # what became of those settled at the claim
 
 
-async def _draft_claimed(
-    runtime: Runtime, untexted: list[dict[str, Any]], accounts: dict[UUID, _Account]
-) -> int:
-    """Draft the claimed comments still without a text, all at once (`comments.draft_many`); the intents
-    of those drafted are recorded (one insert) and linked in the transaction that stores their texts: they
-    take their account's lane; the others go through `perform` (which drafts again, or settles them)."""
-    of = {a["id"]: a for a in untexted}
-    fresh: dict[UUID, Action] = {}
-
-    async def intend(conn: Any, texts: dict[UUID, str]) -> dict[UUID, UUID]:
-        owner: dict[str, UUID] = {}
-        intents: list[Mapping[str, Any]] = []
-        for activity_id, text in texts.items():
-            key, intent = _intent({**of[activity_id], "comment_text": text})
-            if key not in owner:  # one account comments on one post once: the first activity's
-                owner[key] = activity_id
-                intents.append(intent)
-        created = await lanes.begin_many(conn, intents) if intents else {}
-        fresh.update({owner[key]: action for key, action in created.items()})
-        return {activity_id: action.id for activity_id, action in fresh.items()}
-
-    texts = await comments.draft_many(runtime, list(of), intend=intend)
-    for a in untexted:
-        work = accounts[a["account_id"]]
-        if a["id"] in fresh and a["id"] in texts:
-            work.fresh.append(({**a, "comment_text": texts[a["id"]]}, fresh[a["id"]]))
-        else:
-            work.others.append(a["id"])
-    return len(texts)
-
-
-async def _round(
+async def _start(
+    conn: Any,
     runtime: Runtime,
-    work: dict[UUID, list[tuple[dict[str, Any], Action]]],
-    lanes_at_once: asyncio.Semaphore,
-) -> list[str]:
-    """The accounts' new intents through `revos.actions.lanes`, one lane per account, every lane started in
-    one transaction and recorded in one more (see module doc). Returns what became of each activity."""
-    results: list[str] = []
-    work = {account_id: sorted(w, key=lambda w: w[0]["scheduled_for"]) for account_id, w in work.items()}
-    everything = [(a, action) for w in work.values() for a, action in w]
-    async with runtime.db.service(actor="pods") as conn:
-        due = await execution_repo.still_due(conn, [a["id"] for a, _ in everything])
-        live = {account_id: [action for a, action in w if due.get(a["id"])] for account_id, w in work.items()}
-        lanes_of = await lanes.start(conn, runtime, {i: actions for i, actions in live.items() if actions})
-    for a, action in everything:
-        if a["id"] not in due:  # settled since it was claimed: nothing is sent
-            await activity.settle_action(runtime, a, action.id, "the activity was settled meanwhile")
-            results.append("settled")
-        elif not due[a["id"]]:  # its member or pod paused since: skipped as `perform` says why
-            results.append(await perform(runtime, a["id"]))
-    if not lanes_of:
-        return results
-    of_action = {action.id: a for a, action in everything if due.get(a["id"])}
+    claimed: list[dict[str, Any]],
+    accounts: dict[UUID, _Account],
+    lease_until: datetime,
+) -> _Round:
+    """In the claim's transaction: the lanes started (`lanes.start`), and one write per claimed activity —
+    leased (linked to its action when it has one now), or, deferred by its account's budget before its
+    action was recorded, moved to when the account may act (skipped when that is past its window)."""
+    round_ = _Round()
+    work = {account_id: [item for _, item in w.fresh] for account_id, w in accounts.items() if w.fresh}
+    round_.lanes = await lanes.start(conn, runtime, work)
+    round_.of_action = {
+        (item.id if isinstance(item, Action) else item["id"]): a
+        for w in accounts.values()
+        for a, item in w.fresh
+    }
+    waits: list[tuple[UUID, datetime, str | None]] = []
+    skips: list[tuple[dict[str, Any], str]] = []
+    for lane in round_.lanes.values():
+        for action_id in lane.unrecorded:
+            a = round_.of_action[action_id]
+            if action_id in lane.taken:  # another pod's activity on the same post recorded it first
+                accounts[a["account_id"]].others.append(a["id"])
+                continue
+            outcome = lane.outcomes[action_id]
+            at = activity.waiting_until(a, outcome)
+            if at is not None:
+                waits.append((a["id"], at, outcome.reason))
+            else:
+                skips.append((a, f"{activity.WINDOW_CLOSED}: {outcome.reason}"))
+    moved = {w[0] for w in waits} | {a["id"] for a, _ in skips}
+    links = {round_.of_action[x.id]["id"]: x.id for lane in round_.lanes.values() for x in lane.started}
+    await execution_repo.lease(conn, [a["id"] for a in claimed if a["id"] not in moved], lease_until, links)
+    await execution_repo.reschedule_many(conn, waits)
+    now = utcnow()
+    for a, why in skips:  # never sent late: the account cannot act before the window closes
+        await scoring.settle(conn, a["id"], status="skipped", error=why, missed=True, now=now)
+    round_.settled = ["waiting"] * len(waits) + ["skipped"] * len(skips)
+    return round_
+
+
+async def _round(runtime: Runtime, round_: _Round, lanes_at_once: asyncio.Semaphore) -> list[str]:
+    """The started lanes' calls, then their record (see module doc). Returns what became of each activity
+    of the lanes (but those settled at the claim)."""
+    of_action = round_.of_action
     until = {i: a["window_ends_at"] for i, a in of_action.items()}
 
     async def call(lane: lanes.Lane) -> None:
         async with lanes_at_once:
             await lanes.call(runtime, lane, CALL, until)
 
-    every = list(lanes_of.values())
+    every = list(round_.lanes.values())
     await asyncio.gather(*(call(lane) for lane in every if lane.started))
     late = {x.id for lane in every for x in lane.late}
     pending_answer = {
@@ -277,13 +251,13 @@ async def _round(
             i: o
             for lane in every
             for i, o in lane.outcomes.items()
-            if i not in pending_answer and i not in late
+            if i not in pending_answer and i not in late and i not in lane.unrecorded
         }
         done = [of_action[i]["id"] for i, o in decided.items() if o.status == "done"]
         await scoring.complete_many(conn, done, now)
         waits, rest = _waits(of_action, decided)
         await execution_repo.reschedule_many(conn, waits)
-    results += ["completed"] * len(done) + ["waiting"] * len(waits)
+    results = ["completed"] * len(done) + ["waiting"] * len(waits)
     for lane in every:
         answering = [i for i in pending_answer if i in lane.errors or i in {x.id for x in lane.not_called}]
         if not answering:

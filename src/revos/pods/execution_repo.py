@@ -107,29 +107,24 @@ async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: 
     )
 
 
-async def link(conn: Conn, actions: dict[UUID, UUID]) -> None:
-    """Link activities (id → ledger action id) claimed without a text to the intent recorded once drafted."""
-    if actions:
-        await conn.execute(
-            "update pod_activities a set linkedin_action_id = v.action_id"
-            " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id)"
-            " where a.id = v.id and a.linkedin_action_id is null",
-            (list(actions), list(actions.values())),
-        )
-
-
-async def still_due(conn: Conn, activity_ids: list[UUID]) -> dict[UUID, bool]:
-    """Those of `activity_ids` still pending, each with whether its member and pod are still active
-    (nothing settled or paused them since they were claimed)."""
+async def undrafted_due(conn: Conn, now: datetime, limit: int) -> list[UUID]:
+    """Due comments of auto-engaging pods still without a text, not leased, soonest first: the executor
+    drafts them before it claims (`idx_pod_activities_undrafted_due`)."""
     rows = await (
         await conn.execute(
-            "select a.id, m.status = 'active' and p.status = 'active' as active from pod_activities a"
-            " join pod_members m on m.id = a.member_id join pods p on p.id = a.pod_id"
-            " where a.id = any(%s) and a.status = 'pending'",
-            (activity_ids,),
+            """
+            select a.id from pod_activities a
+            where a.status = 'pending' and a.engagement_type = 'comment' and a.comment_text is null
+              and a.scheduled_for <= %(now)s and a.window_ends_at > %(now)s
+              and (a.claimed_until is null or a.claimed_until <= %(now)s)
+              and (a.approval is null or a.approval = 'approved')
+              and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
+            order by a.scheduled_for limit %(limit)s
+            """,
+            {"now": now, "limit": limit},
         )
     ).fetchall()
-    return {r["id"]: r["active"] for r in rows}
+    return [r["id"] for r in rows]
 
 
 async def shared_actions(conn: Conn, action_ids: list[UUID]) -> set[UUID]:
@@ -308,17 +303,14 @@ async def lock_drafts(conn: Conn, activity_ids: list[UUID]) -> set[UUID]:
     return {r["id"] for r in rows if r["status"] == "pending" and r["comment_text"] is None}
 
 
-async def set_comment_texts(conn: Conn, texts: dict[UUID, tuple[str, UUID | None]]) -> None:
-    """`set_comment_text` for many activities (id → text, ledger intent or None) in one statement."""
+async def set_comment_texts(conn: Conn, texts: dict[UUID, str]) -> None:
+    """`set_comment_text` for many activities (id → text) in one statement."""
     if not texts:
         return
-    ids = list(texts)
     await conn.execute(
-        "update pod_activities a set comment_text = v.text,"
-        " linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)"
-        " from unnest(%s::uuid[], %s::text[], %s::uuid[]) as v(id, text, action_id)"
+        "update pod_activities a set comment_text = v.text from unnest(%s::uuid[], %s::text[]) as v(id, text)"
         " where a.id = v.id and a.comment_text is null and a.status = 'pending'",
-        (ids, [texts[i][0] for i in ids], [texts[i][1] for i in ids]),
+        (list(texts), list(texts.values())),
     )
 
 
