@@ -17,6 +17,8 @@ the account locked and checked once, one upsert per kind for as many units as th
 gap above 0 only one action per gap, as one by one. The account row is written only when something
 changes (a gap to keep, a legacy DM/post counter): an audited update that changes nothing still costs an
 entry.
+`reserve_accounts()` does that for many accounts at once (the pod executor's rounds): the accounts locked
+in one statement (in id order), every account's units taken in one more, and the gaps kept in one update.
 
 Limits default to the settings (`REVOS_SAFETY_*`, from spec/unipile-v1.md §10) and can be overridden per
 account in `linkedin_accounts.safety` with the same names without the prefix (`{"cap_dm": 40}`), read
