@@ -171,11 +171,16 @@ async def draft(runtime: Runtime, activity_id: UUID) -> str | None:
     return (await draft_many(runtime, [activity_id])).get(activity_id)
 
 
-async def draft_many(runtime: Runtime, activity_ids: list[UUID]) -> dict[UUID, str]:
+async def draft_many(
+    runtime: Runtime, activity_ids: list[UUID], *, voices: dict[tuple[UUID, UUID | None], Any] | None = None
+) -> dict[UUID, str]:
     """`draft` for many activities at once: their contexts read in one statement, each member's voice
     resolved once, each client's completions asked with one budget check and one usage record, and the
     texts stored in one transaction. Returns the text of each activity that has one (an activity without
-    a draft is tried again later, until its window closes; one whose variants all fail `check` is skipped)."""
+    a draft is tried again later, until its window closes; one whose variants all fail `check` is skipped).
+
+    `voices` (client, user → voice), when given, keeps the voices resolved for the next calls: the executor
+    passes one per run of rounds (a few seconds), so a member's voice is read once per run."""
     kept: dict[UUID, str] = {}
     async with runtime.db.service(actor="pods") as conn:
         contexts = []
@@ -184,7 +189,7 @@ async def draft_many(runtime: Runtime, activity_ids: list[UUID]) -> dict[UUID, s
                 kept[ctx["id"]] = ctx["comment_text"]
             elif ctx["status"] == "pending":
                 contexts.append(ctx)
-        voices: dict[tuple[UUID, UUID | None], dict[str, Any]] = {}
+        voices = {} if voices is None else voices
         for ctx in contexts:
             who = (ctx["client_id"], ctx["user_id"])
             if who not in voices:

@@ -83,8 +83,15 @@ class _Account:
     others: list[UUID] = field(default_factory=list)  # one by one, after the round
 
 
-async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime | None = None) -> Tick:
-    """One executor tick (see module doc). Returns what it did."""
+async def run_due(
+    runtime: Runtime,
+    *,
+    limit: int | None = None,
+    now: datetime | None = None,
+    voices: dict[tuple[UUID, UUID | None], Any] | None = None,
+) -> Tick:
+    """One executor tick (see module doc). Returns what it did. `voices`: members' voices already resolved
+    in this run of ticks (`comments.draft_many`)."""
     now = now or utcnow()
     limit = limit or runtime.settings.pods_execute_batch
     tick = Tick()
@@ -99,7 +106,7 @@ async def run_due(runtime: Runtime, *, limit: int | None = None, now: datetime |
         if await comments.draft(runtime, activity_id):
             tick.drafted += 1
     if undrafted:
-        tick.drafted += len(await comments.draft_many(runtime, undrafted))
+        tick.drafted += len(await comments.draft_many(runtime, undrafted, voices=voices))
     lease = timedelta(seconds=runtime.settings.pods_lease_seconds)
     async with runtime.db.service(actor="pods") as conn:
         claimed = await execution_repo.claim(conn, now, limit)

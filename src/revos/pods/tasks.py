@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from revos.pods import execution, manual
 from revos.queue import current_runtime, periodic
@@ -18,8 +19,9 @@ async def execute(timestamp: int) -> None:
     runtime = current_runtime()
     settings = runtime.settings
     until = time.monotonic() + settings.pods_execute_run_seconds
+    voices: dict[Any, Any] = {}  # members' voices, read once per run (a voice edited shows on the next run)
     while True:  # round after round while a full batch was due, up to the run's time
-        tick = await execution.run_due(runtime)
+        tick = await execution.run_due(runtime, voices=voices)
         if tick.claimed or tick.lapsed:
             log.info("pods: %d claimed %s, %d lapsed", tick.claimed, tick.outcomes or {}, tick.lapsed)
         if tick.claimed < settings.pods_execute_batch or time.monotonic() >= until:
