@@ -28,7 +28,8 @@ comment, every one on a target of its own.
 4. **executor**: those activities all made due at once (a backlog), then `--executor-lanes` executor ticks
    at a time (`revos.pods.execution.run_due`, `--batch` claimed per tick: comments drafted by the voice
    skill with the offline provider, each account's activities performed in a lane through the ledger
-   (`revos.actions.lanes`: one reservation and start, the calls, one record per lane) — a repost is
+   (`revos.actions.lanes`: the claim, every account's reservation and the actions recorded already
+   started in one transaction, the calls, one record for the round) — a repost is
    first looked for in the member's own posts, then sent with `POST /posts` and `repost` — the outcome and
    the member's counters written) until none is pending: activities completed per second.
 
