@@ -39,7 +39,15 @@ from uuid import UUID
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.actions import repo
-from revos.actions.models import Action, ActionConflict, ActionOutcome, Call, Reconcile, connected_id
+from revos.actions.models import (
+    Action,
+    ActionConflict,
+    ActionOutcome,
+    Call,
+    ProviderIds,
+    Reconcile,
+    connected_id,
+)
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import NotFound
@@ -64,9 +72,33 @@ async def get_by_key(conn: Conn, key: str) -> Action | None:
     return Action.from_row(row) if row else None
 
 
+async def by_keys(conn: Conn, keys: list[str]) -> dict[str, Action]:
+    """The actions recorded under any of `keys`, by key (one read for every key a caller may use)."""
+    return {row["action_key"]: Action.from_row(row) for row in await repo.get_by_keys(conn, keys)}
+
+
 async def unconfirmed(conn: Conn, keys: list[str]) -> list[Action]:
     """The actions among `keys` that may have happened but are not confirmed (in flight, ambiguous)."""
     return [Action.from_row(row) for row in await repo.unconfirmed(conn, keys)]
+
+
+async def create(
+    conn: Conn,
+    *,
+    client_id: UUID,
+    account_id: UUID,
+    kind: str,
+    key: str,
+    target: str | None,
+    payload: dict[str, Any],
+) -> Action | None:
+    """Record the intent to act under a new key: the new action (locked until the caller's transaction
+    ends), or None when `key` is taken (then `begin` returns the row recorded under it)."""
+    if kind not in safety.KINDS:
+        raise ValueError(f"unknown action kind {kind!r}")
+    intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
+    created = await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
+    return Action.from_row(created) if created is not None else None
 
 
 async def begin(
@@ -80,10 +112,11 @@ async def begin(
     payload: dict[str, Any],
 ) -> Action:
     """Record the intent to act (or return the row already recorded under `key`, whatever its state)."""
-    if kind not in safety.KINDS:
-        raise ValueError(f"unknown action kind {kind!r}")
-    intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
-    await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
+    created = await create(
+        conn, client_id=client_id, account_id=account_id, kind=kind, key=key, target=target, payload=payload
+    )
+    if created is not None:
+        return created
     action = await get_by_key(conn, key)
     assert action is not None
     if action.client_id != client_id or action.kind != kind:
@@ -100,13 +133,15 @@ async def start(conn: Conn, action_id: UUID, *, reserved_day: date | None = None
 
 async def confirm(
     conn: Conn, action_id: UUID, *, provider_id: str, provider_chat_id: str | None = None
-) -> None:
-    """The provider confirmed the action with its id: done (idempotent)."""
+) -> Action | None:
+    """The provider confirmed the action with its id: done (idempotent). Returns the action this call
+    confirmed (None: it was done already)."""
     if not provider_id:
         raise ValueError("an action is confirmed only with the provider's id")
-    await repo.confirm(
+    row = await repo.confirm(
         conn, action_id, provider_id=provider_id, provider_chat_id=provider_chat_id, now=utcnow()
     )
+    return Action.from_row(row) if row is not None else None
 
 
 async def _undo(conn: Conn, action: Action, error: str, *, failed: bool) -> None:
@@ -175,9 +210,10 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
                 return ActionOutcome(
                     "deferred", action, reservation.reason, not_before=reservation.not_before
                 )
-            if not await start(conn, action.id, reserved_day=reservation.day):
+            started = await repo.start_returning(conn, action.id, now=utcnow(), reserved_day=reservation.day)
+            if started is None:
                 raise _Busy
-            action = await get(conn, action.id)
+            action = Action.from_row(started)
     except _Busy:
         async with runtime.db.service(actor="actions") as conn:
             action = await get(conn, action_id)
@@ -186,8 +222,50 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
         return ActionOutcome("deferred", action, "another worker started this action", not_before=now)
 
     # 5: the call, outside any transaction.
+    ids = await call_started(runtime, action, call, reconcile, resent=resent)
+    if isinstance(ids, ActionOutcome):
+        return ids
+    # 6: record.
+    async with runtime.db.service(actor="actions") as conn:
+        return await record(runtime, conn, action, ids)
+
+
+# --- the protocol in phases, for a caller that shares its transactions with them -------------------------
+#
+# `perform` is `start_new` (steps 3–4, in the transaction that began the action), then `call_started`
+# (step 5, outside any transaction), then `record` (step 6, in the transaction where the caller also
+# records what the outcome means to it). Same states, same guarantees: an action is only ever started from
+# `intent`, called once per attempt, and confirmed with the provider's id; a transaction that fails after
+# `start_new` or around `record` leaves the attempt in flight, to be reconciled before anything is resent.
+
+
+async def start_new(conn: Conn, action: Action, *, runtime: Runtime, now: datetime) -> Action | ActionOutcome:
+    """Steps 3–4 of `perform` in the caller's transaction, for an action `begin` has just created in it
+    (`intent`, and locked by its insert until that transaction ends): reserve the account's budget and
+    start the attempt. Returns the started action, to call with `call_started` once the caller has
+    committed; or the deferred outcome when the budget refuses (nothing started, nothing reserved)."""
+    if action.status != "intent" or action.attempts != 0:
+        raise ValueError(f"action {action.key!r} is not a new intent")
+    reservation = await safety.reserve(
+        conn, account_id=action.account_id, kind=action.kind, now=now, settings=runtime.settings
+    )
+    if not reservation.allowed:
+        return ActionOutcome("deferred", action, reservation.reason, not_before=reservation.not_before)
+    row = await repo.start_returning(conn, action.id, now=utcnow(), reserved_day=reservation.day)
+    if row is None:
+        # Cannot happen while the caller's transaction holds the row it inserted: roll it all back.
+        raise RuntimeError(f"action {action.key!r} left intent before it was started")
+    return Action.from_row(row)
+
+
+async def call_started(
+    runtime: Runtime, action: Action, call: Call, reconcile: Reconcile, *, resent: bool = False
+) -> ProviderIds | ActionOutcome:
+    """Step 5 of `perform`, for an action started and committed: the provider's ids, for `record`; or the
+    outcome of a provider error, recorded already (in its own transaction)."""
+    client = linkedin_client(runtime)
     try:
-        ids = await call(client, action)
+        return await call(client, action)
     except UnipileError as exc:
         return await _record_error(runtime, client, action, exc, reconcile, resent=resent)
     except BaseException as exc:
@@ -198,26 +276,30 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
             )
         raise
 
-    # 6: record.
-    async with runtime.db.service(actor="actions") as conn:
-        if ids.provider_id:
-            await confirm(conn, action.id, provider_id=ids.provider_id, provider_chat_id=ids.chat_id)
-            await safety.note_success(conn, action.account_id)
-        else:
-            await repo.mark_ambiguous(
-                conn,
-                action.id,
-                "the provider accepted the action without returning its id",
-                attempt=action.attempts,
-            )
-        action = await get(conn, action.id)
+
+async def record(runtime: Runtime, conn: Conn, action: Action, ids: ProviderIds) -> ActionOutcome:
+    """Step 6 of `perform` in the caller's transaction: done with the provider's id, or ambiguous when the
+    provider accepted the call without one."""
+    if ids.provider_id:
+        done = await confirm(conn, action.id, provider_id=ids.provider_id, provider_chat_id=ids.chat_id)
+        await safety.note_success(conn, action.account_id)
+        if done is not None:
+            return ActionOutcome("done", done, "performed")
+    else:
+        await repo.mark_ambiguous(
+            conn,
+            action.id,
+            "the provider accepted the action without returning its id",
+            attempt=action.attempts,
+        )
+    action = await get(conn, action.id)
     if action.done:
         return ActionOutcome("done", action, "performed")
     return ActionOutcome(
         "ambiguous",
         action,
         "accepted without an id: reconciling",
-        not_before=utcnow() + timedelta(seconds=settings.action_reconcile_delay_seconds),
+        not_before=utcnow() + timedelta(seconds=runtime.settings.action_reconcile_delay_seconds),
     )
 
 

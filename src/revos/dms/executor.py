@@ -11,6 +11,7 @@ ledger key is the proof.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from revos.accounts import safety
@@ -36,6 +37,7 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     (paused, not active, within its randomised gap), before anything is read or written."""
     now = utcnow()
     action: Action | None = None
+    started = False  # the action was begun and started in the step's first transaction
     async with runtime.db.service(actor="dms") as conn:
         if account is not None and await sequence_repo.account_busy_until(conn, account, now) is not None:
             return "busy"
@@ -51,23 +53,30 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
         else:
             if not await outbound.may_send(runtime, conn, ctx, now):
                 return "waiting"
-            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now)
+            # Every action of the sequence, read once: the plan's, and earlier ones still unconfirmed.
+            known = await ledger.by_keys(conn, step_keys(sequence_id))
+            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now, known=known)
             if plan is None:
                 await outbound.nothing_due(conn, ctx)
                 return "settled"
-            if plan.kind != "profile_view":
-                action = await ledger.begin(
-                    conn,
-                    client_id=ctx.client_id,
-                    account_id=ctx.linkedin_account_id,
-                    kind=plan.kind,
-                    key=plan.key,
-                    target=ctx.lead_linkedin_id,
-                    payload=plan.payload,
-                )
             superseded = [
-                a.id for a in await ledger.unconfirmed(conn, step_keys(sequence_id)) if a.key != plan.key
+                a.id
+                for a in sorted(known.values(), key=lambda a: a.created_at)
+                if a.status in UNCONFIRMED and a.key != plan.key
             ]
+            if plan.kind != "profile_view":
+                action = await ledger.create(conn, **_intent(ctx, plan)) if plan.key not in known else None
+                if action is not None and not superseded:
+                    # New, and locked by its insert: its budget is reserved and its attempt started
+                    # in this same transaction (the ledger's steps 3–4).
+                    begun = await ledger.start_new(conn, action, runtime=runtime, now=now)
+                    if isinstance(begun, ActionOutcome):
+                        after = await refresh(conn, ctx)
+                        assert after is not None, f"sequence {sequence_id} vanished"
+                        return await _report(runtime, conn, after, plan, begun)
+                    action, started = begun, True
+                elif action is None:
+                    action = await ledger.begin(conn, **_intent(ctx, plan))
     if plan is None:
         # Waiting for their acceptance: read the account's connections (webhooks can lag for hours).
         await invitations.check_invitations(runtime, ctx.linkedin_account_id)
@@ -91,11 +100,40 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     if action is None:
         return await _check_profile(runtime, ctx, now)
     call, reconcile = CALLS[plan.kind]
-    outcome = await ledger.perform(runtime, action.id, call, reconcile)
+    if started:
+        ids = await ledger.call_started(runtime, action, call, reconcile)
+        if not isinstance(ids, ActionOutcome):
+            # The confirmation and what it means for the lead, in one transaction (the sequence locked
+            # first, as in the step's first transaction). Should it fail, the attempt stays in flight
+            # and is reconciled with LinkedIn before anything is sent again.
+            async with runtime.db.service(actor="dms") as conn:
+                after = await refresh(conn, ctx)
+                assert after is not None, f"sequence {sequence_id} vanished"
+                return await _report(
+                    runtime, conn, after, plan, await ledger.record(runtime, conn, action, ids)
+                )
+        outcome = ids
+    else:
+        outcome = await ledger.perform(runtime, action.id, call, reconcile)
     async with runtime.db.service(actor="dms") as conn:
         after = await refresh(conn, ctx)
         assert after is not None, f"sequence {sequence_id} vanished"
         return await _report(runtime, conn, after, plan, outcome)
+
+
+UNCONFIRMED = ("in_flight", "ambiguous")
+
+
+def _intent(ctx: SequenceContext, plan: Plan) -> dict[str, Any]:
+    """The ledger's `begin`/`create` arguments for the plan's action."""
+    return {
+        "client_id": ctx.client_id,
+        "account_id": ctx.linkedin_account_id,
+        "kind": plan.kind,
+        "key": plan.key,
+        "target": ctx.lead_linkedin_id,
+        "payload": plan.payload,
+    }
 
 
 async def _reload(conn: Conn, sequence_id: UUID) -> SequenceContext:
