@@ -39,9 +39,16 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     action: Action | None = None
     started = False  # the action was begun and started in the step's first transaction
     async with runtime.db.service(actor="dms") as conn:
-        if account is not None and await sequence_repo.account_busy_until(conn, account, now) is not None:
-            return "busy"
         ctx = await load(conn, sequence_id, for_update=True)
+        if account is not None:
+            # The account as the context read it (one statement for both), or its own read when the
+            # sequence has moved to another account since the run listed it.
+            if ctx is not None and ctx.linkedin_account_id == account:
+                busy = ctx.account_busy_until(now)
+            else:
+                busy = await sequence_repo.account_busy_until(conn, account, now)
+            if busy is not None:
+                return "busy"
         if ctx is None or ctx.status != "in_progress":
             return "settled"
         if ctx.next_action_at is None or ctx.next_action_at > now:

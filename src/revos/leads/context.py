@@ -70,6 +70,25 @@ class SequenceContext:
     # the LinkedIn account it sends from
     unipile_account_id: str | None
     account_timezone: str | None
+    account_status: str | None = None
+    account_paused_at: datetime | None = None
+    account_paused_until: datetime | None = None
+    account_next_action_at: datetime | None = None
+
+    def account_busy_until(self, now: datetime) -> datetime | None:
+        """`sequence_repo.account_busy_until` of the sequence's account, as the context read it (with
+        the sequence locked): not None when the account cannot act at `now`."""
+        if self.account_status is None:
+            return now  # no such account
+        return sequence_repo.busy_until(
+            {
+                "status": self.account_status,
+                "paused_at": self.account_paused_at,
+                "paused_until": self.account_paused_until,
+                "next_action_at": self.account_next_action_at,
+            },
+            now,
+        )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SequenceContext:

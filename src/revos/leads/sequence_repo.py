@@ -4,6 +4,7 @@ Only `revos.leads.lifecycle` calls the functions that write; the DM executor rea
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -129,6 +130,7 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " c.dm_template_step1, c.dm_template_step2, c.dm_template_step3,"
             " c.lead_magnet_id, m.name as lead_magnet_name,"
             " a.unipile_account_id, a.status as account_status, a.timezone as account_timezone, a.paused_at as account_paused_at,"
+            " a.paused_until as account_paused_until, a.next_action_at as account_next_action_at,"
             " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
             " cm.author_network_distance as comment_distance"
             " from dm_sequences s"
@@ -143,11 +145,15 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
     ).fetchone()
 
 
-async def by_chat(conn: Conn, chat_id: str) -> dict[str, Any] | None:
+async def by_chat(conn: Conn, chat_id: str, message_id: str | None = None) -> dict[str, Any] | None:
+    """The newest sequence of the chat, with `message_recorded`: whether the conversation of any
+    sequence holds the provider message `message_id` already."""
     return await (
         await conn.execute(
-            "select * from dm_sequences where unipile_chat_id = %s order by created_at desc limit 1",
-            (chat_id,),
+            "select s.*, exists (select 1 from dm_messages m where m.unipile_message_id = %s)"
+            " as message_recorded"
+            " from dm_sequences s where s.unipile_chat_id = %s order by s.created_at desc limit 1",
+            (message_id, chat_id),
         )
     ).fetchone()
 
@@ -281,6 +287,11 @@ async def account_busy_until(conn: Conn, linkedin_account_id: UUID, now: datetim
     ).fetchone()
     if row is None:
         return now
+    return busy_until(row, now)
+
+
+def busy_until(row: Mapping[str, Any], now: datetime) -> datetime | None:
+    """`account_busy_until` from the account's status, next_action_at, paused_at and paused_until."""
     if row["paused_at"] is not None:
         until = row["paused_until"]
         if until is None:
