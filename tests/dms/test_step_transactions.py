@@ -73,22 +73,26 @@ async def test_a_dm_over_the_days_cap_is_recorded_unstarted_and_goes_out_once_th
             (world.account.id,),
         )
     bea, cai = world.member("Bea", Persona(reply="none")), world.member("Cai", Persona(reply="none"))
-    first, second = await world.comment(bea), await world.comment(cai)
-    assert first is not None
-    assert second is not None
+    leads = {bea.provider_id: await world.comment(bea), cai.provider_id: await world.comment(cai)}
     await world.run()
-    assert len(world.sim.sent_messages(to=bea)) == 1
-    assert world.sim.sent_messages(to=cai) == []
-    waiting = world.seq(second)
+    # One DM today (whichever was due first); the other waits for tomorrow's budget.
+    (served,) = [m for m in (bea, cai) if world.sim.sent_messages(to=m)]
+    (later,) = [m for m in (bea, cai) if m is not served]
+    assert len(world.sim.sent_messages(to=served)) == 1
+    assert world.sim.sent_messages(to=later) == []
+    lead_id = leads[later.provider_id]
+    assert lead_id is not None
+    waiting = world.seq(lead_id)
     (action,) = _actions(world, waiting["id"])
     # Refused in the step's first transaction: the intent is kept, no attempt, no unit of budget taken.
     assert (action["status"], action["attempts"], action["reserved_day"]) == ("intent", 0, None)
     assert waiting["stage"] == "step1"
     assert waiting["next_action_at"] is not None
-    assert any(e["kind"] == "waiting" for e in world.timeline(second))
+    assert any(e["kind"] == "waiting" for e in world.timeline(lead_id))
 
     await world.run(86400)
-    (sent,) = world.sim.sent_messages(to=cai)
-    assert world.seq(second)["step1_unipile_message_id"] == sent.id
+    (sent,) = world.sim.sent_messages(to=later)
+    assert world.seq(lead_id)["step1_unipile_message_id"] == sent.id
     (action,) = _actions(world, waiting["id"])
     assert (action["status"], action["attempts"], action["provider_id"]) == ("done", 1, sent.id)
+    assert len(world.sim.sent_messages(to=served)) == 1

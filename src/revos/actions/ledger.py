@@ -25,7 +25,9 @@ showed may predate that attempt's call, so it concludes nothing (deferred). And 
 attempt: a late answer to a stale attempt never undoes the newer one.
 
 `perform()` runs the whole protocol; the primitives (`begin`, `start`, `confirm`, …) run in the caller's
-transaction and never commit. The rows are read and written by `revos.actions.repo`; the records and
+transaction and never commit. So do `perform`'s phases (`begin_started`, `record`), for a caller that
+records the action's intent with its own reads and its outcome with its own writes (the DM executor):
+`begin_started` writes a new action's intent and start as one row, `in_flight` from its first version. The rows are read and written by `revos.actions.repo`; the records and
 outcomes are `revos.actions.models`'.
 """
 
@@ -232,29 +234,59 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
 
 # --- the protocol in phases, for a caller that shares its transactions with them -------------------------
 #
-# `perform` is `start_new` (steps 3–4, in the transaction that began the action), then `call_started`
+# `perform` is `begin_started` (begin and steps 3–4, in the caller's transaction), then `call_started`
 # (step 5, outside any transaction), then `record` (step 6, in the transaction where the caller also
 # records what the outcome means to it). Same states, same guarantees: an action is only ever started from
 # `intent`, called once per attempt, and confirmed with the provider's id; a transaction that fails after
 # `start_new` or around `record` leaves the attempt in flight, to be reconciled before anything is resent.
 
 
-async def start_new(conn: Conn, action: Action, *, runtime: Runtime, now: datetime) -> Action | ActionOutcome:
-    """Steps 3–4 of `perform` in the caller's transaction, for an action `begin` has just created in it
-    (`intent`, and locked by its insert until that transaction ends): reserve the account's budget and
-    start the attempt. Returns the started action, to call with `call_started` once the caller has
-    committed; or the deferred outcome when the budget refuses (nothing started, nothing reserved)."""
-    if action.status != "intent" or action.attempts != 0:
-        raise ValueError(f"action {action.key!r} is not a new intent")
+async def begin_started(
+    conn: Conn,
+    *,
+    runtime: Runtime,
+    now: datetime,
+    client_id: UUID,
+    account_id: UUID,
+    kind: str,
+    key: str,
+    target: str | None,
+    payload: dict[str, Any],
+) -> Action | ActionOutcome:
+    """`begin` and steps 3–4 of `perform` in the caller's transaction, for a key the caller has found
+    unused in it: reserve the account's budget, then record the action started (`in_flight`, attempt 1,
+    the budget's day): its intent and its start in one row write, committed together. Returns the started
+    action, to call with `call_started` once the caller has committed; or, when the budget refuses, the
+    deferred outcome with the intent alone recorded (nothing started, nothing reserved)."""
+    if kind not in safety.KINDS:
+        raise ValueError(f"unknown action kind {kind!r}")
+    intent = {
+        "client_id": client_id,
+        "linkedin_account_id": account_id,
+        "kind": kind,
+        "action_key": key,
+        "target": target,
+        "payload": payload,
+    }
     reservation = await safety.reserve(
-        conn, account_id=action.account_id, kind=action.kind, now=now, settings=runtime.settings
+        conn, account_id=account_id, kind=kind, now=now, settings=runtime.settings
     )
     if not reservation.allowed:
+        action = await begin(
+            conn,
+            client_id=client_id,
+            account_id=account_id,
+            kind=kind,
+            key=key,
+            target=target,
+            payload=payload,
+        )
         return ActionOutcome("deferred", action, reservation.reason, not_before=reservation.not_before)
-    row = await repo.start_returning(conn, action.id, now=utcnow(), reserved_day=reservation.day)
+    row = await repo.insert_started(conn, intent, now=utcnow(), reserved_day=reservation.day)
     if row is None:
-        # Cannot happen while the caller's transaction holds the row it inserted: roll it all back.
-        raise RuntimeError(f"action {action.key!r} left intent before it was started")
+        # Another worker recorded this key since the caller looked: roll back the reservation with the
+        # caller's transaction; the next run finds the action and goes the whole `perform` way.
+        raise ActionConflict(f"action key {key!r} was recorded meanwhile")
     return Action.from_row(row)
 
 

@@ -71,6 +71,24 @@ async def insert_intent(conn: Conn, action: Mapping[str, Any]) -> dict[str, Any]
     ).fetchone()
 
 
+async def insert_started(
+    conn: Conn, action: Mapping[str, Any], *, now: datetime, reserved_day: date | None
+) -> dict[str, Any] | None:
+    """`insert_intent` and `start` in one row write: a new action already `in_flight` (attempt 1, started at
+    `now`, its budget's day). None when the key is taken (nothing written)."""
+    return await (
+        await conn.execute(
+            "with created as ("
+            " insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload,"
+            " status, attempts, started_at, reserved_day)"
+            " values (%(client_id)s, %(linkedin_account_id)s, %(kind)s, %(action_key)s, %(target)s,"
+            " %(payload)s, 'in_flight', 1, %(now)s, %(day)s) on conflict (action_key) do nothing returning *)"
+            + _SELECT.replace(" linkedin_actions a ", " created a "),
+            {**action, "payload": Jsonb(action["payload"]), "now": now, "day": reserved_day},
+        )
+    ).fetchone()
+
+
 async def get_by_keys(conn: Conn, keys: list[str]) -> list[dict[str, Any]]:
     return await (await conn.execute(f"{_SELECT} where a.action_key = any(%s)", (keys,))).fetchall()
 

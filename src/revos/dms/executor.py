@@ -72,17 +72,16 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
                 if a.status in UNCONFIRMED and a.key != plan.key
             ]
             if plan.kind != "profile_view":
-                action = await ledger.create(conn, **_intent(ctx, plan)) if plan.key not in known else None
-                if action is not None and not superseded:
-                    # New, and locked by its insert: its budget is reserved and its attempt started
-                    # in this same transaction (the ledger's steps 3–4).
-                    begun = await ledger.start_new(conn, action, runtime=runtime, now=now)
+                if plan.key not in known and not superseded:
+                    # A new action: recorded with its budget reserved and its attempt started, in this
+                    # same transaction (the ledger's begin and steps 3–4).
+                    begun = await ledger.begin_started(conn, runtime=runtime, now=now, **_intent(ctx, plan))
                     if isinstance(begun, ActionOutcome):
                         after = await refresh(conn, ctx)
                         assert after is not None, f"sequence {sequence_id} vanished"
                         return await _report(runtime, conn, after, plan, begun)
                     action, started = begun, True
-                elif action is None:
+                else:
                     action = await ledger.begin(conn, **_intent(ctx, plan))
     if plan is None:
         # Waiting for their acceptance: read the account's connections (webhooks can lag for hours).
