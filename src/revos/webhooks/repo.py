@@ -194,41 +194,49 @@ async def configs_by_id(conn: Conn, ids: Sequence[UUID]) -> dict[UUID, dict[str,
 
 
 async def record_attempt(
-    conn: Conn, *, delivery: dict[str, Any], attempted_at: datetime, values: Mapping[str, Any]
+    conn: Conn,
+    *,
+    delivery: dict[str, Any],
+    attempted_at: datetime,
+    values: Mapping[str, Any],
+    config_succeeded: bool = False,
 ) -> bool:
     """Write the outcome onto the delivery, if this dispatcher still holds it (attempt_count matches:
     a late answer after the lease expired and someone else re-claimed it is only logged), and log the
-    attempt. Returns whether the delivery row was updated."""
+    attempt; with `config_succeeded`, the endpoint's run of failures is reset too when the delivery was
+    updated (as `config_succeeded` does). One statement. Returns whether the delivery row was updated."""
     sets = ", ".join(f"{c} = %({c})s" for c in values)
-    cur = await conn.execute(
-        f"update webhook_deliveries set {sets}"
-        " where id = %(delivery_id)s and attempt_count = %(attempt_count)s and status = 'pending'",
-        {
-            **{k: _adapt_value(v) for k, v in values.items()},
-            "delivery_id": delivery["id"],
-            "attempt_count": delivery["attempt_count"],
-        },
-    )
-    current = cur.rowcount > 0
-    await conn.execute(
-        "insert into webhook_delivery_attempts (client_id, delivery_id, attempt_number, attempted_at, status,"
-        " status_code, response_body, error_message, response_time_ms, next_retry_at)"
-        " select %(client)s, %(delivery_id)s, coalesce(max(attempt_number), 0) + 1, %(at)s, %(status)s,"
-        " %(status_code)s, %(response_body)s, %(error_message)s, %(response_time_ms)s, %(next_retry_at)s"
-        " from webhook_delivery_attempts where delivery_id = %(delivery_id)s",
-        {
-            "client": delivery["client_id"],
-            "delivery_id": delivery["id"],
-            "at": attempted_at,
-            "status": values["status"],
-            "status_code": values.get("status_code"),
-            "response_body": _adapt_value(values.get("response_body")),
-            "error_message": values.get("error_message"),
-            "response_time_ms": values.get("response_time_ms"),
-            "next_retry_at": values.get("next_retry_at"),
-        },
-    )
-    return current
+    row = await (
+        await conn.execute(
+            f"with d as (update webhook_deliveries set {sets}"
+            " where id = %(delivery_id)s and attempt_count = %(attempt_count)s and status = 'pending'"
+            " returning webhook_config_id),"
+            " a as (insert into webhook_delivery_attempts (client_id, delivery_id, attempt_number,"
+            " attempted_at, status, status_code, response_body, error_message, response_time_ms, next_retry_at)"
+            " select %(client)s, %(delivery_id)s, coalesce(max(attempt_number), 0) + 1, %(at)s, %(status)s,"
+            " %(status_code)s, %(response_body)s, %(error_message)s, %(response_time_ms)s, %(next_retry_at)s"
+            " from webhook_delivery_attempts where delivery_id = %(delivery_id)s),"
+            " c as (update webhook_configs set consecutive_failures = 0"
+            " where %(config_succeeded)s and id in (select webhook_config_id from d)"
+            " and consecutive_failures <> 0)"
+            " select exists (select 1 from d) as current",
+            {
+                **{k: _adapt_value(v) for k, v in values.items()},
+                "delivery_id": delivery["id"],
+                "attempt_count": delivery["attempt_count"],
+                "client": delivery["client_id"],
+                "at": attempted_at,
+                "status": values["status"],
+                "status_code": values.get("status_code"),
+                "response_body": _adapt_value(values.get("response_body")),
+                "error_message": values.get("error_message"),
+                "response_time_ms": values.get("response_time_ms"),
+                "next_retry_at": values.get("next_retry_at"),
+                "config_succeeded": config_succeeded,
+            },
+        )
+    ).fetchone()
+    return bool(row and row["current"])
 
 
 async def give_up_unsent(conn: Conn, *, delivery_id: UUID, reason: str) -> None:
