@@ -75,29 +75,37 @@ async def campaigns_using(conn: Conn, config_id: UUID) -> list[str]:
 # events ---------------------------------------------------------------------------------------------
 
 
-async def lead_with_campaign(conn: Conn, *, client_id: UUID, lead_id: UUID) -> dict[str, Any] | None:
-    return await (
+_TARGET_COLUMNS = ("target_id", "target_active", "target_disabled_reason")
+
+
+async def lead_and_targets(
+    conn: Conn, *, client_id: UUID, lead_id: UUID, event_type: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The lead (with its campaign's name and endpoint), and the endpoints that receive `event_type` for it
+    (id, active, disabled_reason), in one statement: the campaign's own endpoint first (even when
+    disabled: the event is logged as undeliverable), then every active client-wide subscription."""
+    rows = await (
         await conn.execute(
-            "select l.*, c.name as campaign_name, c.webhook_config_id as campaign_webhook_config_id"
+            "select l.*, c.name as campaign_name, c.webhook_config_id as campaign_webhook_config_id,"
+            " w.id as target_id, w.active as target_active, w.disabled_reason as target_disabled_reason"
             " from leads l left join campaigns c on c.id = l.campaign_id"
-            " where l.id = %s and l.client_id = %s",
-            (lead_id, client_id),
+            " left join lateral (select w.id, w.active, w.disabled_reason, w.created_at from webhook_configs w"
+            "  where w.client_id = %(client)s and %(event)s = any(w.events)"
+            "  and (w.id = c.webhook_config_id or (w.all_campaigns and w.active))) w on true"
+            " where l.id = %(lead)s and l.client_id = %(client)s"
+            " order by (w.id = c.webhook_config_id) desc nulls last, w.created_at",
+            {"client": client_id, "lead": lead_id, "event": event_type},
         )
-    ).fetchone()
-
-
-async def target_configs(
-    conn: Conn, *, client_id: UUID, campaign_config_id: UUID | None, event_type: str
-) -> list[dict[str, Any]]:
-    """The campaign's own endpoint (even when disabled: the event is logged as undeliverable), plus
-    every active client-wide subscription to this event type."""
-    cur = await conn.execute(
-        "select * from webhook_configs where client_id = %(client)s and %(event)s = any(events)"
-        " and (id = %(campaign_config)s or (all_campaigns and active))"
-        " order by (id = %(campaign_config)s) desc nulls last, created_at",
-        {"client": client_id, "event": event_type, "campaign_config": campaign_config_id},
-    )
-    return await cur.fetchall()
+    ).fetchall()
+    if not rows:
+        return None, []
+    lead = {k: v for k, v in rows[0].items() if k not in _TARGET_COLUMNS}
+    targets = [
+        {"id": r["target_id"], "active": r["target_active"], "disabled_reason": r["target_disabled_reason"]}
+        for r in rows
+        if r["target_id"] is not None
+    ]
+    return lead, targets
 
 
 async def insert_delivery(conn: Conn, values: Mapping[str, Any]) -> tuple[UUID, bool]:
