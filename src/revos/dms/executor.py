@@ -6,6 +6,10 @@ transaction with `ledger.perform` (the account's safety budget, working hours, r
 ambiguous failure) and reports the outcome to the lead's lifecycle (revos.leads.lifecycle.outbound),
 which moves the sequence on. Running it twice, or on two workers, has the effect of running it once: the
 ledger key is the proof.
+
+A new action (the common case) takes two transactions: the first reads the sequence and its ledger
+actions, decides, reserves the budget and records the action already started (`ledger.begin_started`);
+after the call, the second records LinkedIn's answer (`ledger.record`) and its meaning for the lead.
 """
 
 from __future__ import annotations
