@@ -137,6 +137,9 @@ SEQUENCE_FIELDS = (
 )
 
 
+_REFRESHED = (*SEQUENCE_FIELDS, "attempts")
+
+
 async def load(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> SequenceContext | None:
     """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does)."""
     row = await sequence_repo.context(conn, sequence_id, for_update=for_update)
@@ -146,7 +149,7 @@ async def load(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> Se
 async def refresh(conn: Conn, ctx: SequenceContext) -> SequenceContext | None:
     """The context with its sequence re-read and locked (what a reply or another worker may have changed
     meanwhile); the lead, campaign and account parts stay as `ctx` read them at the start of the step."""
-    row = await sequence_repo.refresh(conn, ctx.id)
+    row = await sequence_repo.refresh(conn, ctx.id, _REFRESHED)
     if row is None:
         return None
     values: dict[str, Any] = {name: row[name] for name in SEQUENCE_FIELDS}

@@ -4,7 +4,7 @@ Only `revos.leads.lifecycle` calls the functions that write; the DM executor rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -104,12 +104,13 @@ async def record_step(
     await conn.execute(query, params)
 
 
-async def refresh(conn: Conn, sequence_id: UUID) -> dict[str, Any] | None:
-    """The sequence row alone, locked: what may have changed since its context was read (its lead,
+async def refresh(conn: Conn, sequence_id: UUID, columns: Sequence[str]) -> dict[str, Any] | None:
+    """`columns` of the sequence row, locked: what may have changed since its context was read (its lead,
     campaign and account were read with it at the start of the step)."""
-    return await (
-        await conn.execute("select * from dm_sequences where id = %s for update", (sequence_id,))
-    ).fetchone()
+    query = sql.SQL("select {} from dm_sequences where id = %s for update").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    return await (await conn.execute(query, (sequence_id,))).fetchone()
 
 
 async def by_lead(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
