@@ -84,25 +84,6 @@ async def unconfirmed(conn: Conn, keys: list[str]) -> list[Action]:
     return [Action.from_row(row) for row in await repo.unconfirmed(conn, keys)]
 
 
-async def create(
-    conn: Conn,
-    *,
-    client_id: UUID,
-    account_id: UUID,
-    kind: str,
-    key: str,
-    target: str | None,
-    payload: dict[str, Any],
-) -> Action | None:
-    """Record the intent to act under a new key: the new action (locked until the caller's transaction
-    ends), or None when `key` is taken (then `begin` returns the row recorded under it)."""
-    if kind not in safety.KINDS:
-        raise ValueError(f"unknown action kind {kind!r}")
-    intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
-    created = await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
-    return Action.from_row(created) if created is not None else None
-
-
 async def begin(
     conn: Conn,
     *,
@@ -114,11 +95,12 @@ async def begin(
     payload: dict[str, Any],
 ) -> Action:
     """Record the intent to act (or return the row already recorded under `key`, whatever its state)."""
-    created = await create(
-        conn, client_id=client_id, account_id=account_id, kind=kind, key=key, target=target, payload=payload
-    )
+    if kind not in safety.KINDS:
+        raise ValueError(f"unknown action kind {kind!r}")
+    intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
+    created = await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
     if created is not None:
-        return created
+        return Action.from_row(created)
     action = await get_by_key(conn, key)
     assert action is not None
     if action.client_id != client_id or action.kind != kind:
@@ -234,11 +216,8 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
 
 # --- the protocol in phases, for a caller that shares its transactions with them -------------------------
 #
-# `perform` is `begin_started` (begin and steps 3–4, in the caller's transaction), then `call_started`
-# (step 5, outside any transaction), then `record` (step 6, in the transaction where the caller also
-# records what the outcome means to it). Same states, same guarantees: an action is only ever started from
-# `intent`, called once per attempt, and confirmed with the provider's id; a transaction that fails after
-# `start_new` or around `record` leaves the attempt in flight, to be reconciled before anything is resent.
+# `begin_started` (begin, steps 3–4) → commit → `call_started` (step 5) → `record` (step 6, with the caller's
+# own writes). Same states and guarantees; a failed `record` transaction leaves the attempt in flight.
 
 
 async def begin_started(
