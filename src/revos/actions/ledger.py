@@ -74,11 +74,6 @@ async def get_by_key(conn: Conn, key: str) -> Action | None:
     return Action.from_row(row) if row else None
 
 
-async def by_keys(conn: Conn, keys: list[str]) -> dict[str, Action]:
-    """The actions recorded under any of `keys`, by key (one read for every key a caller may use)."""
-    return {row["action_key"]: Action.from_row(row) for row in await repo.get_by_keys(conn, keys)}
-
-
 async def unconfirmed(conn: Conn, keys: list[str]) -> list[Action]:
     """The actions among `keys` that may have happened but are not confirmed (in flight, ambiguous)."""
     return [Action.from_row(row) for row in await repo.unconfirmed(conn, keys)]

@@ -89,10 +89,6 @@ async def insert_started(
     ).fetchone()
 
 
-async def get_by_keys(conn: Conn, keys: list[str]) -> list[dict[str, Any]]:
-    return await (await conn.execute(f"{_SELECT} where a.action_key = any(%s)", (keys,))).fetchall()
-
-
 async def start(conn: Conn, action_id: UUID, *, now: datetime, reserved_day: date | None) -> bool:
     """intent → in_flight (attempts + 1, started_at). False when the action was not in `intent`."""
     return await start_returning(conn, action_id, now=now, reserved_day=reserved_day) is not None

@@ -43,7 +43,8 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     action: Action | None = None
     started = False  # the action was begun and started in the step's first transaction
     async with runtime.db.service(actor="dms") as conn:
-        ctx = await load(conn, sequence_id, for_update=True)
+        # The sequence with its account and its ledger actions, in one statement.
+        ctx = await load(conn, sequence_id, for_update=True, action_keys=step_keys(sequence_id))
         if account is not None:
             # The account as the context read it (one statement for both), or its own read when the
             # sequence has moved to another account since the run listed it.
@@ -64,16 +65,16 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
         else:
             if not await outbound.may_send(runtime, conn, ctx, now):
                 return "waiting"
-            # Every action of the sequence, read once: the plan's, and earlier ones still unconfirmed.
-            known = await ledger.by_keys(conn, step_keys(sequence_id))
+            # Every action of the sequence (read with it): the plan's, and earlier ones still unconfirmed.
+            known = {key: status for key, _, status in ctx.ledger_actions}
             plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now, known=known)
             if plan is None:
                 await outbound.nothing_due(conn, ctx)
                 return "settled"
             superseded = [
-                a.id
-                for a in sorted(known.values(), key=lambda a: a.created_at)
-                if a.status in UNCONFIRMED and a.key != plan.key
+                action_id
+                for key, action_id, status in ctx.ledger_actions
+                if status in UNCONFIRMED and key != plan.key
             ]
             if plan.kind != "profile_view":
                 if plan.key not in known and not superseded:

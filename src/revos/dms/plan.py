@@ -63,10 +63,14 @@ def _values(ctx: SequenceContext, download_url: str | None) -> dict[str, str | N
     }
 
 
-async def _first_dm_key(conn: Conn, sequence_id: UUID, known: Mapping[str, ledger.Action] | None) -> str:
+async def _first_dm_key(conn: Conn, sequence_id: UUID, known: Mapping[str, str] | None) -> str:
     key = f"dm:{sequence_id}:1"
-    existing = known.get(key) if known is not None else await ledger.get_by_key(conn, key)
-    if existing is not None and existing.status == "failed":
+    if known is not None:
+        status = known.get(key)
+    else:
+        existing = await ledger.get_by_key(conn, key)
+        status = existing.status if existing is not None else None
+    if status == "failed":
         return f"dm:{sequence_id}:1:after-invitation"
     return key
 
@@ -78,12 +82,12 @@ async def decide(
     policy: SequencePolicy,
     now: datetime,
     *,
-    known: Mapping[str, ledger.Action] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> Plan | None:
     """The sequence's due action, or None when its stage needs none. How step 1 goes (DM or invitation)
     is recorded with the step's outcome (`Plan.chosen`, see `revos.dms.executor`); step 3's download
-    link is recorded as it is made. `known`: the sequence's ledger actions by key, when the caller has
-    read them (`step_keys`) in this transaction."""
+    link is recorded as it is made. `known`: the statuses of the sequence's ledger actions by key,
+    when the caller has read them (`step_keys`) in this transaction."""
     sid = ctx.id
     chat = {"chat_id": ctx.unipile_chat_id} if ctx.unipile_chat_id else {}
     values = _values(ctx, ctx.download_url)

@@ -74,6 +74,8 @@ class SequenceContext:
     account_paused_at: datetime | None = None
     account_paused_until: datetime | None = None
     account_next_action_at: datetime | None = None
+    # (key, id, status) of the ledger actions under the keys `load` was given, oldest first
+    ledger_actions: tuple[tuple[str, UUID, str], ...] = ()
 
     def account_busy_until(self, now: datetime) -> datetime | None:
         """`sequence_repo.account_busy_until` of the sequence's account, as the context read it (with
@@ -95,6 +97,10 @@ class SequenceContext:
         values: dict[str, Any] = {f.name: row.get(f.name) for f in dataclasses.fields(cls)}
         values["campaign_settings"] = parse_settings(row.get("campaign_settings"))
         values["attempts"] = int(row.get("attempts") or 0)
+        values["ledger_actions"] = tuple(
+            (str(key), UUID(str(action_id)), str(status))
+            for key, action_id, status in row.get("ledger_actions") or ()
+        )
         return cls(**values)
 
     @property
@@ -140,9 +146,12 @@ SEQUENCE_FIELDS = (
 _REFRESHED = (*SEQUENCE_FIELDS, "attempts")
 
 
-async def load(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> SequenceContext | None:
-    """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does)."""
-    row = await sequence_repo.context(conn, sequence_id, for_update=for_update)
+async def load(
+    conn: Conn, sequence_id: UUID, *, for_update: bool = False, action_keys: list[str] | None = None
+) -> SequenceContext | None:
+    """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does).
+    `action_keys`: the ledger keys whose actions it reads too (`ledger_actions`)."""
+    row = await sequence_repo.context(conn, sequence_id, for_update=for_update, action_keys=action_keys)
     return SequenceContext.from_row(row) if row is not None else None
 
 

@@ -117,10 +117,22 @@ async def by_lead(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
     return await (await conn.execute("select * from dm_sequences where lead_id = %s", (lead_id,))).fetchone()
 
 
-async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+async def context(
+    conn: Conn, sequence_id: UUID, *, for_update: bool = False, action_keys: list[str] | None = None
+) -> dict[str, Any] | None:
     """Everything a step needs in one row: sequence, lead, campaign, lead magnet and account columns,
-    prefixed so nothing collides. `for update` locks the sequence row only."""
+    prefixed so nothing collides. `for update` locks the sequence row only. With `action_keys`, also
+    `ledger_actions`: [key, id, status] of the ledger's actions under those keys, oldest first."""
     lock = " for update of s" if for_update else ""
+    ledger = ""
+    params: tuple[Any, ...] = (sequence_id,)
+    if action_keys is not None:
+        ledger = (
+            ", (select coalesce(jsonb_agg(jsonb_build_array(la.action_key, la.id, la.status)"
+            " order by la.created_at, la.id), '[]') from linkedin_actions la"
+            " where la.action_key = any(%s::text[])) as ledger_actions"
+        )
+        params = (action_keys, sequence_id)
     return await (
         await conn.execute(
             "select s.*, l.first_name as lead_first_name, l.last_name as lead_last_name,"
@@ -134,6 +146,7 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " a.paused_until as account_paused_until, a.next_action_at as account_next_action_at,"
             " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
             " cm.author_network_distance as comment_distance"
+            f"{ledger}"
             " from dm_sequences s"
             " join leads l on l.id = s.lead_id"
             " left join comments cm on cm.id = l.comment_id"
@@ -141,7 +154,7 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " left join lead_magnets m on m.id = c.lead_magnet_id"
             " left join linkedin_accounts a on a.id = s.linkedin_account_id"
             f" where s.id = %s{lock}",
-            (sequence_id,),
+            params,
         )
     ).fetchone()
 
