@@ -136,3 +136,33 @@ async def test_a_commenter_of_unknown_distance_is_checked_and_messaged_in_the_sa
     assert len(world.sim.sent_messages(to=ann)) == 1
     kinds = [event["kind"] for event in world.timeline(lead_id)]
     assert kinds.index("profile_checked") < kinds.index("dm_sent")
+
+
+async def test_a_run_that_has_done_everything_due_queues_one_successor_for_the_next_due_step(
+    world: World, wall_clock: None
+) -> None:
+    ann, ben = world.member("Ann", Persona(reply="never")), world.member("Ben", Persona(reply="never"))
+    await world.comment(ann)
+    later = await world.comment(ben)
+    first_degree(world)
+    with superuser_conn(world.db_url) as conn:
+        conn.execute(
+            "update dm_sequences set next_action_at = now() + interval '30 seconds' where lead_id = %s",
+            (later,),
+        )
+        # The run below is the one the comments queued: it is no longer waiting.
+        conn.execute(
+            "delete from procrastinate.procrastinate_jobs where task_name = 'dms.run_account'"
+            " and status = 'todo' and args ->> 'linkedin_account_id' = %s",
+            (str(world.account.id),),
+        )
+
+    assert await account_runs.run_account(world.runtime, world.account.id) == 1
+    assert world.sim.sent_messages(to=ben) == []
+    (run,) = read_rows(
+        world.db_url,
+        "select extract(epoch from scheduled_at - now()) as wait from procrastinate.procrastinate_jobs"
+        " where task_name = 'dms.run_account' and args ->> 'linkedin_account_id' = %s and status = 'todo'",
+        str(world.account.id),
+    )
+    assert 20 < run["wait"] <= 30

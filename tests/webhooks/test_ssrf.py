@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 import uuid
 
 import httpx
@@ -289,3 +290,24 @@ async def test_loopback_endpoint_is_refused_at_send_time_once_loopback_is_off(
 async def test_production_never_allows_loopback(runtime: Runtime) -> None:
     settings = runtime.settings.model_copy(update={"env": "production", "webhook_allow_http_loopback": True})
     assert service.loopback_allowed(settings) is False
+
+
+async def test_every_pinned_client_verifies_certificates_with_one_context_built_once() -> None:
+    # The CA bundle is loaded once per process, and what every delivery's client uses still verifies
+    # the certificate and its hostname (the SNI name, not the pinned address).
+    context = ssrf.tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    first, second = ssrf.PinnedClient(), ssrf.PinnedClient()
+    try:
+        target = ssrf.Target(
+            url="https://a.example/x", scheme="https", host="a.example", port=443, ip="1.1.1.1"
+        )
+        other = ssrf.Target(
+            url="https://b.example/x", scheme="https", host="b.example", port=443, ip="1.0.0.1"
+        )
+        pools = [c._client_for(t)._transport._pool for c, t in ((first, target), (second, other))]  # type: ignore[attr-defined]
+        assert all(pool._ssl_context is context for pool in pools)
+    finally:
+        await first.aclose()
+        await second.aclose()

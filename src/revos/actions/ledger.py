@@ -25,7 +25,9 @@ showed may predate that attempt's call, so it concludes nothing (deferred). And 
 attempt: a late answer to a stale attempt never undoes the newer one.
 
 `perform()` runs the whole protocol; the primitives (`begin`, `start`, `confirm`, …) run in the caller's
-transaction and never commit. The rows are read and written by `revos.actions.repo`; the records and
+transaction and never commit. So do `perform`'s phases (`begin_started`, `record`), for a caller that
+records the action's intent with its own reads and its outcome with its own writes (the DM executor):
+`begin_started` writes a new action's intent and start as one row, `in_flight` from its first version. The rows are read and written by `revos.actions.repo`; the records and
 outcomes are `revos.actions.models`'.
 """
 
@@ -39,7 +41,15 @@ from uuid import UUID
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.actions import repo
-from revos.actions.models import Action, ActionConflict, ActionOutcome, Call, Reconcile, connected_id
+from revos.actions.models import (
+    Action,
+    ActionConflict,
+    ActionOutcome,
+    Call,
+    ProviderIds,
+    Reconcile,
+    connected_id,
+)
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import NotFound
@@ -83,7 +93,9 @@ async def begin(
     if kind not in safety.KINDS:
         raise ValueError(f"unknown action kind {kind!r}")
     intent = {"client_id": client_id, "linkedin_account_id": account_id, "kind": kind, "action_key": key}
-    await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
+    created = await repo.insert_intent(conn, {**intent, "target": target, "payload": payload})
+    if created is not None:
+        return Action.from_row(created)
     action = await get_by_key(conn, key)
     assert action is not None
     if action.client_id != client_id or action.kind != kind:
@@ -100,13 +112,15 @@ async def start(conn: Conn, action_id: UUID, *, reserved_day: date | None = None
 
 async def confirm(
     conn: Conn, action_id: UUID, *, provider_id: str, provider_chat_id: str | None = None
-) -> None:
-    """The provider confirmed the action with its id: done (idempotent)."""
+) -> Action | None:
+    """The provider confirmed the action with its id: done (idempotent). Returns the action this call
+    confirmed (None: it was done already)."""
     if not provider_id:
         raise ValueError("an action is confirmed only with the provider's id")
-    await repo.confirm(
+    row = await repo.confirm(
         conn, action_id, provider_id=provider_id, provider_chat_id=provider_chat_id, now=utcnow()
     )
+    return Action.from_row(row) if row is not None else None
 
 
 async def _undo(conn: Conn, action: Action, error: str, *, failed: bool) -> None:
@@ -175,9 +189,10 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
                 return ActionOutcome(
                     "deferred", action, reservation.reason, not_before=reservation.not_before
                 )
-            if not await start(conn, action.id, reserved_day=reservation.day):
+            started = await repo.start_returning(conn, action.id, now=utcnow(), reserved_day=reservation.day)
+            if started is None:
                 raise _Busy
-            action = await get(conn, action.id)
+            action = Action.from_row(started)
     except _Busy:
         async with runtime.db.service(actor="actions") as conn:
             action = await get(conn, action_id)
@@ -186,8 +201,77 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
         return ActionOutcome("deferred", action, "another worker started this action", not_before=now)
 
     # 5: the call, outside any transaction.
+    ids = await call_started(runtime, action, call, reconcile, resent=resent)
+    if isinstance(ids, ActionOutcome):
+        return ids
+    # 6: record.
+    async with runtime.db.service(actor="actions") as conn:
+        return await record(runtime, conn, action, ids)
+
+
+# --- the protocol in phases, for a caller that shares its transactions with them -------------------------
+#
+# `begin_started` (begin, steps 3–4) → commit → `call_started` (step 5) → `record` (step 6, with the caller's
+# own writes). Same states and guarantees; a failed `record` transaction leaves the attempt in flight.
+
+
+async def begin_started(
+    conn: Conn,
+    *,
+    runtime: Runtime,
+    now: datetime,
+    client_id: UUID,
+    account_id: UUID,
+    kind: str,
+    key: str,
+    target: str | None,
+    payload: dict[str, Any],
+) -> Action | ActionOutcome:
+    """`begin` and steps 3–4 of `perform` in the caller's transaction, for a key the caller has found
+    unused in it: reserve the account's budget, then record the action started (`in_flight`, attempt 1,
+    the budget's day): its intent and its start in one row write, committed together. Returns the started
+    action, to call with `call_started` once the caller has committed; or, when the budget refuses, the
+    deferred outcome with the intent alone recorded (nothing started, nothing reserved)."""
+    if kind not in safety.KINDS:
+        raise ValueError(f"unknown action kind {kind!r}")
+    intent = {
+        "client_id": client_id,
+        "linkedin_account_id": account_id,
+        "kind": kind,
+        "action_key": key,
+        "target": target,
+        "payload": payload,
+    }
+    reservation = await safety.reserve(
+        conn, account_id=account_id, kind=kind, now=now, settings=runtime.settings
+    )
+    if not reservation.allowed:
+        action = await begin(
+            conn,
+            client_id=client_id,
+            account_id=account_id,
+            kind=kind,
+            key=key,
+            target=target,
+            payload=payload,
+        )
+        return ActionOutcome("deferred", action, reservation.reason, not_before=reservation.not_before)
+    row = await repo.insert_started(conn, intent, now=utcnow(), reserved_day=reservation.day)
+    if row is None:
+        # Another worker recorded this key since the caller looked: roll back the reservation with the
+        # caller's transaction; the next run finds the action and goes the whole `perform` way.
+        raise ActionConflict(f"action key {key!r} was recorded meanwhile")
+    return Action.from_row(row)
+
+
+async def call_started(
+    runtime: Runtime, action: Action, call: Call, reconcile: Reconcile, *, resent: bool = False
+) -> ProviderIds | ActionOutcome:
+    """Step 5 of `perform`, for an action started and committed: the provider's ids, for `record`; or the
+    outcome of a provider error, recorded already (in its own transaction)."""
+    client = linkedin_client(runtime)
     try:
-        ids = await call(client, action)
+        return await call(client, action)
     except UnipileError as exc:
         return await _record_error(runtime, client, action, exc, reconcile, resent=resent)
     except BaseException as exc:
@@ -198,26 +282,30 @@ async def perform(runtime: Runtime, action_id: UUID, call: Call, reconcile: Reco
             )
         raise
 
-    # 6: record.
-    async with runtime.db.service(actor="actions") as conn:
-        if ids.provider_id:
-            await confirm(conn, action.id, provider_id=ids.provider_id, provider_chat_id=ids.chat_id)
-            await safety.note_success(conn, action.account_id)
-        else:
-            await repo.mark_ambiguous(
-                conn,
-                action.id,
-                "the provider accepted the action without returning its id",
-                attempt=action.attempts,
-            )
-        action = await get(conn, action.id)
+
+async def record(runtime: Runtime, conn: Conn, action: Action, ids: ProviderIds) -> ActionOutcome:
+    """Step 6 of `perform` in the caller's transaction: done with the provider's id, or ambiguous when the
+    provider accepted the call without one."""
+    if ids.provider_id:
+        done = await confirm(conn, action.id, provider_id=ids.provider_id, provider_chat_id=ids.chat_id)
+        await safety.note_success(conn, action.account_id)
+        if done is not None:
+            return ActionOutcome("done", done, "performed")
+    else:
+        await repo.mark_ambiguous(
+            conn,
+            action.id,
+            "the provider accepted the action without returning its id",
+            attempt=action.attempts,
+        )
+    action = await get(conn, action.id)
     if action.done:
         return ActionOutcome("done", action, "performed")
     return ActionOutcome(
         "ambiguous",
         action,
         "accepted without an id: reconciling",
-        not_before=utcnow() + timedelta(seconds=settings.action_reconcile_delay_seconds),
+        not_before=utcnow() + timedelta(seconds=runtime.settings.action_reconcile_delay_seconds),
     )
 
 

@@ -47,37 +47,81 @@ async def unconfirmed(conn: Conn, keys: list[str]) -> list[dict[str, Any]]:
     ).fetchall()
 
 
-async def insert_intent(conn: Conn, action: Mapping[str, Any]) -> None:
+# The columns `_SELECT` reads, for statements that return the rows they write (`returning`).
+_RETURNING = (
+    " returning a.id, a.client_id, a.linkedin_account_id, a.kind, a.action_key, a.status, a.target,"
+    " a.payload, a.provider_id, a.provider_chat_id, a.attempts, a.last_error, a.created_at, a.updated_at,"
+    " a.started_at, a.done_at, a.reserved_day, la.unipile_account_id"
+)
+
+
+async def insert_intent(conn: Conn, action: Mapping[str, Any]) -> dict[str, Any] | None:
     """A new action in `intent` (client_id, linkedin_account_id, kind, action_key, target, payload), unless
-    its key is taken (then nothing happens)."""
-    await conn.execute(
-        "insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload)"
-        " values (%(client_id)s, %(linkedin_account_id)s, %(kind)s, %(action_key)s, %(target)s, %(payload)s)"
-        " on conflict (action_key) do nothing",
-        {**action, "payload": Jsonb(action["payload"])},
-    )
+    its key is taken (then nothing happens). Returns the row it created (locked until the caller's
+    transaction ends, as any inserted row), or None when the key was taken."""
+    return await (
+        await conn.execute(
+            "with created as ("
+            " insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload)"
+            " values (%(client_id)s, %(linkedin_account_id)s, %(kind)s, %(action_key)s, %(target)s,"
+            " %(payload)s) on conflict (action_key) do nothing returning *)"
+            + _SELECT.replace(" linkedin_actions a ", " created a "),
+            {**action, "payload": Jsonb(action["payload"])},
+        )
+    ).fetchone()
+
+
+async def insert_started(
+    conn: Conn, action: Mapping[str, Any], *, now: datetime, reserved_day: date | None
+) -> dict[str, Any] | None:
+    """`insert_intent` and `start` in one row write: a new action already `in_flight` (attempt 1, started at
+    `now`, its budget's day). None when the key is taken (nothing written)."""
+    return await (
+        await conn.execute(
+            "with created as ("
+            " insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload,"
+            " status, attempts, started_at, reserved_day)"
+            " values (%(client_id)s, %(linkedin_account_id)s, %(kind)s, %(action_key)s, %(target)s,"
+            " %(payload)s, 'in_flight', 1, %(now)s, %(day)s) on conflict (action_key) do nothing returning *)"
+            + _SELECT.replace(" linkedin_actions a ", " created a "),
+            {**action, "payload": Jsonb(action["payload"]), "now": now, "day": reserved_day},
+        )
+    ).fetchone()
 
 
 async def start(conn: Conn, action_id: UUID, *, now: datetime, reserved_day: date | None) -> bool:
     """intent → in_flight (attempts + 1, started_at). False when the action was not in `intent`."""
-    result = await conn.execute(
-        "update linkedin_actions set status = 'in_flight', attempts = attempts + 1, started_at = %s,"
-        " reserved_day = %s, last_error = null where id = %s and status = 'intent'",
-        (now, reserved_day, action_id),
-    )
-    return result.rowcount > 0
+    return await start_returning(conn, action_id, now=now, reserved_day=reserved_day) is not None
+
+
+async def start_returning(
+    conn: Conn, action_id: UUID, *, now: datetime, reserved_day: date | None
+) -> dict[str, Any] | None:
+    """`start`, returning the started row (None when the action was not in `intent`)."""
+    return await (
+        await conn.execute(
+            "update linkedin_actions a set status = 'in_flight', attempts = a.attempts + 1, started_at = %s,"
+            " reserved_day = %s, last_error = null from linkedin_accounts la"
+            " where a.id = %s and a.status = 'intent' and la.id = a.linkedin_account_id" + _RETURNING,
+            (now, reserved_day, action_id),
+        )
+    ).fetchone()
 
 
 async def confirm(
     conn: Conn, action_id: UUID, *, provider_id: str, provider_chat_id: str | None, now: datetime
-) -> None:
-    """→ done with the provider's id (and chat id), once."""
-    await conn.execute(
-        "update linkedin_actions set status = 'done', provider_id = %s,"
-        " provider_chat_id = coalesce(%s, provider_chat_id), done_at = coalesce(done_at, %s),"
-        " last_error = null where id = %s and status <> 'done'",
-        (provider_id, provider_chat_id, now, action_id),
-    )
+) -> dict[str, Any] | None:
+    """→ done with the provider's id (and chat id), once. Returns the row it confirmed (None when it was
+    done already)."""
+    return await (
+        await conn.execute(
+            "update linkedin_actions a set status = 'done', provider_id = %s,"
+            " provider_chat_id = coalesce(%s, a.provider_chat_id), done_at = coalesce(a.done_at, %s),"
+            " last_error = null from linkedin_accounts la"
+            " where a.id = %s and a.status <> 'done' and la.id = a.linkedin_account_id" + _RETURNING,
+            (provider_id, provider_chat_id, now, action_id),
+        )
+    ).fetchone()
 
 
 # `attempt`: only while the row is still at that attempt (a late answer to an attempt another worker has

@@ -6,11 +6,16 @@ transaction with `ledger.perform` (the account's safety budget, working hours, r
 ambiguous failure) and reports the outcome to the lead's lifecycle (revos.leads.lifecycle.outbound),
 which moves the sequence on. Running it twice, or on two workers, has the effect of running it once: the
 ledger key is the proof.
+
+A new action (the common case) takes two transactions: the first reads the sequence and its ledger
+actions, decides, reserves the budget and records the action already started (`ledger.begin_started`);
+after the call, the second records LinkedIn's answer (`ledger.record`) and its meaning for the lead.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from revos.accounts import safety
@@ -36,10 +41,19 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     (paused, not active, within its randomised gap), before anything is read or written."""
     now = utcnow()
     action: Action | None = None
+    started = False  # the action was begun and started in the step's first transaction
     async with runtime.db.service(actor="dms") as conn:
-        if account is not None and await sequence_repo.account_busy_until(conn, account, now) is not None:
-            return "busy"
-        ctx = await load(conn, sequence_id, for_update=True)
+        # The sequence with its account and its ledger actions, in one statement.
+        ctx = await load(conn, sequence_id, for_update=True, action_keys=step_keys(sequence_id))
+        if account is not None:
+            # The account as the context read it (one statement for both), or its own read when the
+            # sequence has moved to another account since the run listed it.
+            if ctx is not None and ctx.linkedin_account_id == account:
+                busy = ctx.account_busy_until(now)
+            else:
+                busy = await sequence_repo.account_busy_until(conn, account, now)
+            if busy is not None:
+                return "busy"
         if ctx is None or ctx.status != "in_progress":
             return "settled"
         if ctx.next_action_at is None or ctx.next_action_at > now:
@@ -51,23 +65,29 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
         else:
             if not await outbound.may_send(runtime, conn, ctx, now):
                 return "waiting"
-            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now)
+            # Every action of the sequence (read with it): the plan's, and earlier ones still unconfirmed.
+            known = {key: status for key, _, status in ctx.ledger_actions}
+            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now, known=known)
             if plan is None:
                 await outbound.nothing_due(conn, ctx)
                 return "settled"
-            if plan.kind != "profile_view":
-                action = await ledger.begin(
-                    conn,
-                    client_id=ctx.client_id,
-                    account_id=ctx.linkedin_account_id,
-                    kind=plan.kind,
-                    key=plan.key,
-                    target=ctx.lead_linkedin_id,
-                    payload=plan.payload,
-                )
             superseded = [
-                a.id for a in await ledger.unconfirmed(conn, step_keys(sequence_id)) if a.key != plan.key
+                action_id
+                for key, action_id, status in ctx.ledger_actions
+                if status in UNCONFIRMED and key != plan.key
             ]
+            if plan.kind != "profile_view":
+                if plan.key not in known and not superseded:
+                    # A new action: recorded with its budget reserved and its attempt started, in this
+                    # same transaction (the ledger's begin and steps 3–4).
+                    begun = await ledger.begin_started(conn, runtime=runtime, now=now, **_intent(ctx, plan))
+                    if isinstance(begun, ActionOutcome):
+                        after = await refresh(conn, ctx)
+                        assert after is not None, f"sequence {sequence_id} vanished"
+                        return await _report(runtime, conn, after, plan, begun)
+                    action, started = begun, True
+                else:
+                    action = await ledger.begin(conn, **_intent(ctx, plan))
     if plan is None:
         # Waiting for their acceptance: read the account's connections (webhooks can lag for hours).
         await invitations.check_invitations(runtime, ctx.linkedin_account_id)
@@ -91,11 +111,40 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     if action is None:
         return await _check_profile(runtime, ctx, now)
     call, reconcile = CALLS[plan.kind]
-    outcome = await ledger.perform(runtime, action.id, call, reconcile)
+    if started:
+        ids = await ledger.call_started(runtime, action, call, reconcile)
+        if not isinstance(ids, ActionOutcome):
+            # The confirmation and what it means for the lead, in one transaction (the sequence locked
+            # first, as in the step's first transaction). Should it fail, the attempt stays in flight
+            # and is reconciled with LinkedIn before anything is sent again.
+            async with runtime.db.service(actor="dms") as conn:
+                after = await refresh(conn, ctx)
+                assert after is not None, f"sequence {sequence_id} vanished"
+                return await _report(
+                    runtime, conn, after, plan, await ledger.record(runtime, conn, action, ids)
+                )
+        outcome = ids
+    else:
+        outcome = await ledger.perform(runtime, action.id, call, reconcile)
     async with runtime.db.service(actor="dms") as conn:
         after = await refresh(conn, ctx)
         assert after is not None, f"sequence {sequence_id} vanished"
         return await _report(runtime, conn, after, plan, outcome)
+
+
+UNCONFIRMED = ("in_flight", "ambiguous")
+
+
+def _intent(ctx: SequenceContext, plan: Plan) -> dict[str, Any]:
+    """The ledger's `begin`/`create` arguments for the plan's action."""
+    return {
+        "client_id": ctx.client_id,
+        "account_id": ctx.linkedin_account_id,
+        "kind": plan.kind,
+        "key": plan.key,
+        "target": ctx.lead_linkedin_id,
+        "payload": plan.payload,
+    }
 
 
 async def _reload(conn: Conn, sequence_id: UUID) -> SequenceContext:

@@ -8,6 +8,7 @@ Ledger keys are the proof of exactly once: `invite:<sequence>`, `dm:<sequence>:1
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,20 +63,31 @@ def _values(ctx: SequenceContext, download_url: str | None) -> dict[str, str | N
     }
 
 
-async def _first_dm_key(conn: Conn, sequence_id: UUID) -> str:
+async def _first_dm_key(conn: Conn, sequence_id: UUID, known: Mapping[str, str] | None) -> str:
     key = f"dm:{sequence_id}:1"
-    existing = await ledger.get_by_key(conn, key)
-    if existing is not None and existing.status == "failed":
+    if known is not None:
+        status = known.get(key)
+    else:
+        existing = await ledger.get_by_key(conn, key)
+        status = existing.status if existing is not None else None
+    if status == "failed":
         return f"dm:{sequence_id}:1:after-invitation"
     return key
 
 
 async def decide(
-    runtime: Runtime, conn: Conn, ctx: SequenceContext, policy: SequencePolicy, now: datetime
+    runtime: Runtime,
+    conn: Conn,
+    ctx: SequenceContext,
+    policy: SequencePolicy,
+    now: datetime,
+    *,
+    known: Mapping[str, str] | None = None,
 ) -> Plan | None:
     """The sequence's due action, or None when its stage needs none. How step 1 goes (DM or invitation)
     is recorded with the step's outcome (`Plan.chosen`, see `revos.dms.executor`); step 3's download
-    link is recorded as it is made."""
+    link is recorded as it is made. `known`: the statuses of the sequence's ledger actions by key,
+    when the caller has read them (`step_keys`) in this transaction."""
     sid = ctx.id
     chat = {"chat_id": ctx.unipile_chat_id} if ctx.unipile_chat_id else {}
     values = _values(ctx, ctx.download_url)
@@ -95,7 +107,9 @@ async def decide(
             else:
                 return Plan("profile", "profile_view", f"profile:{sid}")
         if how == "dm":
-            plan = dm("1", await _first_dm_key(conn, sid), ctx.template(1) or templates.DEFAULT_TEMPLATES[1])
+            plan = dm(
+                "1", await _first_dm_key(conn, sid, known), ctx.template(1) or templates.DEFAULT_TEMPLATES[1]
+            )
             return dataclasses.replace(plan, chosen=chosen)
         note_template = policy.invitation_note or templates.DEFAULT_INVITATION_NOTE
         note = templates.fit_invitation_note(templates.render(note_template, values))

@@ -36,6 +36,7 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
     # without progress (a bug) is left for the next run instead of spinning here.
     tries: dict[UUID, int] = {}
     due: list[UUID] = []
+    successor_queued = False
     try:
         while time.monotonic() - started < settings.dm_account_run_seconds:
             if not due:
@@ -54,6 +55,10 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
                         )
                         if tries.get(sid, 0) < MAX_STEPS_PER_RUN
                     ]
+                    if not due:
+                        # Nothing left: the successor is queued in this same transaction.
+                        await _queue_successor(runtime, conn, linkedin_account_id)
+                        successor_queued = True
                 if not due:
                     break
             sequence_id = due.pop(0)
@@ -69,11 +74,18 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
             ran += 1
     finally:
         jobs.running_account.reset(token)
-    async with runtime.db.service(actor="dms") as conn:
-        at = await sequence_repo.next_due_for_account(conn, linkedin_account_id)
-        if at is not None:
-            await jobs.wake_account(runtime, conn, linkedin_account_id, at=at)
+    if not successor_queued:
+        async with runtime.db.service(actor="dms") as conn:
+            await _queue_successor(runtime, conn, linkedin_account_id)
     return ran
+
+
+async def _queue_successor(runtime: Runtime, conn: Conn, linkedin_account_id: UUID) -> None:
+    """The account's next run, for its next due moment (if any)."""
+    at = await sequence_repo.next_due_for_account(conn, linkedin_account_id)
+    if at is not None:
+        # `force`: queued by the account's own run, for after it.
+        await jobs.wake_account(runtime, conn, linkedin_account_id, at=at, force=True)
 
 
 async def dispatch_due(runtime: Runtime, *, inline: bool = False) -> int:

@@ -70,12 +70,37 @@ class SequenceContext:
     # the LinkedIn account it sends from
     unipile_account_id: str | None
     account_timezone: str | None
+    account_status: str | None = None
+    account_paused_at: datetime | None = None
+    account_paused_until: datetime | None = None
+    account_next_action_at: datetime | None = None
+    # (key, id, status) of the ledger actions under the keys `load` was given, oldest first
+    ledger_actions: tuple[tuple[str, UUID, str], ...] = ()
+
+    def account_busy_until(self, now: datetime) -> datetime | None:
+        """`sequence_repo.account_busy_until` of the sequence's account, as the context read it (with
+        the sequence locked): not None when the account cannot act at `now`."""
+        if self.account_status is None:
+            return now  # no such account
+        return sequence_repo.busy_until(
+            {
+                "status": self.account_status,
+                "paused_at": self.account_paused_at,
+                "paused_until": self.account_paused_until,
+                "next_action_at": self.account_next_action_at,
+            },
+            now,
+        )
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> SequenceContext:
         values: dict[str, Any] = {f.name: row.get(f.name) for f in dataclasses.fields(cls)}
         values["campaign_settings"] = parse_settings(row.get("campaign_settings"))
         values["attempts"] = int(row.get("attempts") or 0)
+        values["ledger_actions"] = tuple(
+            (str(key), UUID(str(action_id)), str(status))
+            for key, action_id, status in row.get("ledger_actions") or ()
+        )
         return cls(**values)
 
     @property
@@ -118,16 +143,22 @@ SEQUENCE_FIELDS = (
 )
 
 
-async def load(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> SequenceContext | None:
-    """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does)."""
-    row = await sequence_repo.context(conn, sequence_id, for_update=for_update)
+_REFRESHED = (*SEQUENCE_FIELDS, "attempts")
+
+
+async def load(
+    conn: Conn, sequence_id: UUID, *, for_update: bool = False, action_keys: list[str] | None = None
+) -> SequenceContext | None:
+    """The sequence's context; `for_update` locks the sequence row (every writer of a sequence does).
+    `action_keys`: the ledger keys whose actions it reads too (`ledger_actions`)."""
+    row = await sequence_repo.context(conn, sequence_id, for_update=for_update, action_keys=action_keys)
     return SequenceContext.from_row(row) if row is not None else None
 
 
 async def refresh(conn: Conn, ctx: SequenceContext) -> SequenceContext | None:
     """The context with its sequence re-read and locked (what a reply or another worker may have changed
     meanwhile); the lead, campaign and account parts stay as `ctx` read them at the start of the step."""
-    row = await sequence_repo.refresh(conn, ctx.id)
+    row = await sequence_repo.refresh(conn, ctx.id, _REFRESHED)
     if row is None:
         return None
     values: dict[str, Any] = {name: row[name] for name in SEQUENCE_FIELDS}

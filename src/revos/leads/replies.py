@@ -22,7 +22,11 @@ async def on_messaging_event(
     if not isinstance(event, MessagingEvent) or event.event != "message_received" or not event.message_id:
         return
     own = is_own_message(event)
-    sequence = await sequence_repo.by_chat(conn, event.chat_id)
+    sequence = await sequence_repo.by_chat(conn, event.chat_id, event.message_id)
+    if sequence is not None and sequence["message_recorded"]:
+        # Recorded already (mostly our own DM, recorded by its sender after its echo was queued; or a
+        # redelivery): the handlers below would insert nothing and stop there.
+        return
     if sequence is None:
         member = other_party(event) if own else (event.sender.attendee_provider_id if event.sender else None)
         if not member:

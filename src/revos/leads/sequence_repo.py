@@ -4,6 +4,7 @@ Only `revos.leads.lifecycle` calls the functions that write; the DM executor rea
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -103,22 +104,35 @@ async def record_step(
     await conn.execute(query, params)
 
 
-async def refresh(conn: Conn, sequence_id: UUID) -> dict[str, Any] | None:
-    """The sequence row alone, locked: what may have changed since its context was read (its lead,
+async def refresh(conn: Conn, sequence_id: UUID, columns: Sequence[str]) -> dict[str, Any] | None:
+    """`columns` of the sequence row, locked: what may have changed since its context was read (its lead,
     campaign and account were read with it at the start of the step)."""
-    return await (
-        await conn.execute("select * from dm_sequences where id = %s for update", (sequence_id,))
-    ).fetchone()
+    query = sql.SQL("select {} from dm_sequences where id = %s for update").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    return await (await conn.execute(query, (sequence_id,))).fetchone()
 
 
 async def by_lead(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
     return await (await conn.execute("select * from dm_sequences where lead_id = %s", (lead_id,))).fetchone()
 
 
-async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+async def context(
+    conn: Conn, sequence_id: UUID, *, for_update: bool = False, action_keys: list[str] | None = None
+) -> dict[str, Any] | None:
     """Everything a step needs in one row: sequence, lead, campaign, lead magnet and account columns,
-    prefixed so nothing collides. `for update` locks the sequence row only."""
+    prefixed so nothing collides. `for update` locks the sequence row only. With `action_keys`, also
+    `ledger_actions`: [key, id, status] of the ledger's actions under those keys, oldest first."""
     lock = " for update of s" if for_update else ""
+    ledger = ""
+    params: tuple[Any, ...] = (sequence_id,)
+    if action_keys is not None:
+        ledger = (
+            ", (select coalesce(jsonb_agg(jsonb_build_array(la.action_key, la.id, la.status)"
+            " order by la.created_at, la.id), '[]') from linkedin_actions la"
+            " where la.action_key = any(%s::text[])) as ledger_actions"
+        )
+        params = (action_keys, sequence_id)
     return await (
         await conn.execute(
             "select s.*, l.first_name as lead_first_name, l.last_name as lead_last_name,"
@@ -129,8 +143,10 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " c.dm_template_step1, c.dm_template_step2, c.dm_template_step3,"
             " c.lead_magnet_id, m.name as lead_magnet_name,"
             " a.unipile_account_id, a.status as account_status, a.timezone as account_timezone, a.paused_at as account_paused_at,"
+            " a.paused_until as account_paused_until, a.next_action_at as account_next_action_at,"
             " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
             " cm.author_network_distance as comment_distance"
+            f"{ledger}"
             " from dm_sequences s"
             " join leads l on l.id = s.lead_id"
             " left join comments cm on cm.id = l.comment_id"
@@ -138,16 +154,20 @@ async def context(conn: Conn, sequence_id: UUID, *, for_update: bool = False) ->
             " left join lead_magnets m on m.id = c.lead_magnet_id"
             " left join linkedin_accounts a on a.id = s.linkedin_account_id"
             f" where s.id = %s{lock}",
-            (sequence_id,),
+            params,
         )
     ).fetchone()
 
 
-async def by_chat(conn: Conn, chat_id: str) -> dict[str, Any] | None:
+async def by_chat(conn: Conn, chat_id: str, message_id: str | None = None) -> dict[str, Any] | None:
+    """The newest sequence of the chat, with `message_recorded`: whether the conversation of any
+    sequence holds the provider message `message_id` already."""
     return await (
         await conn.execute(
-            "select * from dm_sequences where unipile_chat_id = %s order by created_at desc limit 1",
-            (chat_id,),
+            "select s.*, exists (select 1 from dm_messages m where m.unipile_message_id = %s)"
+            " as message_recorded"
+            " from dm_sequences s where s.unipile_chat_id = %s order by s.created_at desc limit 1",
+            (message_id, chat_id),
         )
     ).fetchone()
 
@@ -281,6 +301,11 @@ async def account_busy_until(conn: Conn, linkedin_account_id: UUID, now: datetim
     ).fetchone()
     if row is None:
         return now
+    return busy_until(row, now)
+
+
+def busy_until(row: Mapping[str, Any], now: datetime) -> datetime | None:
+    """`account_busy_until` from the account's status, next_action_at, paused_at and paused_until."""
     if row["paused_at"] is not None:
         until = row["paused_until"]
         if until is None:

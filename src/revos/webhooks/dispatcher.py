@@ -257,12 +257,16 @@ class Dispatcher:
             if not retry and not outcome.gone:
                 values["error_message"] = f"{values['error_message']}; gave up after {attempts} attempt(s)"
         current = await repo.record_attempt(
-            conn, delivery=delivery, attempted_at=delivery["last_attempt_at"] or now, values=values
+            conn,
+            delivery=delivery,
+            attempted_at=delivery["last_attempt_at"] or now,
+            values=values,
+            # A success resets the endpoint's run of failures (with the delivery, in one statement).
+            config_succeeded=outcome.ok and not is_test,
         )
         if not current or is_test:
             return
         if outcome.ok:
-            await repo.config_succeeded(conn, config["id"])
             if delivery["event_type"] == "lead.captured" and delivery["lead_id"] is not None:
                 await handover.webhook_accepted(conn, delivery["lead_id"])
         elif outcome.gone:

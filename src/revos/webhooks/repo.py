@@ -75,29 +75,37 @@ async def campaigns_using(conn: Conn, config_id: UUID) -> list[str]:
 # events ---------------------------------------------------------------------------------------------
 
 
-async def lead_with_campaign(conn: Conn, *, client_id: UUID, lead_id: UUID) -> dict[str, Any] | None:
-    return await (
+_TARGET_COLUMNS = ("target_id", "target_active", "target_disabled_reason")
+
+
+async def lead_and_targets(
+    conn: Conn, *, client_id: UUID, lead_id: UUID, event_type: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The lead (with its campaign's name and endpoint), and the endpoints that receive `event_type` for it
+    (id, active, disabled_reason), in one statement: the campaign's own endpoint first (even when
+    disabled: the event is logged as undeliverable), then every active client-wide subscription."""
+    rows = await (
         await conn.execute(
-            "select l.*, c.name as campaign_name, c.webhook_config_id as campaign_webhook_config_id"
+            "select l.*, c.name as campaign_name, c.webhook_config_id as campaign_webhook_config_id,"
+            " w.id as target_id, w.active as target_active, w.disabled_reason as target_disabled_reason"
             " from leads l left join campaigns c on c.id = l.campaign_id"
-            " where l.id = %s and l.client_id = %s",
-            (lead_id, client_id),
+            " left join lateral (select w.id, w.active, w.disabled_reason, w.created_at from webhook_configs w"
+            "  where w.client_id = %(client)s and %(event)s = any(w.events)"
+            "  and (w.id = c.webhook_config_id or (w.all_campaigns and w.active))) w on true"
+            " where l.id = %(lead)s and l.client_id = %(client)s"
+            " order by (w.id = c.webhook_config_id) desc nulls last, w.created_at",
+            {"client": client_id, "lead": lead_id, "event": event_type},
         )
-    ).fetchone()
-
-
-async def target_configs(
-    conn: Conn, *, client_id: UUID, campaign_config_id: UUID | None, event_type: str
-) -> list[dict[str, Any]]:
-    """The campaign's own endpoint (even when disabled: the event is logged as undeliverable), plus
-    every active client-wide subscription to this event type."""
-    cur = await conn.execute(
-        "select * from webhook_configs where client_id = %(client)s and %(event)s = any(events)"
-        " and (id = %(campaign_config)s or (all_campaigns and active))"
-        " order by (id = %(campaign_config)s) desc nulls last, created_at",
-        {"client": client_id, "event": event_type, "campaign_config": campaign_config_id},
-    )
-    return await cur.fetchall()
+    ).fetchall()
+    if not rows:
+        return None, []
+    lead = {k: v for k, v in rows[0].items() if k not in _TARGET_COLUMNS}
+    targets = [
+        {"id": r["target_id"], "active": r["target_active"], "disabled_reason": r["target_disabled_reason"]}
+        for r in rows
+        if r["target_id"] is not None
+    ]
+    return lead, targets
 
 
 async def insert_delivery(conn: Conn, values: Mapping[str, Any]) -> tuple[UUID, bool]:
@@ -194,41 +202,49 @@ async def configs_by_id(conn: Conn, ids: Sequence[UUID]) -> dict[UUID, dict[str,
 
 
 async def record_attempt(
-    conn: Conn, *, delivery: dict[str, Any], attempted_at: datetime, values: Mapping[str, Any]
+    conn: Conn,
+    *,
+    delivery: dict[str, Any],
+    attempted_at: datetime,
+    values: Mapping[str, Any],
+    config_succeeded: bool = False,
 ) -> bool:
     """Write the outcome onto the delivery, if this dispatcher still holds it (attempt_count matches:
     a late answer after the lease expired and someone else re-claimed it is only logged), and log the
-    attempt. Returns whether the delivery row was updated."""
+    attempt; with `config_succeeded`, the endpoint's run of failures is reset too when the delivery was
+    updated (as `config_succeeded` does). One statement. Returns whether the delivery row was updated."""
     sets = ", ".join(f"{c} = %({c})s" for c in values)
-    cur = await conn.execute(
-        f"update webhook_deliveries set {sets}"
-        " where id = %(delivery_id)s and attempt_count = %(attempt_count)s and status = 'pending'",
-        {
-            **{k: _adapt_value(v) for k, v in values.items()},
-            "delivery_id": delivery["id"],
-            "attempt_count": delivery["attempt_count"],
-        },
-    )
-    current = cur.rowcount > 0
-    await conn.execute(
-        "insert into webhook_delivery_attempts (client_id, delivery_id, attempt_number, attempted_at, status,"
-        " status_code, response_body, error_message, response_time_ms, next_retry_at)"
-        " select %(client)s, %(delivery_id)s, coalesce(max(attempt_number), 0) + 1, %(at)s, %(status)s,"
-        " %(status_code)s, %(response_body)s, %(error_message)s, %(response_time_ms)s, %(next_retry_at)s"
-        " from webhook_delivery_attempts where delivery_id = %(delivery_id)s",
-        {
-            "client": delivery["client_id"],
-            "delivery_id": delivery["id"],
-            "at": attempted_at,
-            "status": values["status"],
-            "status_code": values.get("status_code"),
-            "response_body": _adapt_value(values.get("response_body")),
-            "error_message": values.get("error_message"),
-            "response_time_ms": values.get("response_time_ms"),
-            "next_retry_at": values.get("next_retry_at"),
-        },
-    )
-    return current
+    row = await (
+        await conn.execute(
+            f"with d as (update webhook_deliveries set {sets}"
+            " where id = %(delivery_id)s and attempt_count = %(attempt_count)s and status = 'pending'"
+            " returning webhook_config_id),"
+            " a as (insert into webhook_delivery_attempts (client_id, delivery_id, attempt_number,"
+            " attempted_at, status, status_code, response_body, error_message, response_time_ms, next_retry_at)"
+            " select %(client)s, %(delivery_id)s, coalesce(max(attempt_number), 0) + 1, %(at)s, %(status)s,"
+            " %(status_code)s, %(response_body)s, %(error_message)s, %(response_time_ms)s, %(next_retry_at)s"
+            " from webhook_delivery_attempts where delivery_id = %(delivery_id)s),"
+            " c as (update webhook_configs set consecutive_failures = 0"
+            " where %(config_succeeded)s and id in (select webhook_config_id from d)"
+            " and consecutive_failures <> 0)"
+            " select exists (select 1 from d) as current",
+            {
+                **{k: _adapt_value(v) for k, v in values.items()},
+                "delivery_id": delivery["id"],
+                "attempt_count": delivery["attempt_count"],
+                "client": delivery["client_id"],
+                "at": attempted_at,
+                "status": values["status"],
+                "status_code": values.get("status_code"),
+                "response_body": _adapt_value(values.get("response_body")),
+                "error_message": values.get("error_message"),
+                "response_time_ms": values.get("response_time_ms"),
+                "next_retry_at": values.get("next_retry_at"),
+                "config_succeeded": config_succeeded,
+            },
+        )
+    ).fetchone()
+    return bool(row and row["current"])
 
 
 async def give_up_unsent(conn: Conn, *, delivery_id: UUID, reason: str) -> None:

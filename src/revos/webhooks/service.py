@@ -242,16 +242,12 @@ async def enqueue_event(
     """
     if event_type not in schemas.EVENT_TYPES:
         raise ValidationFailed(f"unknown event type {event_type!r}")
-    lead = await repo.lead_with_campaign(conn, client_id=client_id, lead_id=lead_id)
+    lead, configs = await repo.lead_and_targets(
+        conn, client_id=client_id, lead_id=lead_id, event_type=event_type
+    )
     if lead is None:
         raise NotFound("lead not found")
     at = at or utcnow()
-    configs = await repo.target_configs(
-        conn,
-        client_id=client_id,
-        campaign_config_id=lead["campaign_webhook_config_id"],
-        event_type=event_type,
-    )
     if not configs:
         return []
     campaign = {"id": lead["campaign_id"], "name": lead["campaign_name"]} if lead["campaign_id"] else None
