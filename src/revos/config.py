@@ -366,7 +366,7 @@ class Settings(BaseSettings):
 
     # --- Engagement pods (revos.pods); see docs/pods.md.
     cron_pods_execute: str = Field(default="* * * * * */15", description="when due pod activities run")
-    pods_execute_batch: int = Field(default=200, ge=1, description="pod activities claimed per round")
+    pods_execute_batch: int = Field(default=500, ge=1, description="pod activities claimed per round")
     pods_execute_run_seconds: float = Field(default=12.0, gt=0, description="a pods tick's rounds, at most")
     pods_execute_lanes: int = Field(
         default=8, ge=1, le=64, description="accounts performing a tick's activities at once"
