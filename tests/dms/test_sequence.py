@@ -209,3 +209,62 @@ async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_with
     )
     assert jobs == []
     assert [m.id for m in world.sim.sent_messages(to=eve)] == [message_id]
+
+
+async def test_our_dm_echoed_while_its_send_is_in_flight_queues_no_job_but_a_person_s_message_does(
+    world: World,
+) -> None:
+    import json
+
+    from revos.inbound.service import receive_webhook
+
+    eve = world.member("Eve", Persona(reply="never"))
+    lead_id = await world.comment(eve)
+    await world.run()
+    seq = world.seq(lead_id)
+    # A DM of this account on its way: its action in flight, not recorded yet (Unipile's echo can come
+    # back before the sender has written what LinkedIn answered).
+    read_rows(
+        world.db_url,
+        "insert into linkedin_actions (client_id, linkedin_account_id, kind, action_key, target, payload,"
+        " status, attempts, started_at) values (%s, %s, 'dm', 'test:in-flight-dm', %s, %s, 'in_flight', 1, now())"
+        " returning id",
+        seq["client_id"],
+        world.account.id,
+        "eve",
+        json.dumps({"text": "Here is the guide you asked for"}),
+    )
+    owner = world.account.login.provider_id
+
+    def echo(message_id: str, text: str) -> bytes:
+        return json.dumps(
+            {
+                "account_id": world.account.unipile_account_id,
+                "account_type": "LINKEDIN",
+                "account_info": {"type": "LINKEDIN", "user_id": owner},
+                "event": "message_received",
+                "chat_id": seq["unipile_chat_id"],
+                "timestamp": "2026-01-05T09:00:00.000Z",
+                "message_id": message_id,
+                "message": text,
+                "sender": {"attendee_id": "att-owner", "attendee_provider_id": owner},
+                "attendees": [],
+            }
+        ).encode()
+
+    ours = await receive_webhook(world.runtime, echo("msg-in-flight", "Here is the guide you asked for"))
+    by_hand = await receive_webhook(world.runtime, echo("msg-by-hand", "Hi Eve, writing myself here"))
+
+    def jobs(event_id: object) -> list[dict[str, object]]:
+        return read_rows(
+            world.db_url,
+            "select id from procrastinate.procrastinate_jobs where args ->> 'event_id' = %s",
+            str(event_id),
+        )
+
+    assert jobs(ours.event_id) == []
+    (handled,) = read_rows(
+        world.db_url, "select processed_at from inbound_events where id = %s", ours.event_id
+    )
+    assert handled["processed_at"] is not None
+    assert len(jobs(by_hand.event_id)) == 1  # a person wrote from LinkedIn itself: the handlers see it

@@ -162,6 +162,18 @@ async def release(conn: Conn, action_id: UUID, error: str | None, *, attempt: in
 # --- batches (revos.actions.lanes): one statement for many rows ------------------------------------------
 
 
+async def sending_dm(conn: Conn, account_id: UUID, text: str) -> bool:
+    """Whether the account has a DM with this text in flight (sent or about to be, not recorded yet)."""
+    row = await (
+        await conn.execute(
+            "select exists (select 1 from linkedin_actions where status = 'in_flight' and kind = 'dm'"
+            " and linkedin_account_id = %s and payload ->> 'text' = %s) as sending",
+            (account_id, text),
+        )
+    ).fetchone()
+    return bool(row and row["sending"])
+
+
 async def insert_started_many(
     conn: Conn, actions: list[tuple[Mapping[str, Any], date | None]], *, now: datetime
 ) -> list[dict[str, Any]]:

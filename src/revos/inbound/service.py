@@ -21,6 +21,7 @@ from uuid import UUID
 
 from revos import jsonsafe
 from revos.accounts import repo as accounts
+from revos.actions import repo as actions
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.inbound import repo
@@ -229,16 +230,19 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             source=source_of(event),
             key=key,
             payload=payload,
-            handled=await _own_message_recorded(conn, event),
+            handled=await _own_message_accounted_for(conn, event, account["id"]),
         )
     if event_id is None:
         return Received("duplicate", key=key)
     return Received("accepted", event_id=event_id, key=key)
 
 
-async def _own_message_recorded(conn: Conn, event: WebhookEvent) -> bool:
-    """Our own DM, echoed by Unipile after its send was confirmed and recorded in its conversation (whose
-    chat is known): the messaging handlers would find nothing to do, so no job is queued for it."""
+async def _own_message_accounted_for(conn: Conn, event: WebhookEvent, account_id: UUID) -> bool:
+    """Our own DM, echoed by Unipile: recorded already in its conversation (whose chat is known), or still
+    in flight in the ledger with the same text (Unipile can echo a DM before its sender has recorded it;
+    the sender records it, or after a crash the ledger's reconciliation does). The messaging handlers
+    would find nothing to do, so no job is queued for it. Any other own message (a person writing from
+    LinkedIn itself) is processed."""
     if not (
         isinstance(event, MessagingEvent)
         and event.event == "message_received"
@@ -246,7 +250,9 @@ async def _own_message_recorded(conn: Conn, event: WebhookEvent) -> bool:
         and is_own_message(event)
     ):
         return False
-    return bool(await sequence_repo.settled_messages(conn, [event.message_id]))
+    if await sequence_repo.settled_messages(conn, [event.message_id]):
+        return True
+    return bool(event.message) and await actions.sending_dm(conn, account_id, event.message or "")
 
 
 async def _repeated_status(conn: Conn, account_id: UUID, event: AccountStatusEvent, now: datetime) -> bool:
