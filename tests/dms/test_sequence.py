@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from revos.sim import FaultRule, Persona
 from tests.dms.conftest import GUIDE, World
 from tests.support import read_rows
@@ -167,8 +170,6 @@ async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversatio
 async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_without_a_job(
     world: World,
 ) -> None:
-    import json
-
     from revos.inbound.service import receive_webhook
 
     eve = world.member("Eve", Persona(reply="never"))
@@ -180,21 +181,7 @@ async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_with
     read_rows(
         world.db_url, "delete from inbound_events where event_key = %s returning id", f"message:{message_id}"
     )
-    owner = world.account.login.provider_id
-    echo = {
-        "account_id": world.account.unipile_account_id,
-        "account_type": "LINKEDIN",
-        "account_info": {"type": "LINKEDIN", "user_id": owner},
-        "event": "message_received",
-        "chat_id": seq["unipile_chat_id"],
-        "timestamp": "2026-01-05T09:00:00.000Z",
-        "message_id": message_id,
-        "message": "the first DM",
-        "sender": {"attendee_id": "att-owner", "attendee_provider_id": owner},
-        "attendees": [],
-    }
-
-    received = await receive_webhook(world.runtime, json.dumps(echo).encode())
+    received = await receive_webhook(world.runtime, _own_echo(world, seq, message_id, "the first DM"))
 
     assert received.status == "accepted"
     (event,) = read_rows(
@@ -214,8 +201,6 @@ async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_with
 async def test_our_dm_echoed_while_its_send_is_in_flight_queues_no_job_but_a_person_s_message_does(
     world: World,
 ) -> None:
-    import json
-
     from revos.inbound.service import receive_webhook
 
     eve = world.member("Eve", Persona(reply="never"))
@@ -234,26 +219,9 @@ async def test_our_dm_echoed_while_its_send_is_in_flight_queues_no_job_but_a_per
         "eve",
         json.dumps({"text": "Here is the guide you asked for"}),
     )
-    owner = world.account.login.provider_id
-
-    def echo(message_id: str, text: str) -> bytes:
-        return json.dumps(
-            {
-                "account_id": world.account.unipile_account_id,
-                "account_type": "LINKEDIN",
-                "account_info": {"type": "LINKEDIN", "user_id": owner},
-                "event": "message_received",
-                "chat_id": seq["unipile_chat_id"],
-                "timestamp": "2026-01-05T09:00:00.000Z",
-                "message_id": message_id,
-                "message": text,
-                "sender": {"attendee_id": "att-owner", "attendee_provider_id": owner},
-                "attendees": [],
-            }
-        ).encode()
-
-    ours = await receive_webhook(world.runtime, echo("msg-in-flight", "Here is the guide you asked for"))
-    by_hand = await receive_webhook(world.runtime, echo("msg-by-hand", "Hi Eve, writing myself here"))
+    text = "Here is the guide you asked for"
+    ours = await receive_webhook(world.runtime, _own_echo(world, seq, "msg-in-flight", text))
+    by_hand = await receive_webhook(world.runtime, _own_echo(world, seq, "msg-by-hand", "Hi Eve, it's me"))
 
     def jobs(event_id: object) -> list[dict[str, object]]:
         return read_rows(
@@ -268,3 +236,22 @@ async def test_our_dm_echoed_while_its_send_is_in_flight_queues_no_job_but_a_per
     )
     assert handled["processed_at"] is not None
     assert len(jobs(by_hand.event_id)) == 1  # a person wrote from LinkedIn itself: the handlers see it
+
+
+def _own_echo(world: World, seq: dict[str, Any], message_id: str, text: str) -> bytes:
+    """Unipile's `message_received` for a message the account itself sent in the sequence's chat."""
+    owner = world.account.login.provider_id
+    return json.dumps(
+        {
+            "account_id": world.account.unipile_account_id,
+            "account_type": "LINKEDIN",
+            "account_info": {"type": "LINKEDIN", "user_id": owner},
+            "event": "message_received",
+            "chat_id": seq["unipile_chat_id"],
+            "timestamp": "2026-01-05T09:00:00.000Z",
+            "message_id": message_id,
+            "message": text,
+            "sender": {"attendee_id": "att-owner", "attendee_provider_id": owner},
+            "attendees": [],
+        }
+    ).encode()
