@@ -117,3 +117,23 @@ async def test_arguments_are_validated_before_anything_is_written(queue_db_url: 
         account = uuid.uuid4()
         job_id = await defer(conn, "qtest.record", {"key": account}, queue=IDLE)
     assert job_row(queue_db_url, job_id)["payload"] == {"key": str(account)}
+
+
+async def test_a_job_already_waiting_costs_the_connection_none_of_its_prepared_statements(
+    queue_db_url: str,
+) -> None:
+    lock = f"poll:{uuid.uuid4()}"
+    async with await psycopg.AsyncConnection.connect(queue_db_url, autocommit=True) as conn:
+        await conn.execute("set role service_role")
+        await conn.execute("select %s::int as n", (1,), prepare=True)
+        first = await defer_if_absent(conn, "qtest.record", {"key": "first"}, queue=IDLE, queueing_lock=lock)
+        again = [
+            await defer_if_absent(conn, "qtest.record", {"key": "again"}, queue=IDLE, queueing_lock=lock)
+            for _ in range(3)
+        ]
+        prepared = await (await conn.execute("select count(*) from pg_prepared_statements")).fetchone()
+    assert first is not None
+    assert again == [None, None, None]
+    # Nothing was rolled back: what the connection prepared is still there to be reused.
+    assert prepared is not None
+    assert prepared[0] >= 1

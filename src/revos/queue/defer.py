@@ -31,6 +31,9 @@ DEFER_SQL = (
     b"select procrastinate.revos_defer_jobs("
     b"%s::text[], %s::text[], %s::integer[], %s::text[], %s::text[], %s::jsonb[], %s::timestamptz[])"
 )
+# The same, leaving out a job whose queueing lock is already waiting (no error, so no rollback: rolling
+# back to a savepoint makes psycopg drop every statement it prepared on the connection).
+DEFER_IF_ABSENT_SQL = DEFER_SQL.replace(b"revos_defer_jobs(", b"revos_defer_jobs_if_absent(")
 
 
 @dataclass(frozen=True)
@@ -112,12 +115,14 @@ async def defer_many(conn: AsyncConnection[Any], jobs: Sequence[JobRequest]) -> 
     return ids
 
 
-async def _execute(conn: AsyncConnection[Any], params: list[list[Any]]) -> list[int]:
+async def _execute(
+    conn: AsyncConnection[Any], params: list[list[Any]], query: bytes = DEFER_SQL
+) -> list[int]:
     async with conn.cursor(row_factory=tuple_row) as cur:
-        await cur.execute(DEFER_SQL, params)
+        await cur.execute(query, params)
         row = await cur.fetchone()
     assert row is not None
-    return list(row[0])
+    return list(row[0] or [])
 
 
 def _conflicting_lock(exc: psycopg.errors.UniqueViolation, jobs: Sequence[JobRequest]) -> str | None:
@@ -166,8 +171,15 @@ async def defer_if_absent(
     queueing_lock: str,
     **options: Any,
 ) -> int | None:
-    """`defer` for the case where an already waiting job is fine: None instead of AlreadyEnqueued."""
+    """`defer` for the case where an already waiting job is fine: None instead of AlreadyEnqueued (the job
+    is left out when its lock is waiting, without an error; a savepoint still covers two transactions
+    deferring the same lock at once)."""
+    params = [[v] for v in _row(JobRequest(task_name, args or {}, queueing_lock=queueing_lock, **options))]
     try:
-        return await defer(conn, task_name, args, queueing_lock=queueing_lock, **options)
-    except AlreadyEnqueued:
+        async with conn.transaction():
+            ids = await _execute(conn, params, DEFER_IF_ABSENT_SQL)
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != QUEUEING_LOCK_INDEX:
+            raise
         return None
+    return ids[0] if ids else None
