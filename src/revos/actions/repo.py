@@ -226,12 +226,12 @@ async def start_many(
             update linkedin_actions a set status = 'in_flight', attempts = a.attempts + 1, started_at = %s,
               reserved_day = v.day, last_error = null
             from unnest(%s::uuid[], %s::date[]) as v(id, day), linkedin_accounts la
-            where a.id = v.id and a.status = 'intent' and la.id = a.linkedin_account_id
+            where a.id = v.id and a.id = any(%s) and a.status = 'intent' and la.id = a.linkedin_account_id
             returning a.id, a.client_id, a.linkedin_account_id, a.kind, a.action_key, a.status, a.target,
               a.payload, a.provider_id, a.provider_chat_id, a.attempts, a.last_error, a.created_at,
               a.updated_at, a.started_at, a.done_at, a.reserved_day, la.unipile_account_id
             """,
-            (now, [r[0] for r in reserved], [r[1] for r in reserved]),
+            (now, [r[0] for r in reserved], [r[1] for r in reserved], [r[0] for r in reserved]),
         )
     ).fetchall()
 
@@ -244,8 +244,14 @@ async def confirm_many(conn: Conn, confirmed: list[tuple[UUID, str, str | None]]
         "update linkedin_actions a set status = 'done', provider_id = v.pid,"
         " provider_chat_id = coalesce(v.chat, a.provider_chat_id), done_at = coalesce(a.done_at, %s),"
         " last_error = null from unnest(%s::uuid[], %s::text[], %s::text[]) as v(id, pid, chat)"
-        " where a.id = v.id and a.status <> 'done'",
-        (now, [c[0] for c in confirmed], [c[1] for c in confirmed], [c[2] for c in confirmed]),
+        " where a.id = v.id and a.id = any(%s) and a.status <> 'done'",
+        (
+            now,
+            [c[0] for c in confirmed],
+            [c[1] for c in confirmed],
+            [c[2] for c in confirmed],
+            [c[0] for c in confirmed],
+        ),
     )
 
 
@@ -257,11 +263,18 @@ async def release_many(conn: Conn, attempts: list[tuple[UUID, int]], error: str)
     return await (
         await conn.execute(
             "with v as (select * from unnest(%s::uuid[], %s::int[]) as v(id, attempt)),"
-            " old as (select a.id, a.reserved_day from linkedin_actions a join v on v.id = a.id)"
+            " old as (select a.id, a.reserved_day from linkedin_actions a join v on v.id = a.id"
+            " where a.id = any(%s))"
             " update linkedin_actions a set status = 'intent', reserved_day = null, last_error = %s"
-            " from v, old where a.id = v.id and old.id = a.id and a.attempts = v.attempt"
+            " from v, old where a.id = v.id and a.id = any(%s) and old.id = a.id and a.attempts = v.attempt"
             " and a.status in ('in_flight', 'ambiguous')"
             " returning a.id, a.kind, old.reserved_day",
-            ([a[0] for a in attempts], [a[1] for a in attempts], error[:ERROR_MAX]),
+            (
+                [a[0] for a in attempts],
+                [a[1] for a in attempts],
+                [a[0] for a in attempts],
+                error[:ERROR_MAX],
+                [a[0] for a in attempts],
+            ),
         )
     ).fetchall()

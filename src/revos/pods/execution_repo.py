@@ -102,8 +102,8 @@ async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: 
     await conn.execute(
         "update pod_activities a set claimed_until = %s,"
         " linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)"
-        " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id) where a.id = v.id",
-        (until, activity_ids, [actions.get(i) for i in activity_ids]),
+        " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id) where a.id = v.id and a.id = any(%s)",
+        (until, activity_ids, [actions.get(i) for i in activity_ids], activity_ids),
     )
 
 
@@ -226,8 +226,8 @@ async def reschedule_many(conn: Conn, waits: list[tuple[UUID, datetime, str | No
     await conn.execute(
         "update pod_activities a set scheduled_for = v.at, claimed_until = null, error_message = v.note"
         " from unnest(%s::uuid[], %s::timestamptz[], %s::text[]) as v(id, at, note)"
-        " where a.id = v.id and a.status = 'pending'",
-        ([w[0] for w in waits], [w[1] for w in waits], [w[2] for w in waits]),
+        " where a.id = v.id and a.id = any(%s) and a.status = 'pending'",
+        ([w[0] for w in waits], [w[1] for w in waits], [w[2] for w in waits], [w[0] for w in waits]),
     )
 
 
@@ -309,8 +309,8 @@ async def set_comment_texts(conn: Conn, texts: dict[UUID, str]) -> None:
         return
     await conn.execute(
         "update pod_activities a set comment_text = v.text from unnest(%s::uuid[], %s::text[]) as v(id, text)"
-        " where a.id = v.id and a.comment_text is null and a.status = 'pending'",
-        (list(texts), list(texts.values())),
+        " where a.id = v.id and a.id = any(%s) and a.comment_text is null and a.status = 'pending'",
+        (list(texts), list(texts.values()), list(texts)),
     )
 
 
