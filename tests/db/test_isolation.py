@@ -284,6 +284,9 @@ REVIEWED_FUNCTIONS = {
     "procrastinate.procrastinate_prune_stalled_workers_v1",
     "procrastinate.procrastinate_register_worker_v1",
     "procrastinate.revos_defer_jobs",
+    # Defers like revos_defer_jobs; a job left out says only that its queueing lock is waiting, which
+    # revos_defer_jobs' unique violation says too.
+    "procrastinate.revos_defer_jobs_if_absent",
     "public.analytics_refreshed_at",  # one instant for all: when the views were refreshed
     "public.revos_agency_client_ids",
     "public.revos_audit_seal",  # seals the caller's own clients only (tests/db/test_audit.py)
