@@ -147,9 +147,11 @@ async def reserve_accounts(
         caps = {kind: await _cap(conn, row, policy, kind, local, now) for kind in dict.fromkeys(kinds)}
         plans.append(_Plan(row, policy, now, local, list(kinds), caps, strikes))
     while wanted := [w for plan in plans for w in plan.advance()]:
-        taken = await repo.take_daily_units(conn, wanted)
+        taken: dict[UUID, dict[str, tuple[int, int]]] = {}
+        for (account_id, kind), units in (await repo.take_daily_units(conn, wanted)).items():
+            taken.setdefault(account_id, {})[kind] = units
         for plan in plans:
-            plan.took(taken)
+            plan.took(taken.get(plan.row["id"], {}))
     spacing = [s for plan in plans if (s := plan.spacing()) is not None]
     await repo.space_next_actions(conn, spacing)
     for plan in plans:
@@ -216,9 +218,10 @@ class _Plan:
         wanted = [k for k in dict.fromkeys(rest) if k not in self.left and self.caps[k][1] is None]
         return [(row["client_id"], row["id"], day, k, rest.count(k), self.caps[k][0]) for k in wanted]
 
-    def took(self, taken: dict[tuple[UUID, str], tuple[int, int]]) -> None:
-        for (account_id, kind), (n, used) in taken.items():
-            if account_id == self.row["id"] and kind not in self.left:
+    def took(self, taken: dict[str, tuple[int, int]]) -> None:
+        """The units taken for this account, per kind, and the day's count after them."""
+        for kind, (n, used) in taken.items():
+            if kind not in self.left:
                 self.left[kind], self.count[kind] = n, used - n
 
     def spacing(self) -> tuple[UUID, datetime, str, int] | None:

@@ -200,7 +200,11 @@ async def _start(
     leased (linked to its action when it has one now), or, deferred by its account's budget before its
     action was recorded, moved to when the account may act (skipped when that is past its window)."""
     round_ = _Round()
-    work = {account_id: [item for _, item in w.fresh] for account_id, w in accounts.items() if w.fresh}
+    work = {  # each lane in the order its activities fell due (an earlier intent first, as any other)
+        account_id: [item for _, item in sorted(w.fresh, key=lambda f: f[0]["scheduled_for"])]
+        for account_id, w in accounts.items()
+        if w.fresh
+    }
     round_.lanes = await lanes.start(conn, runtime, work)
     round_.of_action = {
         (item.id if isinstance(item, Action) else item["id"]): a
@@ -266,7 +270,7 @@ async def _round(runtime: Runtime, round_: _Round, lanes_at_once: asyncio.Semaph
         await execution_repo.reschedule_many(conn, waits)
     results = ["completed"] * len(done) + ["waiting"] * len(waits)
     for lane in every:
-        answering = [i for i in pending_answer if i in lane.errors or i in {x.id for x in lane.not_called}]
+        answering = pending_answer & (set(lane.errors) | {x.id for x in lane.not_called})
         if not answering:
             continue
         await lanes.answer_errors(runtime, lane, RECONCILE)

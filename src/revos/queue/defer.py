@@ -98,8 +98,7 @@ async def defer_many(conn: AsyncConnection[Any], jobs: Sequence[JobRequest]) -> 
     """
     if not jobs:
         return []
-    rows = [_row(job) for job in jobs]
-    params = [list(column) for column in zip(*rows, strict=True)]
+    params = _params(jobs)
     uses_queueing_lock = any(job.queueing_lock for job in jobs)
     try:
         if uses_queueing_lock:
@@ -113,6 +112,11 @@ async def defer_many(conn: AsyncConnection[Any], jobs: Sequence[JobRequest]) -> 
             raise
         raise AlreadyEnqueued(_conflicting_lock(exc, jobs)) from exc
     return ids
+
+
+def _params(jobs: Sequence[JobRequest]) -> list[list[Any]]:
+    """The jobs as the defer functions' arrays, one per column."""
+    return [list(column) for column in zip(*(_row(job) for job in jobs), strict=True)]
 
 
 async def _execute(
@@ -174,7 +178,7 @@ async def defer_if_absent(
     """`defer` for the case where an already waiting job is fine: None instead of AlreadyEnqueued (the job
     is left out when its lock is waiting, without an error; a savepoint still covers two transactions
     deferring the same lock at once)."""
-    params = [[v] for v in _row(JobRequest(task_name, args or {}, queueing_lock=queueing_lock, **options))]
+    params = _params([JobRequest(task_name, args or {}, queueing_lock=queueing_lock, **options)])
     try:
         async with conn.transaction():
             ids = await _execute(conn, params, DEFER_IF_ABSENT_SQL)
