@@ -20,7 +20,7 @@ from uuid import UUID
 from revos.accounts.safety import account_lock
 from revos.clock import ManualClock, ScaledClock, get_clock
 from revos.db.pool import Conn
-from revos.queue import defer_if_absent
+from revos.queue import JobRequest, defer_many_if_absent
 from revos.runtime import Runtime
 
 RUN_ACCOUNT = "dms.run_account"
@@ -70,15 +70,25 @@ async def wake_account(
         and str(running_account.get()) == str(linkedin_account_id)
     ):
         return False
+    return bool(await wake_accounts(runtime, conn, [linkedin_account_id], at=at))
+
+
+async def wake_accounts(
+    runtime: Runtime, conn: Conn, linkedin_account_ids: list[UUID | str], *, at: datetime | None
+) -> int:
+    """Queue each account's DM run for clock time `at` (None: now), in one statement, leaving out the
+    accounts whose run is already waiting (the dispatcher's wakes). Returns how many runs were queued."""
     delay = wall_delay(at)
-    if delay is None or delay > runtime.settings.dm_wake_horizon_seconds:
-        return False
-    job_id = await defer_if_absent(
-        conn,
-        RUN_ACCOUNT,
-        {"linkedin_account_id": str(linkedin_account_id)},
-        lock=account_lock(linkedin_account_id),
-        queueing_lock=account_queueing_lock(linkedin_account_id),
-        schedule_in=delay or None,
-    )
-    return job_id is not None
+    if not linkedin_account_ids or delay is None or delay > runtime.settings.dm_wake_horizon_seconds:
+        return 0
+    runs = [
+        JobRequest(
+            RUN_ACCOUNT,
+            {"linkedin_account_id": str(account_id)},
+            lock=account_lock(account_id),
+            queueing_lock=account_queueing_lock(account_id),
+            schedule_in=delay or None,
+        )
+        for account_id in linkedin_account_ids
+    ]
+    return len(await defer_many_if_absent(conn, runs))

@@ -102,8 +102,7 @@ async def dispatch_due(runtime: Runtime, *, inline: bool = False) -> int:
         return len(due)
     async with runtime.db.service(actor="dms") as conn:
         accounts = await sequence_repo.due_accounts(conn, now, batch)
-        for row in accounts:
-            await jobs.wake_account(runtime, conn, row["linkedin_account_id"], at=now, force=True)
+        await jobs.wake_accounts(runtime, conn, [row["linkedin_account_id"] for row in accounts], at=now)
     return len(accounts)
 
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from revos.linkedin._transport import AiohttpTransport
 from revos.linkedin.errors import (
     InvalidRequest,
     ProviderTimeout,
@@ -113,8 +114,8 @@ class HttpCore:
             base_url=self.base_url + API_PREFIX,
             headers={"X-API-KEY": api_key, "accept": "application/json"},
             timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            transport=transport,
+            # aiohttp's pool under httpx's API (revos.linkedin._transport); tests may pass their own.
+            transport=transport or AiohttpTransport(max_connections=max_connections),
             # Unipile never redirects API calls; following one could leak the key header to another host.
             follow_redirects=False,
         )

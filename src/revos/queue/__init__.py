@@ -7,7 +7,7 @@ worker.py (running), maintenance.py (periodic upkeep), schema.py (installation).
 """
 
 from revos.queue.app import TASK_MODULES, app, current_runtime, open_app
-from revos.queue.defer import JobRequest, defer, defer_if_absent, defer_many
+from revos.queue.defer import JobRequest, defer, defer_if_absent, defer_many, defer_many_if_absent
 from revos.queue.errors import AlreadyEnqueued, PermanentFailure, QueueNotInstalled, UnknownTask
 from revos.queue.registry import PERIODIC, periodic, task
 
@@ -24,6 +24,7 @@ __all__ = [
     "defer",
     "defer_if_absent",
     "defer_many",
+    "defer_many_if_absent",
     "open_app",
     "periodic",
     "task",

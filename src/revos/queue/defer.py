@@ -178,12 +178,22 @@ async def defer_if_absent(
     """`defer` for the case where an already waiting job is fine: None instead of AlreadyEnqueued (the job
     is left out when its lock is waiting, without an error; a savepoint still covers two transactions
     deferring the same lock at once)."""
-    params = _params([JobRequest(task_name, args or {}, queueing_lock=queueing_lock, **options)])
+    job = JobRequest(task_name, args or {}, queueing_lock=queueing_lock, **options)
+    ids = await defer_many_if_absent(conn, [job])
+    return ids[0] if ids else None
+
+
+async def defer_many_if_absent(conn: AsyncConnection[Any], jobs: Sequence[JobRequest]) -> list[int]:
+    """`defer_many` leaving out, without an error, each job whose queueing lock is already waiting (one
+    statement for all); returns the ids of the jobs added. Should another transaction defer one of the
+    same locks at that very moment, none of `jobs` is added (the savepoint's unique violation): callers
+    are the kind that ask again (dispatchers, wakes)."""
+    if not jobs:
+        return []
     try:
         async with conn.transaction():
-            ids = await _execute(conn, params, DEFER_IF_ABSENT_SQL)
+            return await _execute(conn, _params(jobs), DEFER_IF_ABSENT_SQL)
     except psycopg.errors.UniqueViolation as exc:
         if exc.diag.constraint_name != QUEUEING_LOCK_INDEX:
             raise
-        return None
-    return ids[0] if ids else None
+        return []

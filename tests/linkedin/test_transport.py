@@ -1,0 +1,131 @@
+"""The client's HTTP transport (aiohttp under httpx) against raw TCP servers that misbehave on purpose.
+
+What matters is the one question exactly-once rests on: could the request have left? A connection that
+closes after reading the request, a broken response, or a response that stops half-way may all come after
+Unipile acted: a send is then ambiguous, never "not sent". And a normal exchange still works: a pooled
+connection is reused, a gzip body is decoded, a multipart upload arrives whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+
+from revos.linkedin import ProviderTimeout, UnipileClient
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> bytes:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return head + (await reader.readexactly(length) if length else b"")
+
+
+@asynccontextmanager
+async def tcp_server(handler: Handler) -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback server running `handler` per connection; yields its URL and the list of connections."""
+    connections: list[int] = []
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(len(connections))
+        try:
+            await handler(reader, writer)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield f"http://127.0.0.1:{port}", connections
+
+
+def _response(body: bytes, *, headers: dict[str, str] | None = None, status: str = "201 Created") -> bytes:
+    head = {"content-type": "application/json", "content-length": str(len(body)), **(headers or {})}
+    lines = "".join(f"{k}: {v}\r\n" for k, v in head.items())
+    return f"HTTP/1.1 {status}\r\n{lines}\r\n".encode() + body
+
+
+async def _send(url: str) -> ProviderTimeout:
+    async with UnipileClient(url, "key", timeout=5.0) as client:
+        with pytest.raises(ProviderTimeout) as info:
+            await client.send_message("chat-1", "hello")
+    return info.value
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(b"", id="closed-after-the-request"),
+        pytest.param(b"this is not HTTP\r\n\r\n", id="not-http"),
+        pytest.param(b'HTTP/1.1 201 Created\r\ncontent-length: 500\r\n\r\n{"obje', id="cut-short"),
+    ],
+)
+async def test_a_send_that_may_have_left_is_ambiguous(answer: bytes) -> None:
+    received: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await _read_request(reader))
+        writer.write(answer)
+        await writer.drain()
+
+    async with tcp_server(handler) as (url, _):
+        error = await _send(url)
+    assert error.ambiguous  # reconciled before anything is sent again
+    assert not error.retryable
+    assert len(received) == 1
+    assert b"hello" in received[0]
+
+
+async def test_a_send_nobody_reads_times_out_ambiguous() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        await asyncio.sleep(30)
+
+    async with tcp_server(handler) as (url, _), UnipileClient(url, "key", timeout=0.5) as client:
+        with pytest.raises(ProviderTimeout) as info:
+            await client.send_message("chat-1", "hello")
+    assert info.value.ambiguous
+    assert info.value.type == "client/timeout"
+
+
+async def test_a_connection_refused_is_not_sent() -> None:
+    server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+    error = await _send(f"http://127.0.0.1:{port}")
+    assert not error.ambiguous
+    assert error.retryable
+
+
+async def test_connections_are_reused_and_bodies_decoded() -> None:
+    requests: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            requests.append(await _read_request(reader))
+            body = gzip.compress(json.dumps({"object": "MessageSent", "message_id": "m-1"}).encode())
+            writer.write(_response(body, headers={"content-encoding": "gzip"}))
+            await writer.drain()
+
+    async with tcp_server(handler) as (url, connections), UnipileClient(url, "key", timeout=5.0) as client:
+        for _ in range(5):
+            sent = await client.send_message("chat-1", "hello")
+            assert sent.message_id == "m-1"
+    assert len(requests) == 5
+    assert len(connections) == 1  # one pooled connection for five calls in a row
+    head = requests[0].split(b"\r\n\r\n")[0].lower()
+    assert b"x-api-key: key" in head
+    assert b"post /api/v1/chats/chat-1/messages" in head
