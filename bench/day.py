@@ -1,7 +1,7 @@
 """A replayed day: the spec's daily volume, scaled by `--fraction`, through the real pipeline.
 
-    .venv/bin/python bench/day.py [--fraction 0.1] [--concurrency 16] [--raw 300] [--timeout 3600]
-        [--profile worker.txt]
+    .venv/bin/python bench/day.py [--fraction 0.1] [--workers 1] [--concurrency 16] [--raw 300]
+        [--timeout 3600] [--profile worker.txt]
 
 The spec's day (data-model.md, "Expected Scale"): 1,000 active campaigns, 10,000+ leads, 100,000+ DMs and
 1,000,000 pod activities. A revOS sequence is three DMs per lead (step 1, step 2 after the emailed reply,
@@ -25,7 +25,8 @@ What goes through which path:
 - the HTTP API (served by this process, as a user acts): lead magnets, webhook configs (one local ESP
   receiver per client, checking the Standard Webhooks signature), campaigns created and activated, pods
   created with their members and activated, the campaign posts created and published (`publish-now`);
-- a real `revos` worker in its own process (`QueueWorker`, its periodic pollers and dispatchers every
+- a real `revos` worker in its own process (`--workers 2`: two, their CPU summed as the worker's; the
+  profile is the first one's) (`QueueWorker`, its periodic pollers and dispatchers every
   second instead of every 5-20 s; poll interval of a fresh post 10 s) does everything else: publishing,
   comment polling, leads, invitations, DMs, replies (Unipile's webhooks arrive at this process's API),
   captured emails delivered by signed webhook, answers to the trigger comments, the pod executor;
@@ -330,7 +331,9 @@ def tune(settings: Any, public_url: str) -> Any:
     return settings
 
 
-def _worker_process(pipe: Connection, url: str, sim_url: str, public_url: str, concurrency: int) -> None:
+def _worker_process(
+    pipe: Connection, url: str, sim_url: str, public_url: str, concurrency: int, number: int
+) -> None:
     logging.basicConfig(level=logging.WARNING)
 
     async def main() -> None:
@@ -342,7 +345,7 @@ def _worker_process(pipe: Connection, url: str, sim_url: str, public_url: str, c
         runtime = Runtime.build(settings)
         await runtime.open()
         configure_linkedin_client(runtime, sim_url, SIM_KEY)
-        worker = QueueWorker(runtime, concurrency=concurrency, name="bench-day")
+        worker = QueueWorker(runtime, concurrency=concurrency, name=f"bench-day-{number}")
         run = asyncio.ensure_future(worker.run())
         pipe.send("started")
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # "stop"
@@ -356,10 +359,10 @@ def _worker_process(pipe: Connection, url: str, sim_url: str, public_url: str, c
 
 
 class WorkerProcess:
-    def __init__(self, url: str, sim_url: str, public_url: str, concurrency: int) -> None:
+    def __init__(self, url: str, sim_url: str, public_url: str, concurrency: int, number: int = 0) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._pipe, theirs = ctx.Pipe()
-        args = (theirs, url, sim_url, public_url, concurrency)
+        args = (theirs, url, sim_url, public_url, concurrency, number)
         self._proc = ctx.Process(target=_worker_process, args=args, daemon=True)
         self._proc.start()
         self.pid = self._proc.pid
@@ -763,7 +766,6 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
     runtime = Runtime.build(settings)
     await runtime.open()
     configure_linkedin_client(runtime, sim.url, SIM_KEY)
-    worker: WorkerProcess | None = None
     try:
         async with serve_api(runtime) as api_url:
             settings.public_base_url = api_url
@@ -805,7 +807,6 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
         await close_linkedin_client(runtime)
         await runtime.close()
         sim.stop()
-        del worker
 
 
 async def measure(
@@ -822,17 +823,23 @@ async def measure(
 
     before = await tables(url)
     trigger_before = await audit_trigger_ms(url)
-    worker = WorkerProcess(url, sim.url, api_url, args.concurrency)
-    await worker.started()
+    workers = [WorkerProcess(url, sim.url, api_url, args.concurrency, n) for n in range(args.workers)]
+    for worker in workers:
+        await worker.started()
     finished = False
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
         # This bench's own backend (progress counts, fast-forward) is measured apart, not as revOS's.
         monitor = conn.info.backend_pid
         meter = Meter(
-            {"worker": worker.pid, "simulator": sim.pid, "api": os.getpid(), "bench monitor": monitor},
+            {
+                "worker": [w.pid for w in workers if w.pid is not None],
+                "simulator": sim.pid,
+                "api": os.getpid(),
+                "bench monitor": monitor,
+            },
             pipeline.postmaster_pid(root),
         )
-        with py_spy(worker.pid, args.profile):
+        with py_spy(workers[0].pid, args.profile):
             commits = await xact_commits(conn)
             job0 = await last_job_id(conn)
             t0 = datetime.now(UTC)
@@ -876,7 +883,8 @@ async def measure(
     record = await sim.record()
     await unledgered_invitations(url, record["invited"])
     raw = await raw_burst(sim, plan.raw) if plan.raw else {}
-    await worker.stop()
+    for worker in workers:
+        await worker.stop()
     after = await tables(url)
     trigger_ms = await audit_trigger_ms(url) - trigger_before
     report(plan, finished, wall, cpu, kinds, record, raw, before, after, setups, row)
@@ -989,7 +997,13 @@ def cli() -> None:
     )
     parser.add_argument("--fraction", type=float, default=0.1, help="of the spec's day (1.0: the whole day)")
     parser.add_argument("--leads-per-day", type=int, default=33_334, help="trigger comments at F=1")
-    parser.add_argument("--concurrency", type=int, default=16, help="jobs the worker runs at once")
+    parser.add_argument("--concurrency", type=int, default=16, help="jobs each worker runs at once")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="`revos worker` processes (their CPU is summed as the worker's)",
+    )
     parser.add_argument(
         "--raw", type=int, default=300, help="raw calls of each kind at the simulator (0: skip)"
     )

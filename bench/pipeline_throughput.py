@@ -54,7 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
@@ -317,24 +317,35 @@ def _stat(pid: int) -> tuple[int, float] | None:
 
 @dataclass
 class Meter:
-    """CPU seconds of named processes, and of the PostgreSQL server's other processes, from /proc."""
+    """CPU seconds of named processes (a part may be several processes: two workers), and of the
+    PostgreSQL server's other processes, from /proc."""
 
-    pids: dict[str, int | None]
+    pids: Mapping[str, int | Sequence[int] | None]
     postmaster: int | None
     start: dict[str, dict[int, float]] = field(default_factory=dict)
 
+    def _parts(self) -> dict[str, list[int]]:
+        return {
+            part: [] if pid is None else [pid] if isinstance(pid, int) else list(pid)
+            for part, pid in self.pids.items()
+        }
+
     def _snapshot(self) -> dict[str, dict[int, float]]:
-        snap: dict[str, dict[int, float]] = {part: {} for part in (*self.pids, "postgres")}
-        for part, pid in self.pids.items():
-            if pid is not None and (found := _stat(pid)) is not None:
-                snap[part][pid] = found[1]
+        parts = self._parts()
+        snap: dict[str, dict[int, float]] = {part: {} for part in (*parts, "postgres")}
+        named = {pid for pids in parts.values() for pid in pids}  # a backend measured on its own (a monitor)
+        for part, pids in parts.items():
+            for pid in pids:
+                if (found := _stat(pid)) is not None:
+                    snap[part][pid] = found[1]
         if self.postmaster is not None:
             for entry in Path("/proc").iterdir():
-                pid = int(entry.name) if entry.name.isdigit() else None
-                found = _stat(pid) if pid is not None else None
-                named = pid in self.pids.values()  # a backend measured on its own (a bench's monitor)
-                if pid is not None and found is not None and self.postmaster in (pid, found[0]) and not named:
-                    snap["postgres"][pid] = found[1]
+                if not entry.name.isdigit() or int(entry.name) in named:
+                    continue
+                backend = int(entry.name)
+                found = _stat(backend)
+                if found is not None and self.postmaster in (backend, found[0]):
+                    snap["postgres"][backend] = found[1]
         return snap
 
     def begin(self) -> None:

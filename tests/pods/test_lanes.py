@@ -5,11 +5,13 @@ after the calls and before recording them leaves nothing to send twice."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 from revos.actions import lanes
@@ -176,3 +178,38 @@ async def test_a_worker_dying_between_the_calls_and_their_record_sends_nothing_t
                         UUID(world.pod["id"]))  # fmt: skip
     assert sorted(m["total_engagements"] for m in members) == [0, 2, 2]
     assert published < clock.now()
+
+
+async def test_an_account_a_dm_step_holds_is_not_waited_for(
+    world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str
+) -> None:
+    await world.make_pod(3, min_members=3, settings=SETTINGS)
+    _, held, free = world.people
+    sim_post, _ = await _publish(world, runtime, world.people[0])
+    clock.advance(minutes=2)
+    await _due_in_order(world, clock.now())
+
+    # Another transaction holds the account's row, as a DM step reserving its own unit does.
+    async with await psycopg.AsyncConnection.connect(db_url) as other, other.transaction():
+        await other.execute(
+            "select id from linkedin_accounts where id = %s for no key update", (held.account_id,)
+        )
+        # Waiting for that lock would hang the tick: a round must finish without it.
+        tick = await asyncio.wait_for(execution.run_due(runtime), timeout=120)
+    assert tick.claimed == 2
+    assert tick.outcomes == {"completed": 2}
+    rows = _pod_rows(db_url, world.pod["id"])
+    assert {r["status"] for r in rows if r["member_id"] == free.member_id} == {"completed"}
+    mine = [r for r in rows if r["member_id"] == held.member_id]
+    # Left as they were, due for the next round: not leased, no action recorded, no budget used.
+    assert [(r["status"], r["claimed_until"], r["linkedin_action_id"]) for r in mine] == [
+        ("pending", None, None)
+    ] * 2
+    assert _usage(db_url, held) == {}
+    assert _sent(world, held) == {}
+
+    tick = await execution.run_due(runtime)
+    assert tick.outcomes == {"completed": 2}
+    assert {r["status"] for r in _pod_rows(db_url, world.pod["id"])} == {"completed"}
+    assert world.sim.engagement_duplicates() == {}
+    assert set(sim_post.reactions) == {held.provider_id, free.provider_id}

@@ -120,19 +120,31 @@ BUDGET_COLUMNS = (
 LEGACY_COUNTED = frozenset({"dm", "post"})
 
 
-async def lock_budgets(conn: Conn, account_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+async def lock_budgets(
+    conn: Conn, account_ids: list[UUID], *, skip_locked: bool = False
+) -> dict[UUID, dict[str, Any]]:
     """The accounts' budget state, locked for the rest of the transaction, in id order (two callers locking
-    overlapping sets wait for each other, never in a cycle).
+    overlapping sets wait for each other, never in a cycle). With `skip_locked`, an account another
+    transaction holds is left out instead of waited for.
 
     `no key update`: serialises the account's reservations without waiting for the transactions that only
     reference the account (a comment poll inserting its leads' sequences)."""
     rows = await (
         await conn.execute(
-            f"select {BUDGET_COLUMNS} from linkedin_accounts where id = any(%s) order by id for no key update",
+            f"select {BUDGET_COLUMNS} from linkedin_accounts where id = any(%s) order by id for no key update"
+            + (" skip locked" if skip_locked else ""),
             (sorted(account_ids),),
         )
     ).fetchall()
     return {row["id"]: row for row in rows}
+
+
+async def existing(conn: Conn, account_ids: list[UUID]) -> set[UUID]:
+    """Those of `account_ids` that exist (without locking them)."""
+    rows = await (
+        await conn.execute("select id from linkedin_accounts where id = any(%s)", (account_ids,))
+    ).fetchall()
+    return {row["id"] for row in rows}
 
 
 async def invitations_over(conn: Conn, account_id: UUID, *, after: date, through: date) -> int:

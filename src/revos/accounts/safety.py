@@ -85,6 +85,7 @@ class Reservations:
 
     each: list[Reservation] = field(default_factory=list)
     rate_limit_strikes: int = 0
+    busy: bool = False  # `reserve_accounts(skip_locked=True)`: another transaction holds the account
 
 
 async def reserve(
@@ -109,18 +110,31 @@ async def reserve_many(
 
 
 async def reserve_accounts(
-    conn: Conn, wants: Mapping[UUID, Sequence[str]], *, now: datetime, settings: Settings
+    conn: Conn,
+    wants: Mapping[UUID, Sequence[str]],
+    *,
+    now: datetime,
+    settings: Settings,
+    skip_locked: bool = False,
 ) -> dict[UUID, Reservations]:
     """`reserve_many` for several accounts at once (the pod executor's rounds): the accounts locked in one
     statement, and the units of every account and kind taken in one more (two when a spaced account's
-    first kind is at its cap). An account that no longer exists is left out of the answer."""
+    first kind is at its cap). An account that no longer exists is left out of the answer.
+
+    With `skip_locked`, an account whose row another transaction holds (a DM step reserving its own unit)
+    is not waited for: it is answered `busy`, nothing reserved, so that the caller neither waits on it nor
+    makes every other account it locked wait in turn; its actions are for a later round."""
     for kinds in wants.values():
         for kind in kinds:
             if kind not in KINDS:
                 raise ValueError(f"unknown action kind {kind!r}")
-    rows = await repo.lock_budgets(conn, list(wants))
+    rows = await repo.lock_budgets(conn, list(wants), skip_locked=skip_locked)
     plans: list[_Plan] = []
     out: dict[UUID, Reservations] = {}
+    missing = [account_id for account_id in wants if account_id not in rows]
+    for account_id in await repo.existing(conn, missing) if skip_locked and missing else ():
+        busy = Reservation(False, now, "the account is busy with another action")
+        out[account_id] = Reservations([busy] * len(wants[account_id]), busy=True)
     for account_id, kinds in wants.items():
         row = rows.get(account_id)
         if row is None:

@@ -73,17 +73,24 @@ class Lane:
     stopped_by: UnipileError | None = None  # an account error: the rest of the lane was not sent
     rate_limit_strikes: int = 0
     reconcile_delay: float = 0.0  # before an action accepted without an id is reconciled
+    busy: bool = False  # `start(skip_locked=True)`: another transaction held the account, nothing started
 
 
 async def start(
-    conn: Conn, runtime: Runtime, work: Mapping[UUID, Sequence[Action | Mapping[str, Any]]]
+    conn: Conn,
+    runtime: Runtime,
+    work: Mapping[UUID, Sequence[Action | Mapping[str, Any]]],
+    *,
+    skip_locked: bool = False,
 ) -> dict[UUID, Lane]:
     """For each account of `work`, reserve its budget for its actions and start those it allows, every
     account at once (`safety.reserve_accounts`). An action is either recorded already and still in
     `intent` (an `Action`: started in one update for all), or new (a mapping: client_id, linkedin_account_id,
     kind, action_key, target, payload and its `id`: recorded already started, intent and start in one row write for all; one whose key is
     taken meanwhile is the other action's, `lane.taken`). The others are deferred (`lane.outcomes`) with
-    the budget's reason and moment; a new action deferred is not recorded (`lane.unrecorded`)."""
+    the budget's reason and moment; a new action deferred is not recorded (`lane.unrecorded`). With
+    `skip_locked`, an account another transaction holds is not waited for: its lane is `busy`, nothing in
+    it started or recorded."""
     if not work:
         return {}
     now = utcnow()
@@ -94,7 +101,7 @@ async def start(
                 raise ValueError(f"unknown action kind {item['kind']!r}")
     budgets = await safety.reserve_accounts(
         conn, {account_id: [_kind(i) for i in items] for account_id, items in work.items()},
-        now=now, settings=settings,
+        now=now, settings=settings, skip_locked=skip_locked,
     )  # fmt: skip
     lanes: dict[UUID, Lane] = {}
     reserved: list[tuple[UUID, date | None]] = []
@@ -104,6 +111,7 @@ async def start(
         budget = budgets.get(account_id)
         each = budget.each if budget is not None else [None] * len(items)
         lane.rate_limit_strikes = budget.rate_limit_strikes if budget is not None else 0
+        lane.busy = budget is not None and budget.busy
         for item, r in zip(items, each, strict=True):
             action = item if isinstance(item, Action) else _unrecorded(item, now)
             if r is not None and r.allowed:

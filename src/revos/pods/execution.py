@@ -8,9 +8,11 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
 3. each account's due activities are performed in a *lane*, all the tick's lanes as one *round*. One
    transaction claims the due activities of auto-engaging pods (`for update skip locked`, walking the
    partial index of pending `scheduled_for`), reserves every account's budget for its activities
-   (`revos.actions.lanes.start`), records the actions the budgets allow already started (intent and start
-   in one row write), and leases each activity and links it to its action in one update; an activity the
-   budget defers is moved to when its account may act in the same update's stead. The calls follow
+   (`revos.actions.lanes.start`; an account another transaction holds, a DM step reserving its own unit,
+   is not waited for: its activities stay due, untouched, for the next round), records the actions the
+   budgets allow already started (intent and start in one row write), and leases each activity and links
+   it to its action in one update; an activity the budget defers is moved to when its account may act in
+   the same update's stead. The calls follow
    outside any transaction, one after another within a lane, up to `pods_execute_lanes` lanes at once (an
    account never acts twice at once); one transaction records the confirmations and settles the
    completed activities and their members' counters (`revos.actions.lanes` says how the ledger's
@@ -112,7 +114,7 @@ async def run_due(
         claimed = await execution_repo.claim(conn, now, limit)
         accounts = await _classify(conn, claimed, now)
         round_ = await _start(conn, runtime, claimed, accounts, now + lease)
-    tick.claimed = len(claimed)
+    tick.claimed = len(claimed) - round_.left
     for outcome in round_.settled:
         tick.count(outcome)
     lanes_at_once = asyncio.Semaphore(runtime.settings.pods_execute_lanes)
@@ -187,6 +189,7 @@ class _Round:
     lanes: dict[UUID, lanes.Lane] = field(default_factory=dict)
     of_action: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # action id -> its activity
     settled: list[str] = field(default_factory=list)  # what became of those settled at the claim
+    left: int = 0  # claimed activities of busy accounts, left due for a later round
 
 
 async def _start(
@@ -205,12 +208,19 @@ async def _start(
         for account_id, w in accounts.items()
         if w.fresh
     }
-    round_.lanes = await lanes.start(conn, runtime, work)
+    # An account a DM step holds is not waited for (nor are the other accounts kept waiting meanwhile):
+    # its activities are left as they are, due, for the next round.
+    started = await lanes.start(conn, runtime, work, skip_locked=True)
+    busy = {id(a) for account_id, lane in started.items() if lane.busy for a, _ in accounts[account_id].fresh}
+    round_.lanes = {account_id: lane for account_id, lane in started.items() if not lane.busy}
     round_.of_action = {
         (item.id if isinstance(item, Action) else item["id"]): a
         for w in accounts.values()
         for a, item in w.fresh
+        if id(a) not in busy
     }
+    left = {a["id"] for a in claimed if id(a) in busy}
+    round_.left = len(left)
     waits: list[tuple[UUID, datetime, str | None]] = []
     skips: list[tuple[dict[str, Any], str]] = []
     for lane in round_.lanes.values():
@@ -225,7 +235,7 @@ async def _start(
                 waits.append((a["id"], at, outcome.reason))
             else:
                 skips.append((a, f"{activity.WINDOW_CLOSED}: {outcome.reason}"))
-    moved = {w[0] for w in waits} | {a["id"] for a, _ in skips}
+    moved = {w[0] for w in waits} | {a["id"] for a, _ in skips} | left
     links = {round_.of_action[x.id]["id"]: x.id for lane in round_.lanes.values() for x in lane.started}
     await execution_repo.lease(conn, [a["id"] for a in claimed if a["id"] not in moved], lease_until, links)
     await execution_repo.reschedule_many(conn, waits)
