@@ -37,8 +37,10 @@ from revos.accounts.provider import linkedin_client
 from revos.campaigns import service as campaigns
 from revos.clock import utcnow
 from revos.config import Settings
+from revos.db.pool import Conn
 from revos.leads.lifecycle import entry as lead_entry
 from revos.linkedin import Comment as LinkedInComment
+from revos.linkedin import Post as LinkedInPost
 from revos.linkedin import UnipileClient
 from revos.linkedin.errors import UnipileError
 from revos.linkedin.pagination import iterate_pages
@@ -198,11 +200,17 @@ async def poll_post(runtime: Runtime, post_id: UUID, *, full: bool | None = None
         full = post["high_water_comment_id"] is None or last_full is None or now - last_full >= rescan_every
     try:
         await _scan(ctx, full=full)
-        seen = await _count(runtime, post_id)
-        mismatch_ok = last_full is None or now - last_full >= timedelta(
-            seconds=settings.poll_mismatch_rescan_seconds
-        )
-        if not full and li_post.comment_counter > seen and mismatch_ok:
+        # Counted and saved in one transaction; LinkedIn counting more than we hold means a full rescan
+        # first (a reply under an old comment), then the count and the save again.
+        async with runtime.db.service(actor="posts.poll") as conn:
+            seen = await repo.count_comments(conn, post_id)
+            mismatch_ok = last_full is None or now - last_full >= timedelta(
+                seconds=settings.poll_mismatch_rescan_seconds
+            )
+            rescan = not full and li_post.comment_counter > seen and mismatch_ok
+            if not rescan:
+                await _save(conn, ctx, li_post, seen, full=full)
+        if rescan:
             log.info(
                 "post %s: LinkedIn counts %d comments, we hold %d: full rescan",
                 post_id,
@@ -211,10 +219,20 @@ async def poll_post(runtime: Runtime, post_id: UUID, *, full: bool | None = None
             )
             full = True
             await _scan(ctx, full=True)
+            async with runtime.db.service(actor="posts.poll") as conn:
+                seen = await repo.count_comments(conn, post_id)
+                await _save(conn, ctx, li_post, seen, full=True)
     except UnipileError as exc:
         return await _provider_error(runtime, post, campaign, account, result, exc)
     result.full = full
+    result.comments_seen = seen
+    result.provider_comment_count = li_post.comment_counter
+    return result
 
+
+async def _save(conn: Conn, ctx: _Context, li_post: LinkedInPost, seen: int, *, full: bool) -> None:
+    """The poll's outcome on the post: LinkedIn's counters, what we hold, when to poll next."""
+    post, now = ctx.post, ctx.now
     metrics = dict(post.get("metrics") or {})
     metrics.update(
         {
@@ -224,34 +242,24 @@ async def poll_post(runtime: Runtime, post_id: UUID, *, full: bool | None = None
             "shares": li_post.repost_counter,
         }
     )
-    async with runtime.db.service(actor="posts.poll") as conn:
-        seen = await repo.count_comments(conn, post_id)
-        published_at = post["published_at"] or post["created_at"]
-        values: dict[str, Any] = {
-            "metrics": metrics,
-            "last_polled_at": now,
-            "poll_next_at": next_poll_at(settings, campaign, published_at, now),
-            "poll_claimed_until": None,
-            "comments_seen": seen,
-            "provider_comment_count": li_post.comment_counter,
-            "polls_count": post["polls_count"] + 1,
-            "last_poll_error": None,
-            "social_id": post["social_id"] or li_post.social_id,
-            "post_url": post["post_url"] or li_post.share_url,
-        }
-        if full:
-            values["last_full_scan_at"] = now
-        if ctx.high_water is not None:
-            values["high_water_comment_id"], values["high_water_commented_at"] = ctx.high_water
-        await repo.update(conn, post_id, values)
-    result.comments_seen = seen
-    result.provider_comment_count = li_post.comment_counter
-    return result
-
-
-async def _count(runtime: Runtime, post_id: UUID) -> int:
-    async with runtime.db.service(actor="posts.poll") as conn:
-        return await repo.count_comments(conn, post_id)
+    published_at = post["published_at"] or post["created_at"]
+    values: dict[str, Any] = {
+        "metrics": metrics,
+        "last_polled_at": now,
+        "poll_next_at": next_poll_at(ctx.runtime.settings, ctx.campaign, published_at, now),
+        "poll_claimed_until": None,
+        "comments_seen": seen,
+        "provider_comment_count": li_post.comment_counter,
+        "polls_count": post["polls_count"] + 1,
+        "last_poll_error": None,
+        "social_id": post["social_id"] or li_post.social_id,
+        "post_url": post["post_url"] or li_post.share_url,
+    }
+    if full:
+        values["last_full_scan_at"] = now
+    if ctx.high_water is not None:
+        values["high_water_comment_id"], values["high_water_commented_at"] = ctx.high_water
+    await repo.update(conn, post["id"], values)
 
 
 def _reached_mark(ctx: _Context, items: list[LinkedInComment], known: set[str]) -> bool:
