@@ -96,3 +96,16 @@ async def test_a_dm_over_the_days_cap_is_recorded_unstarted_and_goes_out_once_th
     (action,) = _actions(world, waiting["id"])
     assert (action["status"], action["attempts"], action["provider_id"]) == ("done", 1, sent.id)
     assert len(world.sim.sent_messages(to=served)) == 1
+
+
+async def test_a_confirmed_dm_forgets_the_accounts_429_strikes(world: World) -> None:
+    with superuser_conn(world.db_url) as conn:
+        conn.execute("update linkedin_accounts set rate_limit_strikes = 2 where id = %s", (world.account.id,))
+    ada = world.member("Ada", Persona(reply="none"))
+    await world.comment(ada)
+    await world.run()
+    assert len(world.sim.sent_messages(to=ada)) == 1
+    (row,) = read_rows(
+        world.db_url, "select rate_limit_strikes from linkedin_accounts where id = %s", world.account.id
+    )
+    assert row["rate_limit_strikes"] == 0  # the 429 backoff starts over

@@ -283,12 +283,16 @@ async def call_started(
         raise
 
 
-async def record(runtime: Runtime, conn: Conn, action: Action, ids: ProviderIds) -> ActionOutcome:
+async def record(
+    runtime: Runtime, conn: Conn, action: Action, ids: ProviderIds, *, strikes: int | None = None
+) -> ActionOutcome:
     """Step 6 of `perform` in the caller's transaction: done with the provider's id, or ambiguous when the
-    provider accepted the call without one."""
+    provider accepted the call without one. `strikes`: the account's 429 strikes as the caller read them
+    this step (0: nothing for the confirmation to forget, the account is not written)."""
     if ids.provider_id:
         done = await confirm(conn, action.id, provider_id=ids.provider_id, provider_chat_id=ids.chat_id)
-        await safety.note_success(conn, action.account_id)
+        if strikes != 0:
+            await safety.note_success(conn, action.account_id)
         if done is not None:
             return ActionOutcome("done", done, "performed")
     else:

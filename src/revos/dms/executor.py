@@ -120,9 +120,10 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
             async with runtime.db.service(actor="dms") as conn:
                 after = await refresh(conn, ctx)
                 assert after is not None, f"sequence {sequence_id} vanished"
-                return await _report(
-                    runtime, conn, after, plan, await ledger.record(runtime, conn, action, ids)
+                recorded = await ledger.record(
+                    runtime, conn, action, ids, strikes=ctx.account_rate_limit_strikes
                 )
+                return await _report(runtime, conn, after, plan, recorded)
         outcome = ids
     else:
         outcome = await ledger.perform(runtime, action.id, call, reconcile)

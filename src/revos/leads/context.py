@@ -74,6 +74,7 @@ class SequenceContext:
     account_paused_at: datetime | None = None
     account_paused_until: datetime | None = None
     account_next_action_at: datetime | None = None
+    account_rate_limit_strikes: int = 0  # 429s not yet forgotten (a confirmed action forgets them)
     # (key, id, status) of the ledger actions under the keys `load` was given, oldest first
     ledger_actions: tuple[tuple[str, UUID, str], ...] = ()
 
@@ -97,6 +98,7 @@ class SequenceContext:
         values: dict[str, Any] = {f.name: row.get(f.name) for f in dataclasses.fields(cls)}
         values["campaign_settings"] = parse_settings(row.get("campaign_settings"))
         values["attempts"] = int(row.get("attempts") or 0)
+        values["account_rate_limit_strikes"] = int(row.get("account_rate_limit_strikes") or 0)
         values["ledger_actions"] = tuple(
             (str(key), UUID(str(action_id)), str(status))
             for key, action_id, status in row.get("ledger_actions") or ()

@@ -144,6 +144,7 @@ async def context(
             " c.lead_magnet_id, m.name as lead_magnet_name,"
             " a.unipile_account_id, a.status as account_status, a.timezone as account_timezone, a.paused_at as account_paused_at,"
             " a.paused_until as account_paused_until, a.next_action_at as account_next_action_at,"
+            " a.rate_limit_strikes as account_rate_limit_strikes,"
             " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
             " cm.author_network_distance as comment_distance"
             f"{ledger}"
