@@ -234,3 +234,39 @@ async def test_unknown_uuid_subject_is_refused(
 
     headers = bearer(runtime, sub=str(uuid.uuid4()), client_id=str(tenant.client_id), user_role="admin")  # type: ignore[attr-defined]
     assert_error(await api.get("/v1/me", headers=headers), 401)
+
+
+async def test_a_client_gone_before_its_body_was_read_is_no_server_error(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A webhook sender that timed out and closed the connection mid-body (Unipile under load): nothing
+    stored, no 500, no traceback in the logs."""
+    from revos.accounts.provider import unipile_webhook_secret
+    from revos.app import create_app
+
+    app = create_app(runtime)
+    secret = unipile_webhook_secret(runtime.settings).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/hooks/unipile", "raw_path": b"/hooks/unipile", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 50000), "server": ("revos.test", 80),
+        "headers": [(b"host", b"revos.test"), (b"content-type", b"application/json"),
+                    (b"content-length", b"4096"), (b"x-revos-webhook-secret", secret)],
+    }  # fmt: skip
+    messages = iter([
+        {"type": "http.request", "body": b'{"event": "message_rec', "more_body": True},
+        {"type": "http.disconnect"},
+    ])  # fmt: skip
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with caplog.at_level("INFO"):
+        await app(scope, receive, send)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [400]
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert "client disconnected" in caplog.text

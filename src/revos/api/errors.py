@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from revos.errors import RevosError
 
@@ -120,6 +121,16 @@ def install(app: FastAPI) -> None:
         return JSONResponse(
             error_body("validation_failed", "text holds characters that cannot be stored", fields=[]),
             status_code=422,
+        )
+
+    # The client went away while its request was being read (a webhook sender that timed out): nobody is
+    # left to answer and nothing was done; not a server fault (no 500, no traceback).
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        log.info("client disconnected before its request was read: %s %s", request.method, request.url.path)
+        return JSONResponse(
+            error_body("bad_request", "the client closed the connection before its request was read"),
+            status_code=400,
         )
 
     @app.exception_handler(Exception)
