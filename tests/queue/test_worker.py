@@ -349,3 +349,27 @@ def test_stalled_recovery_is_not_blocked_by_account_locks(queue_settings: Settin
     assert recover_stalled_jobs_task.lock is None
     assert "lock" not in entry.configure_kwargs
     assert entry.cron == queue_settings.cron_recover_stalled_jobs
+
+
+async def test_a_dead_workers_job_whose_successor_already_waits_is_failed_and_frees_its_lock(
+    queue_db_url: str, queue_settings: Settings, start_worker: StartWorker
+) -> None:
+    """A worker dies in an account's DM run; a dispatcher queues the account's next run meanwhile (same
+    queueing lock, same lock). Putting the dead run back would make two waiting under one queueing lock:
+    it is failed instead, and the waiting run goes ahead."""
+    dead = _fake_worker(queue_db_url, "1 hour")
+    key = uuid.uuid4().hex
+    options = {"queue": "qtest_successor", "lock": f"account:{key}", "queueing_lock": f"run:{key}"}
+    orphan = await defer_committed(queue_db_url, "qtest.record", {"key": f"{key}-orphan"}, **options)
+    _mark_doing(queue_db_url, orphan, dead)
+    successor = await defer_committed(queue_db_url, "qtest.record", {"key": f"{key}-successor"}, **options)
+
+    async with open_app(queue_db_url, settings=queue_settings) as app:
+        report = await recover_stalled(app.job_manager, queue_settings)
+    assert orphan in report.failed
+    failed = job_row(queue_db_url, orphan)
+    assert failed["status"] == "failed"
+    assert "another job waits under its queueing lock" in failed["error_message"]
+
+    await start_worker(queues=["qtest_successor"])
+    await wait_status(queue_db_url, successor, "completed")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from procrastinate import JobContext
 from procrastinate.connector import BaseConnector
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import ConnectorException, UniqueViolation
 from procrastinate.jobs import Status
 from procrastinate.manager import JobManager
 
@@ -74,7 +74,11 @@ async def recover_stalled(manager: JobManager, settings: Settings) -> Recovery:
     """Put back the jobs of workers that stopped heartbeating (crashed, killed, cut off).
 
     A job whose attempts are used up is failed with a reason instead of retried forever: a job that
-    kills its worker every time would otherwise loop. The dead workers' rows are pruned afterwards.
+    kills its worker every time would otherwise loop. So is a job whose queueing lock another job already
+    waits under (an account's next DM run, queued by a dispatcher while the dead worker's run held the
+    account): that job does the work, and putting this one back would break the lock's "one waiting" rule,
+    so it stayed running forever and its `lock` kept every later job of the account from starting. The
+    dead workers' rows are pruned afterwards.
     """
     report = Recovery()
     stalled = await manager.get_stalled_jobs(seconds_since_heartbeat=settings.stalled_after_seconds)
@@ -89,8 +93,13 @@ async def recover_stalled(manager: JobManager, settings: Settings) -> Recovery:
                 await manager.finish_job(job, Status.FAILED, delete_job=False)
                 report.failed.append(job.id)
             else:
-                await manager.retry_job(job)
-                report.retried.append(job.id)
+                try:
+                    await manager.retry_job(job)
+                    report.retried.append(job.id)
+                except UniqueViolation:
+                    await manager.finish_job(job, Status.FAILED, delete_job=False)
+                    report.failed.append(job.id)
+                    reason += f"; not retried: another job waits under its queueing lock {job.queueing_lock}"
         except ConnectorException:
             # Finished or recovered by someone else between the read and now.
             log.info("stalled job %s changed meanwhile; left alone", job.id)
