@@ -25,9 +25,9 @@ What goes through which path:
 - the HTTP API (served by this process, as a user acts): lead magnets, webhook configs (one local ESP
   receiver per client, checking the Standard Webhooks signature), campaigns created and activated, pods
   created with their members and activated, the campaign posts created and published (`publish-now`);
-- a real `revos` worker in its own process (`--workers 2`: two, their CPU summed as the worker's; the
-  profile is the first one's) (`QueueWorker`, its periodic pollers and dispatchers every
-  second instead of every 5-20 s; poll interval of a fresh post 10 s) does everything else: publishing,
+- a real `revos` worker in its own process (`QueueWorker`, its periodic pollers and dispatchers every
+  second instead of every 5-20 s; poll interval of a fresh post 10 s; with `--workers 2`, two processes
+  whose CPU is summed as the worker's, the profile being the first one's) does everything else: publishing,
   comment polling, leads, invitations, DMs, replies (Unipile's webhooks arrive at this process's API),
   captured emails delivered by signed webhook, answers to the trigger comments, the pod executor;
 - the simulator (`revos.sim`) in its own process, loopback HTTP, no injected latency, no budgets;

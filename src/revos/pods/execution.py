@@ -211,16 +211,17 @@ async def _start(
     # An account a DM step holds is not waited for (nor are the other accounts kept waiting meanwhile):
     # its activities are left as they are, due, for the next round.
     started = await lanes.start(conn, runtime, work, skip_locked=True)
-    busy = {id(a) for account_id, lane in started.items() if lane.busy for a, _ in accounts[account_id].fresh}
+    left = {
+        a["id"] for account_id, lane in started.items() if lane.busy for a, _ in accounts[account_id].fresh
+    }
+    round_.left = len(left)
     round_.lanes = {account_id: lane for account_id, lane in started.items() if not lane.busy}
     round_.of_action = {
         (item.id if isinstance(item, Action) else item["id"]): a
         for w in accounts.values()
         for a, item in w.fresh
-        if id(a) not in busy
+        if a["id"] not in left
     }
-    left = {a["id"] for a in claimed if id(a) in busy}
-    round_.left = len(left)
     waits: list[tuple[UUID, datetime, str | None]] = []
     skips: list[tuple[dict[str, Any], str]] = []
     for lane in round_.lanes.values():
