@@ -6,7 +6,8 @@
 The spec's day (data-model.md, "Expected Scale"): 1,000 active campaigns, 10,000+ leads, 100,000+ DMs and
 1,000,000 pod activities. A revOS sequence is three DMs per lead (step 1, step 2 after the emailed reply,
 step 3 the backup link), so 100,000 DMs are the sequences of about 33,300 leads: the day has that many
-trigger comments (above the spec's 10,000 leads; `--leads-per-day` changes it). At fraction F:
+trigger comments (above the spec's 10,000 leads; `--leads-per-day` changes it, and `--pod-activities-per-day`
+the pods' volume: 0 leaves only the activities of the campaigns' own posts). At fraction F:
 
 - F x 1,000 campaigns, ten per client (F x 100 clients), each on a LinkedIn account of its own; a client has
   25 accounts, and all 25 form the client's engagement pod (engage share 1.0, comment share 0.35);
@@ -135,13 +136,15 @@ class Plan:
     raw: int
 
     @classmethod
-    def of(cls, fraction: float, leads_per_day: int, raw: int) -> Plan:
+    def of(
+        cls, fraction: float, leads_per_day: int, raw: int, pod_activities: int = SPEC["pod activities"]
+    ) -> Plan:
         campaigns = max(1, round(SPEC["campaigns"] * fraction))
         clients = max(1, -(-campaigns // CAMPAIGNS_PER_CLIENT))
         leads = max(campaigns, round(leads_per_day * fraction))
         # Every other member likes a post, and a share of them comment too.
         per_post = (ACCOUNTS_PER_CLIENT - 1) * (1 + POD_SETTINGS["comment_share"])
-        pod_posts = max(0, round((SPEC["pod activities"] * fraction - per_post * campaigns) / per_post))
+        pod_posts = max(0, round((pod_activities * fraction - per_post * campaigns) / per_post))
         return cls(fraction, clients, campaigns, leads, pod_posts, raw)
 
     def campaigns_of(self, client: int) -> int:
@@ -745,7 +748,7 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
     from revos.accounts.provider import close_linkedin_client, configure_linkedin_client, ensure_webhooks
     from revos.runtime import Runtime
 
-    plan = Plan.of(args.fraction, args.leads_per_day, args.raw)
+    plan = Plan.of(args.fraction, args.leads_per_day, args.raw, args.pod_activities_per_day)
     print(
         f"== a replayed day at fraction {plan.fraction}: {plan.campaigns} campaigns, {plan.clients} clients,"
         f" {plan.clients * ACCOUNTS_PER_CLIENT} LinkedIn accounts, {plan.leads} trigger comments"
@@ -997,6 +1000,12 @@ def cli() -> None:
     )
     parser.add_argument("--fraction", type=float, default=0.1, help="of the spec's day (1.0: the whole day)")
     parser.add_argument("--leads-per-day", type=int, default=33_334, help="trigger comments at F=1")
+    parser.add_argument(
+        "--pod-activities-per-day",
+        type=int,
+        default=SPEC["pod activities"],
+        help="pod activities at F=1 (0: only those of the campaigns' own posts)",
+    )
     parser.add_argument("--concurrency", type=int, default=16, help="jobs each worker runs at once")
     parser.add_argument(
         "--workers",
