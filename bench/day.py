@@ -27,7 +27,8 @@ What goes through which path:
   receiver per client, checking the Standard Webhooks signature), campaigns created and activated, pods
   created with their members and activated, the campaign posts created and published (`publish-now`);
 - a real `revos` worker in its own process (`QueueWorker`, its periodic pollers and dispatchers every
-  second instead of every 5-20 s; poll interval of a fresh post 10 s; with `--workers 2`, two processes
+  second instead of every 5-20 s; a fresh post polled every 120 x F s, at least 10 s: the full day's polls
+  a second at every F, see `fresh_poll_seconds`; with `--workers 2`, two processes
   whose CPU is summed as the worker's, the profile being the first one's) does everything else: publishing,
   comment polling, leads, invitations, DMs, replies (Unipile's webhooks arrive at this process's API),
   captured emails delivered by signed webhook, answers to the trigger comments, the pod executor;
@@ -322,20 +323,32 @@ class SimProcess:
 # --- the worker, in its own process --------------------------------------------------------------------------
 
 
-def tune(settings: Any, public_url: str) -> Any:
-    """The day's replay settings: dispatchers every second, a fresh post polled every 10 s."""
+def fresh_poll_seconds(fraction: float) -> float:
+    """How often the replay polls a fresh post: revOS's default (`REVOS_POLL_FRESH_SECONDS`, 120 s) at the
+    full day, scaled down with the day (at least 10 s), so the replay polls as many posts a second at every
+    fraction as a deployment does at the spec's day (1,000 fresh campaign posts every 120 s, 8.3 a second).
+    A fixed 10 s made F=1 poll 100 posts a second, twelve times the day's load, and the polls took the
+    worker from the actions."""
+    from revos.config import Settings
+
+    return max(10.0, Settings.model_fields["poll_fresh_seconds"].default * fraction)
+
+
+def tune(settings: Any, public_url: str, fraction: float) -> Any:
+    """The day's replay settings: dispatchers every second, a fresh post polled every
+    `fresh_poll_seconds(fraction)`."""
     settings.public_base_url = public_url
     settings.webhook_allow_http_loopback = True  # the ESP receivers listen on 127.0.0.1
     settings.cron_dms_dispatch = EVERY_SECOND
     settings.cron_webhook_dispatch = EVERY_SECOND
     settings.cron_pods_execute = EVERY_SECOND
     settings.cron_posts_publish_due = EVERY_SECOND
-    settings.poll_fresh_seconds = 10.0
+    settings.poll_fresh_seconds = fresh_poll_seconds(fraction)
     return settings
 
 
 def _worker_process(
-    pipe: Connection, url: str, sim_url: str, public_url: str, concurrency: int, number: int
+    pipe: Connection, url: str, sim_url: str, public_url: str, concurrency: int, number: int, fraction: float
 ) -> None:
     logging.basicConfig(level=logging.WARNING)
 
@@ -344,7 +357,7 @@ def _worker_process(
         from revos.queue.worker import QueueWorker
         from revos.runtime import Runtime
 
-        settings = tune(pipeline.configure(url, sim_url, concurrency), public_url)
+        settings = tune(pipeline.configure(url, sim_url, concurrency), public_url, fraction)
         runtime = Runtime.build(settings)
         await runtime.open()
         configure_linkedin_client(runtime, sim_url, SIM_KEY)
@@ -362,10 +375,12 @@ def _worker_process(
 
 
 class WorkerProcess:
-    def __init__(self, url: str, sim_url: str, public_url: str, concurrency: int, number: int = 0) -> None:
+    def __init__(
+        self, url: str, sim_url: str, public_url: str, concurrency: int, fraction: float, number: int = 0
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._pipe, theirs = ctx.Pipe()
-        args = (theirs, url, sim_url, public_url, concurrency, number)
+        args = (theirs, url, sim_url, public_url, concurrency, number, fraction)
         self._proc = ctx.Process(target=_worker_process, args=args, daemon=True)
         self._proc.start()
         self.pid = self._proc.pid
@@ -634,6 +649,7 @@ async def xact_commits(conn: psycopg.AsyncConnection[Any]) -> int:
     return int(row["xact_commit"]) if row else 0
 
 
+POLLS_SQL = "select coalesce(sum(polls_count), 0) as n from posts"
 JOBS_SQL = (
     "select task_name, count(*) as n from procrastinate.procrastinate_jobs where id > %s"
     " group by 1 order by 2 desc"
@@ -765,7 +781,7 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
         conn.execute(
             sql.SQL("alter database {} set track_functions = 'pl'").format(sql.Identifier(conn.info.dbname))
         )
-    settings = tune(pipeline.configure(url, sim.url, args.concurrency), "http://127.0.0.1")
+    settings = tune(pipeline.configure(url, sim.url, args.concurrency), "http://127.0.0.1", args.fraction)
     runtime = Runtime.build(settings)
     await runtime.open()
     configure_linkedin_client(runtime, sim.url, SIM_KEY)
@@ -826,7 +842,9 @@ async def measure(
 
     before = await tables(url)
     trigger_before = await audit_trigger_ms(url)
-    workers = [WorkerProcess(url, sim.url, api_url, args.concurrency, n) for n in range(args.workers)]
+    workers = [
+        WorkerProcess(url, sim.url, api_url, args.concurrency, args.fraction, n) for n in range(args.workers)
+    ]
     for worker in workers:
         await worker.started()
     finished = False
@@ -883,6 +901,7 @@ async def measure(
         audit = await (await conn.execute(AUDIT_SQL, (t0,))).fetchall()
         pods = await (await conn.execute(POD_OUTCOMES_SQL)).fetchall()
         jobs = await (await conn.execute(JOBS_SQL, (job0,))).fetchall()
+        comment_polls = (await (await conn.execute(POLLS_SQL)).fetchone())["n"]
     record = await sim.record()
     await unledgered_invitations(url, record["invited"])
     raw = await raw_burst(sim, plan.raw) if plan.raw else {}
@@ -904,6 +923,10 @@ async def measure(
             f"   queue jobs                : {sum(j['n'] for j in jobs)} ("
             + ", ".join(f"{j['task_name']} {j['n']}" for j in jobs)
             + f"); {sum(j['n'] for j in jobs) / per_lead:.1f} per lead"
+        )
+        print(
+            f"   comment polls             : {comment_polls} (a fresh post every"
+            f" {fresh_poll_seconds(plan.fraction):.0f} s, `fresh_poll_seconds`)"
         )
 
 

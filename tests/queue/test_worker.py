@@ -143,6 +143,33 @@ async def test_a_tick_takes_the_next_free_slot_before_jobs_queued_earlier(
     assert tasks.TICKED_AT[ticks_before] < first_job
 
 
+async def test_a_leads_reply_is_fetched_before_dm_runs_queued_earlier(queue_db_url: str) -> None:
+    """Every slot busy with the accounts' DM runs and more of them waiting: the next free slot goes to a
+    reply to process (`inbound.process`), not to the DM runs queued before it, so an emailed reply is
+    captured and delivered without waiting for every first DM to go out."""
+    queue = f"qtest_order_{uuid.uuid4().hex[:8]}"  # no worker listens, no other test's jobs
+    runs = [
+        await defer_committed(
+            queue_db_url, "dms.run_account", {"linkedin_account_id": str(uuid.uuid4())}, queue=queue
+        )
+        for _ in range(3)
+    ]
+    reply = await defer_committed(
+        queue_db_url, "inbound.process", {"event_id": str(uuid.uuid4())}, queue=queue
+    )
+    with superuser_conn(queue_db_url) as conn:
+        worker = conn.execute("select procrastinate.procrastinate_register_worker_v1() as id").fetchone()
+        fetched = [
+            conn.execute(
+                "select id from procrastinate.procrastinate_fetch_job_v2(array[%s], %s)",
+                (queue, worker["id"]),
+            ).fetchone()["id"]
+            for _ in range(2)
+        ]
+        conn.execute("delete from procrastinate.procrastinate_jobs where id = any(%s)", ([*runs, reply],))
+    assert fetched == [reply, runs[0]]
+
+
 def _tick_waiting(url: str, task: str = "qtest.tick", status: str = "todo") -> bool:
     with superuser_conn(url) as conn:
         row = conn.execute(

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from revos.inbound import service
 from revos.queue import current_runtime, periodic, task
+from revos.queue.registry import INBOUND_PRIORITY
 
 
-@task(service.PROCESS_TASK, queue="inbound", max_attempts=5)
+@task(service.PROCESS_TASK, queue="inbound", max_attempts=5, priority=INBOUND_PRIORITY)
 async def process(event_id: str) -> None:
     await service.process_event(current_runtime(), UUID(event_id))
 

@@ -21,6 +21,9 @@ MAINTENANCE_QUEUE = "maintenance"
 # worker whose slots are all taken by long jobs (an account's DM run) gives the next free slot to a tick
 # before any ordinary job queued earlier, so no kind of work starves behind another.
 PERIODIC_PRIORITY = 10
+# What someone is waiting for comes before outbound work queued earlier: a lead's reply (the email that
+# their download and the ESP delivery wait on) is not held up by the accounts' DM runs filling the slots.
+INBOUND_PRIORITY = 1
 
 AnyTask = Task[Any, Any, Any]
 Cron = str | Callable[[Settings], str]
