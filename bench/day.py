@@ -1,6 +1,6 @@
 """A replayed day: the spec's daily volume, scaled by `--fraction`, through the real pipeline.
 
-    .venv/bin/python bench/day.py [--fraction 0.1] [--workers 1] [--concurrency 16] [--raw 300]
+    .venv/bin/python bench/day.py [--fraction 0.1] [--workers 1] [--concurrency 32] [--raw 300]
         [--timeout 3600] [--profile worker.txt]
 
 The spec's day (data-model.md, "Expected Scale"): 1,000 active campaigns, 10,000+ leads, 100,000+ DMs and
@@ -1029,7 +1029,7 @@ def cli() -> None:
         default=SPEC["pod activities"],
         help="pod activities at F=1 (0: only those of the campaigns' own posts)",
     )
-    parser.add_argument("--concurrency", type=int, default=16, help="jobs each worker runs at once")
+    parser.add_argument("--concurrency", type=int, default=32, help="jobs each worker runs at once")
     parser.add_argument(
         "--workers",
         type=int,

@@ -368,9 +368,7 @@ class Settings(BaseSettings):
     cron_pods_execute: str = Field(default="* * * * * */15", description="when due pod activities run")
     pods_execute_batch: int = Field(default=500, ge=1, description="pod activities claimed per round")
     pods_execute_run_seconds: float = Field(default=12.0, gt=0, description="a pods tick's rounds, at most")
-    pods_execute_lanes: int = Field(
-        default=8, ge=1, le=64, description="accounts performing a tick's activities at once"
-    )
+    pods_execute_lanes: int = Field(default=32, ge=1, le=64, description="accounts acting at once in a tick")
     pods_lease_seconds: float = Field(
         default=600.0, gt=0, description="a claimed activity is re-claimable after"
     )

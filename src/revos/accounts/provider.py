@@ -57,6 +57,8 @@ def configure_linkedin_client(runtime: Runtime, base_url: str, api_key: str, **o
     settings = runtime.settings
     options.setdefault("timeout", settings.unipile_timeout_seconds)
     options.setdefault("read_retries", settings.unipile_read_retries)
+    # Every job slot may wait on one call, and a pod tick on one per lane.
+    options.setdefault("max_connections", max(20, settings.worker_concurrency + settings.pods_execute_lanes))
     client = UnipileClient(base_url, api_key, **options)
     runtime.__dict__[_CLIENT_ATTR] = client
     return client
