@@ -851,6 +851,9 @@ async def measure(
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
         # This bench's own backend (progress counts, fast-forward) is measured apart, not as revOS's.
         monitor = conn.info.backend_pid
+        # Its counts over the day's largest tables stay in its own backend (no parallel workers, which
+        # would be measured as PostgreSQL's work for revOS).
+        await conn.execute("set max_parallel_workers_per_gather = 0")
         meter = Meter(
             {
                 "worker": [w.pid for w in workers if w.pid is not None],

@@ -303,22 +303,38 @@ def configure(url: str, sim_url: str, concurrency: int) -> Any:
 # --- where the CPU goes -----------------------------------------------------------------------------------
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_REAPED = -1  # the postmaster's exited children, in a snapshot's PostgreSQL part
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds) of a process, from /proc (None when gone or not Linux)."""
+def _fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (None when gone or not Linux)."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text.rsplit(")", 1)[1].split()
+    return text.rsplit(")", 1)[1].split()
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds) of a process, from /proc (None when gone or not Linux)."""
+    fields = _fields(pid)
+    if fields is None:
+        return None
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _reaped(pid: int) -> float:
+    """CPU seconds of a process's children that have exited and been waited for (cutime + cstime)."""
+    fields = _fields(pid)
+    return 0.0 if fields is None else (int(fields[13]) + int(fields[14])) / _TICK
 
 
 @dataclass
 class Meter:
     """CPU seconds of named processes (a part may be several processes: two workers), and of the
-    PostgreSQL server's other processes, from /proc."""
+    PostgreSQL server's other processes, from /proc: the live ones, and those that exited meanwhile
+    (the postmaster's reaped children: autovacuum and parallel workers, pool connections recycled
+    after their lifetime), whose CPU was missed before."""
 
     pids: Mapping[str, int | Sequence[int] | None]
     postmaster: int | None
@@ -346,18 +362,23 @@ class Meter:
                 found = _stat(backend)
                 if found is not None and self.postmaster in (backend, found[0]):
                     snap["postgres"][backend] = found[1]
+            snap["postgres"][_REAPED] = _reaped(self.postmaster)
         return snap
 
     def begin(self) -> None:
         self.start = self._snapshot()
 
     def end(self) -> dict[str, float]:
-        """CPU seconds per part since `begin` (PostgreSQL backends that exited meanwhile are missed)."""
+        """CPU seconds per part since `begin`. A backend that exited meanwhile counts by its reaped total
+        less what it had at `begin` (a named one, the monitor, does not exit before the end)."""
         now = self._snapshot()
-        return {
+        out = {
             part: sum(cpu - self.start[part].get(pid, 0.0) for pid, cpu in pids.items())
             for part, pids in now.items()
         }
+        gone = set(self.start.get("postgres", {})) - set(now["postgres"])
+        out["postgres"] -= sum(self.start["postgres"][pid] for pid in gone)
+        return out
 
 
 def CpuMeter(postmaster: int | None, sim_pid: int | None) -> Meter:
