@@ -59,6 +59,10 @@ async def test_status_reports_due_work_and_what_needs_attention(empty_db_url: st
 
     text = run(["status"], env)
     assert "due now: 1 DM step(s), 1 webhook retr" in text.stdout
+    # Piped (not a terminal, no COLUMNS), the summary stays one line to grep, not wrapped at 80 columns.
+    piped = run(["status"], {k: v for k, v in env.items() if k != "COLUMNS"})
+    (due_line,) = [line for line in piped.stdout.splitlines() if line.startswith("due now:")]
+    assert due_line.endswith("job(s) running"), due_line
     assert "paused accounts (1)" in text.stdout
     assert "rate_limited" in text.stdout
     assert "stalled jobs: none" in text.stdout

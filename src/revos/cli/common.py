@@ -16,8 +16,10 @@ from revos.db.urls import session_url
 from revos.errors import RevosError
 
 T = TypeVar("T")
-console = Console()
-err_console = Console(stderr=True)
+# Lines are not wrapped at the console's width (80 columns when the output is not a terminal): a message
+# piped to a file or grep stays on one line. Tables still fit the width.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def setup_logging(settings: Settings) -> None:
