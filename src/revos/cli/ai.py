@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
 
 from revos.ai.standin import StandIn
 from revos.ai.standin import serve as serve_standin
+from revos.cli.common import console
 
 app = typer.Typer(help="The AI providers' local stand-in.", no_args_is_help=True)
-console = Console()
 
 
 @app.command()

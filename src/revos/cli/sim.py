@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import typer
-from rich.console import Console
+
+from revos.cli.common import console
 
 app = typer.Typer(help="The Unipile-compatible LinkedIn simulator.", no_args_is_help=True)
-console = Console()
 
 
 @app.command()
