@@ -371,7 +371,10 @@ def _worker_process(
         await runtime.close()
         pipe.send("stopped")
 
-    asyncio.run(main())
+    from revos.cli.common import loop_factory
+
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:  # REVOS_EVENT_LOOP, as `revos worker`
+        runner.run(main())
 
 
 class WorkerProcess:

@@ -1,8 +1,9 @@
 """revOS as several processes: two `revos serve` and two `revos worker`, real processes of the installed
-command configured by the environment alone, on one PostgreSQL, against the simulated LinkedIn and a local
-ESP. The whole pipeline runs through them: the campaign is set up through one API process, the leads are
-read, Unipile's webhooks land and the download links are opened through the other (and the first); one
-worker is killed (SIGKILL) while LinkedIn holds one of its sends open.
+command configured by the environment alone (one of each on uvloop, the default event loop, the other on
+asyncio's own), on one PostgreSQL, against the simulated LinkedIn and a local ESP. The whole pipeline runs
+through them: the campaign is set up through one API process, the leads are read, Unipile's webhooks
+land and the download links are opened through the other (and the first); one worker is killed (SIGKILL)
+while LinkedIn holds one of its sends open.
 
 In the end nobody got a DM or an invitation twice (the simulator's records), every lead is terminal and
 every email reached the ESP, and both workers ran jobs (procrastinate's own tables say which worker ran
@@ -174,13 +175,15 @@ async def test_two_api_and_two_worker_processes_run_every_lead_once_and_lose_not
                 public_base_url=urls[1],  # Unipile's webhooks and the download links go to the second API
                 **SETTINGS,
             )
+            # The first of each on the default event loop (uvloop), the second on asyncio's own.
+            loops = [env, {**env, "REVOS_EVENT_LOOP": "asyncio"}]
             for i, url in enumerate(urls):
                 port = url.rsplit(":", 1)[1]
                 processes.append(
-                    await RevosProcess.start(f"api-{i + 1}", ["serve", "--port", port], env, tmp_path)
+                    await RevosProcess.start(f"api-{i + 1}", ["serve", "--port", port], loops[i], tmp_path)
                 )
             for i in range(2):
-                processes.append(await RevosProcess.start(f"worker-{i + 1}", ["worker"], env, tmp_path))
+                processes.append(await RevosProcess.start(f"worker-{i + 1}", ["worker"], loops[i], tmp_path))
             workers = processes[2:]
             for proc, url in zip(processes, urls, strict=False):
                 await proc.wait_api(url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import typer
@@ -43,9 +43,19 @@ def settings_and_url(*, session: bool = False) -> tuple[Settings, str]:
         raise typer.Exit(1) from exc
 
 
+def loop_factory(settings: Settings | None = None) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop REVOS_EVENT_LOOP names: uvloop by default, asyncio's own on request."""
+    if (settings or get_settings()).event_loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
-        return asyncio.run(coro)
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            return runner.run(coro)
     except RevosError as exc:
         err_console.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(1) from exc

@@ -42,6 +42,7 @@ def serve(
         port=port or settings.port,
         log_config=None,
         access_log=False,
+        loop=settings.event_loop,
     )
 
 
