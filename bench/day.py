@@ -672,13 +672,14 @@ async def last_job_id(conn: psycopg.AsyncConnection[Any]) -> int:
 
 
 async def audit_trigger_ms(url: str) -> float:
-    """Milliseconds spent in the audit triggers so far (pg_stat_user_functions, track_functions = pl): the
-    statement triggers appending to audit_pending (the sealer, revos_audit_seal, is not on the write path)."""
+    """Milliseconds spent in the audit triggers so far (pg_stat_user_functions, track_functions = pl): each
+    table's statement trigger appending to audit_pending, `revos_audit__<table>` (the sealer,
+    revos_audit_seal, is not on the write path)."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         row = await (
             await conn.execute(
                 "select coalesce(sum(total_time), 0) from pg_stat_user_functions"
-                " where funcname in ('revos_audit_statement', 'revos_audit_row_pending')"
+                " where funcname like 'revos\\_audit\\_\\_%' or funcname = 'revos_audit_row_pending'"
             )
         ).fetchone()
     return float(row[0]) if row else 0.0

@@ -7,12 +7,14 @@ import itertools
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from revos import migrations
 from revos.audit import canonical_text, verify_chain
 from tests.db.factories import insert_row
 from tests.support import (
@@ -301,6 +303,78 @@ def test_a_table_without_an_id_is_audited_row_by_row(schema_url: str) -> None:
     ]
 
 
+def test_changed_columns_are_named_by_what_each_type_holds(schema_url: str) -> None:
+    # Each table's generated function compares columns as their types: a jsonb holding JSON null is not
+    # set, an equal numeric written differently is no change, an interval compares as its text (as
+    # to_jsonb did), a vector by its text. A row moved between clients is logged in both chains; a row
+    # whose id changed, as two updates.
+    with psycopg.connect(schema_url, row_factory=dict_row) as conn:  # one transaction, rolled back
+        agency = insert_row(conn, "agencies", {"name": "a", "slug": f"a-{uuid.uuid4().hex[:8]}"})
+        one, two = (insert_row(conn, "clients", {"agency_id": agency, "name": n}) for n in ("one", "two"))
+        conn.execute(
+            "create table public.typed (id uuid primary key, client_id uuid not null, j jsonb, n numeric,"
+            " i interval, v vector(3), t text, a text[])"
+        )
+        conn.execute("select public.revos_enable_audit('public.typed')")
+        row, moved = uuid.uuid4(), uuid.uuid4()
+        conn.execute(
+            "insert into typed values (%s, %s, 'null', 1.0, '1 day', '[1,2,3]', 'x', '{a}')", (row, one)
+        )
+        for change in (
+            "j = null, n = 1.00, t = 'x', a = '{a}'",  # nothing a reader could tell apart
+            "i = '24 hours'",
+            "v = '[1,2,4]', j = '{\"k\": 1}'",
+            "a = '{a,b}', t = null",
+            f"client_id = '{two}'",
+            f"id = '{moved}'",
+        ):
+            conn.execute(f"update typed set {change}")
+        conn.execute("delete from typed")
+        entries = conn.execute(
+            "select client_id, row_id, operation, changed_columns from audit_pending"
+            " where table_name = 'typed' order by id"
+        ).fetchall()
+        conn.rollback()
+    got = [(e["client_id"], e["row_id"], e["operation"], e["changed_columns"]) for e in entries]
+    set_then = ["a", "client_id", "i", "id", "j", "n", "v"]
+    assert got[:5] == [
+        (one, str(row), "INSERT", ["a", "client_id", "i", "id", "n", "t", "v"]),
+        (one, str(row), "UPDATE", []),
+        (one, str(row), "UPDATE", ["i"]),
+        (one, str(row), "UPDATE", ["j", "v"]),
+        (one, str(row), "UPDATE", ["a", "t"]),
+    ]
+    assert sorted(got[5:7]) == sorted(
+        [(one, str(row), "UPDATE", ["client_id"]), (two, str(row), "UPDATE", ["client_id"])]
+    )
+    assert sorted(got[7:9]) == sorted(
+        [(two, str(row), "UPDATE", set_then), (two, str(moved), "UPDATE", set_then)]
+    )
+    assert got[9:] == [(two, str(moved), "DELETE", set_then)]
+
+
+async def test_a_migration_that_changes_an_audited_table_regenerates_its_audit(
+    fresh_db_url: str, tmp_path: Path
+) -> None:
+    # `revos db migrate` regenerates the function of a table whose columns a file changed: a new column
+    # is named from then on, and a dropped one does not break the table's writes.
+    [t] = await tenants(fresh_db_url)
+    (tmp_path / "20990101000000_pod_motto.sql").write_text("alter table public.pods add column motto text;")
+    migrations.migrate(fresh_db_url, tmp_path)
+    with superuser_conn(fresh_db_url) as conn:
+        conn.execute("insert into pods (client_id, name, motto) values (%s, 'p', 'm')", (t.client_id,))
+    (tmp_path / "20990102000000_pod_motto_gone.sql").write_text("alter table public.pods drop column motto;")
+    migrations.migrate(fresh_db_url, tmp_path)
+    with superuser_conn(fresh_db_url) as conn:
+        conn.execute("update pods set name = 'q'")
+    pods = [e for e in trail(fresh_db_url, t.client_id) if e["table_name"] == "pods"]
+    assert [(e["operation"], "motto" in e["changed_columns"]) for e in pods] == [
+        ("INSERT", True),
+        ("UPDATE", False),
+    ]
+    assert pods[1]["changed_columns"] == ["name", "updated_at"]
+
+
 def test_python_and_sql_build_the_same_canonical_text(schema_url: str) -> None:
     fields: dict[str, Any] = {
         "client_id": uuid.uuid4(),
@@ -327,7 +401,8 @@ def test_python_and_sql_build_the_same_canonical_text(schema_url: str) -> None:
 
 def test_every_tenant_table_is_audited(schema_url: str) -> None:
     # Catalog-driven: a table added later without revos_enable_audit() fails here. Statement triggers pair
-    # a row's old and new versions by `id`: a table without one must have the row trigger instead.
+    # a row's old and new versions by `id`: a table without one must have the row trigger instead. Each
+    # table's own function was generated from its columns as they are now (its signature).
     with superuser_conn(schema_url) as conn:
         rows = conn.execute(
             """
@@ -336,17 +411,25 @@ def test_every_tenant_table_is_audited(schema_url: str) -> None:
                            and not a.attisdropped) as has_id,
                    array(select t.tgname || ':' || t.tgfoid::regproc::text from pg_trigger t
                          where t.tgrelid = c.oid and t.tgname like 'audit%%' and t.tgenabled = 'O'
-                         order by 1) as triggers
+                         order by 1) as triggers,
+                   (select bool_and(obj_description(t.tgfoid, 'pg_proc') = revos_audit_signature(c.oid))
+                    from pg_trigger t where t.tgrelid = c.oid and t.tgname like 'audit%%'
+                      and t.tgname <> 'audit_row') as current
             from pg_class c
             where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relispartition
               and c.relname not in ('agencies', 'audit_log', 'audit_anchors', 'audit_pending')
             """
         ).fetchall()
-    statement = [f"audit_{op}:revos_audit_statement" for op in ("delete", "insert", "update")]
     wrong = {
         r["relname"]: r["triggers"]
         for r in rows
-        if r["triggers"] != (statement if r["has_id"] else ["audit_row:revos_audit_row_pending"])
+        if r["triggers"]
+        != (
+            [f"audit_{op}:revos_audit__{r['relname']}" for op in ("delete", "insert", "update")]
+            if r["has_id"]
+            else ["audit_row:revos_audit_row_pending"]
+        )
+        or (r["has_id"] and not r["current"])
     }
     assert wrong == {}
     assert len(rows) > 30

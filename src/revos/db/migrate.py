@@ -114,12 +114,14 @@ def migrate(
     directory: Path | None = None,
     *,
     prepare: Sequence[Callable[[psycopg.Connection], object]] = (),
+    after_each: Sequence[Callable[[psycopg.Connection], object]] = (),
     on_apply: Callable[[Migration, float], None] | None = None,
 ) -> list[Migration]:
     """Apply pending migrations; return those applied (empty when the database is current).
 
     `prepare` runs first, under the same lock: schemas the files build on but do not create (the job
-    queue's, installed by `revos.migrations.migrate`)."""
+    queue's, installed by `revos.migrations.migrate`). `after_each` runs after each file, in its
+    transaction (the audit functions regenerated for the columns the file changed)."""
     migrations = discover(directory)
     done: list[Migration] = []
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -141,6 +143,8 @@ def migrate(
                 try:
                     with conn.transaction():
                         conn.execute(m.sql.encode("utf-8"))
+                        for step in after_each:
+                            step(conn)
                         elapsed_ms = int((time.perf_counter() - started) * 1000)
                         conn.execute(
                             "insert into revos_meta.schema_migrations (version, name, checksum, duration_ms)"
