@@ -195,11 +195,8 @@ class Settings(BaseSettings):
     )
     download_link_ttl_days: float = Field(default=30, gt=0, description="expiry of signed /d/{token} links")
 
-    # The event loop of `revos worker`, `revos serve` and the other commands: uvloop (libuv) spends less
-    # of the worker's CPU per database round trip and LinkedIn call than asyncio's own loop.
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        default="uvloop", description="uvloop (default) or asyncio: the event loop of revOS's processes"
-    )
+    # The processes' event loop: uvloop spends less CPU per database round trip than asyncio's own.
+    event_loop: Literal["uvloop", "asyncio"] = Field(default="uvloop", description="uvloop or asyncio")
 
     # Job queue (Procrastinate, schema `procrastinate`) and `revos worker`.
     worker_concurrency: int = Field(default=8, ge=1, description="jobs one worker runs at once (async tasks)")

@@ -1,7 +1,8 @@
 """The schema revOS runs on: the job queue's tables, then supabase/migrations, under one lock.
 
-`revos.db.migrate` applies the SQL files and knows nothing of the queue; this is where the two meet, for
-`revos db migrate`, the demo, the tests and the benches.
+`revos.db.migrate` applies the SQL files and knows nothing of the queue or the audit; this is where they
+meet, for `revos db migrate`, the demo, the tests and the benches: the queue's schema first, and after each
+file the audit's per-table functions brought in step with the columns it changed.
 """
 
 from __future__ import annotations
@@ -9,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import psycopg
-
+from revos.db import audit_functions
 from revos.db.migrate import Migration, MigrationError, status
 from revos.db.migrate import migrate as apply_files
 from revos.queue.schema import install as install_queue_schema
@@ -30,15 +30,6 @@ def migrate(
         database_url,
         directory,
         prepare=(install_queue_schema,),
-        after_each=(refresh_audit_functions,),
+        after_each=(audit_functions.refresh,),
         on_apply=on_apply,
     )
-
-
-def refresh_audit_functions(conn: psycopg.Connection) -> None:
-    """Each audited table's trigger function names its columns: after a file changed them, the function
-    is generated again (`revos_audit_refresh`, migration 20260213000000_audit_typed.sql). Before that
-    migration there is nothing to refresh."""
-    row = conn.execute("select to_regprocedure('public.revos_audit_refresh()') is not null").fetchone()
-    if row is not None and row[0]:
-        conn.execute("select public.revos_audit_refresh()")
