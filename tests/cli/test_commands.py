@@ -82,6 +82,16 @@ def test_demo_sets_up_embedded_database_and_prints_working_credentials(tmp_path:
         subprocess.run(["rm", "-rf", str(data)], check=False)
 
 
+def test_a_wrong_setting_is_named_without_a_traceback(tmp_path: Path) -> None:
+    env = base_env(REVOS_DATA_DIR=str(tmp_path), REVOS_EVENT_LOOP="libuv", REVOS_PORT="eighty")
+    result = run(["status"], env)
+    assert result.returncode == 2
+    assert "error: REVOS_EVENT_LOOP: Input should be 'uvloop' or 'asyncio'" in result.stderr
+    assert "error: REVOS_PORT:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "pg").exists()  # nothing started
+
+
 def test_production_refuses_to_start_without_master_key(tmp_path: Path, empty_db_url: str) -> None:
     env = base_env(
         REVOS_ENV="production",

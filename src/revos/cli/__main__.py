@@ -1,3 +1,3 @@
-from revos.cli.main import app
+from revos.cli import main
 
-app(prog_name="revos")
+main()
