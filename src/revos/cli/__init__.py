@@ -3,12 +3,12 @@ gets wrong is named on one line each, instead of a traceback from wherever it wa
 
 from __future__ import annotations
 
-import sys
-
 
 def main() -> None:
     from pydantic import ValidationError
+    from rich.markup import escape
 
+    from revos.cli.common import err_console
     from revos.config import Settings, get_settings
 
     try:
@@ -17,7 +17,7 @@ def main() -> None:
         prefix = Settings.model_config.get("env_prefix", "")
         for error in exc.errors():
             name = f"{prefix}{error['loc'][0]}".upper() if error["loc"] else "settings"
-            print(f"error: {name}: {error['msg']}", file=sys.stderr)
+            err_console.print(f"[red]error:[/red] {name}: {escape(error['msg'])}", highlight=False)
         raise SystemExit(2) from None
     from revos.cli.main import app
 

@@ -43,9 +43,9 @@ def settings_and_url(*, session: bool = False) -> tuple[Settings, str]:
         raise typer.Exit(1) from exc
 
 
-def loop_factory(settings: Settings | None = None) -> Callable[[], asyncio.AbstractEventLoop]:
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     """The event loop REVOS_EVENT_LOOP names: uvloop by default, asyncio's own on request."""
-    if (settings or get_settings()).event_loop == "uvloop":
+    if get_settings().event_loop == "uvloop":
         import uvloop
 
         return uvloop.new_event_loop
