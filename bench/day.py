@@ -358,7 +358,7 @@ def _worker_process(
         from revos.runtime import Runtime
 
         settings = tune(pipeline.configure(url, sim_url, concurrency), public_url, fraction)
-        runtime = Runtime.build(settings)
+        runtime = Runtime.build(settings, name="revos-worker")
         await runtime.open()
         configure_linkedin_client(runtime, sim_url, SIM_KEY)
         worker = QueueWorker(runtime, concurrency=concurrency, name=f"bench-day-{number}")
@@ -640,9 +640,21 @@ where a.occurred_at >= %s
 group by 1, 2 order by 3 desc
 """
 TABLES_SQL = """
-select schemaname || '.' || relname as name, n_tup_ins as rows, pg_total_relation_size(relid) as bytes
+select schemaname || '.' || relname as name, n_tup_ins as rows, pg_total_relation_size(relid) as bytes,
+       n_tup_upd as updates, n_tup_hot_upd as hot
 from pg_stat_user_tables
 """
+
+
+async def backend_names(conn: psycopg.AsyncConnection[Any]) -> dict[int, str]:
+    """PostgreSQL's processes by what they are: a client's application_name (revos-worker, revos-queue,
+    revos-api), else the kind of process (checkpointer, walwriter, autovacuum worker, …)."""
+    rows = await (
+        await conn.execute(
+            "select pid, coalesce(nullif(application_name, ''), backend_type) as name from pg_stat_activity"
+        )
+    ).fetchall()
+    return {int(r["pid"]): str(r["name"]) for r in rows}
 
 
 async def xact_commits(conn: psycopg.AsyncConnection[Any]) -> int:
@@ -685,10 +697,11 @@ async def audit_trigger_ms(url: str) -> float:
     return float(row[0]) if row else 0.0
 
 
-async def tables(url: str) -> dict[str, tuple[int, int]]:
+async def tables(url: str) -> dict[str, tuple[int, int, int, int]]:
+    """Per table: rows inserted, bytes, rows updated, of which HOT (no index entry written)."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=dict_row) as conn:
         rows = await (await conn.execute(TABLES_SQL)).fetchall()
-    return {r["name"]: (r["rows"], r["bytes"]) for r in rows}
+    return {r["name"]: (r["rows"], r["bytes"], r["updates"], r["hot"]) for r in rows}
 
 
 def done_when(plan: Plan, row: dict[str, Any]) -> bool:
@@ -786,7 +799,7 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
             sql.SQL("alter database {} set track_functions = 'pl'").format(sql.Identifier(conn.info.dbname))
         )
     settings = tune(pipeline.configure(url, sim.url, args.concurrency), "http://127.0.0.1", args.fraction)
-    runtime = Runtime.build(settings)
+    runtime = Runtime.build(settings, name="revos-api")
     await runtime.open()
     configure_linkedin_client(runtime, sim.url, SIM_KEY)
     try:
@@ -914,8 +927,11 @@ async def measure(
                 await asyncio.sleep(1.0)
             # Done when first seen done (and seen so again at the next count).
             wall = (done_at if finished else time.perf_counter()) - started
+            names = await backend_names(conn)
             cpu = meter.end()
-            commits = await xact_commits(conn) - commits - polls - 1  # not the monitor's own
+            pg_parts = meter.postgres_by(names)
+            # not the monitor's own (its polls, the names' query and this one)
+            commits = await xact_commits(conn) - commits - polls - 2
         kinds = await (await conn.execute(KINDS_SQL)).fetchall()
         audit = await (await conn.execute(AUDIT_SQL, (t0,))).fetchall()
         pods = await (await conn.execute(POD_OUTCOMES_SQL)).fetchall()
@@ -928,7 +944,7 @@ async def measure(
         await worker.stop()
     after = await tables(url)
     trigger_ms = await audit_trigger_ms(url) - trigger_before
-    report(plan, finished, wall, cpu, kinds, record, raw, before, after, setups, row)
+    report(plan, finished, wall, cpu, kinds, record, raw, before, after, setups, row, pg_parts)
     if kinds:
         total = sum(k["n"] for k in kinds if k["status"] == "done")
         entries = ", ".join(f"{a['table_name']} {a['operation'].lower()} {a['n'] / total:.2f}" for a in audit)
@@ -957,10 +973,11 @@ def report(
     kinds: list[dict[str, Any]],
     record: dict[str, Any],
     raw: dict[str, tuple[int, float]],
-    before: dict[str, tuple[int, int]],
-    after: dict[str, tuple[int, int]],
+    before: dict[str, tuple[int, int, int, int]],
+    after: dict[str, tuple[int, int, int, int]],
     setups: list[ClientSetup],
     row: dict[str, Any],
+    pg_parts: dict[str, float],
 ) -> None:
     done = {k["kind"]: k["n"] for k in kinds if k["status"] == "done"}
     other = {f"{k['kind']} {k['status']}": k["n"] for k in kinds if k["status"] != "done"}
@@ -979,6 +996,15 @@ def report(
             "   CPU per action            : "
             + ", ".join(f"{part} {ms:.2f} ms" for part, ms in per.items())
             + f"; worker + PostgreSQL {per['worker'] + per['postgres']:.2f} ms"
+        )
+        print(
+            "   PostgreSQL's, by process  : "
+            + ", ".join(
+                f"{name} {1000 * s / total:.2f} ms"
+                for name, s in sorted(pg_parts.items(), key=lambda t: -t[1])
+                if s >= 0.00001 * total
+            )
+            + " (connections by application_name; other: exited during the window)"
         )
         print(
             "   CPU during the window     : "
@@ -1031,6 +1057,16 @@ def report(
     print(
         f"   total                                         {sum(g[1] for g in grown):9d} rows"
         f" {sum(g[2] for g in grown) / 1e6:9.2f} MB"
+    )
+    zero = (0, 0, 0, 0)
+    updated = sorted(
+        ((name, after[name][2] - before.get(name, zero)[2], after[name][3] - before.get(name, zero)[3])
+         for name in after),
+        key=lambda t: -t[1],
+    )  # fmt: skip
+    print(
+        "   rows updated (of which HOT: no index entry written):  "
+        + ", ".join(f"{name} {n} ({100 * hot / n:.0f}%)" for name, n, hot in updated[:8] if n)
     )
     if not finished:
         print(f"   last progress: {row}")

@@ -339,6 +339,7 @@ class Meter:
     pids: Mapping[str, int | Sequence[int] | None]
     postmaster: int | None
     start: dict[str, dict[int, float]] = field(default_factory=dict)
+    last: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def _parts(self) -> dict[str, list[int]]:
         return {
@@ -371,13 +372,26 @@ class Meter:
     def end(self) -> dict[str, float]:
         """CPU seconds per part since `begin`. A backend that exited meanwhile counts by its reaped total
         less what it had at `begin` (a named one, the monitor, does not exit before the end)."""
-        now = self._snapshot()
+        now = self.last = self._snapshot()
         out = {
             part: sum(cpu - self.start[part].get(pid, 0.0) for pid, cpu in pids.items())
             for part, pids in now.items()
         }
         gone = set(self.start.get("postgres", {})) - set(now["postgres"])
         out["postgres"] -= sum(self.start["postgres"][pid] for pid in gone)
+        return out
+
+    def postgres_by(self, names: Mapping[int, str]) -> dict[str, float]:
+        """PostgreSQL's CPU seconds between `begin` and `end`, per name of its processes (`names`: pid →
+        name, e.g. from pg_stat_activity's application_name at the end); a process not named, or that
+        exited meanwhile, counts as "other"."""
+        out: dict[str, float] = {}
+        start, now = self.start.get("postgres", {}), self.last.get("postgres", {})
+        for pid, cpu in now.items():
+            name = names.get(pid, "other")
+            out[name] = out.get(name, 0.0) + cpu - start.get(pid, 0.0)
+        gone = set(start) - set(now)
+        out["other"] = out.get("other", 0.0) - sum(start[pid] for pid in gone)
         return out
 
 

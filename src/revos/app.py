@@ -44,7 +44,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or Runtime.build(get_settings())
+        rt = runtime or Runtime.build(get_settings(), name="revos-api")
         app.state.runtime = rt
         if owns_runtime:
             await rt.open()

@@ -24,7 +24,8 @@ class Runtime:
         return self.settings.jwt_secret.get_secret_value()
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, name: str = "revos") -> Runtime:
+        """The process's runtime; `name` is its connections' `application_name` (pg_stat_activity)."""
         settings.require_secrets()
         url = resolve_database_url(settings.database_url, settings.data_dir)
         db = Database(
@@ -32,6 +33,7 @@ class Runtime:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             prepare_threshold=prepare_threshold(settings, url),
+            application_name=name,
         )
         return cls(settings=settings, db=db, vault=Vault(keyring_from_settings(settings)))
 

@@ -190,6 +190,13 @@ async def test_two_api_and_two_worker_processes_run_every_lead_once_and_lose_not
             for worker in workers:
                 await worker.wait_worker()
             story.note(f"processes up (workers {[w.worker_id for w in workers]})")
+            # An operator tells them apart in pg_stat_activity: each names its connections.
+            async with runtime.db.raw() as conn:
+                named = await conn.execute(
+                    "select application_name from pg_stat_activity where datname = current_database()"
+                )
+                names = {row["application_name"] for row in await named.fetchall()}
+            assert {"revos-api", "revos-worker", "revos-queue"} <= names, names
 
             auth = {"X-API-Key": tenant.api_key}
             async with (

@@ -29,7 +29,7 @@ def worker(
         from revos.queue.worker import QueueWorker
         from revos.runtime import Runtime
 
-        rt = Runtime.build(settings)
+        rt = Runtime.build(settings, name="revos-worker")
         await rt.open()
         qw = QueueWorker(rt, queues=queue or None, concurrency=concurrency, periodic=not no_periodic)
         loop = asyncio.get_running_loop()

@@ -54,7 +54,13 @@ def _begin(role: str, claims: Mapping[str, Any]) -> sql.Composed:
 
 class Database:
     def __init__(
-        self, url: str, *, min_size: int = 1, max_size: int = 10, prepare_threshold: int | None = 5
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        prepare_threshold: int | None = 5,
+        application_name: str = "revos",
     ) -> None:
         """`prepare_threshold`: psycopg prepares a statement on the server once it ran this often on a
         connection; None never does (behind a transaction pooler, see revos.db.urls)."""
@@ -68,7 +74,12 @@ class Database:
             check=_check,
             # Transactions are begun explicitly (see the module doc); no server-side prepared statements
             # behind a transaction pooler (prepare_threshold None, revos.db.urls).
-            kwargs={"autocommit": True, "prepare_threshold": prepare_threshold},
+            # `application_name` names the process in pg_stat_activity (revos-api, revos-worker, …).
+            kwargs={
+                "autocommit": True,
+                "prepare_threshold": prepare_threshold,
+                "application_name": application_name,
+            },
         )
 
     async def open(self) -> None:
