@@ -99,6 +99,29 @@ async def test_a_failed_attempt_is_retried_and_its_error_kept(
     assert row["error_message"] == f"ConnectionError: first attempt of {key} fails"
 
 
+async def test_a_queue_connection_the_server_closed_is_replaced_before_use(
+    queue_db_url: str, start_worker: StartWorker
+) -> None:
+    """The queue's pool hands out a connection without a round trip, yet never one the server has
+    closed: the worker goes on without an error or a restart."""
+    worker = await start_worker()
+    first = await defer_committed(queue_db_url, "qtest.record", {"key": uuid.uuid4().hex})
+    await wait_status(queue_db_url, first, "completed")
+    with superuser_conn(queue_db_url) as conn:
+        killed = conn.execute(
+            "select count(*) filter (where pg_terminate_backend(pid)) as n from pg_stat_activity"
+            " where datname = current_database() and application_name = 'revos-queue'"
+            " and state = 'idle' and query not ilike 'listen%%'"
+        ).fetchone()
+    assert killed is not None
+    assert killed["n"] > 0
+    key = uuid.uuid4().hex
+    second = await defer_committed(queue_db_url, "qtest.record", {"key": key})
+    await wait_status(queue_db_url, second, "completed")
+    assert worker.restarts == 0
+    assert [r for r in tasks.RUNS if r[0].startswith(key)]
+
+
 async def test_tasks_reach_the_database_through_the_workers_runtime(
     queue_db_url: str, start_worker: StartWorker
 ) -> None:

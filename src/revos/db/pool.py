@@ -10,7 +10,7 @@ A transaction costs two round trips besides its own statements: BEGIN, the role 
 one simple-protocol message (`set_config('role', …, true)` is `set local role …`), and COMMIT. Pooled
 connections are in autocommit mode so that psycopg sends no BEGIN of its own; `conn.transaction()`
 inside one of these blocks is a savepoint, as before. A connection is checked out without a round trip
-(`_check`): an idle connection has nothing to read unless the server closed it or is going away.
+(`check_idle`): an idle connection has nothing to read unless the server closed it or is going away.
 
 Services never commit: the transaction belongs to whoever opened it (the request or the job).
 """
@@ -35,7 +35,7 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
     conn.row_factory = dict_row
 
 
-async def _check(conn: AsyncConnection[Any]) -> None:
+async def check_idle(conn: AsyncConnection[Any]) -> None:
     """A connection broken by a database restart is replaced instead of handed out. A healthy idle
     connection has nothing to read: only when the socket is readable (the server closed it, or said
     something) is the full check (a round trip) made."""
@@ -71,7 +71,7 @@ class Database:
             max_size=max_size,
             open=False,
             configure=_configure,
-            check=_check,
+            check=check_idle,
             # Transactions are begun explicitly (see the module doc); no server-side prepared statements
             # behind a transaction pooler (prepare_threshold None, revos.db.urls).
             # `application_name` names the process in pg_stat_activity (revos-api, revos-worker, …).
