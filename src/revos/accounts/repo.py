@@ -129,11 +129,12 @@ async def lock_budgets(
 
     `no key update`: serialises the account's reservations without waiting for the transactions that only
     reference the account (a comment poll inserting its leads' sequences)."""
+    match, ids = crud.any_of("id", sorted(account_ids))
     rows = await (
         await conn.execute(
-            f"select {BUDGET_COLUMNS} from linkedin_accounts where id = any(%s) order by id for no key update"
+            f"select {BUDGET_COLUMNS} from linkedin_accounts where {match} order by id for no key update"
             + (" skip locked" if skip_locked else ""),
-            (sorted(account_ids),),
+            (ids,),
         )
     ).fetchall()
     return {row["id"]: row for row in rows}
@@ -210,6 +211,20 @@ async def space_next_actions(conn: Conn, spacing: list[tuple[UUID, datetime, str
     DM and post counts. Writes only what changes (an audited update that changes nothing still costs an
     entry)."""
     if not spacing:
+        return
+    if len(spacing) == 1:  # a DM step's: planned once per connection (`revos.db.crud.any_of`)
+        account_id, at, kind, used = spacing[0]
+        await conn.execute(
+            """
+            update linkedin_accounts set next_action_at = greatest(next_action_at, %(at)s::timestamptz),
+              daily_dm_count = case when %(kind)s::text = 'dm' then %(used)s::int else daily_dm_count end,
+              daily_post_count = case when %(kind)s::text = 'post' then %(used)s::int else daily_post_count end
+            where id = %(id)s::uuid and (next_action_at is null or next_action_at < %(at)s::timestamptz
+              or (%(kind)s::text = 'dm' and daily_dm_count is distinct from %(used)s::int)
+              or (%(kind)s::text = 'post' and daily_post_count is distinct from %(used)s::int))
+            """,
+            {"id": account_id, "at": at, "kind": kind, "used": used},
+        )
         return
     cols = list(zip(*spacing, strict=True))
     await conn.execute(

@@ -17,6 +17,18 @@ from revos.db.pagination import keyset, page_of
 from revos.db.pool import Conn
 
 
+def any_of(column: str, values: Sequence[Any]) -> tuple[str, Any]:
+    """`column = %s` for one value, `column = any(%s)` for several, and the parameter to pass.
+
+    A prepared statement is planned for its parameters' values (a custom plan) until PostgreSQL finds its
+    plan for any value (the generic plan) no dearer. With `= any($1)` it never does: the generic plan
+    must expect an array of any length, so the statement is planned again on every run (a fifth of a DM
+    step's statement time went to planning). The one-value form is planned once per connection."""
+    if len(values) == 1:
+        return f"{column} = %s", values[0]
+    return f"{column} = any(%s)", list(values)
+
+
 def _adapt(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
 

@@ -202,11 +202,12 @@ async def settled_messages(conn: Conn, message_ids: list[str]) -> set[str]:
     inbox's handlers would find nothing left to do with them."""
     if not message_ids:
         return set()
+    match, ids = crud.any_of("m.unipile_message_id", message_ids)
     rows = await (
         await conn.execute(
             "select m.unipile_message_id from dm_messages m join dm_sequences s on s.id = m.dm_sequence_id"
-            " where m.unipile_message_id = any(%s) and s.unipile_chat_id is not null",
-            (message_ids,),
+            f" where {match} and s.unipile_chat_id is not null",
+            (ids,),
         )
     ).fetchall()
     return {r["unipile_message_id"] for r in rows}
