@@ -1,7 +1,7 @@
 """A replayed day: the spec's daily volume, scaled by `--fraction`, through the real pipeline.
 
     .venv/bin/python bench/day.py [--fraction 0.1] [--workers 1] [--concurrency 32] [--raw 300]
-        [--timeout 3600] [--profile worker.txt]
+        [--timeout 3600] [--profile worker.txt] [--statements 30]
 
 The spec's day (data-model.md, "Expected Scale"): 1,000 active campaigns, 10,000+ leads, 100,000+ DMs and
 1,000,000 pod activities. A revOS sequence is three DMs per lead (step 1, step 2 after the emailed reply,
@@ -80,6 +80,7 @@ from psycopg.types.json import Jsonb
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # the database and CPU helpers of the pipeline bench
 
+import pg_statements  # noqa: E402
 import pipeline_throughput as pipeline  # noqa: E402
 
 SIM_KEY = "bench-day-sim-key"
@@ -798,6 +799,8 @@ async def day(args: argparse.Namespace, root_url: str, root: Path) -> None:
         conn.execute(
             sql.SQL("alter database {} set track_functions = 'pl'").format(sql.Identifier(conn.info.dbname))
         )
+    if args.statements:
+        pg_statements.enable(url)
     settings = tune(pipeline.configure(url, sim.url, args.concurrency), "http://127.0.0.1", args.fraction)
     runtime = Runtime.build(settings, name="revos-api")
     await runtime.open()
@@ -884,6 +887,8 @@ async def measure(
             commits = await xact_commits(conn)
             job0 = await last_job_id(conn)
             t0 = datetime.now(UTC)
+            log = pg_statements.log_path(root)
+            log_start, log_end = pg_statements.offset(log), 0
             meter.begin()
             started = time.perf_counter()
             polls = 0
@@ -929,6 +934,7 @@ async def measure(
             wall = (done_at if finished else time.perf_counter()) - started
             names = await backend_names(conn)
             cpu = meter.end()
+            log_end = pg_statements.offset(log)
             pg_parts = meter.postgres_by(names)
             # not the monitor's own (its polls, the names' query and this one)
             commits = await xact_commits(conn) - commits - polls - 2
@@ -963,6 +969,10 @@ async def measure(
             f"   comment polls             : {comment_polls} (a fresh post every"
             f" {fresh_poll_seconds(plan.fraction):.0f} s, `fresh_poll_seconds`)"
         )
+        if args.statements:
+            pg_statements.report(
+                pg_statements.read(log, log_start, log_end, {monitor}), total, args.statements
+            )
 
 
 def report(
@@ -1096,6 +1106,13 @@ def cli() -> None:
     )
     parser.add_argument("--timeout", type=float, default=7200.0, help="wall seconds for the day")
     parser.add_argument("--profile", help="py-spy the worker into this file (collapsed stacks)")
+    parser.add_argument(
+        "--statements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print the N statements PostgreSQL spent most CPU on (log_statement_stats; bench/pg_statements.py)",
+    )
     args = parser.parse_args()
     if not 0 < args.fraction <= 1:
         parser.error("--fraction must be in (0, 1]")
