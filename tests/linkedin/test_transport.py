@@ -13,6 +13,7 @@ import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -57,10 +58,19 @@ def _response(body: bytes, *, headers: dict[str, str] | None = None, status: str
     return f"HTTP/1.1 {status}\r\n{lines}\r\n".encode() + body
 
 
-async def _send(url: str) -> ProviderTimeout:
+# Both ways a request leaves: a multipart body (DMs, posts: encoded by httpx) and a JSON body (comments,
+# reactions: sent by aiohttp directly).
+SENDS: dict[str, Callable[[UnipileClient], Awaitable[object]]] = {
+    "multipart": lambda client: client.send_message("chat-1", "hello"),
+    "json": lambda client: client.comment("urn:li:activity:1", "acc-1", "hello"),
+}
+sends = pytest.mark.parametrize("how", list(SENDS))
+
+
+async def _send(url: str, how: str) -> ProviderTimeout:
     async with UnipileClient(url, "key", timeout=5.0) as client:
         with pytest.raises(ProviderTimeout) as info:
-            await client.send_message("chat-1", "hello")
+            await SENDS[how](client)
     return info.value
 
 
@@ -72,7 +82,8 @@ async def _send(url: str) -> ProviderTimeout:
         pytest.param(b'HTTP/1.1 201 Created\r\ncontent-length: 500\r\n\r\n{"obje', id="cut-short"),
     ],
 )
-async def test_a_send_that_may_have_left_is_ambiguous(answer: bytes) -> None:
+@sends
+async def test_a_send_that_may_have_left_is_ambiguous(answer: bytes, how: str) -> None:
     received: list[bytes] = []
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -81,31 +92,33 @@ async def test_a_send_that_may_have_left_is_ambiguous(answer: bytes) -> None:
         await writer.drain()
 
     async with tcp_server(handler) as (url, _):
-        error = await _send(url)
+        error = await _send(url, how)
     assert error.ambiguous  # reconciled before anything is sent again
     assert not error.retryable
     assert len(received) == 1
     assert b"hello" in received[0]
 
 
-async def test_a_send_nobody_reads_times_out_ambiguous() -> None:
+@sends
+async def test_a_send_nobody_reads_times_out_ambiguous(how: str) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         await reader.read()  # never answers; returns once the client gives up and closes
 
     async with tcp_server(handler) as (url, _), UnipileClient(url, "key", timeout=0.5) as client:
         with pytest.raises(ProviderTimeout) as info:
-            await client.send_message("chat-1", "hello")
+            await SENDS[how](client)
     assert info.value.ambiguous
     assert info.value.type == "client/timeout"
 
 
-async def test_a_connection_refused_is_not_sent() -> None:
+@sends
+async def test_a_connection_refused_is_not_sent(how: str) -> None:
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
-    error = await _send(f"http://127.0.0.1:{port}")
+    error = await _send(f"http://127.0.0.1:{port}", how)
     assert not error.ambiguous
     assert error.retryable
 
@@ -129,3 +142,42 @@ async def test_connections_are_reused_and_bodies_decoded() -> None:
     head = requests[0].split(b"\r\n\r\n")[0].lower()
     assert b"x-api-key: key" in head
     assert b"post /api/v1/chats/chat-1/messages" in head
+
+
+async def test_json_sends_and_reads_share_the_pool_and_are_encoded_as_httpx_encodes_them() -> None:
+    requests: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            request = await _read_request(reader)
+            requests.append(request)
+            if request.startswith(b"GET"):
+                answer = {"object": "CommentList", "items": [], "cursor": None}
+                writer.write(_response(json.dumps(answer).encode(), status="200 OK"))
+            elif b"/chats/" in request.split(b"\r\n")[0]:
+                writer.write(_response(json.dumps({"object": "MessageSent", "message_id": "m-1"}).encode()))
+            else:
+                body = gzip.compress(json.dumps({"object": "CommentSent", "comment_id": "c-1"}).encode())
+                writer.write(_response(body, headers={"content-encoding": "gzip"}))
+            await writer.drain()
+
+    async with tcp_server(handler) as (url, connections), UnipileClient(url, "key", timeout=5.0) as client:
+        for _ in range(3):
+            sent = await client.comment("urn:li:activity:7", "acc-1", "Ça marche, merci !")
+            assert sent.comment_id == "c-1"
+        comments, cursor = await client.list_comments("urn:li:activity:7", "acc 1", limit=50, cursor="a/b+c")
+        assert (comments, cursor) == ([], None)
+        assert (await client.send_message("chat-1", "hello")).message_id == "m-1"
+    assert len(requests) == 5
+    assert len(connections) == 1  # JSON sends, a read and a multipart send over one pooled connection
+    head, _, body = requests[0].partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    assert lines[0] == b"post /api/v1/posts/urn:li:activity:7/comments http/1.1"
+    assert b"x-api-key: key" in lines
+    assert b"content-type: application/json" in lines
+    assert json.loads(body) == {"account_id": "acc-1", "text": "Ça marche, merci !"}
+    assert body == json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":")).encode()
+    method, target, _ = requests[3].split(b"\r\n")[0].decode().split(" ")
+    path, _, query = target.partition("?")
+    assert (method, path) == ("GET", "/api/v1/posts/urn:li:activity:7/comments")
+    assert parse_qs(query) == {"account_id": ["acc 1"], "limit": ["50"], "cursor": ["a/b+c"]}

@@ -9,6 +9,7 @@ idempotency key and a blind retry can post a DM twice.
 from __future__ import annotations
 
 import asyncio
+import json as jsonlib
 import logging
 import random
 import time
@@ -20,7 +21,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from revos.linkedin._transport import AiohttpTransport
+from revos.linkedin._transport import AiohttpTransport, Reply, timeouts
 from revos.linkedin.errors import (
     InvalidRequest,
     ProviderTimeout,
@@ -74,8 +75,8 @@ def seg(value: str) -> str:
     return quote(value, safe=":@-._~")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(reply: Reply) -> float | None:
+    value = reply.headers.get("retry-after")
     if value is None:
         return None
     try:
@@ -110,12 +111,20 @@ class HttpCore:
         self.backoff_max = backoff_max
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        headers = {"X-API-KEY": api_key, "accept": "application/json"}
+        # JSON bodies and reads go straight to aiohttp's pool (`AiohttpTransport.exchange`); multipart
+        # bodies (DMs, posts) are encoded by httpx and sent through the same pool. A transport passed in
+        # (tests) takes every request through httpx.
+        self._direct = AiohttpTransport(max_connections=max_connections) if transport is None else None
+        self._direct_url = self.base_url + API_PREFIX
+        self._direct_headers = headers
+        self._direct_json_headers = {**headers, "content-type": "application/json"}
+        self._direct_timing = timeouts(timeout)
         self._http = httpx.AsyncClient(
             base_url=self.base_url + API_PREFIX,
-            headers={"X-API-KEY": api_key, "accept": "application/json"},
+            headers=headers,
             timeout=timeout,
-            # aiohttp's pool under httpx's API (revos.linkedin._transport); tests may pass their own.
-            transport=transport or AiohttpTransport(max_connections=max_connections),
+            transport=transport or self._direct,
             # Unipile never redirects API calls; following one could leak the key header to another host.
             follow_redirects=False,
         )
@@ -190,7 +199,7 @@ class HttpCore:
             last = attempt == attempts - 1
             started = time.perf_counter()
             try:
-                response = await self._http.request(method, path, params=clean_params, json=json, files=files)
+                response = await self._exchange(method, path, params=clean_params, json=json, files=files)
             except httpx.HTTPError as exc:
                 error = self._transport_error(exc, method, path, is_send)
                 log.warning("unipile %s %s failed: %s", method, path, type(exc).__name__)
@@ -199,25 +208,45 @@ class HttpCore:
                 await self._backoff(attempt, None)
                 continue
             elapsed_ms = (time.perf_counter() - started) * 1000
-            log.debug("unipile %s %s -> %s in %.1f ms", method, path, response.status_code, elapsed_ms)
-            if response.status_code < 400:
+            log.debug("unipile %s %s -> %s in %.1f ms", method, path, response.status, elapsed_ms)
+            if response.status < 400:
                 if binary:
                     kind = response.headers.get("content-type", "application/octet-stream")
                     return DownloadedFile(response.content, kind)
                 return self._json(response, method, path, is_send)
             error = error_from_response(
-                response.status_code,
+                response.status,
                 self._error_body(response),
                 method=method,
                 path=path,
                 is_send=is_send,
                 retry_after=_retry_after(response),
-                reason=response.reason_phrase,
+                reason=response.reason,
             )
-            if is_send or last or response.status_code not in _RETRY_STATUSES:
+            if is_send or last or response.status not in _RETRY_STATUSES:
                 raise error
             await self._backoff(attempt, error.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _exchange(
+        self, method: str, path: str, *, params: dict[str, Any], json: Any, files: list[Any] | None
+    ) -> Reply:
+        if self._direct is None or files:
+            response = await self._http.request(method, path, params=params, json=json, files=files)
+            return Reply(response.status_code, response.headers, response.content, response.reason_phrase)
+        url = self._direct_url + path
+        if params:
+            url += "?" + str(httpx.QueryParams(params))  # encoded as httpx encodes them
+        body = None
+        if json is not None:  # serialised as httpx serialises it
+            body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        return await self._direct.exchange(
+            method,
+            url,
+            headers=self._direct_headers if body is None else self._direct_json_headers,
+            body=body,
+            timing=self._direct_timing,
+        )
 
     @staticmethod
     def _transport_error(exc: httpx.HTTPError, method: str, path: str, is_send: bool) -> UnipileError:
@@ -241,13 +270,13 @@ class HttpCore:
         await asyncio.sleep(delay)
 
     @staticmethod
-    def _json(response: httpx.Response, method: str, path: str, is_send: bool) -> Any:
+    def _json(response: Reply, method: str, path: str, is_send: bool) -> Any:
         try:
-            return response.json()
+            return jsonlib.loads(response.content)
         except ValueError as exc:
             raise UnipileProtocolError(
                 "Response is not JSON",
-                status=response.status_code,
+                status=response.status,
                 detail=response.headers.get("content-type", "no content-type"),
                 method=method,
                 path=path,
@@ -255,11 +284,11 @@ class HttpCore:
             ) from exc
 
     @staticmethod
-    def _error_body(response: httpx.Response) -> Any:
+    def _error_body(response: Reply) -> Any:
         try:
-            return response.json()
+            return jsonlib.loads(response.content)
         except ValueError:
-            return response.text[:500]
+            return response.content.decode("utf-8", "replace")[:500]
 
 
 def _param(value: Any) -> Any:
