@@ -231,7 +231,7 @@ class HttpCore:
     async def _exchange(
         self, method: str, path: str, *, params: dict[str, Any], json: Any, files: list[Any] | None
     ) -> Reply:
-        if self._direct is None or files:
+        if self._direct is None or files is not None:
             response = await self._http.request(method, path, params=params, json=json, files=files)
             return Reply(response.status_code, response.headers, response.content, response.reason_phrase)
         url = self._direct_url + path
