@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,38 +61,53 @@ def offset(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def read(path: Path, start: int, end: int, skip_pids: set[int]) -> dict[str, Statement]:
-    """Per statement (its text, whitespace collapsed): calls and CPU seconds by protocol message, in bytes
-    [start, end) of the log; backends in `skip_pids` (the bench's own monitor) left out."""
+def _lines(path: Path, start: int, end: int) -> Iterator[str]:
+    """The log's lines in bytes [start, end), read as they come (a replay's log runs to gigabytes)."""
+    left = end - start
     with path.open("rb") as f:
         f.seek(start)
-        lines = f.read(max(end - start, 0)).decode("utf-8", "replace").split("\n")
+        for raw in f:
+            if left <= 0:
+                return
+            left -= len(raw)
+            yield raw.decode("utf-8", "replace").rstrip("\n")
+
+
+def read(path: Path, start: int, end: int, skip_pids: set[int]) -> dict[str, Statement]:
+    """Per statement (its text, whitespace collapsed): calls and CPU seconds by protocol message, in bytes
+    [start, end) of the log; backends in `skip_pids` (the bench's own monitor) left out.
+
+    One entry is a message's lines together: `LOG:  <kind> STATISTICS`, its `DETAIL:` with the usage
+    lines under it, and `STATEMENT:` with the statement's own lines under that."""
     out: dict[str, Statement] = defaultdict(Statement)
-    i, n = 0, len(lines)
-    while i < n:
-        m = _ENTRY.match(lines[i])
-        i += 1
-        if not m:
-            continue
-        pid, kind = int(m.group(1)), m.group(2)
-        cpu = 0.0
-        while i < n and "STATEMENT:  " not in lines[i] and not _ENTRY.match(lines[i]):
-            if usage := _USAGE.search(lines[i]):
+    entry: tuple[int, str] | None = None
+    cpu = 0.0
+    text: list[str] | None = None
+
+    def flush() -> None:
+        if entry is not None and text is not None and entry[0] not in skip_pids:
+            stmt = out[" ".join(" ".join(text).split())]
+            stmt.cpu[entry[1]] += cpu
+            if entry[1] in ("QUERY", "EXECUTE MESSAGE"):
+                stmt.calls += 1
+
+    for line in _lines(path, start, end):
+        if _LINE_START.match(line):
+            if entry is not None and text is None and "] DETAIL:  " in line:
+                continue
+            if entry is not None and text is None and "] STATEMENT:  " in line:
+                text = [line.split("] STATEMENT:  ", 1)[1]]
+                continue
+            flush()
+            entry, cpu, text = None, 0.0, None
+            if m := _ENTRY.match(line):
+                entry = (int(m.group(1)), m.group(2))
+        elif entry is not None and text is None:
+            if usage := _USAGE.search(line):
                 cpu = float(usage.group(1)) + float(usage.group(2))
-            i += 1
-        if i >= n or "STATEMENT:  " not in lines[i]:
-            continue
-        text = [lines[i].split("STATEMENT:  ", 1)[1]]
-        i += 1
-        while i < n and not _LINE_START.match(lines[i]):  # a statement written over several lines
-            text.append(lines[i])
-            i += 1
-        if pid in skip_pids:
-            continue
-        stmt = out[" ".join(" ".join(text).split())]
-        stmt.cpu[kind] += cpu
-        if kind in ("QUERY", "EXECUTE MESSAGE"):
-            stmt.calls += 1
+        elif text is not None:  # a statement written over several lines
+            text.append(line)
+    flush()
     return out
 
 
