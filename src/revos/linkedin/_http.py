@@ -116,12 +116,12 @@ class HttpCore:
         # bodies (DMs, posts) are encoded by httpx and sent through the same pool. A transport passed in
         # (tests) takes every request through httpx.
         self._direct = AiohttpTransport(max_connections=max_connections) if transport is None else None
-        self._direct_url = self.base_url + API_PREFIX
+        self._api_url = self.base_url + API_PREFIX
         self._direct_headers = headers
         self._direct_json_headers = {**headers, "content-type": "application/json"}
-        self._direct_timing = timeouts(timeout)
+        self._direct_timing = timeouts(timeout.as_dict())
         self._http = httpx.AsyncClient(
-            base_url=self.base_url + API_PREFIX,
+            base_url=self._api_url,
             headers=headers,
             timeout=timeout,
             transport=transport or self._direct,
@@ -234,7 +234,7 @@ class HttpCore:
         if self._direct is None or files is not None:
             response = await self._http.request(method, path, params=params, json=json, files=files)
             return Reply(response.status_code, response.headers, response.content, response.reason_phrase)
-        url = self._direct_url + path
+        url = self._api_url + path
         if params:
             url += "?" + str(httpx.QueryParams(params))  # encoded as httpx encodes them
         body = None

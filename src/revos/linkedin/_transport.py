@@ -25,7 +25,6 @@ import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 
 import aiohttp
 import certifi
@@ -63,10 +62,14 @@ class Reply:
     reason: str
 
 
-def timeouts(timeout: httpx.Timeout) -> aiohttp.ClientTimeout:
-    """httpx's timeouts as aiohttp's: waiting for a pooled connection, connecting, reading."""
+def timeouts(timeout: Mapping[str, float | None]) -> aiohttp.ClientTimeout:
+    """httpx's timeouts (`httpx.Timeout.as_dict()`, a request's `timeout` extension) as aiohttp's:
+    waiting for a pooled connection, connecting, reading."""
     return aiohttp.ClientTimeout(
-        total=None, connect=timeout.pool, sock_connect=timeout.connect, sock_read=timeout.read
+        total=None,
+        connect=timeout.get("pool"),
+        sock_connect=timeout.get("connect"),
+        sock_read=timeout.get("read"),
     )
 
 
@@ -120,7 +123,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return Reply(response.status, response.headers, content, reason)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeout: dict[str, Any] = request.extensions.get("timeout", {})
         body = await request.aread()
         reply = await self.exchange(
             request.method,
@@ -129,12 +131,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             body=body or None,
             # httpx decodes the body by its content-encoding, as with its own transport.
             decompress=False,
-            timing=aiohttp.ClientTimeout(
-                total=None,
-                connect=timeout.get("pool"),
-                sock_connect=timeout.get("connect"),
-                sock_read=timeout.get("read"),
-            ),
+            timing=timeouts(request.extensions.get("timeout", {})),
         )
         return httpx.Response(
             status_code=reply.status,
