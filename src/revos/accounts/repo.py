@@ -169,13 +169,17 @@ async def take_daily_units(
     lock add to its counts, so the count read first is the one the upsert adds to."""
     if not wants:
         return {}
-    cols = list(zip(*sorted(wants, key=lambda w: (w[1], w[3])), strict=True))
+    if len(wants) == 1:  # a DM step's: planned once per connection, where `unnest` is planned every run
+        source = "values (%s::uuid, %s::uuid, %s::date, %s::text, %s::int, %s::int)"
+        params: list[Any] = list(wants[0])
+    else:
+        source = "select * from unnest(%s::uuid[], %s::uuid[], %s::date[], %s::text[], %s::int[], %s::int[])"
+        params = [list(c) for c in zip(*sorted(wants, key=lambda w: (w[1], w[3])), strict=True)]
     rows = await (
         await conn.execute(
-            """
-            with v as (
-              select * from unnest(%s::uuid[], %s::uuid[], %s::date[], %s::text[], %s::int[], %s::int[])
-                as v(client_id, account_id, day, kind, n, cap)
+            f"""
+            with v (client_id, account_id, day, kind, n, cap) as (
+              {source}
             ), before as (
               select v.*, coalesce(u.used, 0) as used from v
               left join account_daily_usage u
@@ -191,7 +195,7 @@ async def take_daily_units(
             select b.account_id, b.kind, b.used as before, t.used as after from before b
             left join taken t on t.linkedin_account_id = b.account_id and t.kind = b.kind
             """,
-            [list(c) for c in cols],
+            params,
         )
     ).fetchall()
     out: dict[tuple[UUID, str], tuple[int, int]] = {}

@@ -29,6 +29,15 @@ def any_of(column: str, values: Sequence[Any]) -> tuple[str, Any]:
     return f"{column} = any(%s)", list(values)
 
 
+def in_list(column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """`column in (%s, %s, …)`, one placeholder per value, and the parameters to pass. For a caller
+    whose lists have a fixed length (a sequence's six ledger keys): unlike `= any(%s)` (see `any_of`),
+    the statement gets a generic plan, so it is planned once per connection and length."""
+    if not values:
+        raise ValueError("in_list needs at least one value")
+    return f"{column} in ({', '.join(['%s'] * len(values))})", tuple(values)
+
+
 def _adapt(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
 

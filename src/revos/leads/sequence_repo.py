@@ -127,12 +127,15 @@ async def context(
     ledger = ""
     params: tuple[Any, ...] = (sequence_id,)
     if action_keys is not None:
+        # One placeholder per key: a fixed-length list gets a generic plan (`crud.in_list`), where
+        # `= any(%s)` had this seven-table join planned again on every step.
+        match, keys = crud.in_list("la.action_key", action_keys)
         ledger = (
             ", (select coalesce(jsonb_agg(jsonb_build_array(la.action_key, la.id, la.status)"
-            " order by la.created_at, la.id), '[]') from linkedin_actions la"
-            " where la.action_key = any(%s::text[])) as ledger_actions"
+            f" order by la.created_at, la.id), '[]') from linkedin_actions la where {match})"
+            " as ledger_actions"
         )
-        params = (action_keys, sequence_id)
+        params = (*keys, sequence_id)
     return await (
         await conn.execute(
             "select s.*, l.first_name as lead_first_name, l.last_name as lead_last_name,"
