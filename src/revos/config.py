@@ -185,13 +185,13 @@ class Settings(BaseSettings):
     dm_reply_poll_lookback_hours: float = Field(default=48, gt=0)
     dm_dispatch_batch: int = Field(default=200, ge=1, description="due sequences claimed per dispatch")
     dm_wake_horizon_seconds: float = Field(
-        default=60,
-        ge=0,
-        description="an account's run is queued ahead by at most this many wall seconds; later work is"
-        " found by the dispatcher",
+        default=60, ge=0, description="an account's run is queued at most this many wall seconds ahead"
     )
     dm_account_run_seconds: float = Field(
         default=20, gt=0, description="wall seconds one account run may act before handing over"
+    )
+    dm_lane_size: int = Field(
+        default=8, ge=1, le=50, description="due steps of one account sent as one lane; 1: one at a time"
     )
     download_link_ttl_days: float = Field(default=30, gt=0, description="expiry of signed /d/{token} links")
 

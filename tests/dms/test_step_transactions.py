@@ -1,6 +1,7 @@
 """A DM step in two transactions: the action is begun, its budget reserved and its attempt started with the
 sequence's first read; LinkedIn's confirmation is recorded together with what it means for the lead. The
-ledger's guarantees hold across both: never sent twice, never started without budget."""
+ledger's guarantees hold across both: never sent twice, never started without budget. These are the
+executor's own (`run_step`, every step one at a time); tests/dms/test_lane.py has the same for a lane."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from revos.dms import executor
 from revos.sim import Persona
 from tests.dms.conftest import World
 from tests.support import read_rows, superuser_conn
+
+
+@pytest.fixture(autouse=True)
+def one_step_at_a_time(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(world.runtime.settings, "dm_lane_size", 1)
 
 
 def _actions(world: World, sequence_id: Any) -> list[dict[str, Any]]:
@@ -27,7 +33,7 @@ async def test_a_confirmation_that_cannot_be_recorded_is_reconciled_and_the_dm_i
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ada = world.member("Ada", Persona(reply="none"))
-    report = executor._report
+    report = executor.report
     calls = 0
 
     async def failing_once(*args: Any, **kwargs: Any) -> str:
@@ -37,7 +43,7 @@ async def test_a_confirmation_that_cannot_be_recorded_is_reconciled_and_the_dm_i
             raise RuntimeError("the step's outcome could not be recorded")
         return await report(*args, **kwargs)
 
-    monkeypatch.setattr(executor, "_report", failing_once)
+    monkeypatch.setattr(executor, "report", failing_once)
     lead_id = await world.comment(ada)
     assert lead_id is not None
     with pytest.raises(RuntimeError, match="could not be recorded"):

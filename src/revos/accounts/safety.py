@@ -72,6 +72,10 @@ class Reservation:
     cap: int | None = None
 
 
+# Why an action waits for the account's randomised gap (its next moment), nothing else.
+SPACING = "spacing actions of this account (randomised gap)"
+
+
 def account_lock(account_id: UUID | str | None) -> str | None:
     """The queue lock of one LinkedIn account: jobs that act through it (DM runs, publishing) run one at
     a time, whichever campaign asks."""
@@ -203,8 +207,7 @@ class _Plan:
         while len(self.out) < len(self.kinds):
             kind = self.kinds[len(self.out)]
             if self.spaced and self.last is not None:
-                self.out.append(Reservation(False, self.now + timedelta(seconds=self.gap),
-                                            "spacing actions of this account (randomised gap)"))  # fmt: skip
+                self.out.append(Reservation(False, self.now + timedelta(seconds=self.gap), SPACING))  # fmt: skip
                 continue
             cap, refusal = self.caps[kind]
             if refusal is not None:
@@ -258,7 +261,7 @@ def _refusal(row: dict[str, Any], policy: Policy, local: datetime, now: datetime
         opens = policy.next_window(local)
         return Reservation(False, opens, f"outside working hours ({row['timezone']}); next window {opens}")
     if row["next_action_at"] is not None and row["next_action_at"] > now:
-        return Reservation(False, row["next_action_at"], "spacing actions of this account (randomised gap)")
+        return Reservation(False, row["next_action_at"], SPACING)
     return None
 
 

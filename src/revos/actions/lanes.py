@@ -219,7 +219,13 @@ async def record(conn: Conn, lanes: list[Lane]) -> None:
     for lane in {id(lane): lane for lane, _, _ in confirmed if lane.rate_limit_strikes > 0}.values():
         await safety.note_success(conn, lane.account_id)
     for lane, action, ids in confirmed:
-        done = replace(action, status="done", provider_id=ids.provider_id, done_at=now)
+        done = replace(
+            action,
+            status="done",
+            provider_id=ids.provider_id,
+            provider_chat_id=ids.chat_id or action.provider_chat_id,
+            done_at=now,
+        )
         lane.outcomes[action.id] = ActionOutcome("done", done, "performed")
     for lane in lanes:
         later = now + timedelta(seconds=lane.reconcile_delay)

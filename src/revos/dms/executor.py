@@ -28,6 +28,7 @@ from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.dms import invitations
 from revos.dms.plan import FIRST_DEGREE, Plan, decide, step_keys
+from revos.inbound.service import relation_received
 from revos.leads import sequence_repo
 from revos.leads.context import SequenceContext, load, refresh
 from revos.leads.lifecycle import base, conversation, outbound
@@ -80,14 +81,14 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
                 if plan.key not in known and not superseded:
                     # A new action: recorded with its budget reserved and its attempt started, in this
                     # same transaction (the ledger's begin and steps 3–4).
-                    begun = await ledger.begin_started(conn, runtime=runtime, now=now, **_intent(ctx, plan))
+                    begun = await ledger.begin_started(conn, runtime=runtime, now=now, **intent(ctx, plan))
                     if isinstance(begun, ActionOutcome):
                         after = await refresh(conn, ctx)
                         assert after is not None, f"sequence {sequence_id} vanished"
-                        return await _report(runtime, conn, after, plan, begun)
+                        return await report(runtime, conn, after, plan, begun)
                     action, started = begun, True
                 else:
-                    action = await ledger.begin(conn, **_intent(ctx, plan))
+                    action = await ledger.begin(conn, **intent(ctx, plan))
     if plan is None:
         # Waiting for their acceptance: read the account's connections (webhooks can lag for hours).
         await invitations.check_invitations(runtime, ctx.linkedin_account_id)
@@ -123,20 +124,20 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
                 recorded = await ledger.record(
                     runtime, conn, action, ids, strikes=ctx.account_rate_limit_strikes
                 )
-                return await _report(runtime, conn, after, plan, recorded)
+                return await report(runtime, conn, after, plan, recorded)
         outcome = ids
     else:
         outcome = await ledger.perform(runtime, action.id, call, reconcile)
     async with runtime.db.service(actor="dms") as conn:
         after = await refresh(conn, ctx)
         assert after is not None, f"sequence {sequence_id} vanished"
-        return await _report(runtime, conn, after, plan, outcome)
+        return await report(runtime, conn, after, plan, outcome)
 
 
 UNCONFIRMED = ("in_flight", "ambiguous")
 
 
-def _intent(ctx: SequenceContext, plan: Plan) -> dict[str, Any]:
+def intent(ctx: SequenceContext, plan: Plan) -> dict[str, Any]:
     """The ledger's `begin`/`create` arguments for the plan's action."""
     return {
         "client_id": ctx.client_id,
@@ -218,18 +219,24 @@ async def _check_profile(runtime: Runtime, ctx: SequenceContext, now: datetime) 
     return "done"
 
 
-async def _report(
+async def report(
     runtime: Runtime, conn: Conn, ctx: SequenceContext, plan: Plan, outcome: ActionOutcome
 ) -> str:
     """The ledger's outcome, told to the lead's lifecycle."""
     await _record_choice(conn, ctx, plan, outcome)
     if outcome.status == "done":
         await outbound.sent(runtime, conn, ctx, plan.step, outcome.action)
-        if plan.kind == "invitation" and (outcome.action.provider_id or "").startswith(CONNECTED_PREFIX):
-            # Confirmed by the connection it made: accepted already, the first DM follows.
-            await conversation.invitation_accepted(
-                runtime, conn, ctx.id, how="already a connection when it was confirmed"
-            )
+        if plan.kind == "invitation":
+            if (outcome.action.provider_id or "").startswith(CONNECTED_PREFIX):
+                # Confirmed by the connection it made: accepted already, the first DM follows.
+                how = "already a connection when it was confirmed"
+            elif await relation_received(conn, ctx.unipile_account_id, ctx.lead_linkedin_id):
+                # LinkedIn's webhook came before the invitation was recorded as sent: its handler found
+                # the sequence still at step 1, and the connections are read again only hours later.
+                how = "LinkedIn reported the new connection before the invitation was recorded"
+            else:
+                return "done"
+            await conversation.invitation_accepted(runtime, conn, ctx.id, how=how)
         return "done"
     if outcome.status == "deferred":
         error = outcome.error

@@ -2,8 +2,9 @@
 domains' events (wired in `revos.events`).
 
 DM work runs per LinkedIn account: `run_account` takes the account's due sequences in due order (a batch
-at a time) and does one step at a time (revos.dms.executor) until nothing is due, the account has to wait
-(checked at the start of each step, in the step's own transaction), or the run has used
+at a time) and sends their steps a lane at a time (`dm_lane_size` sequences, revos.dms.lane), the steps a
+lane cannot take one at a time after it (revos.dms.executor), until nothing is due, the account has to
+wait (checked at the start of each lane and step, in its own transaction), or the run has used
 `dm_account_run_seconds`; then it queues its successor for the account's next due moment.
 """
 
@@ -16,7 +17,7 @@ from uuid import UUID
 from revos import events
 from revos.clock import utcnow
 from revos.db.pool import Conn
-from revos.dms import jobs
+from revos.dms import jobs, lane
 from revos.dms.executor import run_step
 from revos.leads import sequence_repo
 from revos.runtime import Runtime
@@ -61,23 +62,51 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
                         successor_queued = True
                 if not due:
                     break
-            sequence_id = due.pop(0)
-            tries[sequence_id] = tries.get(sequence_id, 0) + 1
-            try:
-                outcome = await run_step(runtime, sequence_id, account=linkedin_account_id)
-            except Exception:
-                # One sequence's bug must not stall the account: it is retried by the next run.
-                log.exception("DM step of sequence %s failed", sequence_id)
-                outcome = "failed"
-            if outcome == "busy":
+            batch, due = due[: settings.dm_lane_size], due[settings.dm_lane_size :]
+            for sequence_id in batch:
+                tries[sequence_id] = tries.get(sequence_id, 0) + 1
+            steps, busy = await _run_lane(runtime, linkedin_account_id, batch)
+            ran += steps
+            if busy:
                 break
-            ran += 1
     finally:
         jobs.running_account.reset(token)
     if not successor_queued:
         async with runtime.db.service(actor="dms") as conn:
             await _queue_successor(runtime, conn, linkedin_account_id)
     return ran
+
+
+async def _run_lane(
+    runtime: Runtime, linkedin_account_id: UUID, batch: list[UUID], *, contain: bool = True
+) -> tuple[int, bool]:
+    """The batch's steps: a lane, then one by one those it left. Returns how many steps were run, and
+    whether the account cannot act now. With `contain`, a lane's or a step's bug is logged and its
+    sequences are left to the next run (an action it started is reconciled before anything is sent
+    again); without, it is raised (the inline dispatch of tests)."""
+    try:
+        if runtime.settings.dm_lane_size > 1:
+            done = await lane.run(runtime, linkedin_account_id, batch)
+        else:  # one at a time, each step in its own transactions
+            done = lane.LaneRun(rest=batch)
+    except Exception:
+        if not contain:
+            raise
+        log.exception("DM lane of account %s failed", linkedin_account_id)
+        return len(batch), False
+    ran = len(done.outcomes)
+    for sequence_id in done.rest:
+        try:
+            outcome = await run_step(runtime, sequence_id, account=linkedin_account_id)
+        except Exception:
+            if not contain:
+                raise
+            log.exception("DM step of sequence %s failed", sequence_id)
+            outcome = "failed"
+        if outcome == "busy":
+            return ran, True
+        ran += 1
+    return ran, done.busy
 
 
 async def _queue_successor(runtime: Runtime, conn: Conn, linkedin_account_id: UUID) -> None:
@@ -97,8 +126,13 @@ async def dispatch_due(runtime: Runtime, *, inline: bool = False) -> int:
     if inline:
         async with runtime.db.service(actor="dms") as conn:
             due = await sequence_repo.due(conn, now, batch)
+        by_account: dict[UUID, list[UUID]] = {}
         for row in due:
-            await run_step(runtime, row["id"])
+            by_account.setdefault(row["linkedin_account_id"], []).append(row["id"])
+        size = runtime.settings.dm_lane_size
+        for account_id, ids in by_account.items():
+            for i in range(0, len(ids), size):
+                await _run_lane(runtime, account_id, ids[i : i + size], contain=False)
         return len(due)
     async with runtime.db.service(actor="dms") as conn:
         accounts = await sequence_repo.due_accounts(conn, now, batch)

@@ -59,7 +59,19 @@ def event_key(event: WebhookEvent, *, received_at: datetime) -> str:
         # redeliveries are caught by `_repeated_status` instead.
         return f"status:{event.account_id}:{event.status}:{received_at.isoformat()}"
     assert isinstance(event, NewRelationEvent)
-    return f"relation:{event.account_id}:{event.user_provider_id}"
+    return relation_key(event.account_id, event.user_provider_id)
+
+
+def relation_key(unipile_account_id: str, provider_id: str) -> str:
+    """The key of the account's new connection with the member `provider_id` (an accepted invitation)."""
+    return f"relation:{unipile_account_id}:{provider_id}"
+
+
+async def relation_received(conn: Conn, unipile_account_id: str | None, provider_id: str | None) -> bool:
+    """Whether the inbox holds LinkedIn's word that the member accepted the account's invitation."""
+    if not unipile_account_id or not provider_id:
+        return False
+    return bool(await repo.known_keys(conn, [relation_key(unipile_account_id, provider_id)]))
 
 
 async def store(
