@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 
-from revos.dms import lane
+from revos.dms import executor, lane
 from revos.sim import FaultRule, Member, Persona
 from tests.dms.conftest import World
 from tests.support import read_rows, superuser_conn
@@ -181,7 +181,7 @@ async def test_a_timeout_after_a_dm_went_out_leaves_the_rest_of_the_lane_going_a
     assert [a["status"] for a in _actions(world)] == ["done"] * 3
 
 
-async def test_an_invitation_accepted_before_the_lane_recorded_it_goes_on_to_the_first_dm(
+async def test_an_invitation_accepted_before_it_was_recorded_goes_on_to_the_first_dm(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kim = world.member("Kim", Persona(on_invite="accept", invite_delay=0, reply="never"), connected=False)
@@ -198,9 +198,12 @@ async def test_an_invitation_accepted_before_the_lane_recorded_it_goes_on_to_the
         await world.sim.settle()
         return await report(*args, **kwargs)
 
+    # A lone step goes one at a time (revos.dms.executor), with the same report.
     monkeypatch.setattr(lane, "report", accepted_first)
+    monkeypatch.setattr(executor, "report", accepted_first)
     await world.run(rounds=1)
     monkeypatch.setattr(lane, "report", report)
+    monkeypatch.setattr(executor, "report", report)
     (invitation,) = world.sim.invitations(to=kim)
     assert world.seq(lead_id)["stage"] == "step1"  # accepted: the first DM is next, not hours of waiting
 

@@ -92,6 +92,13 @@ class Reservations:
     busy: bool = False  # `reserve_accounts(skip_locked=True)`: another transaction holds the account
 
 
+async def spaced(conn: Conn, account_id: UUID, settings: Settings) -> bool:
+    """Whether the account waits a randomised gap between actions (its policy's, the default): it acts
+    once per gap, so its work goes one action at a time."""
+    row = await repo.get(conn, account_id)
+    return row is not None and Policy.of_account(settings, row["safety"]).gap_max > 0
+
+
 async def reserve(
     conn: Conn, *, account_id: UUID, kind: str, now: datetime, settings: Settings
 ) -> Reservation:

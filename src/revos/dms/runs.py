@@ -15,6 +15,7 @@ import time
 from uuid import UUID
 
 from revos import events
+from revos.accounts import safety
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.dms import jobs, lane
@@ -37,6 +38,7 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
     # without progress (a bug) is left for the next run instead of spinning here.
     tries: dict[UUID, int] = {}
     due: list[UUID] = []
+    size: int | None = None
     successor_queued = False
     try:
         while time.monotonic() - started < settings.dm_account_run_seconds:
@@ -56,13 +58,16 @@ async def run_account(runtime: Runtime, linkedin_account_id: UUID) -> int:
                         )
                         if tries.get(sid, 0) < MAX_STEPS_PER_RUN
                     ]
+                    if size is None and due:
+                        size = await _lane_size(runtime, conn, linkedin_account_id)
                     if not due:
                         # Nothing left: the successor is queued in this same transaction.
                         await _queue_successor(runtime, conn, linkedin_account_id)
                         successor_queued = True
                 if not due:
                     break
-            batch, due = due[: settings.dm_lane_size], due[settings.dm_lane_size :]
+            assert size is not None
+            batch, due = due[:size], due[size:]
             for sequence_id in batch:
                 tries[sequence_id] = tries.get(sequence_id, 0) + 1
             steps, busy = await _run_lane(runtime, linkedin_account_id, batch)
@@ -85,9 +90,9 @@ async def _run_lane(
     sequences are left to the next run (an action it started is reconciled before anything is sent
     again); without, it is raised (the inline dispatch of tests)."""
     try:
-        if runtime.settings.dm_lane_size > 1:
+        if len(batch) > 1:
             done = await lane.run(runtime, linkedin_account_id, batch)
-        else:  # one at a time, each step in its own transactions
+        else:  # one at a time, the step in its own transactions
             done = lane.LaneRun(rest=batch)
     except Exception:
         if not contain:
@@ -107,6 +112,16 @@ async def _run_lane(
             return ran, True
         ran += 1
     return ran, done.busy
+
+
+async def _lane_size(runtime: Runtime, conn: Conn, linkedin_account_id: UUID) -> int:
+    """`dm_lane_size` steps at a time; one for an account with a randomised gap between actions (the
+    default): it sends one DM per gap, and a lane would read eight sequences to send one."""
+    if runtime.settings.dm_lane_size > 1 and not await safety.spaced(
+        conn, linkedin_account_id, runtime.settings
+    ):
+        return runtime.settings.dm_lane_size
+    return 1
 
 
 async def _queue_successor(runtime: Runtime, conn: Conn, linkedin_account_id: UUID) -> None:
@@ -129,8 +144,9 @@ async def dispatch_due(runtime: Runtime, *, inline: bool = False) -> int:
         by_account: dict[UUID, list[UUID]] = {}
         for row in due:
             by_account.setdefault(row["linkedin_account_id"], []).append(row["id"])
-        size = runtime.settings.dm_lane_size
         for account_id, ids in by_account.items():
+            async with runtime.db.service(actor="dms") as conn:
+                size = await _lane_size(runtime, conn, account_id)
             for i in range(0, len(ids), size):
                 await _run_lane(runtime, account_id, ids[i : i + size], contain=False)
         return len(due)
