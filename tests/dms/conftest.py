@@ -75,6 +75,21 @@ class World:
         )
 
 
+def fail_first_report(monkeypatch: pytest.MonkeyPatch, module: Any, message: str) -> None:
+    """`module.report` (the step's outcome told to the lead) raises `message` on its first call only."""
+    report = module.report
+    calls = 0
+
+    async def failing_once(*args: Any, **kwargs: Any) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError(message)
+        return str(await report(*args, **kwargs))
+
+    monkeypatch.setattr(module, "report", failing_once)
+
+
 def magnet_file(runtime: Runtime, client_id: UUID) -> str:
     key = f"{client_id}/{uuid.uuid4().hex}.pdf"
     path = Path(local_root(runtime.settings)) / key

@@ -11,7 +11,7 @@ import pytest
 
 from revos.dms import executor, lane
 from revos.sim import FaultRule, Member, Persona
-from tests.dms.conftest import World
+from tests.dms.conftest import World, fail_first_report
 from tests.support import read_rows, superuser_conn
 
 
@@ -87,17 +87,7 @@ async def test_answers_that_cannot_be_recorded_are_reconciled_and_no_dm_is_sent_
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     people = await _commenters(world, "Ada", "Bo")
-    report = lane.report
-    calls = 0
-
-    async def failing_once(*args: Any, **kwargs: Any) -> str:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise RuntimeError("the lane's outcome could not be recorded")
-        return await report(*args, **kwargs)
-
-    monkeypatch.setattr(lane, "report", failing_once)
+    fail_first_report(monkeypatch, lane, "the lane's outcome could not be recorded")
     with pytest.raises(RuntimeError, match="could not be recorded"):
         await world.run()
     sent = {name: world.sim.sent_messages(to=member) for name, (member, _) in people.items()}

@@ -11,7 +11,7 @@ import pytest
 
 from revos.dms import executor
 from revos.sim import Persona
-from tests.dms.conftest import World
+from tests.dms.conftest import World, fail_first_report
 from tests.support import read_rows, superuser_conn
 
 
@@ -33,17 +33,7 @@ async def test_a_confirmation_that_cannot_be_recorded_is_reconciled_and_the_dm_i
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ada = world.member("Ada", Persona(reply="none"))
-    report = executor.report
-    calls = 0
-
-    async def failing_once(*args: Any, **kwargs: Any) -> str:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise RuntimeError("the step's outcome could not be recorded")
-        return await report(*args, **kwargs)
-
-    monkeypatch.setattr(executor, "report", failing_once)
+    fail_first_report(monkeypatch, executor, "the step's outcome could not be recorded")
     lead_id = await world.comment(ada)
     assert lead_id is not None
     with pytest.raises(RuntimeError, match="could not be recorded"):
