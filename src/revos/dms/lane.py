@@ -4,8 +4,8 @@ transactions and statements of one.
 A run (`revos.dms.runs`) hands its account's due sequences here a few at a time (`dm_lane_size`), in due
 order. One transaction reads each sequence as `run_step` does (locked, with its ledger actions), decides
 its due action, and keeps a new DM or invitation for the lane; every other step (a profile to read, an
-invitation awaiting acceptance, an action recorded earlier, one still unconfirmed) goes back to the run,
-for `run_step` one by one after the lane. In the same transaction the account's budget is reserved once
+invitation awaiting acceptance, an action recorded earlier, one still unconfirmed, a sequence moved to
+another account) goes back to the run, for `run_step` one by one after the lane. In the same transaction the account's budget is reserved once
 for the lane and its actions are recorded already started, in one insert (`lanes.start`). After the
 commit the calls go out one after another (`lanes.call`: a 429, a restriction or a disconnection stops
 the lane, nothing after it is sent); one transaction locks the lane's sequences again, records the
@@ -94,7 +94,8 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
                 out.outcomes[sid] = "settled"
                 continue
             unconfirmed = any(status in UNCONFIRMED for _, _, status in ctx.ledger_actions)
-            if plan.kind not in LANE_KINDS or plan.key in known or unconfirmed:
+            moved = ctx.linkedin_account_id != account_id  # to another account since the run listed it
+            if plan.kind not in LANE_KINDS or plan.key in known or unconfirmed or moved:
                 out.rest.append(sid)
                 continue
             steps[uuid4()] = _Step(ctx, plan)
