@@ -37,7 +37,8 @@ from uuid import UUID
 from revos.accounts import safety
 from revos.accounts.provider import linkedin_client
 from revos.actions import ledger, repo
-from revos.actions.models import Action, ActionOutcome, Call, ProviderIds, Reconcile
+from revos.actions.models import Action, ActionOutcome, ProviderIds
+from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.linkedin.errors import UnipileError
@@ -172,7 +173,7 @@ def _unrecorded(intent: Mapping[str, Any], now: datetime) -> Action:
 
 
 async def call(
-    runtime: Runtime, lane: Lane, calls: Mapping[str, Call], until: Mapping[UUID, datetime] | None = None
+    runtime: Runtime, lane: Lane, until: Mapping[UUID, datetime] | None = None
 ) -> None:
     """The started actions' calls, one after another, outside any transaction (see module doc). An action
     whose moment in `until` has passed when its turn comes is not called (`lane.late`)."""
@@ -189,7 +190,7 @@ async def call(
             lane.not_called.append(action)
             continue
         try:
-            lane.ids[action.id] = await calls[action.kind](client, action)
+            lane.ids[action.id] = await CALLS[action.kind][0](client, action)
         except UnipileError as exc:
             lane.errors[action.id] = exc
             if safety.is_account_error(exc):
@@ -262,14 +263,14 @@ async def record(conn: Conn, lanes: list[Lane]) -> None:
             )
 
 
-async def answer_errors(runtime: Runtime, lane: Lane, reconciles: Mapping[str, Reconcile]) -> None:
+async def answer_errors(runtime: Runtime, lane: Lane) -> None:
     """Each provider error through the ledger's per-action path; the actions not called wait as long."""
     client = linkedin_client(runtime)
     for action in lane.started:
         exc = lane.errors.get(action.id)
         if exc is not None:
             lane.outcomes[action.id] = await ledger._record_error(
-                runtime, client, action, exc, reconciles[action.kind]
+                runtime, client, action, exc, CALLS[action.kind][1]
             )
     if lane.stopped_by is not None:
         stop = lane.outcomes.get(next(i for i, e in lane.errors.items() if e is lane.stopped_by))

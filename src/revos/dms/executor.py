@@ -46,32 +46,21 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
     async with runtime.db.service(actor="dms") as conn:
         # The sequence with its account and its ledger actions, in one statement.
         ctx = await load(conn, sequence_id, for_update=True, action_keys=step_keys(sequence_id))
-        if account is not None:
-            # The account as the context read it (one statement for both), or its own read when the
-            # sequence has moved to another account since the run listed it.
-            if ctx is not None and ctx.linkedin_account_id == account:
-                busy = ctx.account_busy_until(now)
-            else:
-                busy = await sequence_repo.account_busy_until(conn, account, now)
-            if busy is not None:
-                return "busy"
-        if ctx is None or ctx.status != "in_progress":
-            return "settled"
-        if ctx.next_action_at is None or ctx.next_action_at > now:
-            return "not_due"
-        if ctx.stage == "awaiting_acceptance":
+        if account is not None and await account_busy(conn, ctx, account, now):
+            return "busy"
+        due = await due_plan(runtime, conn, ctx, now)
+        if due == AWAITING:
+            assert ctx is not None
             if not await outbound.awaiting_acceptance(runtime, conn, ctx, now):
                 return "failed"
             plan = None
+        elif isinstance(due, str):
+            return due
         else:
-            if not await outbound.may_send(runtime, conn, ctx, now):
-                return "waiting"
+            assert ctx is not None
+            plan = due
             # Every action of the sequence (read with it): the plan's, and earlier ones still unconfirmed.
             known = {key: status for key, _, status in ctx.ledger_actions}
-            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now, known=known)
-            if plan is None:
-                await outbound.nothing_due(conn, ctx)
-                return "settled"
             superseded = [
                 action_id
                 for key, action_id, status in ctx.ledger_actions
@@ -135,6 +124,36 @@ async def run_step(runtime: Runtime, sequence_id: UUID, *, account: UUID | None 
 
 
 UNCONFIRMED = ("in_flight", "ambiguous")
+AWAITING = "awaiting_acceptance"  # `due_plan`: the invitation is out, its acceptance is the caller's
+
+
+async def account_busy(conn: Conn, ctx: SequenceContext | None, account: UUID, now: datetime) -> bool:
+    """Whether the account of a DM run cannot act now (paused, not active, within its randomised gap): as
+    the context read it (one statement for both), or its own read when the sequence has moved to another
+    account since the run listed it."""
+    if ctx is not None and ctx.linkedin_account_id == account:
+        return ctx.account_busy_until(now) is not None
+    return await sequence_repo.account_busy_until(conn, account, now) is not None
+
+
+async def due_plan(runtime: Runtime, conn: Conn, ctx: SequenceContext | None, now: datetime) -> Plan | str:
+    """The sequence's due action, decided in the step's first transaction (the sequence locked), or what
+    keeps it from one: settled (not in progress, or its stage needs nothing), not_due, waiting (the
+    campaign's state or hours), or `AWAITING` (an invitation awaiting acceptance)."""
+    if ctx is None or ctx.status != "in_progress":
+        return "settled"
+    if ctx.next_action_at is None or ctx.next_action_at > now:
+        return "not_due"
+    if ctx.stage == "awaiting_acceptance":
+        return AWAITING
+    if not await outbound.may_send(runtime, conn, ctx, now):
+        return "waiting"
+    known = {key: status for key, _, status in ctx.ledger_actions}
+    plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now, known=known)
+    if plan is None:
+        await outbound.nothing_due(conn, ctx)
+        return "settled"
+    return plan
 
 
 def intent(ctx: SequenceContext, plan: Plan) -> dict[str, Any]:

@@ -29,17 +29,12 @@ from uuid import UUID, uuid4
 
 from revos.accounts import safety
 from revos.actions import lanes
-from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
-from revos.dms.executor import UNCONFIRMED, intent, report
-from revos.dms.plan import Plan, decide, step_keys
-from revos.leads import sequence_repo
+from revos.dms.executor import AWAITING, UNCONFIRMED, account_busy, due_plan, intent, report
+from revos.dms.plan import Plan, step_keys
 from revos.leads.context import SequenceContext, load, refresh
-from revos.leads.lifecycle import outbound
 from revos.runtime import Runtime
 
-CALL = {kind: call for kind, (call, _) in CALLS.items()}
-RECONCILE = {kind: reconcile for kind, (_, reconcile) in CALLS.items()}
 LANE_KINDS = ("dm", "invitation")
 
 
@@ -68,31 +63,19 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
     async with runtime.db.service(actor="dms") as conn:
         for sid in sequence_ids:
             ctx = await load(conn, sid, for_update=True, action_keys=step_keys(sid))
-            if ctx is not None and ctx.linkedin_account_id == account_id:
-                busy = ctx.account_busy_until(now)
-            else:
-                busy = await sequence_repo.account_busy_until(conn, account_id, now)
-            if busy is not None:
+            if await account_busy(conn, ctx, account_id, now):
                 out.busy = True
                 break
-            if ctx is None or ctx.status != "in_progress":
-                out.outcomes[sid] = "settled"
-                continue
-            if ctx.next_action_at is None or ctx.next_action_at > now:
-                out.outcomes[sid] = "not_due"
-                continue
-            if ctx.stage == "awaiting_acceptance":
+            due = await due_plan(runtime, conn, ctx, now)
+            if due == AWAITING:
                 out.rest.append(sid)
                 continue
-            if not await outbound.may_send(runtime, conn, ctx, now):
-                out.outcomes[sid] = "waiting"
+            if isinstance(due, str):
+                out.outcomes[sid] = due
                 continue
-            known = {key: status for key, _, status in ctx.ledger_actions}
-            plan = await decide(runtime, conn, ctx, ctx.policy(runtime.settings), now, known=known)
-            if plan is None:
-                await outbound.nothing_due(conn, ctx)
-                out.outcomes[sid] = "settled"
-                continue
+            assert ctx is not None
+            plan = due
+            known = {key for key, _, _ in ctx.ledger_actions}
             unconfirmed = any(status in UNCONFIRMED for _, _, status in ctx.ledger_actions)
             moved = ctx.linkedin_account_id != account_id  # to another account since the run listed it
             if plan.kind not in LANE_KINDS or plan.key in known or unconfirmed or moved:
@@ -115,7 +98,7 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
                     out.outcomes[step.ctx.id] = await report(runtime, conn, after, step.plan, outcome)
     if lane is None or not lane.started:
         return out
-    await lanes.call(runtime, lane, CALL)
+    await lanes.call(runtime, lane)
     stopped = {a.id for a in lane.not_called} if lane.stopped_by is not None else set()
     answering = set(lane.errors) | stopped
     released = {a.id for a in lane.not_called} - stopped  # past the lease: released, still due
@@ -133,7 +116,7 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
                 runtime, conn, after, step.plan, lane.outcomes[action_id]
             )
     if answering:
-        await lanes.answer_errors(runtime, lane, RECONCILE)
+        await lanes.answer_errors(runtime, lane)
         async with runtime.db.service(actor="dms") as conn:
             for action in lane.started:
                 if action.id not in answering:

@@ -54,7 +54,6 @@ from uuid import UUID, uuid4
 
 from revos.actions import lanes
 from revos.actions.models import Action
-from revos.actions.reconcile import CALLS
 from revos.clock import utcnow
 from revos.pods import activity, comments, execution_repo, scoring
 from revos.pods.activity import ledger_key as ledger_key
@@ -63,8 +62,6 @@ from revos.pods.planning import LEDGER_KIND
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.pods")
-CALL = {kind: call for kind, (call, _) in CALLS.items()}
-RECONCILE = {kind: reconcile for kind, (_, reconcile) in CALLS.items()}
 
 
 @dataclass
@@ -255,7 +252,7 @@ async def _round(runtime: Runtime, round_: _Round, lanes_at_once: asyncio.Semaph
 
     async def call(lane: lanes.Lane) -> None:
         async with lanes_at_once:
-            await lanes.call(runtime, lane, CALL, until)
+            await lanes.call(runtime, lane, until)
 
     every = list(round_.lanes.values())
     await asyncio.gather(*(call(lane) for lane in every if lane.started))
@@ -284,7 +281,7 @@ async def _round(runtime: Runtime, round_: _Round, lanes_at_once: asyncio.Semaph
         answering = pending_answer & (set(lane.errors) | {x.id for x in lane.not_called})
         if not answering:
             continue
-        await lanes.answer_errors(runtime, lane, RECONCILE)
+        await lanes.answer_errors(runtime, lane)
         answered = {i: lane.outcomes[i] for i in answering}
         more_waits, more = _waits(of_action, answered)
         if more_waits:
