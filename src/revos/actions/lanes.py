@@ -172,9 +172,7 @@ def _unrecorded(intent: Mapping[str, Any], now: datetime) -> Action:
     )  # fmt: skip
 
 
-async def call(
-    runtime: Runtime, lane: Lane, until: Mapping[UUID, datetime] | None = None
-) -> None:
+async def call(runtime: Runtime, lane: Lane, until: Mapping[UUID, datetime] | None = None) -> None:
     """The started actions' calls, one after another, outside any transaction (see module doc). An action
     whose moment in `until` has passed when its turn comes is not called (`lane.late`)."""
     client = linkedin_client(runtime)
