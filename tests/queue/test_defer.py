@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -137,3 +139,47 @@ async def test_a_job_already_waiting_costs_the_connection_none_of_its_prepared_s
     # Nothing was rolled back: what the connection prepared is still there to be reused.
     assert prepared is not None
     assert prepared[0] >= 1
+
+
+async def test_two_transactions_deferring_one_lock_at_once_add_one_job_and_both_go_on(
+    queue_db_url: str,
+) -> None:
+    lock = f"poll:{uuid.uuid4()}"
+    async with (
+        await psycopg.AsyncConnection.connect(queue_db_url) as first,
+        await psycopg.AsyncConnection.connect(queue_db_url) as second,
+    ):
+        for conn in (first, second):
+            await conn.execute("set local role service_role")
+        mine = await defer_if_absent(first, "qtest.record", {"key": "first"}, queue=IDLE, queueing_lock=lock)
+        # The second saw no waiting job either: its insert waits on the first transaction's.
+        racing = asyncio.create_task(
+            defer_if_absent(second, "qtest.record", {"key": "second"}, queue=IDLE, queueing_lock=lock)
+        )
+        await _until_waiting_on_a_lock(queue_db_url, second.info.backend_pid, racing)
+        await first.commit()
+        assert await asyncio.wait_for(racing, timeout=60) is None
+        # Its transaction is still usable: the violation was answered inside the statement.
+        other = await defer(second, "qtest.record", {"key": "other"}, queue=IDLE)
+        await second.commit()
+    assert mine is not None
+    assert _exists(queue_db_url, mine)
+    assert _exists(queue_db_url, other)
+    with superuser_conn(queue_db_url) as conn:
+        count = conn.execute(
+            "select count(*) as n from procrastinate.procrastinate_jobs where queueing_lock = %s", (lock,)
+        ).fetchone()
+    assert count == {"n": 1}
+
+
+async def _until_waiting_on_a_lock(url: str, pid: int, task: asyncio.Task[Any]) -> None:
+    for _ in range(1200):
+        assert not task.done(), "the second deferral did not wait for the first transaction"
+        with superuser_conn(url) as conn:
+            row = conn.execute(
+                "select wait_event_type from pg_stat_activity where pid = %s", (pid,)
+            ).fetchone()
+        if row and row["wait_event_type"] == "Lock":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the second deferral never waited on the first")

@@ -176,8 +176,8 @@ async def defer_if_absent(
     **options: Any,
 ) -> int | None:
     """`defer` for the case where an already waiting job is fine: None instead of AlreadyEnqueued (the job
-    is left out when its lock is waiting, without an error; a savepoint still covers two transactions
-    deferring the same lock at once)."""
+    is left out when its lock is waiting, without an error, and so when another transaction defers the
+    same lock at that very moment)."""
     job = JobRequest(task_name, args or {}, queueing_lock=queueing_lock, **options)
     ids = await defer_many_if_absent(conn, [job])
     return ids[0] if ids else None
@@ -186,14 +186,9 @@ async def defer_if_absent(
 async def defer_many_if_absent(conn: AsyncConnection[Any], jobs: Sequence[JobRequest]) -> list[int]:
     """`defer_many` leaving out, without an error, each job whose queueing lock is already waiting (one
     statement for all); returns the ids of the jobs added. Should another transaction defer one of the
-    same locks at that very moment, none of `jobs` is added (the savepoint's unique violation): callers
-    are the kind that ask again (dispatchers, wakes)."""
+    same locks at that very moment, none of `jobs` is added and the caller's transaction goes on (the
+    function answers the unique violation itself, with no savepoint round trips): callers are the kind
+    that ask again (dispatchers, wakes)."""
     if not jobs:
         return []
-    try:
-        async with conn.transaction():
-            return await _execute(conn, _params(jobs), DEFER_IF_ABSENT_SQL)
-    except psycopg.errors.UniqueViolation as exc:
-        if exc.diag.constraint_name != QUEUEING_LOCK_INDEX:
-            raise
-        return []
+    return await _execute(conn, _params(jobs), DEFER_IF_ABSENT_SQL)
