@@ -52,8 +52,11 @@ async def exists(conn: Conn, event_id: UUID) -> bool:
 
 
 async def set_error(conn: Conn, event_id: UUID, error: str) -> None:
-    """Record why the event is still unprocessed (it stays in the sweeper's reach)."""
-    await conn.execute("update inbound_events set error = %s where id = %s", (error, event_id))
+    """Record why the event is still unprocessed (it stays in the sweeper's reach); nothing once another
+    worker has processed it meanwhile."""
+    await conn.execute(
+        "update inbound_events set error = %s where id = %s and processed_at is null", (error, event_id)
+    )
 
 
 async def finish(conn: Conn, event_id: UUID, error: str | None, at: datetime) -> None:

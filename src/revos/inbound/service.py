@@ -282,37 +282,41 @@ ProcessResult = Literal["processed", "already", "busy", "missing", "no_handler",
 
 
 async def process_event(runtime: Runtime, event_id: UUID) -> ProcessResult:
-    """Run the registered handlers for one event, once; idempotent. A handler error is recorded on the
-    event and re-raised (the job retries); the event stays unprocessed."""
+    """Run the registered handlers for one event, once; idempotent. A handler error rolls back all the
+    handlers did, is recorded on the event (in a transaction of its own) and re-raised (the job retries);
+    the event stays unprocessed."""
     failure: BaseException | None = None
-    async with runtime.db.service(actor="inbound") as conn:
-        row = await repo.lock(conn, event_id)
-        if row is None:
-            return "busy" if await repo.exists(conn, event_id) else "missing"
-        if row["processed_at"] is not None:
-            return "already"
-        try:
-            event = parse_webhook(row["payload"])
-        except WebhookPayloadError as exc:
-            await _finish(conn, event_id, f"unparseable payload: {exc}")
-            return "invalid"
-        handlers = handlers_for(source_of(event))
-        if not handlers:
-            # Left unprocessed: a handler module not imported yet; the sweeper tries again later.
-            await repo.set_error(conn, event_id, f"no handler registered for {source_of(event)}")
-            return "no_handler"
-        try:
-            async with conn.transaction():
+    try:
+        async with runtime.db.service(actor="inbound") as conn:
+            row = await repo.lock(conn, event_id)
+            if row is None:
+                return "busy" if await repo.exists(conn, event_id) else "missing"
+            if row["processed_at"] is not None:
+                return "already"
+            try:
+                event = parse_webhook(row["payload"])
+            except WebhookPayloadError as exc:
+                await _finish(conn, event_id, f"unparseable payload: {exc}")
+                return "invalid"
+            handlers = handlers_for(source_of(event))
+            if not handlers:
+                # Left unprocessed: a handler module not imported yet; the sweeper tries again later.
+                await repo.set_error(conn, event_id, f"no handler registered for {source_of(event)}")
+                return "no_handler"
+            try:
                 for handler in handlers:
                     await handler(conn, row, event, runtime)
-        except Exception as exc:
-            failure = exc
-            log.exception("inbound event %s (%s) failed", event_id, row["event_key"])
-            await repo.set_error(conn, event_id, f"{type(exc).__name__}: {exc}"[:2000])
-        else:
+            except Exception as exc:
+                failure = exc
+                raise
             await _finish(conn, event_id, None)
-    if failure is not None:
-        raise failure
+    except Exception:
+        if failure is None:
+            raise
+        log.exception("inbound event %s failed", event_id)
+        async with runtime.db.service(actor="inbound") as conn:
+            await repo.set_error(conn, event_id, f"{type(failure).__name__}: {failure}"[:2000])
+        raise
     return "processed"
 
 
