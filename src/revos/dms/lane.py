@@ -32,7 +32,7 @@ from revos.actions import lanes
 from revos.clock import utcnow
 from revos.dms.executor import AWAITING, UNCONFIRMED, account_busy, due_plan, intent, report
 from revos.dms.plan import Plan, step_keys
-from revos.leads.context import SequenceContext, load, refresh
+from revos.leads.context import SequenceContext, load_many, refresh, refresh_many
 from revos.runtime import Runtime
 
 LANE_KINDS = ("dm", "invitation")
@@ -61,8 +61,11 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
     steps: dict[UUID, _Step] = {}  # the lane's action id -> its step
     lane: lanes.Lane | None = None
     async with runtime.db.service(actor="dms") as conn:
+        # Every sequence of the lane read and locked at once (in the order of their ids), then decided in
+        # due order.
+        ctxs = await load_many(conn, sequence_ids, {sid: step_keys(sid) for sid in sequence_ids})
         for sid in sequence_ids:
-            ctx = await load(conn, sid, for_update=True, action_keys=step_keys(sid))
+            ctx = ctxs.get(sid)
             if await account_busy(conn, ctx, account_id, now):
                 out.busy = True
                 break
@@ -104,10 +107,12 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
     released = {a.id for a in lane.not_called} - stopped  # past the lease: released, still due
     async with runtime.db.service(actor="dms") as conn:
         # The sequences locked first, as in a step's second transaction, then the answers recorded.
-        afters = {a.id: await refresh(conn, steps[a.id].ctx) for a in lane.started if a.id not in answering}
+        reported = [a.id for a in lane.started if a.id not in answering]
+        afters = await refresh_many(conn, [steps[i].ctx for i in reported])
         await lanes.record(conn, [lane])
-        for action_id, after in afters.items():
+        for action_id in reported:
             step = steps[action_id]
+            after = afters.get(step.ctx.id)
             assert after is not None, f"sequence {step.ctx.id} vanished"
             if action_id in released:
                 out.outcomes[step.ctx.id] = "deferred"
@@ -118,14 +123,14 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
     if answering:
         await lanes.answer_errors(runtime, lane)
         async with runtime.db.service(actor="dms") as conn:
-            for action in lane.started:
-                if action.id not in answering:
-                    continue
-                step = steps[action.id]
-                after = await refresh(conn, step.ctx)
+            answered = [a.id for a in lane.started if a.id in answering]
+            afters = await refresh_many(conn, [steps[i].ctx for i in answered])
+            for action_id in answered:
+                step = steps[action_id]
+                after = afters.get(step.ctx.id)
                 assert after is not None, f"sequence {step.ctx.id} vanished"
                 out.outcomes[step.ctx.id] = await report(
-                    runtime, conn, after, step.plan, lane.outcomes[action.id]
+                    runtime, conn, after, step.plan, lane.outcomes[action_id]
                 )
     return out
 

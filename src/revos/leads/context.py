@@ -9,6 +9,7 @@ nothing edits a context in place.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -157,12 +158,37 @@ async def load(
     return SequenceContext.from_row(row) if row is not None else None
 
 
+async def load_many(
+    conn: Conn, sequence_ids: Sequence[UUID], action_keys: Mapping[UUID, Sequence[str]]
+) -> dict[UUID, SequenceContext]:
+    """`load(for_update=True)` of many sequences in two statements (the sequences locked in the order of
+    their ids, then their ledger actions under `action_keys`): those that exist, by id."""
+    rows = await sequence_repo.contexts(conn, sequence_ids, for_update=True)
+    owner = {key: sid for sid, keys in action_keys.items() for key in keys}
+    found: dict[UUID, list[list[Any]]] = {row["id"]: [] for row in rows}
+    for action in await sequence_repo.ledger_actions(conn, list(owner)):
+        sid = owner[action["action_key"]]
+        if sid in found:
+            found[sid].append([action["action_key"], action["id"], action["status"]])
+    return {row["id"]: SequenceContext.from_row({**row, "ledger_actions": found[row["id"]]}) for row in rows}
+
+
 async def refresh(conn: Conn, ctx: SequenceContext) -> SequenceContext | None:
     """The context with its sequence re-read and locked (what a reply or another worker may have changed
     meanwhile); the lead, campaign and account parts stay as `ctx` read them at the start of the step."""
     row = await sequence_repo.refresh(conn, ctx.id, _REFRESHED)
-    if row is None:
-        return None
+    return None if row is None else _refreshed(ctx, row)
+
+
+async def refresh_many(conn: Conn, ctxs: Sequence[SequenceContext]) -> dict[UUID, SequenceContext]:
+    """`refresh` of many contexts in one statement (the sequences locked in the order of their ids): those
+    whose sequence still exists, by id."""
+    rows = await sequence_repo.refresh_many(conn, [ctx.id for ctx in ctxs], _REFRESHED)
+    by_id = {ctx.id: ctx for ctx in ctxs}
+    return {row["id"]: _refreshed(by_id[row["id"]], row) for row in rows}
+
+
+def _refreshed(ctx: SequenceContext, row: Mapping[str, Any]) -> SequenceContext:
     values: dict[str, Any] = {name: row[name] for name in SEQUENCE_FIELDS}
     values["attempts"] = int(row.get("attempts") or 0)
     return dataclasses.replace(ctx, **values)

@@ -113,8 +113,46 @@ async def refresh(conn: Conn, sequence_id: UUID, columns: Sequence[str]) -> dict
     return await (await conn.execute(query, (sequence_id,))).fetchone()
 
 
+async def refresh_many(
+    conn: Conn, sequence_ids: Sequence[UUID], columns: Sequence[str]
+) -> list[dict[str, Any]]:
+    """`refresh` of many sequences in one statement (their `id` and `columns`), locked in the order of
+    their ids."""
+    if not sequence_ids:
+        return []
+    match, ids = crud.in_list("id", list(sequence_ids))
+    query = sql.SQL("select id, {} from dm_sequences where {} order by id for update").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(match)
+    )
+    return await (await conn.execute(query, ids)).fetchall()
+
+
 async def by_lead(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
     return await (await conn.execute("select * from dm_sequences where lead_id = %s", (lead_id,))).fetchone()
+
+
+_CONTEXT_COLUMNS = (
+    "s.*, l.first_name as lead_first_name, l.last_name as lead_last_name,"
+    " l.linkedin_id as lead_linkedin_id, l.status as lead_status, l.email as lead_email,"
+    " l.comment_id as lead_comment_id,"
+    " c.name as campaign_name, c.status as campaign_status, c.starts_at as campaign_starts_at,"
+    " c.ends_at as campaign_ends_at, c.settings as campaign_settings,"
+    " c.dm_template_step1, c.dm_template_step2, c.dm_template_step3,"
+    " c.lead_magnet_id, m.name as lead_magnet_name,"
+    " a.unipile_account_id, a.status as account_status, a.timezone as account_timezone, a.paused_at as account_paused_at,"
+    " a.paused_until as account_paused_until, a.next_action_at as account_next_action_at,"
+    " a.rate_limit_strikes as account_rate_limit_strikes,"
+    " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
+    " cm.author_network_distance as comment_distance"
+)
+_CONTEXT_FROM = (
+    " from dm_sequences s"
+    " join leads l on l.id = s.lead_id"
+    " left join comments cm on cm.id = l.comment_id"
+    " join campaigns c on c.id = s.campaign_id"
+    " left join lead_magnets m on m.id = c.lead_magnet_id"
+    " left join linkedin_accounts a on a.id = s.linkedin_account_id"
+)
 
 
 async def context(
@@ -137,30 +175,35 @@ async def context(
         )
         params = (*keys, sequence_id)
     return await (
+        await conn.execute(f"select {_CONTEXT_COLUMNS}{ledger}{_CONTEXT_FROM} where s.id = %s{lock}", params)
+    ).fetchone()
+
+
+async def contexts(
+    conn: Conn, sequence_ids: Sequence[UUID], *, for_update: bool = False
+) -> list[dict[str, Any]]:
+    """`context` of many sequences in one statement (those that exist), locked in the order of their ids
+    with `for_update`."""
+    if not sequence_ids:
+        return []
+    match, ids = crud.in_list("s.id", list(sequence_ids))
+    lock = " for update of s" if for_update else ""
+    return await (
+        await conn.execute(f"select {_CONTEXT_COLUMNS}{_CONTEXT_FROM} where {match} order by s.id{lock}", ids)
+    ).fetchall()
+
+
+async def ledger_actions(conn: Conn, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The ledger's actions under `keys` (action_key, id, status), oldest first."""
+    if not keys:
+        return []
+    match, params = crud.in_list("action_key", list(keys))
+    return await (
         await conn.execute(
-            "select s.*, l.first_name as lead_first_name, l.last_name as lead_last_name,"
-            " l.linkedin_id as lead_linkedin_id, l.status as lead_status, l.email as lead_email,"
-            " l.comment_id as lead_comment_id,"
-            " c.name as campaign_name, c.status as campaign_status, c.starts_at as campaign_starts_at,"
-            " c.ends_at as campaign_ends_at, c.settings as campaign_settings,"
-            " c.dm_template_step1, c.dm_template_step2, c.dm_template_step3,"
-            " c.lead_magnet_id, m.name as lead_magnet_name,"
-            " a.unipile_account_id, a.status as account_status, a.timezone as account_timezone, a.paused_at as account_paused_at,"
-            " a.paused_until as account_paused_until, a.next_action_at as account_next_action_at,"
-            " a.rate_limit_strikes as account_rate_limit_strikes,"
-            " a.pause_reason as account_pause_reason, a.profile_data as account_profile,"
-            " cm.author_network_distance as comment_distance"
-            f"{ledger}"
-            " from dm_sequences s"
-            " join leads l on l.id = s.lead_id"
-            " left join comments cm on cm.id = l.comment_id"
-            " join campaigns c on c.id = s.campaign_id"
-            " left join lead_magnets m on m.id = c.lead_magnet_id"
-            " left join linkedin_accounts a on a.id = s.linkedin_account_id"
-            f" where s.id = %s{lock}",
+            f"select action_key, id, status from linkedin_actions where {match} order by created_at, id",
             params,
         )
-    ).fetchone()
+    ).fetchall()
 
 
 async def by_chat(conn: Conn, chat_id: str, message_id: str | None = None) -> dict[str, Any] | None:
