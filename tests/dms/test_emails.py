@@ -480,3 +480,11 @@ def test_a_spaced_dot_before_the_next_words_is_cut_like_a_glued_one() -> None:
     spaced = extract_email("write to jane@acme . co . x please")
     assert spaced is not None
     assert spaced.email == "jane@acme.co"
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [("b@ 0.aa.0@0.com b@", "0.aa.0@0.com"), ("b@ 0.aa_0@0.com b@", "0.aa_0@0.com")],
+)
+def test_a_spaced_address_never_takes_the_start_of_a_glued_one(text: str, address: str) -> None:
+    assert [m.email for m in find_emails(text)] == [address]

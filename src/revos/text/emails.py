@@ -113,8 +113,9 @@ _CANDIDATE = re.compile(
     rf"(?<![\w%+.\-@])(?<!\w')(?P<local>{_ATOM}(?:{_DOT_LOCAL}{_ATOM}){{0,8}})"
     rf"(?P<at>{_AT})"
     rf"(?P<domain>{_LABEL}(?:{_DOT_DOMAIN}{_LABEL}){{1,8}})"
-    # Not the start of a longer address ("me at jane.doe@acme.com" is not me@jane.doe).
-    r"(?![^\W_]|-|@)",
+    # Not the start of a longer address ("me at jane.doe@acme.com" is not me@jane.doe), nor cut short at a
+    # dot or an underscore of one ("b@ 0.aa.0@0.com" is not b@0.aa).
+    r"(?![^\W_]|-|[\w.%+\-]*@)",
     re.IGNORECASE,
 )
 _SPLIT_LOCAL = re.compile(f"({_DOT_LOCAL})", re.IGNORECASE)
