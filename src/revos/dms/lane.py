@@ -110,16 +110,19 @@ async def run(runtime: Runtime, account_id: UUID, sequence_ids: list[UUID]) -> L
         reported = [a.id for a in lane.started if a.id not in answering]
         afters = await refresh_many(conn, [steps[i].ctx for i in reported])
         await lanes.record(conn, [lane])
-        for action_id in reported:
-            step = steps[action_id]
-            after = afters.get(step.ctx.id)
-            assert after is not None, f"sequence {step.ctx.id} vanished"
-            if action_id in released:
-                out.outcomes[step.ctx.id] = "deferred"
-                continue
-            out.outcomes[step.ctx.id] = await report(
-                runtime, conn, after, step.plan, lane.outcomes[action_id]
-            )
+        # Pipelined: each step's writes go out without waiting for the one before (an error still
+        # rolls back the whole transaction).
+        async with conn.pipeline():
+            for action_id in reported:
+                step = steps[action_id]
+                after = afters.get(step.ctx.id)
+                assert after is not None, f"sequence {step.ctx.id} vanished"
+                if action_id in released:
+                    out.outcomes[step.ctx.id] = "deferred"
+                    continue
+                out.outcomes[step.ctx.id] = await report(
+                    runtime, conn, after, step.plan, lane.outcomes[action_id]
+                )
     if answering:
         await lanes.answer_errors(runtime, lane)
         async with runtime.db.service(actor="dms") as conn:
