@@ -433,3 +433,37 @@ def test_every_tenant_table_is_audited(schema_url: str) -> None:
     }
     assert wrong == {}
     assert len(rows) > 30
+
+
+async def test_a_backlog_after_an_idle_sealer_is_sealed_oldest_first_into_one_chain(
+    fresh_db_url: str,
+) -> None:
+    """The sealer's statements are planned once per connection: after plans made while nothing was
+    pending (a new deployment, a quiet night), a backlog is still sealed batch by batch, oldest first.
+    (What it costs is `bench/audit_write.py`'s: sealing after an idle sealer.)"""
+    (t,) = await tenants(fresh_db_url)
+    seal_audit(fresh_db_url)
+    backlog, batch = 12_000, 5_000
+    with superuser_conn(fresh_db_url) as conn:
+        conn.execute("analyze audit_pending")
+        for _ in range(8):  # past the plan cache's first five custom plans, with nothing pending
+            conn.execute("select revos_audit_seal(%s, %s)", (t.client_id, batch))
+        conn.execute(
+            "insert into audit_pending (client_id, occurred_at, actor, actor_role, table_name, row_id,"
+            " operation, changed_columns) select %s, now(), 'test', 'service_role', 'pods', g::text,"
+            " 'UPDATE', array['status'] from generate_series(1, %s) g",
+            (t.client_id, backlog),
+        )
+        sealed = [
+            conn.execute("select revos_audit_seal(%s, %s) as n", (t.client_id, batch)).fetchone()
+            for _ in range(4)
+        ]
+        rows = conn.execute(
+            "select seq, row_id from audit_log where client_id = %s and table_name = 'pods' order by seq",
+            (t.client_id,),
+        ).fetchall()
+    assert sealed == [{"n": 5_000}, {"n": 5_000}, {"n": 2_000}, {"n": 0}]
+    assert [r["row_id"] for r in rows] == [str(g) for g in range(1, backlog + 1)]  # in the order written
+    [report] = await verify(fresh_db_url, t.client_id)
+    assert report.ok
+    assert report.rows_checked == backlog + 2  # the tenant's own two entries, then the backlog
