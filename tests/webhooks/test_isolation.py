@@ -6,6 +6,7 @@ import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from revos.clock import ManualClock
 from revos.runtime import Runtime
 from revos.security import ssrf
+from revos.webhooks import repo as dispatcher_repo
 from revos.webhooks.receiver import Receiver
 from tests.support import Conn, Tenant, make_tenant, read_row, service_conn, superuser_conn
 from tests.webhooks.conftest import captured_lead, create_config, dispatch, enqueue, lead_status
@@ -221,3 +223,43 @@ async def test_failure_reasons_never_quote_the_hook_url_path_or_header_values(
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
     assert "RuntimeError" in logged
     assert "5ecret" not in logged
+
+
+async def test_a_delivery_whose_record_fails_undoes_none_of_the_rest_of_its_batch(
+    owner: Conn,
+    api: httpx.AsyncClient,
+    runtime: Runtime,
+    db_url: str,
+    wall_clock: ManualClock,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = await make_tenant(owner, runtime), await make_tenant(owner, runtime)
+    good = await create_config(api, first, f"{receiver.url}/good")
+    cursed = await create_config(api, second, f"{receiver.url}/cursed")
+    good_lead = await captured_lead(owner, first.client_id, config_id=good["id"])
+    good_delivery = await enqueue(runtime, first, good_lead)
+    cursed_delivery = await enqueue(
+        runtime, second, await captured_lead(owner, second.client_id, config_id=cursed["id"])
+    )
+    record_attempt = dispatcher_repo.record_attempt
+
+    async def failing_for_one(conn: Any, *, delivery: dict[str, Any], **kwargs: Any) -> Any:
+        if delivery["id"] == cursed_delivery:
+            raise RuntimeError("this delivery's record fails")
+        return await record_attempt(conn, delivery=delivery, **kwargs)
+
+    monkeypatch.setattr(dispatcher_repo, "record_attempt", failing_for_one)
+    assert await dispatch(runtime, wall_clock) == 2
+
+    assert sorted(r.path for r in receiver.requests) == ["/cursed", "/good"]
+    delivered = read_row(db_url, "webhook_deliveries", good_delivery)
+    assert delivered["status"] == "success"
+    assert lead_status(db_url, good_lead) == "webhook_sent"
+    # The one whose record failed stays claimed, unrecorded: sent again once its lease runs out.
+    assert read_row(db_url, "webhook_deliveries", cursed_delivery)["status"] == "pending"
+    monkeypatch.setattr(dispatcher_repo, "record_attempt", record_attempt)
+    wall_clock.advance(seconds=runtime.settings.webhook_claim_lease_seconds + 60)
+    await dispatch(runtime, wall_clock)
+    assert sorted(r.path for r in receiver.requests) == ["/cursed", "/cursed", "/good"]
+    assert read_row(db_url, "webhook_deliveries", cursed_delivery)["status"] == "success"

@@ -105,12 +105,20 @@ class Dispatcher:
             outcomes = await asyncio.gather(*(deliver(j) for j in jobs))
         finally:
             await client.aclose()
-        # One transaction records the whole batch (one commit instead of one per delivery), with a
-        # savepoint per delivery so one bad record cannot undo the others. A crash before this commit
-        # leaves the claims to expire: those deliveries are sent again, with the same webhook-id.
-        async with self.db.service(actor="webhooks.deliver") as conn:
-            for job, outcome in zip(jobs, outcomes, strict=True):
-                await self._record_one(conn, job, outcome)
+        # One transaction records the whole batch (one commit instead of one per delivery). Should one
+        # record fail, the batch is recorded again with a savepoint per delivery, so one bad record
+        # cannot undo the others (and the common case costs no savepoint round trips). A crash before
+        # this commit leaves the claims to expire: those deliveries are sent again, with the same
+        # webhook-id.
+        try:
+            async with self.db.service(actor="webhooks.deliver") as conn:
+                for job, outcome in zip(jobs, outcomes, strict=True):
+                    await self._record(conn, job, outcome)
+        except Exception:
+            log.exception("recording %d webhook deliveries at once failed: recorded one by one", len(jobs))
+            async with self.db.service(actor="webhooks.deliver") as conn:
+                for job, outcome in zip(jobs, outcomes, strict=True):
+                    await self._record_one(conn, job, outcome)
         return len(jobs)
 
     async def _record_one(self, conn: Conn, job: adapters.Job, outcome: adapters.Outcome) -> None:
