@@ -17,6 +17,15 @@ from tests.support import superuser_conn
 IDLE = "qtest_idle"  # no worker listens here: jobs stay as deferred
 
 
+def _jobs_with_lock(url: str, lock: str) -> int:
+    with superuser_conn(url) as conn:
+        row = conn.execute(
+            "select count(*) as n from procrastinate.procrastinate_jobs where queueing_lock = %s", (lock,)
+        ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
 def _exists(url: str, job_id: int) -> bool:
     with superuser_conn(url) as conn:
         return (
@@ -75,11 +84,7 @@ async def test_queueing_lock_dedupes_and_keeps_the_callers_transaction(queue_db_
         later = await defer(conn, "qtest.record", {"key": "unlocked"}, queue=IDLE)
     assert _exists(queue_db_url, first)
     assert _exists(queue_db_url, later)
-    with superuser_conn(queue_db_url) as conn:
-        count = conn.execute(
-            "select count(*) as n from procrastinate.procrastinate_jobs where queueing_lock = %s", (lock,)
-        ).fetchone()
-    assert count == {"n": 1}
+    assert _jobs_with_lock(queue_db_url, lock) == 1
 
 
 async def test_queueing_lock_frees_once_the_job_has_started(
@@ -165,11 +170,7 @@ async def test_two_transactions_deferring_one_lock_at_once_add_one_job_and_both_
     assert mine is not None
     assert _exists(queue_db_url, mine)
     assert _exists(queue_db_url, other)
-    with superuser_conn(queue_db_url) as conn:
-        count = conn.execute(
-            "select count(*) as n from procrastinate.procrastinate_jobs where queueing_lock = %s", (lock,)
-        ).fetchone()
-    assert count == {"n": 1}
+    assert _jobs_with_lock(queue_db_url, lock) == 1
 
 
 async def _until_waiting_on_a_lock(url: str, pid: int, task: asyncio.Task[Any]) -> None:
