@@ -6,6 +6,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from revos.clock import ManualClock
+from revos.pods import repo as pods_repo
 from revos.runtime import Runtime
 from tests.pods.conftest import PodWorld
 from tests.pods.test_engine import _activities, _publish, _run_until
@@ -81,3 +82,48 @@ async def test_a_member_of_two_pods_with_the_author_likes_and_comments_once(
     )
     assert {a["status"] for a in ledger} == {"done"}
     assert all(a["action_key"].startswith(f"pod:{member.account_id}:{sim_post.social_id}:") for a in ledger)
+
+
+async def test_an_engagement_through_another_pod_is_found_by_the_post_s_id_or_its_url(
+    world: PodWorld, runtime: Runtime, db_url: str
+) -> None:
+    first = await world.make_pod(2, min_members=2, settings=SETTINGS)
+    second = await _second_pod(world)
+    _, member = world.people
+    url = "https://www.linkedin.com/posts/someone_activity-7300000000000000001"
+    social = "urn:li:activity:7300000000000000001"
+    with superuser_conn(db_url) as conn:
+        [seat] = conn.execute(
+            "select id from pod_members where pod_id = %s and linkedin_account_id = %s",
+            (second["id"], member.account_id),
+        ).fetchall()
+        # The second pod's like of the post, by its pod post; its comment, written without one (by URL).
+        pod_post = conn.execute(
+            "insert into pod_posts (client_id, pod_id, author_member_id, post_url, social_id, published_at)"
+            " values (%s, %s, %s, %s, %s, now()) returning id",
+            (world.tenant.client_id, second["id"], seat["id"], url, social),
+        ).fetchone()["id"]
+        for kind, linked, status in (("like", pod_post, "completed"), ("comment", None, "pending"),
+                                     ("repost", None, "skipped")):  # fmt: skip
+            conn.execute(
+                "insert into pod_activities (client_id, pod_id, pod_post_id, post_url, engagement_type,"
+                " member_id, scheduled_for, window_ends_at, status)"
+                " values (%s, %s, %s, %s, %s, %s, now(), now() + interval '1 hour', %s)",
+                (world.tenant.client_id, second["id"], linked, url, kind, seat["id"], status),
+            )
+
+    async def elsewhere(pod_id: object, social_id: str | None, post_url: str) -> dict[UUID, set[str]]:
+        async with runtime.db.service() as conn:
+            return await pods_repo.engaged_elsewhere(
+                conn, client_id=world.tenant.client_id, pod_id=UUID(str(pod_id)), social_id=social_id,
+                post_url=post_url, account_ids=[member.account_id],
+            )  # fmt: skip
+
+    # From the first pod: the like (same social id, or same URL) and the comment (same URL); never the
+    # skipped repost.
+    assert await elsewhere(first["id"], social, url) == {member.account_id: {"like", "comment"}}
+    assert await elsewhere(first["id"], None, url) == {member.account_id: {"like", "comment"}}
+    assert await elsewhere(first["id"], social, url + "?other") == {member.account_id: {"like"}}
+    assert await elsewhere(first["id"], "urn:li:activity:1", url + "?other") == {}
+    # A pod's own activities are not "elsewhere".
+    assert await elsewhere(second["id"], social, url) == {}

@@ -186,19 +186,27 @@ async def engaged_elsewhere(
     account_ids: list[UUID],
 ) -> dict[UUID, set[str]]:
     """For each of `account_ids`, the engagement kinds other pods already planned or did on this post
-    (the same LinkedIn post: its social_id, or its URL)."""
+    (the same LinkedIn post: its social_id, or its URL): the client's pod posts of that social_id or URL,
+    their activities by pod post (an activity without a pod post, by its own URL)."""
     if not account_ids:
         return {}
     rows = await (
         await conn.execute(
             """
-            select distinct m.linkedin_account_id as account_id, x.engagement_type
-            from pod_activities x
-            join pod_members m on m.id = x.member_id
-            left join pod_posts pp on pp.id = x.pod_post_id
-            where x.client_id = %(client)s and x.pod_id <> %(pod)s and x.status in ('pending', 'completed')
+            select m.linkedin_account_id as account_id, x.engagement_type
+            from pod_activities x join pod_members m on m.id = x.member_id
+            where x.pod_post_id in (
+                    select pp.id from pod_posts pp where pp.client_id = %(client)s and pp.social_id = %(social)s
+                    union
+                    select pp.id from pod_posts pp where pp.client_id = %(client)s and pp.post_url = %(url)s)
+              and x.pod_id <> %(pod)s and x.status in ('pending', 'completed')
               and m.linkedin_account_id = any(%(accounts)s)
-              and ((%(social)s::text is not null and pp.social_id = %(social)s) or x.post_url = %(url)s)
+            union
+            select m.linkedin_account_id, x.engagement_type
+            from pod_activities x join pod_members m on m.id = x.member_id
+            where x.client_id = %(client)s and x.pod_post_id is null and x.post_url = %(url)s
+              and x.pod_id <> %(pod)s and x.status in ('pending', 'completed')
+              and m.linkedin_account_id = any(%(accounts)s)
             """,
             {
                 "client": client_id,
