@@ -32,7 +32,7 @@ async def connect_account(
 
 
 async def process_inbox(runtime: Runtime, account_id: UUID) -> int:
-    """What the worker's `inbound.process` jobs do: handle every unprocessed event of the account."""
+    """What the worker's inbox drain does: handle every unprocessed event of the account."""
     from revos.inbound import process_event
 
     async with runtime.db.raw() as conn:

@@ -1,5 +1,6 @@
 """The inbound inbox: Unipile webhooks and polled messages land in `inbound_events`, keyed by the provider's
-id, then a job hands each event to the handlers registered for its source (design §6.4).
+id, then the inbox's drain (`revos.inbound.drain`) hands each event to the handlers registered for its source
+(design §6.4).
 
 Event keys (unique; a redelivery or a message seen by both webhook and poller is stored once):
 
@@ -45,6 +46,7 @@ from revos.runtime import Runtime
 log = logging.getLogger("revos.inbound")
 
 PROCESS_TASK = "inbound.process"
+DRAIN_TASK = "inbound.drain"
 STATUS_REPEAT_WINDOW = timedelta(minutes=30)
 
 
@@ -85,8 +87,8 @@ async def store(
     rejected: str | None = None,
     handled: bool = False,
 ) -> UUID | None:
-    """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers processing
-    in the same transaction.
+    """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers the inbox's
+    drain in the same transaction (one waiting drain will do).
 
     `rejected` records an event that can never be processed: stored as processed with that reason, nothing
     deferred. `handled` records one whose handlers would find nothing left to do: stored as processed."""
@@ -106,7 +108,7 @@ async def store(
         },
     )
     if event_id is not None and rejected is None and not handled:
-        await defer_processing(conn, event_id)
+        await defer_drain(conn)
     return event_id
 
 
@@ -188,8 +190,16 @@ def _provider_id(account: dict[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
+async def defer_drain(conn: Conn) -> None:
+    """Defer the inbox's drain (`inbound.drain`) in the caller's transaction, unless one is waiting already.
+    Drains run one at a time (Procrastinate's lock): one runs, at most one more waits."""
+    await defer_if_absent(conn, DRAIN_TASK, {}, queueing_lock=DRAIN_TASK, lock=DRAIN_TASK)
+
+
 async def defer_processing(conn: Conn, event_id: UUID) -> None:
-    """Defer `inbound.process` for the event in the caller's transaction (a job already waiting will do)."""
+    """Defer `inbound.process` for one event in the caller's transaction (a job already waiting will do):
+    an event the drain passed by (its handlers failed) or the sweeper found left behind, retried on its
+    own with the queue's backoff."""
     await defer_if_absent(
         conn, PROCESS_TASK, {"event_id": str(event_id)}, queueing_lock=f"inbound:{event_id}"
     )
