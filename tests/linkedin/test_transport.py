@@ -9,6 +9,8 @@ connection is reused, a gzip body is decoded, a multipart upload arrives whole.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import gzip
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -181,3 +183,40 @@ async def test_json_sends_and_reads_share_the_pool_and_are_encoded_as_httpx_enco
     path, _, query = target.partition("?")
     assert (method, path) == ("GET", "/api/v1/posts/urn:li:activity:7/comments")
     assert parse_qs(query) == {"account_id": ["acc 1"], "limit": ["50"], "cursor": ["a/b+c"]}
+
+
+async def test_a_multipart_send_arrives_whole_with_its_fields_and_attachment() -> None:
+    requests: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            requests.append(await _read_request(reader))
+            writer.write(_response(json.dumps({"object": "MessageSent", "message_id": "m-1"}).encode()))
+            await writer.drain()
+
+    pdf = b"%PDF-1.4\r\n" + bytes(range(256)) * 40  # binary, with CRLFs inside
+    async with tcp_server(handler) as (url, _), UnipileClient(url, "key", timeout=5.0) as client:
+        sent = await client.send_message(
+            "chat-1",
+            "Voilà le guide",
+            account_id="acc-1",
+            attachments=[("guide.pdf", pdf, "application/pdf")],
+        )
+    assert sent.message_id == "m-1"
+    [request] = requests
+    head, _, body = request.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert headers["x-api-key"] == "key"
+    assert int(headers["content-length"]) == len(body)
+    message = email.message_from_bytes(
+        f"content-type: {headers['content-type']}\r\n\r\n".encode() + body, policy=email.policy.HTTP
+    )
+    assert message.get_content_type() == "multipart/form-data"
+    parts = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+    assert parts["text"].get_payload(decode=True).decode() == "Voilà le guide"  # UTF-8, as httpx sends it
+    assert parts["account_id"].get_payload(decode=True) == b"acc-1"
+    attachment = parts["attachments"]
+    assert attachment.get_filename() == "guide.pdf"
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_payload(decode=True) == pdf

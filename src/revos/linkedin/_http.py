@@ -112,9 +112,9 @@ class HttpCore:
         if not isinstance(timeout, httpx.Timeout):
             timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
         headers = {"X-API-KEY": api_key, "accept": "application/json"}
-        # JSON bodies and reads go straight to aiohttp's pool (`AiohttpTransport.exchange`); multipart
-        # bodies (DMs, posts) are encoded by httpx and sent through the same pool. A transport passed in
-        # (tests) takes every request through httpx.
+        # Every request goes straight to aiohttp's pool (`AiohttpTransport.exchange`): JSON bodies, reads,
+        # and multipart bodies (DMs, posts), which httpx encodes. A transport passed in (tests) takes every
+        # request through httpx's client.
         self._direct = AiohttpTransport(max_connections=max_connections) if transport is None else None
         self._api_url = self.base_url + API_PREFIX
         self._direct_headers = headers
@@ -231,21 +231,23 @@ class HttpCore:
     async def _exchange(
         self, method: str, path: str, *, params: dict[str, Any], json: Any, files: list[Any] | None
     ) -> Reply:
-        if self._direct is None or files is not None:
+        if self._direct is None:
             response = await self._http.request(method, path, params=params, json=json, files=files)
             return Reply(response.status_code, response.headers, response.content, response.reason_phrase)
         url = self._api_url + path
         if params:
             url += "?" + str(httpx.QueryParams(params))  # encoded as httpx encodes them
         body = None
-        if json is not None:  # serialised as httpx serialises it
+        headers = self._direct_headers
+        if files is not None:  # encoded by httpx (boundary, parts) exactly as its client would send it
+            form = httpx.Request(method, url, files=files)
+            body = form.read()
+            headers = {**headers, "content-type": form.headers["content-type"]}
+        elif json is not None:  # serialised as httpx serialises it
             body = jsonlib.dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            headers = self._direct_json_headers
         return await self._direct.exchange(
-            method,
-            url,
-            headers=self._direct_headers if body is None else self._direct_json_headers,
-            body=body,
-            timing=self._direct_timing,
+            method, url, headers=headers, body=body, timing=self._direct_timing
         )
 
     @staticmethod
