@@ -13,19 +13,15 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from revos import migrations
 from revos.inbound import drain, register, service, unregister
 from revos.runtime import Runtime
-from tests.queue.conftest import fast_settings, new_database
+from tests.queue.conftest import fast_settings, migrated_database
 
 
 @pytest.fixture(scope="module")
 def inbox_db_url(pg_root_url: str) -> Iterator[str]:
-    url = new_database(pg_root_url, "inbox")
-    migrations.migrate(url)
-    yield url
-    with psycopg.connect(pg_root_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+    with migrated_database(pg_root_url, "inbox") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

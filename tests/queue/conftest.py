@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -45,13 +46,20 @@ def new_database(root_url: str, prefix: str) -> str:
     return with_database(root_url, name)
 
 
-@pytest.fixture(scope="session")
-def queue_db_url(pg_root_url: str) -> Iterator[str]:
-    url = new_database(pg_root_url, "queue")
+@contextmanager
+def migrated_database(root_url: str, prefix: str) -> Iterator[str]:
+    """A database of its own with every migration applied, dropped afterwards."""
+    url = new_database(root_url, prefix)
     migrations.migrate(url)
     yield url
-    with psycopg.connect(pg_root_url, autocommit=True) as conn:
+    with psycopg.connect(root_url, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+
+
+@pytest.fixture(scope="session")
+def queue_db_url(pg_root_url: str) -> Iterator[str]:
+    with migrated_database(pg_root_url, "queue") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
