@@ -19,14 +19,11 @@ get a job of their own).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from uuid import UUID
 
 from revos.inbound import repo, service
 from revos.runtime import Runtime
-
-log = logging.getLogger("revos.inbound")
 
 BATCH = 50  # events read at a time
 AT_ONCE = 4  # events processed at once (each holds a connection)

@@ -66,12 +66,12 @@ async def finish(conn: Conn, event_id: UUID, error: str | None, at: datetime) ->
 
 
 async def fresh(conn: Conn, limit: int, passed: list[UUID]) -> list[UUID]:
-    """Unprocessed events without an error (none of their handlers failed yet), oldest first, but those of
-    `passed` (`idx_inbound_events_unprocessed`)."""
+    """Unprocessed events without an error (none of their handlers failed yet), oldest first (by receipt,
+    then by the transaction that stored them), but those of `passed` (`idx_inbound_events_unprocessed`)."""
     rows = await (
         await conn.execute(
             "select id from inbound_events where processed_at is null and error is null"
-            " and not (id = any(%s)) order by received_at limit %s",
+            " and not (id = any(%s)) order by received_at, created_at limit %s",
             (passed, limit),
         )
     ).fetchall()
