@@ -6,6 +6,7 @@ Anything beyond one table (joins, locks, aggregates) is written out in the domai
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -42,12 +43,18 @@ def _adapt(value: Any) -> Any:
     return Jsonb(value) if isinstance(value, dict) else value
 
 
-def _insert_query(table: str, cols: Sequence[str], tail: sql.Composable) -> sql.Composed:
-    return sql.SQL("insert into {} ({}) values ({}){}").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, cols)),
-        sql.SQL(", ").join(sql.Placeholder() * len(cols)),
-        tail,
+@functools.lru_cache(maxsize=512)
+def _insert_query(table: str, cols: tuple[str, ...], tail: str) -> str:
+    """The insert's text, composed once per table, columns and tail (`tail` is our own SQL)."""
+    return (
+        sql.SQL("insert into {} ({}) values ({})")
+        .format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, cols)),
+            sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+        )
+        .as_string()
+        + tail
     )
 
 
@@ -55,7 +62,7 @@ async def insert(
     conn: Conn, table: str, values: Mapping[str, Any], *, returning: bool = True
 ) -> dict[str, Any]:
     cols = list(values)
-    query = _insert_query(table, cols, sql.SQL(" returning *" if returning else ""))
+    query = _insert_query(table, tuple(cols), " returning *" if returning else "")
     cur = await conn.execute(query, [_adapt(values[c]) for c in cols])
     if not returning:
         return dict(values)
@@ -69,19 +76,28 @@ async def insert_unless_known(
 ) -> dict[str, Any] | None:
     """Insert the row unless one with the same value in the `unique` column exists: None then."""
     cols = list(values)
-    tail = sql.SQL(" on conflict ({}) do nothing returning *").format(sql.Identifier(unique))
-    query = _insert_query(table, cols, tail)
+    tail = sql.SQL(" on conflict ({}) do nothing returning *").format(sql.Identifier(unique)).as_string()
+    query = _insert_query(table, tuple(cols), tail)
     return await (await conn.execute(query, [_adapt(values[c]) for c in cols])).fetchone()
 
 
 async def update(conn: Conn, table: str, row_id: UUID, values: Mapping[str, Any]) -> dict[str, Any] | None:
     if not values:
         return await get(conn, table, row_id)
-    query = sql.SQL("update {} set {} where id = %s returning *").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in values),
-    )
+    query = _update_query(table, tuple(values))
     return await (await conn.execute(query, [*(_adapt(v) for v in values.values()), row_id])).fetchone()
+
+
+@functools.lru_cache(maxsize=512)
+def _update_query(table: str, cols: tuple[str, ...]) -> str:
+    return (
+        sql.SQL("update {} set {} where id = %s returning *")
+        .format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in cols),
+        )
+        .as_string()
+    )
 
 
 async def get(conn: Conn, table: str, row_id: UUID) -> dict[str, Any] | None:

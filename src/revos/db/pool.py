@@ -18,6 +18,7 @@ Services never commit: the transaction belongs to whoever opened it (the request
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import select
 from collections.abc import AsyncIterator, Mapping
@@ -50,6 +51,12 @@ def _begin(role: str, claims: Mapping[str, Any]) -> sql.Composed:
     return sql.SQL(
         "begin; select set_config('role', {}, true), set_config('request.jwt.claims', {}, true)"
     ).format(sql.Literal(role), sql.Literal(json.dumps(dict(claims))))
+
+
+@functools.lru_cache(maxsize=256)
+def _service_begin(actor: str) -> str:
+    """`_begin` for the service role as `actor`: composed once per actor (the workers' few names)."""
+    return _begin("service_role", {"role": "service_role", "sub": actor}).as_string()
 
 
 class Database:
@@ -103,11 +110,11 @@ class Database:
     @contextlib.asynccontextmanager
     async def service(self, actor: str = "system") -> AsyncIterator[Conn]:
         # No client claims: RLS is bypassed by the role; the audit trail records `actor`.
-        async with self._transaction(_begin("service_role", {"role": "service_role", "sub": actor})) as conn:
+        async with self._transaction(_service_begin(actor)) as conn:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, begin: sql.Composed) -> AsyncIterator[Conn]:
+    async def _transaction(self, begin: sql.Composed | str) -> AsyncIterator[Conn]:
         async with self.pool.connection() as conn:
             await conn.execute(begin, prepare=False)
             try:

@@ -4,6 +4,7 @@ Only `revos.leads.lifecycle` calls the functions that write; the DM executor rea
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,14 +33,29 @@ async def update(conn: Conn, sequence_id: UUID, values: dict[str, Any]) -> bool:
     entry). True when the row changed."""
     if not values:
         return False
-    names = [sql.Identifier(c) for c in values]
-    query = sql.SQL("update dm_sequences set {} where id = %s and ({})").format(
+    adapted = [crud._adapt(v) for v in values.values()]
+    cur = await conn.execute(_update_sql(tuple(values)), [*adapted, sequence_id, *adapted])
+    return cur.rowcount > 0
+
+
+@functools.lru_cache(maxsize=256)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """`update`'s statement for these columns; composed once per set of columns (its text, also the key
+    psycopg prepares it under)."""
+    return (
+        sql.SQL("update dm_sequences set {} where id = %s and ({})")
+        .format(*_set_changed(columns))
+        .as_string()
+    )
+
+
+def _set_changed(columns: tuple[str, ...]) -> tuple[sql.Composable, sql.Composable]:
+    """`a = %s, b = %s` and `a is distinct from %s or b is distinct from %s` for these columns."""
+    names = [sql.Identifier(c) for c in columns]
+    return (
         sql.SQL(", ").join(sql.SQL("{} = %s").format(n) for n in names),
         sql.SQL(" or ").join(sql.SQL("{} is distinct from %s").format(n) for n in names),
     )
-    adapted = [crud._adapt(v) for v in values.values()]
-    cur = await conn.execute(query, [*adapted, sequence_id, *adapted])
-    return cur.rowcount > 0
 
 
 async def record_step(
@@ -58,50 +74,62 @@ async def record_step(
     provider id), the sequence's columns (skipped when they change nothing), the lead moved forward to
     `advance_to` (as `leads.repo.advance`: never backwards, never out of failed) and given `lead_email`,
     and the timeline events (kind, reason, data, at)."""
-    parts: list[sql.Composable] = []
     params: list[Any] = []
     if message:
-        cols = list(message)
+        params += list(message.values())
+    if values:
+        adapted = [crud._adapt(v) for v in values.values()]
+        params += [*adapted, sequence_id, *adapted]
+    lead = "capture" if lead_email is not None else "advance" if advance_to is not None else None
+    if lead_email is not None:
+        params += leads_repo.capture_params(lead_id, lead_email, advance_to)
+    elif advance_to is not None:
+        params += leads_repo.advance_params(lead_id, advance_to)
+    for kind, reason, data, at in events:
+        params += [client_id, lead_id, at, kind, reason, leads_repo.event_data(data)]
+    query = _record_step_sql(tuple(message or ()), tuple(values), lead, len(events))
+    if query:
+        await conn.execute(query, params)
+
+
+@functools.lru_cache(maxsize=256)
+def _record_step_sql(
+    message: tuple[str, ...], values: tuple[str, ...], lead: str | None, events: int
+) -> str | None:
+    """`record_step`'s statement for its shape (the message's columns, the sequence's, what it does to the
+    lead, how many events): composed once per shape. None when there is nothing to write."""
+    parts: list[sql.Composable] = []
+    if message:
         parts.append(
             sql.SQL(
                 "m as (insert into dm_messages ({}) values ({})"
                 " on conflict (unipile_message_id) do nothing returning 1)"
             ).format(
-                sql.SQL(", ").join(map(sql.Identifier, cols)),
-                sql.SQL(", ").join(sql.Placeholder() * len(cols)),
+                sql.SQL(", ").join(map(sql.Identifier, message)),
+                sql.SQL(", ").join(sql.Placeholder() * len(message)),
             )
         )
-        params += [message[c] for c in cols]
     if values:
-        names = [sql.Identifier(c) for c in values]
         parts.append(
             sql.SQL("s as (update dm_sequences set {} where id = %s and ({}) returning 1)").format(
-                sql.SQL(", ").join(sql.SQL("{} = %s").format(n) for n in names),
-                sql.SQL(" or ").join(sql.SQL("{} is distinct from %s").format(n) for n in names),
+                *_set_changed(values)
             )
         )
-        adapted = [crud._adapt(v) for v in values.values()]
-        params += [*adapted, sequence_id, *adapted]
-    if lead_email is not None:
+    if lead == "capture":
         parts.append(sql.SQL("l as (" + leads_repo.CAPTURE_SQL + " returning 1)"))
-        params += leads_repo.capture_params(lead_id, lead_email, advance_to)
-    elif advance_to is not None:
+    elif lead == "advance":
         parts.append(sql.SQL("l as (" + leads_repo.ADVANCE_SQL + " returning 1)"))
-        params += leads_repo.advance_params(lead_id, advance_to)
     if events:
-        rows = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s)") for _ in events)
+        rows = sql.SQL(", ").join(sql.SQL("(%s, %s, %s, %s, %s, %s)") for _ in range(events))
         parts.append(
             sql.SQL(
                 "e as (insert into lead_events (client_id, lead_id, occurred_at, kind, reason, data)"
                 " values {} returning 1)"
             ).format(rows)
         )
-        for kind, reason, data, at in events:
-            params += [client_id, lead_id, at, kind, reason, leads_repo.event_data(data)]
     if not parts:
-        return
-    query = sql.SQL("with {} select 1").format(sql.SQL(", ").join(parts))
-    await conn.execute(query, params)
+        return None
+    return sql.SQL("with {} select 1").format(sql.SQL(", ").join(parts)).as_string()
 
 
 async def refresh(conn: Conn, sequence_id: UUID, columns: Sequence[str]) -> dict[str, Any] | None:
