@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,7 +14,9 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from revos.clock import utcnow
 from revos.inbound import drain, register, service, unregister
+from revos.inbound import repo as inbound_repo
 from revos.runtime import Runtime
 from tests.queue.conftest import fast_settings, migrated_database
 
@@ -161,3 +164,31 @@ async def test_an_event_another_transaction_holds_is_passed_by_and_taken_by_a_la
         assert held not in handled
     assert await drain.drain(inbox) == 1
     assert held in handled
+
+
+async def test_the_sweep_reaches_events_left_waiting_and_events_that_failed_and_the_drain_only_the_first(
+    inbox: Runtime, inbox_db_url: str
+) -> None:
+    client_id, account_id = _account(inbox_db_url)
+    mine = waiting, failed, recent = await _store(inbox, client_id, account_id, 3)
+    try:
+        _sql(
+            inbox_db_url,
+            "update inbound_events set received_at = now() - interval '2 hours' where id = %s",
+            failed,
+        )
+        _sql(
+            inbox_db_url,
+            "update inbound_events set received_at = now() - interval '1 hour' where id = %s",
+            waiting,
+        )
+        _sql(inbox_db_url, "update inbound_events set error = 'RuntimeError: boom' where id = %s", failed)
+        async with inbox.db.service() as conn:
+            swept = await inbound_repo.unprocessed_before(conn, utcnow() - timedelta(minutes=30), 500)
+            drained = await inbound_repo.fresh(conn, 500, [])
+        # The sweep: both old events, the oldest first; not the one that just came.
+        assert [i for i in swept if i in mine] == [failed, waiting]
+        # The drain: the events waiting, oldest first; never the failed one (it has a job of its own).
+        assert [i for i in drained if i in mine] == [waiting, recent]
+    finally:  # nothing of this test left for another test's drain
+        _sql(inbox_db_url, "update inbound_events set processed_at = now() where id = any(%s)", list(mine))

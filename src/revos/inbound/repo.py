@@ -67,7 +67,7 @@ async def finish(conn: Conn, event_id: UUID, error: str | None, at: datetime) ->
 
 async def fresh(conn: Conn, limit: int, passed: list[UUID]) -> list[UUID]:
     """Unprocessed events without an error (none of their handlers failed yet), oldest first (by receipt,
-    then by the transaction that stored them), but those of `passed` (`idx_inbound_events_unprocessed`)."""
+    then by the transaction that stored them), but those of `passed` (`idx_inbound_events_waiting`)."""
     rows = await (
         await conn.execute(
             "select id from inbound_events where processed_at is null and error is null"
@@ -79,12 +79,18 @@ async def fresh(conn: Conn, limit: int, passed: list[UUID]) -> list[UUID]:
 
 
 async def unprocessed_before(conn: Conn, cutoff: datetime, limit: int) -> list[UUID]:
-    """Events still unprocessed that arrived before `cutoff`, oldest first."""
+    """Events still unprocessed that arrived before `cutoff`, oldest first: waiting, or failed (each kind on
+    its own partial index)."""
     rows = await (
         await conn.execute(
-            "select id from inbound_events where processed_at is null and received_at < %s"
-            " order by received_at limit %s",
-            (cutoff, limit),
+            "select id from ("
+            " (select id, received_at from inbound_events where processed_at is null and error is null"
+            "  and received_at < %(cutoff)s order by received_at limit %(limit)s)"
+            " union all"
+            " (select id, received_at from inbound_events where processed_at is null and error is not null"
+            "  and received_at < %(cutoff)s order by received_at limit %(limit)s)"
+            ") e order by received_at limit %(limit)s",
+            {"cutoff": cutoff, "limit": limit},
         )
     ).fetchall()
     return [r["id"] for r in rows]
