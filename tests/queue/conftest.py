@@ -50,10 +50,12 @@ def new_database(root_url: str, prefix: str) -> str:
 def migrated_database(root_url: str, prefix: str) -> Iterator[str]:
     """A database of its own with every migration applied, dropped afterwards."""
     url = new_database(root_url, prefix)
-    migrations.migrate(url)
-    yield url
-    with psycopg.connect(root_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
+    try:
+        migrations.migrate(url)
+        yield url
+    finally:  # dropped whether the migration or the caller failed
+        with psycopg.connect(root_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{url.rsplit("/", 1)[1].split("?")[0]}" with (force)')
 
 
 @pytest.fixture(scope="session")

@@ -76,9 +76,13 @@ async def insert_unless_known(
 ) -> dict[str, Any] | None:
     """Insert the row unless one with the same value in the `unique` column exists: None then."""
     cols = list(values)
-    tail = sql.SQL(" on conflict ({}) do nothing returning *").format(sql.Identifier(unique)).as_string()
-    query = _insert_query(table, tuple(cols), tail)
+    query = _insert_query(table, tuple(cols), _unless_known_tail(unique))
     return await (await conn.execute(query, [_adapt(values[c]) for c in cols])).fetchone()
+
+
+@functools.lru_cache(maxsize=64)
+def _unless_known_tail(unique: str) -> str:
+    return sql.SQL(" on conflict ({}) do nothing returning *").format(sql.Identifier(unique)).as_string()
 
 
 async def update(conn: Conn, table: str, row_id: UUID, values: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -90,6 +94,7 @@ async def update(conn: Conn, table: str, row_id: UUID, values: Mapping[str, Any]
 
 @functools.lru_cache(maxsize=512)
 def _update_query(table: str, cols: tuple[str, ...]) -> str:
+    """The update's text, composed once per table and columns."""
     return (
         sql.SQL("update {} set {} where id = %s returning *")
         .format(
