@@ -43,9 +43,47 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = False) -> str:
     _stop_if_orphaned(pgdata)
     pgserver = _import_pgserver()
     log.info("starting embedded PostgreSQL in %s", pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None)
+    server = pgserver.get_server(pgdata, cleanup_mode="stop" if stop_at_exit else None, start=False)
+    with server._lock:  # pgserver's inter-process lock: one initdb and one configure however many start
+        server.ensure_pgdata_inited()
+        configure(pgdata)
+    server.start()
     _servers[pgdata] = server
     return str(server.get_uri())
+
+
+def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
+    """What the embedded server runs with beyond PostgreSQL's defaults, for a machine with `memory_bytes`
+    of memory (this one's when None). Shared buffers: an eighth of the memory, from PostgreSQL's 128 MB up
+    to 1 GB (the lead engine's hot rows and indexes; the default has a full day's pod activities evict
+    them, and every eviction of a dirty page is a write by the statement that needed the buffer).
+    Checkpoints: at most every 15 minutes or 4 GB of WAL, not 5 minutes or 1 GB, so a page written often
+    is logged whole once per checkpoint less often (crash recovery replays at most that much WAL)."""
+    if memory_bytes is None:
+        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    mb = max(128, min(1024, memory_bytes // 8 // 2**20))
+    return {"shared_buffers": f"{mb}MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+
+
+_CONF = "revos.conf"
+
+
+def configure(pgdata: Path) -> None:
+    """Write `server_settings()` to `revos.conf` in the data directory and include it from
+    `postgresql.conf` (once). A running server takes them when it next starts; `ALTER SYSTEM` still
+    overrides them (postgresql.auto.conf is read last)."""
+    conf = pgdata / "postgresql.conf"
+    include = f"include_if_exists = '{_CONF}'"
+    text = "# written by revOS when it starts the server: its settings beyond PostgreSQL's defaults\n"
+    text += "".join(f"{name} = '{value}'\n" for name, value in server_settings().items())
+    target = pgdata / _CONF
+    if not target.exists() or target.read_text() != text:
+        tmp = target.with_name(f"{_CONF}.{os.getpid()}")
+        tmp.write_text(text)
+        tmp.replace(target)
+    if include not in conf.read_text():
+        with conf.open("a") as f:
+            f.write(f"\n{include}\n")
 
 
 def orphaned_server(pgdata: Path) -> int | None:
