@@ -260,6 +260,24 @@ def test_safety_overrides_report_the_documents_first_problem() -> None:
     assert overrides.working_days == frozenset({0, 1})
 
 
+def test_an_account_s_policy_follows_its_document_and_the_settings_it_was_made_of() -> None:
+    import pytest
+
+    from revos.config import Settings
+
+    settings = Settings(_env_file=None, safety_cap_dm=40)
+    plain = safety.Policy.of_account(settings, None)
+    assert plain.caps["dm"] == 40
+    assert safety.Policy.of_account(settings, {}) is plain  # made once, shared
+    assert safety.Policy.of_account(settings, {"cap_dm": 7}).caps["dm"] == 7
+    assert safety.Policy.of_account(settings, {"cap_dm": "many"}).caps["dm"] == 40  # invalid: the settings
+    settings.safety_cap_dm = 25  # a setting changed in place: not the policy made before
+    assert safety.Policy.of_account(settings, None).caps["dm"] == 25
+    assert safety.Policy.of_account(Settings(_env_file=None, safety_cap_dm=40), None) is plain
+    with pytest.raises(TypeError):
+        plain.caps["dm"] = 1  # type: ignore[index]  # shared, so read-only
+
+
 def test_working_hours_need_no_settings() -> None:
     window = safety.Window.hours(9, 17.5, ["mon", "tue"])
     monday_evening = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)

@@ -3,10 +3,12 @@ the policy they make with the settings (`REVOS_SAFETY_*`). No database: `revos.a
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -141,7 +143,7 @@ class Window:
 class Policy:
     """An account's limits: the settings (`REVOS_SAFETY_*`) with its own overrides applied."""
 
-    caps: dict[str, int]
+    caps: Mapping[str, int]  # read-only: one policy is shared by every account with its document
     weekly_invitations: int  # over the account-local day and the six before it; 0 = no weekly cap
     hours: Window
     gap_min: float
@@ -161,7 +163,7 @@ class Policy:
 
         gap_min = float(pick("gap_min_seconds"))
         return cls(
-            caps={kind: int(pick(f"cap_{kind}")) for kind in KINDS},
+            caps=MappingProxyType({kind: int(pick(f"cap_{kind}")) for kind in KINDS}),
             weekly_invitations=int(pick("cap_invitation_weekly")),
             hours=Window(
                 enabled=bool(pick("working_hours_enabled")),
@@ -178,11 +180,22 @@ class Policy:
     @classmethod
     def of_account(cls, settings: Settings, document: Mapping[str, Any] | None) -> Policy:
         """The policy of an account row's `safety` document; the settings alone when it is not valid
-        (written before a check existed, or by hand)."""
-        try:
-            return cls.of(settings, SafetyOverrides.parse(document))
-        except ValueError:
-            return cls.of(settings)
+        (written before a check existed, or by hand). Made once per document and values of the settings
+        (a pod round asks it for each of hundreds of accounts, most of them with the same document)."""
+        key = (
+            tuple(getattr(settings, name) for name in _SETTING_NAMES),
+            json.dumps(document, sort_keys=True, default=str) if document else "",
+        )
+        policy = _POLICIES.get(key)
+        if policy is None:
+            try:
+                policy = cls.of(settings, SafetyOverrides.parse(document))
+            except ValueError:
+                policy = cls.of(settings)
+            if len(_POLICIES) >= 1024:
+                _POLICIES.clear()
+            _POLICIES[key] = policy
+        return policy
 
     def in_window(self, local: datetime) -> bool:
         return self.hours.in_window(local)
@@ -204,6 +217,11 @@ class Policy:
             return cap
         fraction = self.warmup_start_fraction + (1 - self.warmup_start_fraction) * max(0.0, progress)
         return max(1, math.floor(cap * fraction))
+
+
+# The settings a policy is made of (`REVOS_SAFETY_*`, one per override), and the policies made so far.
+_SETTING_NAMES = tuple(f"safety_{name}" for name in SafetyOverrides.model_fields)
+_POLICIES: dict[tuple[tuple[Any, ...], str], Policy] = {}
 
 
 def _at_hour(day: datetime, hour: float) -> datetime:
