@@ -80,6 +80,10 @@ def configure(pgdata: Path) -> None:
     if not target.exists() or target.read_text() != text:
         tmp = target.with_name(f"{_CONF}.{os.getpid()}")
         tmp.write_text(text)
+        tmp.chmod(0o644)  # readable by the server whatever the umask
+        if os.geteuid() == 0:  # the server runs as the data directory's owner (pgserver), not as root
+            owner = pgdata.stat()
+            os.chown(tmp, owner.st_uid, owner.st_gid)
         tmp.replace(target)
     if include not in conf.read_text():
         with conf.open("a") as f:
