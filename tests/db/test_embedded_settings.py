@@ -19,6 +19,17 @@ def test_shared_buffers_are_an_eighth_of_the_memory_within_postgresql_s_default_
     assert embedded.server_settings(64 * GIB)["max_wal_size"] == "4GB"
 
 
+def test_a_container_s_memory_limit_counts_when_lower_than_the_machine_s(tmp_path: Path) -> None:
+    v2, v1 = tmp_path / "memory.max", tmp_path / "memory.limit_in_bytes"
+    v2.write_text("max\n")  # no limit
+    v1.write_text(f"{2 * GIB}\n")
+    files = (str(v2), str(v1), str(tmp_path / "absent"))
+    machine = embedded.machine_memory(())
+    assert embedded.machine_memory(files) == min(machine, 2 * GIB)
+    v1.write_text(f"{machine * 4}\n")  # a limit above the machine's memory: the machine's
+    assert embedded.machine_memory(files) == machine
+
+
 def test_the_running_server_took_the_settings(pg_root_url: str) -> None:
     expected = embedded.server_settings()
     with psycopg.connect(pg_root_url) as conn:

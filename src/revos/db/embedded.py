@@ -54,17 +54,32 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = False) -> str:
 
 def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
     """What the embedded server runs with beyond PostgreSQL's defaults, for a machine with `memory_bytes`
-    of memory (this one's when None). Shared buffers: an eighth of the memory, from PostgreSQL's 128 MB up
+    of memory (`machine_memory()` when None). Shared buffers: an eighth of the memory, from PostgreSQL's 128 MB up
     to 1 GB (the lead engine's hot rows and indexes; the default has a full day's pod activities evict
     them, and every eviction of a dirty page is a write by the statement that needed the buffer).
     Checkpoints: at most every 15 minutes or 4 GB of WAL, not 5 minutes or 1 GB, so a page written often
     is logged whole once per checkpoint less often (crash recovery replays at most that much WAL)."""
     if memory_bytes is None:
-        memory_bytes = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        memory_bytes = machine_memory()
     mb = max(128, min(1024, memory_bytes // 8 // 2**20))
     return {"shared_buffers": f"{mb}MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
 
 
+def machine_memory(cgroup_files: tuple[str, ...] | None = None) -> int:
+    """The memory this process may use: the machine's, or its container's limit when lower (cgroup v2's
+    `memory.max`, v1's `memory.limit_in_bytes`)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for name in _CGROUP_LIMITS if cgroup_files is None else cgroup_files:
+        try:
+            limit = Path(name).read_text().strip()
+        except OSError:
+            continue
+        if limit.isdigit():
+            memory = min(memory, int(limit))
+    return memory
+
+
+_CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 _CONF = "revos.conf"
 
 
