@@ -54,9 +54,10 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = False) -> str:
 
 def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
     """What the embedded server runs with beyond PostgreSQL's defaults, for a machine with `memory_bytes`
-    of memory (`machine_memory()` when None). Shared buffers: an eighth of the memory, from PostgreSQL's 128 MB up
-    to 1 GB (the lead engine's hot rows and indexes; the default has a full day's pod activities evict
-    them, and every eviction of a dirty page is a write by the statement that needed the buffer).
+    of memory (`machine_memory()` when None). Shared buffers: an eighth of the memory, from PostgreSQL's
+    128 MB up to 1 GB (the lead engine's hot rows and indexes; the default has a full day's pod
+    activities evict them, and every eviction of a dirty page is a write by the statement that needed
+    the buffer).
     Checkpoints: at most every 15 minutes or 4 GB of WAL, not 5 minutes or 1 GB, so a page written often
     is logged whole once per checkpoint less often (crash recovery replays at most that much WAL)."""
     if memory_bytes is None:
