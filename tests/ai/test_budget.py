@@ -17,7 +17,7 @@ from revos.ai.standin import StandIn
 from revos.clock import ManualClock
 from revos.runtime import Runtime
 from tests.ai.conftest import KEY
-from tests.support import Tenant, read_rows
+from tests.support import Conn, Tenant, make_tenant, read_rows
 
 DRAFT = CompletionRequest(
     system="Write in the client's voice.",
@@ -203,3 +203,25 @@ async def test_a_batch_is_admitted_while_it_fits_the_budget_and_recorded_in_one_
     [row] = _usage(db_url, tenant.client_id)
     assert (row["calls"], row["failures"], row["reserved"]) == (2, 0, 0)
     assert int(row["tokens_in"]) + int(row["tokens_out"]) == sum(c.tokens for c in done)
+
+
+async def test_several_clients_are_asked_at_once_each_within_its_own_budget(
+    api: httpx.AsyncClient, fast_ai: Runtime, tenant: Tenant, owner: Conn, db_url: str, clock: ManualClock
+) -> None:
+    """`complete_for_clients` (the pod executor's comments of several clients): one client's budget refuses
+    what does not fit, the other's are all asked, and each client's usage is its own."""
+    await _configure(api, tenant, monthly_token_budget=service.estimate(DRAFT) + 10)
+    other = await make_tenant(owner, fast_ai)
+    answers = await service.complete_for_clients(
+        fast_ai, fast_ai.db, groups={tenant.client_id: [DRAFT, DRAFT], other.client_id: [DRAFT] * 3}
+    )
+    mine, theirs = answers[tenant.client_id], answers[other.client_id]
+    assert isinstance(mine, list)
+    assert isinstance(theirs, list)
+    assert [type(a).__name__ for a in mine] == ["Completion", "AiBudgetExceeded"]
+    assert [type(a).__name__ for a in theirs] == ["Completion"] * 3
+    [row] = _usage(db_url, tenant.client_id)
+    assert (row["calls"], row["failures"], row["reserved"]) == (1, 0, 0)
+    [row] = _usage(db_url, other.client_id)
+    assert (row["calls"], row["failures"], row["reserved"]) == (3, 0, 0)
+    assert int(row["tokens_in"]) + int(row["tokens_out"]) == sum(a.tokens for a in theirs)

@@ -196,3 +196,23 @@ async def test_a_rewrite_keeps_one_mark_where_the_text_shouted() -> None:
     assert "!!" not in text
     assert "??" not in text
     assert "Huge news" in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    prompt=st.text(max_size=200),
+    context=st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=30), st.integers(), st.none())),
+    index=st.integers(0, 5),
+    attempt=st.integers(0, 7),
+)
+def test_drafts_seeded_once_per_request_get_the_same_seeds(
+    prompt: str, context: dict[str, Any], index: int, attempt: int
+) -> None:
+    """The writer hashes a request's text once for all its variants (`writer.seeder`): the drafts stay the
+    ones `rng_for` seeds, so a request always gets the same texts."""
+    request = CompletionRequest(
+        system="Write ✅", prompt=prompt, purpose="comment", context=context, variants=4
+    )
+    expected = writer.rng_for(request, index, attempt)
+    got = writer.seeder(request)(index, attempt)
+    assert [got.random() for _ in range(3)] == [expected.random() for _ in range(3)]

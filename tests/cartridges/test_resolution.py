@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from revos.cartridges import service
+from revos.cartridges.resolution import Voices
 from revos.runtime import Runtime
 from tests.cartridges.helpers import create, system_id
 from tests.support import Conn, Tenant, make_tenant, make_user, read_rows, service_conn
@@ -175,3 +176,36 @@ async def test_the_database_refuses_a_cycle_and_a_foreign_parent_written_around_
                 " values (%s, 'workspace', 'C', false, %s)",
                 (other.client_id, a),
             )
+
+
+async def test_kept_voices_follow_every_change_of_the_cartridges_at_the_next_check(
+    api: httpx.AsyncClient, runtime: Runtime, tenant: Tenant, db_url: str
+) -> None:
+    """The pod executor keeps members' voices between batches of drafts (`resolution.Voices`): the same
+    voice while nothing changed, the new one once a cartridge is edited, created or deleted."""
+    h, me = tenant.headers, tenant.user_id
+    workspace = await create(api, h, tier="workspace", voice={"tone": "dry"})
+    voices = Voices()
+
+    async def tone() -> object:
+        async with runtime.db.service(actor="pods") as conn:
+            await voices.check(conn)
+            return (await voices.resolve_for(conn, client_id=tenant.client_id, user_id=me)).voice["tone"]
+
+    assert await tone() == "dry"
+    async with runtime.db.service(actor="pods") as conn:
+        await voices.check(conn)
+        first = await voices.resolve_for(conn, client_id=tenant.client_id, user_id=me)
+        assert await voices.resolve_for(conn, client_id=tenant.client_id, user_id=me) is first  # kept
+    edited = await api.patch(f"/v1/cartridges/{workspace['id']}", json={"voice": {"tone": "warm"}}, headers=h)
+    assert edited.status_code == 200, edited.text
+    assert await tone() == "warm"
+    user = await create(
+        api, h, tier="user", user_id=str(me), parent_cartridge_id=workspace["id"], voice={"tone": "blunt"}
+    )
+    assert await tone() == "blunt"
+    assert (await api.delete(f"/v1/cartridges/{user['id']}", headers=h)).status_code == 204
+    assert await tone() == "warm"
+    off = await api.patch(f"/v1/cartridges/{workspace['id']}", json={"active": False}, headers=h)
+    assert off.status_code == 200, off.text
+    assert await tone() not in ("warm", "blunt", "dry")  # the system cartridge's

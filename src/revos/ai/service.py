@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import accumulate
 from typing import Any
@@ -34,7 +35,7 @@ from revos.ai.offline import OfflineProvider
 from revos.ai.remote import PROVIDERS, Endpoint, mask
 from revos.clock import utcnow
 from revos.db.pool import Conn, Database
-from revos.errors import ValidationFailed
+from revos.errors import RevosError, ValidationFailed
 from revos.runtime import Runtime
 
 log = logging.getLogger("revos.ai")
@@ -196,55 +197,106 @@ async def complete_many(
     the first that does not fit and every later one are refused (AiBudgetExceeded in its place, nothing
     called). The provider is asked up to `at_once` at a time, outside any transaction. Returns, per
     request in order, its Completion or its error (validation errors are raised before anything)."""
-    for request in requests:
-        validate(request)
-    if not requests:
-        return []
+    answers = await complete_for_clients(runtime, db, groups={client_id: requests}, at_once=at_once)
+    answer = answers[client_id]
+    if isinstance(answer, RevosError):
+        raise answer
+    return answer
+
+
+@dataclass
+class _Batch:
+    """One client's part of `complete_for_clients`."""
+
+    requests: list[CompletionRequest]
+    ai: EffectiveAi | None = None
+    admitted: int = 0
+    held: int = 0
+    refusal: AiBudgetExceeded | None = None
+    results: list[Completion | AiError | AiBudgetExceeded] = field(default_factory=list)
+
+
+async def complete_for_clients(
+    runtime: Runtime,
+    db: Database | Conn | None = None,
+    *,
+    groups: Mapping[UUID, Sequence[CompletionRequest]],
+    at_once: int = 8,
+) -> dict[UUID, list[Completion | AiError | AiBudgetExceeded] | RevosError]:
+    """`complete_many` for several clients at once (the pod executor's comments of a round): every
+    client's settings and budget in one transaction (clients in id order), the calls up to `at_once` at
+    a time across clients, then every client's usage in one more transaction. Per client, its answers as
+    `complete_many` gives them, or the error that kept it from asking (its settings could not be read),
+    without holding up the others. Validation errors are raised before anything."""
+    for requests in groups.values():
+        for request in requests:
+            validate(request)
     db = db if db is not None else runtime.db
     month = month_of(utcnow())
-    needs = [estimate(r) for r in requests]
-    results: list[Completion | AiError | AiBudgetExceeded] = []
+    out: dict[UUID, list[Completion | AiError | AiBudgetExceeded] | RevosError] = {
+        client_id: [] for client_id, requests in groups.items() if not requests
+    }
+    batches = {c: _Batch(list(r)) for c, r in sorted(groups.items(), key=lambda g: str(g[0])) if r}
+    if not batches:
+        return out
     async with _tx(db) as conn:
-        ai = await client_settings.effective(runtime, conn, client_id)
-        admitted = len(requests)
-        if ai.monthly_token_budget > 0:
-            await repo.lock_month(conn, client_id, month)
-            used, reserved = await repo.month_totals(conn, client_id, month)
-            room = ai.monthly_token_budget - used - reserved
-            admitted = next((i for i, total in enumerate(accumulate(needs)) if total > room), admitted)
-            if admitted < len(requests):
-                refusal = _refusal(ai, month, used, reserved + sum(needs[:admitted]), needs[admitted])
-            if admitted:
-                await repo.reserve(
-                    conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model,
-                    tokens=sum(needs[:admitted]),
-                )  # fmt: skip
-    held = sum(needs[:admitted]) if ai.monthly_token_budget > 0 else 0
-    if admitted:
-        provider = provider_for(runtime, ai)
-        if at_once <= 1 or admitted == 1:
-            results = [await _call(provider, ai, r) for r in requests[:admitted]]
-        else:
-            gate = asyncio.Semaphore(at_once)
+        for client_id, batch in batches.items():
+            try:
+                batch.ai = ai = await client_settings.effective(runtime, conn, client_id)
+            except RevosError as exc:
+                out[client_id] = exc
+                continue
+            needs = [estimate(r) for r in batch.requests]
+            batch.admitted = len(needs)
+            if ai.monthly_token_budget > 0:
+                await repo.lock_month(conn, client_id, month)
+                used, reserved = await repo.month_totals(conn, client_id, month)
+                room = ai.monthly_token_budget - used - reserved
+                batch.admitted = next((i for i, t in enumerate(accumulate(needs)) if t > room), len(needs))
+                if batch.admitted < len(needs):
+                    held = reserved + sum(needs[: batch.admitted])
+                    batch.refusal = _refusal(ai, month, used, held, needs[batch.admitted])
+                batch.held = sum(needs[: batch.admitted])
+                if batch.admitted:
+                    await repo.reserve(
+                        conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model,
+                        tokens=batch.held,
+                    )  # fmt: skip
+    asked = {c: b for c, b in batches.items() if b.ai is not None and b.admitted}
+    gate = asyncio.Semaphore(max(at_once, 1))
 
-            async def one(request: CompletionRequest) -> Completion | AiError:
-                async with gate:
-                    return await _call(provider, ai, request)
+    async def one(provider: CompletionProvider, ai: EffectiveAi, request: CompletionRequest) -> Any:
+        async with gate:
+            return await _call(provider, ai, request)
 
-            results = list(await asyncio.gather(*(one(r) for r in requests[:admitted])))
-        done = [r for r in results if isinstance(r, Completion)]
+    async def ask(batch: _Batch) -> None:
+        assert batch.ai is not None
+        provider = provider_for(runtime, batch.ai)
+        batch.results = list(
+            await asyncio.gather(*(one(provider, batch.ai, r) for r in batch.requests[: batch.admitted]))
+        )
+
+    await asyncio.gather(*(ask(b) for b in asked.values()))
+    if asked:
         async with _tx(db) as conn:
-            await repo.settle(
-                conn, client_id=client_id, month=month, provider=ai.provider, model=ai.model, reserved=held,
-                tokens_in=sum(c.tokens_in for c in done), tokens_out=sum(c.tokens_out for c in done),
-                cost_usd=sum(c.cost_usd for c in done), calls=len(done), failures=len(results) - len(done),
-            )  # fmt: skip
-        for r in results:
-            if isinstance(r, AiError):
-                log.warning("AI call failed for client %s: %s", client_id, r.message)
-    if admitted < len(requests):
-        results += [refusal] * (len(requests) - admitted)
-    return results
+            for client_id, batch in asked.items():
+                assert batch.ai is not None
+                done = [r for r in batch.results if isinstance(r, Completion)]
+                await repo.settle(
+                    conn, client_id=client_id, month=month, provider=batch.ai.provider, model=batch.ai.model,
+                    reserved=batch.held, tokens_in=sum(c.tokens_in for c in done),
+                    tokens_out=sum(c.tokens_out for c in done), cost_usd=sum(c.cost_usd for c in done),
+                    calls=len(done), failures=len(batch.results) - len(done),
+                )  # fmt: skip
+                for r in batch.results:
+                    if isinstance(r, AiError):
+                        log.warning("AI call failed for client %s: %s", client_id, r.message)
+    for client_id, batch in batches.items():
+        if client_id in out:
+            continue
+        refused = [batch.refusal] * (len(batch.requests) - batch.admitted) if batch.refusal else []
+        out[client_id] = [*batch.results, *refused]
+    return out
 
 
 async def usage(

@@ -108,6 +108,24 @@ def rng_for(request: CompletionRequest, index: int, attempt: int = 0) -> random.
     return random.Random(int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big"))
 
 
+def seeder(request: CompletionRequest) -> Callable[[int, int], random.Random]:
+    """`rng_for` of one request for any (index, attempt), its text serialised and hashed once: the same
+    seeds (the JSON array's head is hashed, then each call's tail)."""
+    head = json.dumps(
+        [request.purpose, request.system, request.prompt, dict(request.context or {})],
+        sort_keys=True,
+        default=str,
+    )
+    base = hashlib.sha256(head[:-1].encode())
+
+    def rng(index: int, attempt: int = 0) -> random.Random:
+        h = base.copy()
+        h.update(f", {json.dumps(index)}, {json.dumps(attempt)}]".encode())
+        return random.Random(int.from_bytes(h.digest()[:8], "big"))
+
+    return rng
+
+
 def clean_facts(context: Mapping[str, Any] | None) -> Facts:
     """The context as the writer reads it: text facts as stripped strings (empty ones dropped), `points`
     as a list of strings; anything else (numbers, nested objects) is stringified or left out."""
@@ -128,11 +146,12 @@ def write(request: CompletionRequest) -> list[str]:
     style = style_of(request.voice)
     facts = clean_facts(request.context)
     draft = _WRITERS.get(request.purpose, _generic)
+    rng = seeder(request)
     texts: list[str] = []
     for index in range(max(1, request.variants)):
         text = ""
         for attempt in range(8):
-            text = draft(request, style, facts, rng_for(request, index, attempt), index)
+            text = draft(request, style, facts, rng(index, attempt), index)
             if text not in texts:
                 break
         texts.append(text)

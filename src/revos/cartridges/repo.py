@@ -109,6 +109,20 @@ async def nearest(conn: Conn, *, client_id: UUID, user_id: UUID | None, skill: s
     return row["id"] if row else None
 
 
+async def fingerprint(conn: Conn) -> tuple[Any, ...]:
+    """What the resolved voices depend on, in one row: the database (and its server), the number of
+    cartridges and a hash of every cartridge's id, version and `updated_at` (`resolution.Voices`)."""
+    row = await (
+        await conn.execute(
+            "select current_database() as db, inet_server_port() as port, pg_postmaster_start_time() as up,"
+            " count(*) as n, coalesce(sum(hashtext(id::text || ':' || version || ':' || coalesce(updated_at::text, ''))), 0)"
+            " as rows from cartridges"
+        )
+    ).fetchone()
+    assert row is not None
+    return tuple(row.values())
+
+
 async def system_id(conn: Conn, name: str) -> UUID | None:
     """A system cartridge by name, else the oldest system cartridge."""
     row = await (

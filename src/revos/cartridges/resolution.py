@@ -113,3 +113,37 @@ async def resolve_for(
     if found is None:
         raise NotFound("no cartridge to resolve: the system cartridges are missing (run the migrations)")
     return await resolve(conn, found)
+
+
+class Voices:
+    """Resolved voices (`resolve_for`) kept between calls while no cartridge changes: the pod executor
+    drafts comments for thousands of members, each resolution two or three statements, and the same
+    members come back every few seconds.
+
+    `check(conn)` (one statement) compares the cartridges' fingerprint (`repo.fingerprint`: the database,
+    the number of cartridges and a hash of every one's id, version and `updated_at`) with the one the kept
+    voices were resolved under, and forgets them all when it differs: a cartridge created, edited,
+    (de)activated or deleted shows on the next check. At most `limit` voices are kept."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self.limit = limit
+        self._fingerprint: tuple[Any, ...] | None = None
+        self._known: dict[tuple[UUID, UUID | None, str | None], Resolved] = {}
+
+    async def check(self, conn: Conn) -> None:
+        fingerprint = await repo.fingerprint(conn)
+        if fingerprint != self._fingerprint or len(self._known) >= self.limit:
+            self._known.clear()
+            self._fingerprint = fingerprint
+
+    async def resolve_for(
+        self, conn: Conn, *, client_id: UUID, user_id: UUID | None = None, skill: str | None = None
+    ) -> Resolved:
+        """`resolve_for`, kept until the next `check` that finds the cartridges changed."""
+        key = (client_id, user_id, skill)
+        found = self._known.get(key)
+        if found is None:
+            found = self._known[key] = await resolve_for(
+                conn, client_id=client_id, user_id=user_id, skill=skill
+            )
+        return found

@@ -13,8 +13,9 @@ variants and keeps the first that passes `check`:
 - not a near-duplicate of another member's comment on the same post (word-set Jaccard ≥ `DUPLICATE`).
 
 `draft_many` drafts a batch (the executor's claimed comments of a tick): one statement reads every
-context, each member's voice is resolved once, each client's completions go through one budget check and
-one usage record (`revos.ai.service.complete_many`), and one transaction checks and stores the texts.
+context, each member's voice is resolved once (and kept while no cartridge changes), every client's
+completions go through one transaction for their budgets and one for their usage
+(`revos.ai.service.complete_for_clients`), and one transaction checks and stores the texts.
 
 None passing: the activity is skipped with the reason (not counted against the member). With approval on,
 the draft waits for the member or an admin (`approve`, optionally with an edited text, or `reject`);
@@ -28,13 +29,14 @@ import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from revos.ai import service as ai
 from revos.ai.base import Completion, CompletionRequest
 from revos.campaigns.rules import fuzzy_triggers, trigger_words_of
-from revos.cartridges.service import resolve_for
+from revos.cartridges.resolution import Voices
 from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.errors import Conflict, RevosError, ValidationFailed
@@ -123,8 +125,20 @@ def words(text: str) -> list[str]:
     return [w.lower().strip("'-") for w in _WORD.findall(text)]
 
 
+@lru_cache(maxsize=4096)
+def _word_set(text: str) -> frozenset[str]:
+    """The words of a text, kept for the texts checked again and again: a post's, and the comments
+    already on it (each new comment is compared with every other one)."""
+    return frozenset(words(text))
+
+
+@lru_cache(maxsize=1024)
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _word_set(text) if len(w) >= 4 and w not in GENERIC)
+
+
 def similarity(a: str, b: str) -> float:
-    x, y = set(words(a)), set(words(b))
+    x, y = _word_set(a), _word_set(b)
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
@@ -138,11 +152,11 @@ def check(
         return f"length {len(text)} outside {MIN_CHARS}–{MAX_CHARS} characters"
     if _LINK.search(text):
         return "contains a link"
-    content = {w for w in words(text) if len(w) >= 4 and w not in GENERIC}
+    content = _content_words(text)
     if len(content) < 2:
         return "generic praise: says nothing of its own"
     if post_text:
-        about = {w for w in words(post_text) if len(w) >= 4 and w not in GENERIC}
+        about = _content_words(post_text)
         if about and not content & about:
             return "generic praise: names nothing of the post"
     if triggers is not None and triggers.matches(text):
@@ -172,15 +186,16 @@ async def draft(runtime: Runtime, activity_id: UUID) -> str | None:
 
 
 async def draft_many(
-    runtime: Runtime, activity_ids: list[UUID], *, voices: dict[tuple[UUID, UUID | None], Any] | None = None
+    runtime: Runtime, activity_ids: list[UUID], *, voices: Voices | None = None
 ) -> dict[UUID, str]:
     """`draft` for many activities at once: their contexts read in one statement, each member's voice
-    resolved once, each client's completions asked with one budget check and one usage record, and the
-    texts stored in one transaction. Returns the text of each activity that has one (an activity without
+    resolved once, every client's completions asked with one transaction for their budgets and one for
+    their usage, and the texts stored in one transaction. Returns the text of each activity that has one (an activity without
     a draft is tried again later, until its window closes; one whose variants all fail `check` is skipped).
 
-    `voices` (client, user → voice), when given, keeps the voices resolved for the next calls: the executor
-    passes one per run of rounds (a few seconds), so a member's voice is read once per run."""
+    `voices`, when given, keeps the voices resolved for the next calls while no cartridge changes (checked
+    once per call): the executor passes the worker's own, so a member's voice is read once, not once per
+    batch of drafts."""
     kept: dict[UUID, str] = {}
     async with runtime.db.service(actor="pods") as conn:
         contexts = []
@@ -189,24 +204,28 @@ async def draft_many(
                 kept[ctx["id"]] = ctx["comment_text"]
             elif ctx["status"] == "pending":
                 contexts.append(ctx)
-        voices = {} if voices is None else voices
-        for ctx in contexts:
-            who = (ctx["client_id"], ctx["user_id"])
-            if who not in voices:
-                resolved = await resolve_for(conn, client_id=who[0], user_id=who[1], skill="voice")
-                voices[who] = resolved.voice
+        voice: dict[tuple[UUID, UUID | None], dict[str, Any]] = {}
+        if contexts:
+            voices = Voices() if voices is None else voices
+            await voices.check(conn)
+            for ctx in contexts:
+                who = (ctx["client_id"], ctx["user_id"])
+                if who not in voice:
+                    resolved = await voices.resolve_for(conn, client_id=who[0], user_id=who[1], skill="voice")
+                    voice[who] = resolved.voice
     by_client: dict[UUID, list[dict[str, Any]]] = {}
     for ctx in contexts:
         by_client.setdefault(ctx["client_id"], []).append(ctx)
     written: dict[UUID, list[str]] = {}
-    for client_id, group in by_client.items():
-        requests = [_request(ctx, voices[(ctx["client_id"], ctx["user_id"])]) for ctx in group]
-        try:
-            answers = await ai.complete_many(runtime, runtime.db, client_id=client_id, requests=requests)
-        except RevosError as exc:
-            log.warning("pod comments of client %s: no draft (%s)", client_id, exc)
+    groups = {
+        client_id: [_request(ctx, voice[(ctx["client_id"], ctx["user_id"])]) for ctx in group]
+        for client_id, group in by_client.items()
+    }
+    for client_id, answers in (await ai.complete_for_clients(runtime, runtime.db, groups=groups)).items():
+        if isinstance(answers, RevosError):
+            log.warning("pod comments of client %s: no draft (%s)", client_id, answers)
             continue
-        for ctx, answer in zip(group, answers, strict=True):
+        for ctx, answer in zip(by_client[client_id], answers, strict=True):
             if isinstance(answer, Completion):
                 written[ctx["id"]] = answer.texts
             else:  # tried again on the next tick, until the window closes

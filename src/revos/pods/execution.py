@@ -54,6 +54,7 @@ from uuid import UUID, uuid4
 
 from revos.actions import lanes
 from revos.actions.models import Action
+from revos.cartridges.resolution import Voices
 from revos.clock import utcnow
 from revos.pods import activity, comments, execution_repo, scoring
 from revos.pods.activity import ledger_key as ledger_key
@@ -87,10 +88,10 @@ async def run_due(
     *,
     limit: int | None = None,
     now: datetime | None = None,
-    voices: dict[tuple[UUID, UUID | None], Any] | None = None,
+    voices: Voices | None = None,
 ) -> Tick:
-    """One executor tick (see module doc). Returns what it did. `voices`: members' voices already resolved
-    in this run of ticks (`comments.draft_many`)."""
+    """One executor tick (see module doc). Returns what it did. `voices`: members' voices kept between
+    ticks while no cartridge changes (`comments.draft_many`)."""
     now = now or utcnow()
     limit = limit or runtime.settings.pods_execute_batch
     tick = Tick()
