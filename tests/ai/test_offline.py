@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import random
 import re
 from typing import Any
 
@@ -208,11 +211,12 @@ async def test_a_rewrite_keeps_one_mark_where_the_text_shouted() -> None:
 def test_drafts_seeded_once_per_request_get_the_same_seeds(
     prompt: str, context: dict[str, Any], index: int, attempt: int
 ) -> None:
-    """The writer hashes a request's text once for all its variants (`writer.seeder`): the drafts stay the
-    ones `rng_for` seeds, so a request always gets the same texts."""
+    """The writer hashes a request's text once for all its variants (`writer.seeder`): its seeds stay
+    the SHA-256 of the whole JSON array, so a request gets the drafts it always got."""
     request = CompletionRequest(
         system="Write ✅", prompt=prompt, purpose="comment", context=context, variants=4
     )
-    expected = writer.rng_for(request, index, attempt)
+    blob = json.dumps(["comment", "Write ✅", prompt, context, index, attempt], sort_keys=True, default=str)
+    expected = random.Random(int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big"))
     got = writer.seeder(request)(index, attempt)
     assert [got.random() for _ in range(3)] == [expected.random() for _ in range(3)]

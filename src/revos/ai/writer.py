@@ -99,18 +99,10 @@ _STARTERS = (
 )
 
 
-def rng_for(request: CompletionRequest, index: int, attempt: int = 0) -> random.Random:
-    blob = json.dumps(
-        [request.purpose, request.system, request.prompt, dict(request.context or {}), index, attempt],
-        sort_keys=True,
-        default=str,
-    )
-    return random.Random(int.from_bytes(hashlib.sha256(blob.encode()).digest()[:8], "big"))
-
-
 def seeder(request: CompletionRequest) -> Callable[[int, int], random.Random]:
-    """`rng_for` of one request for any (index, attempt), its text serialised and hashed once: the same
-    seeds (the JSON array's head is hashed, then each call's tail)."""
+    """The random generator of one request's variant `index` at its `attempt`, seeded by the SHA-256 of
+    the JSON array [purpose, system, prompt, context, index, attempt]: the same request always gets the
+    same drafts. The array's head is serialised and hashed once per request, each call hashes its tail."""
     head = json.dumps(
         [request.purpose, request.system, request.prompt, dict(request.context or {})],
         sort_keys=True,
