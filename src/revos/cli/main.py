@@ -8,7 +8,7 @@ import typer
 import uvicorn
 
 from revos.cli import backup, cartridges, db, keys, status, tenants, users, worker
-from revos.cli.common import console, err_console, run, settings_and_url, setup_logging
+from revos.cli.common import console, err_console, run, settings_and_url, setup_logging, tune_collector
 from revos.config import get_settings
 
 app = typer.Typer(help="revOS: LinkedIn engagement → captured leads.", no_args_is_help=True)
@@ -35,9 +35,11 @@ def serve(
     settings.require_secrets()
     from revos.app import create_app
 
+    api = create_app()
+    tune_collector()
     # Our handler and access line (revos.api.observe, with the request id) replace uvicorn's.
     uvicorn.run(
-        create_app(),
+        api,
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,

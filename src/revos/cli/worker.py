@@ -7,7 +7,7 @@ import signal
 
 import typer
 
-from revos.cli.common import console, err_console, run, settings_and_url, setup_logging
+from revos.cli.common import console, err_console, run, settings_and_url, setup_logging, tune_collector
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +32,7 @@ def worker(
         rt = Runtime.build(settings, name="revos-worker")
         await rt.open()
         qw = QueueWorker(rt, queues=queue or None, concurrency=concurrency, periodic=not no_periodic)
+        tune_collector()
         loop = asyncio.get_running_loop()
         supervisor = asyncio.ensure_future(qw.run())
 
