@@ -467,3 +467,37 @@ async def test_a_backlog_after_an_idle_sealer_is_sealed_oldest_first_into_one_ch
     [report] = await verify(fresh_db_url, t.client_id)
     assert report.ok
     assert report.rows_checked == backlog + 2  # the tenant's own two entries, then the backlog
+
+
+async def test_a_sealer_without_a_client_takes_the_clients_with_the_oldest_entries_first(
+    fresh_db_url: str,
+) -> None:
+    """The worker's sealer names no client: a call seals at most its limit, the client whose entries have
+    waited longest first, and every client's backlog ends up in its own chain, in the order written."""
+    a, b, c = await tenants(fresh_db_url, 3)
+    seal_audit(fresh_db_url)
+    insert = (
+        "insert into audit_pending (client_id, occurred_at, actor, actor_role, table_name, row_id,"
+        " operation, changed_columns) select %s, now(), 'test', 'service_role', 'pods', g::text,"
+        " 'UPDATE', array['status'] from generate_series(1, %s) g"
+    )
+    with superuser_conn(fresh_db_url) as conn:
+        for tenant, n in ((b, 3_000), (c, 500), (a, 2_000)):  # b's entries first: they wait longest
+            conn.execute(insert, (tenant.client_id, n))
+        first = conn.execute("select revos_audit_seal(null, 2500) as n").fetchone()
+        after_first = conn.execute(
+            "select client_id, count(*) as n from audit_pending group by 1 order by 2"
+        ).fetchall()
+        rest = [conn.execute("select revos_audit_seal(null, 2500) as n").fetchone() for _ in range(3)]
+    assert first == {"n": 2_500}
+    assert {r["client_id"]: r["n"] for r in after_first} == {
+        b.client_id: 500,
+        c.client_id: 500,
+        a.client_id: 2_000,
+    }
+    assert [r["n"] for r in rest] == [2_500, 500, 0]
+    for tenant, n in ((a, 2_000), (b, 3_000), (c, 500)):
+        rows = trail(fresh_db_url, tenant.client_id)
+        assert [r["row_id"] for r in rows if r["table_name"] == "pods"] == [str(g) for g in range(1, n + 1)]
+        [report] = await verify(fresh_db_url, tenant.client_id)
+        assert report.ok
