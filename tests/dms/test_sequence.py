@@ -167,7 +167,7 @@ async def test_an_invitation_note_whose_webhook_was_lost_reaches_the_conversatio
     assert [r["message"] for r in recorded] == [invitation.message]
 
 
-async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_without_a_job(
+async def test_our_first_dm_echoed_after_it_was_recorded_is_acknowledged_not_stored_nor_queued(
     world: World,
 ) -> None:
     from revos.inbound.service import receive_webhook
@@ -181,15 +181,32 @@ async def test_our_first_dm_echoed_after_it_was_recorded_is_kept_as_handled_with
     read_rows(
         world.db_url, "delete from inbound_events where event_key = %s returning id", f"message:{message_id}"
     )
+    drains = _waiting_drains(world)
     received = await receive_webhook(world.runtime, _own_echo(world, seq, message_id, "the first DM"))
 
-    assert received.status == "accepted"
-    (event,) = read_rows(
-        world.db_url, "select processed_at, error from inbound_events where id = %s", received.event_id
+    # The conversation holds it already: nothing for the inbox, nothing for its drain.
+    assert (received.status, received.event_id) == ("duplicate", None)
+    assert not read_rows(
+        world.db_url, "select id from inbound_events where event_key = %s", f"message:{message_id}"
     )
-    assert event["processed_at"] is not None  # settled: the inbox's drain takes only unprocessed events
-    assert event["error"] is None
+    assert _waiting_drains(world) == drains
     assert [m.id for m in world.sim.sent_messages(to=eve)] == [message_id]
+    # Nor does the replies' poller store it later: it passes by what the conversation recorded.
+    from revos.dms.replies import poll_replies
+
+    await poll_replies(world.runtime, inline=True)
+    assert not read_rows(
+        world.db_url, "select id from inbound_events where event_key = %s", f"message:{message_id}"
+    )
+
+
+def _waiting_drains(world: World) -> int:
+    (row,) = read_rows(
+        world.db_url,
+        "select count(*) as n from procrastinate.procrastinate_jobs"
+        " where task_name = 'inbound.drain' and status = 'todo'",
+    )
+    return int(row["n"])
 
 
 async def test_our_dm_echoed_while_its_send_is_in_flight_is_settled_but_a_person_s_message_waits_for_handlers(
@@ -221,8 +238,11 @@ async def test_our_dm_echoed_while_its_send_is_in_flight_is_settled_but_a_person
         (row,) = read_rows(world.db_url, "select processed_at from inbound_events where id = %s", event_id)
         return row["processed_at"]
 
-    # Ours is stored as handled: the inbox's drain has nothing to hand over for it.
-    assert processed_at(ours.event_id) is not None
+    # Ours is acknowledged and not stored: its sender records it (or the ledger's reconciliation does).
+    assert (ours.status, ours.event_id) == ("duplicate", None)
+    assert not read_rows(
+        world.db_url, "select id from inbound_events where event_key = 'message:msg-in-flight'"
+    )
     # A person wrote from LinkedIn itself: the event waits for the handlers, and the drain hands it over.
     assert processed_at(by_hand.event_id) is None
     waiting = read_rows(

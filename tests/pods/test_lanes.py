@@ -128,6 +128,21 @@ async def test_one_tick_over_several_accounts_holds_back_only_those_that_cannot_
         free.account_id,
     )
     assert {w["operation"]: w["n"] for w in writes} == {"INSERT": 4, "UPDATE": 4}
+    # And each of its activities once, when the tick settled it (linked to its action then): the action
+    # in flight under the activity's ledger key stood for a lease while the call was made.
+    # (Its comments' texts were written before, when they were drafted.)
+    writes = read_rows(
+        db_url,
+        "select e.changed_columns from pod_activities pa"
+        " join (select row_id, table_name, actor, changed_columns from audit_log"
+        "       union all select row_id, table_name, actor, changed_columns from audit_pending) e"
+        "   on e.table_name = 'pod_activities' and e.row_id = pa.id::text and e.actor = 'pods'"
+        " where pa.member_id = %s and e.changed_columns <> '{comment_text}'",
+        free.member_id,
+    )
+    assert len(writes) == 4
+    assert all({"status", "linkedin_action_id"} <= set(w["changed_columns"]) for w in writes)
+    assert all(r["linkedin_action_id"] is not None for r in of(free))
 
     await _run_until(runtime, clock, published + timedelta(minutes=181), step=60)
     final = [r for r in _pod_rows(db_url, world.pod["id"]) if r["member_id"] == paused.member_id]
@@ -141,8 +156,14 @@ async def test_one_tick_over_several_accounts_holds_back_only_those_that_cannot_
         )
 
 
+@pytest.mark.parametrize("back", ["inside their windows", "after their windows"])
 async def test_a_worker_dying_between_the_calls_and_their_record_sends_nothing_twice(
-    world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str, monkeypatch: pytest.MonkeyPatch
+    world: PodWorld,
+    runtime: Runtime,
+    clock: ManualClock,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    back: str,
 ) -> None:
     await world.make_pod(3, min_members=3, settings=SETTINGS)
     published = clock.now()
@@ -163,13 +184,22 @@ async def test_a_worker_dying_between_the_calls_and_their_record_sends_nothing_t
     assert [r["status"] for r in started] == ["in_flight"] * 4
     monkeypatch.undo()
 
-    # The next tick after the lease: each action is reconciled (found on the post), none sent again.
-    clock.advance(seconds=runtime.settings.pods_lease_seconds + 1)
+    # The activities were never linked to their actions (a round links them when it settles them): the
+    # next tick finds each action by the activity's ledger key and reconciles it (found on the post),
+    # none sent again; past their windows too, none skipped as missed.
+    if back == "inside their windows":
+        clock.advance(seconds=runtime.settings.pods_lease_seconds + 1)
+    else:
+        ends = max(r["window_ends_at"] for r in _pod_rows(db_url, world.pod["id"]))
+        clock.advance(seconds=(ends - clock.now()).total_seconds() + 60)
     tick = await execution.run_due(runtime)
-    assert tick.outcomes == {"completed": 4}
+    assert (tick.lapsed, tick.outcomes) == (0, {"completed": 4})
     rows = _pod_rows(db_url, world.pod["id"])
     assert {r["status"] for r in rows} == {"completed"}
-    assert all(r["executed_at"] < r["window_ends_at"] for r in rows)
+    assert not any(r["missed"] for r in rows)
+    assert all(r["linkedin_action_id"] is not None for r in rows)
+    if back == "inside their windows":
+        assert all(r["executed_at"] < r["window_ends_at"] for r in rows)
     assert len(world.sim.calls("POST", "/posts/")) == 4
     assert world.sim.engagement_duplicates() == {}
     assert set(sim_post.reactions) == {p.provider_id for p in world.people[1:]}

@@ -85,13 +85,12 @@ async def store(
     key: str,
     payload: dict[str, Any],
     rejected: str | None = None,
-    handled: bool = False,
 ) -> UUID | None:
     """Insert the event unless its key is known; returns the new id (None: a duplicate). Defers the inbox's
     drain in the same transaction (one waiting drain will do).
 
     `rejected` records an event that can never be processed: stored as processed with that reason, nothing
-    deferred. `handled` records one whose handlers would find nothing left to do: stored as processed."""
+    deferred."""
     now = utcnow()
     event_id = await repo.insert_unless_known(
         conn,
@@ -103,11 +102,11 @@ async def store(
             "payload": payload,
             "received_at": now,
             # A rejected event is stored as processed, with the reason as its error.
-            "processed_at": now if rejected or handled else None,
+            "processed_at": now if rejected else None,
             "error": rejected,
         },
     )
-    if event_id is not None and rejected is None and not handled:
+    if event_id is not None and rejected is None:
         await defer_drain(conn)
     return event_id
 
@@ -245,6 +244,8 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             return Received("rejected", event_id=stored, key=jsonsafe.storable(key), detail=reason)
         if isinstance(event, AccountStatusEvent) and await _repeated_status(conn, account["id"], event, now):
             return Received("duplicate", key=key)
+        if await _own_message_accounted_for(conn, event, account["id"]):
+            return Received("duplicate", key=key, detail="our own message, recorded by its sender")
         event_id = await store(
             conn,
             client_id=account["client_id"],
@@ -252,7 +253,6 @@ async def receive_webhook(runtime: Runtime, body: bytes) -> Received:
             source=source_of(event),
             key=key,
             payload=payload,
-            handled=await _own_message_accounted_for(conn, event, account["id"]),
         )
     if event_id is None:
         return Received("duplicate", key=key)
@@ -263,8 +263,9 @@ async def _own_message_accounted_for(conn: Conn, event: WebhookEvent, account_id
     """Our own DM, echoed by Unipile: recorded already in its conversation (whose chat is known), or still
     in flight in the ledger with the same text (Unipile can echo a DM before its sender has recorded it;
     the sender records it, or after a crash the ledger's reconciliation does). The messaging handlers
-    would find nothing to do, so no job is queued for it. Any other own message (a person writing from
-    LinkedIn itself) is processed."""
+    would find nothing to do and the conversation is its record, so it is not stored (the replies'
+    poller passes it by too: `revos.dms.replies`). Any other own message (a person writing from LinkedIn
+    itself) is stored and processed."""
     if not (
         isinstance(event, MessagingEvent)
         and event.event == "message_received"

@@ -31,6 +31,8 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
         a = await execution_repo.execution_context(conn, activity_id)
     if a is None or a["status"] != "pending":
         return "settled"
+    if a["linkedin_action_id"] is None and a["account_id"] is not None and a["social_id"]:
+        a = await _linked_by_key(runtime, a)
     if now >= a["window_ends_at"]:
         return await after_window(runtime, a)
     if a["linkedin_action_id"] is None:
@@ -76,6 +78,18 @@ async def perform(runtime: Runtime, activity_id: UUID) -> str:
         return await _settle(runtime, a, "skipped", why, missed=False)
     outcome = await ledger.perform(runtime, action.id, call, reconcile)
     return await conclude(runtime, a, action.id, outcome)
+
+
+async def _linked_by_key(runtime: Runtime, a: dict[str, Any]) -> dict[str, Any]:
+    """The activity linked to the action recorded under its ledger key, if there is one: a round links
+    the activities it started only when it settles them, so one it never settled (its worker stopped)
+    is found by its key."""
+    kind = LEDGER_KIND[a["engagement_type"]]
+    async with runtime.db.service(actor="pods") as conn:
+        action = await ledger.get_by_key(conn, ledger_key(a["account_id"], a["social_id"], kind))
+        if action is None or not await execution_repo.set_action(conn, a["id"], action.id):
+            return a
+    return {**a, "linkedin_action_id": action.id}
 
 
 async def conclude(runtime: Runtime, a: dict[str, Any], action_id: UUID, outcome: ActionOutcome) -> str:

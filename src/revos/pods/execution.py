@@ -10,14 +10,15 @@ One tick (`run_due`, the worker's periodic `pods.execute`):
    partial index of pending `scheduled_for`), reserves every account's budget for its activities
    (`revos.actions.lanes.start`; an account another transaction holds, a DM step reserving its own unit,
    is not waited for: its activities stay due, untouched, for the next round), records the actions the
-   budgets allow already started (intent and start in one row write), and leases each activity and links
-   it to its action in one update; an activity the budget defers is moved to when its account may act in
-   the same update's stead. The calls follow
-   outside any transaction, one after another within a lane, up to `pods_execute_lanes` lanes at once (an
-   account never acts twice at once); one transaction records the confirmations and settles the
-   completed activities and their members' counters (`revos.actions.lanes` says how the ledger's
-   guarantees hold for a lane). A round costs the same few statements whether its activities fall on
-   one account or on two hundred.
+   budgets allow already started (intent and start in one row write), and leaves the activities whose
+   actions it started as they are: an action in flight under an activity's ledger key is the activity's
+   lease (a claim or a lapse meanwhile finds it by that key, and `perform` links it). An activity the
+   budget defers is moved to when its account may act; one that goes one by one (below) is leased. The
+   calls follow outside any transaction, one after another within a lane, up to `pods_execute_lanes`
+   lanes at once (an account never acts twice at once); one transaction records the confirmations and
+   settles the completed activities, linking each to its action, and their members' counters
+   (`revos.actions.lanes` says how the ledger's guarantees hold for a lane). A round costs the same few
+   statements whether its activities fall on one account or on two hundred.
 
 Every activity goes through the ledger under `pod:<account>:<post social_id>:<kind>` (`ledger_key`; kind
 `reaction`, `comment` or `repost`, target the post's `social_id`): one account likes, comments on or
@@ -38,7 +39,7 @@ pause: moved to when the account may act, if that is still inside the window, el
 Past its window, an activity whose action may have happened, or is in flight in another worker, is
 settled (`ledger.settle`: found → completed, not found → skipped) and never resent.
 
-A tick costs, per activity performed, one write to the activity for the claim and one to settle it, two
+A tick costs, per activity performed, one write to the activity (settled and linked to its action), two
 to its ledger row (recorded started, confirmed), and per account in the round one lock of the account,
 one budget upsert per kind and one counter update per member, all in a handful of statements per round.
 """
@@ -235,8 +236,13 @@ async def _start(
             else:
                 skips.append((a, f"{activity.WINDOW_CLOSED}: {outcome.reason}"))
     moved = {w[0] for w in waits} | {a["id"] for a, _ in skips} | left
-    links = {round_.of_action[x.id]["id"]: x.id for lane in round_.lanes.values() for x in lane.started}
-    await execution_repo.lease(conn, [a["id"] for a in claimed if a["id"] not in moved], lease_until, links)
+    # An activity whose action the round starts is not written now: its action, in flight under the
+    # activity's ledger key, is its lease (a claim or a lapse meanwhile finds it by that key), and the
+    # round links it to the action when it settles it (`_round`).
+    in_lanes = {round_.of_action[x.id]["id"] for lane in round_.lanes.values() for x in lane.started}
+    await execution_repo.lease(
+        conn, [a["id"] for a in claimed if a["id"] not in moved and a["id"] not in in_lanes], lease_until
+    )
     await execution_repo.reschedule_many(conn, waits)
     now = utcnow()
     for a, why in skips:  # never sent late: the account cannot act before the window closes
@@ -264,6 +270,7 @@ async def _round(runtime: Runtime, round_: _Round, lanes_at_once: asyncio.Semaph
         for i in set(lane.errors)
         | ({x.id for x in lane.not_called} - late if lane.stopped_by is not None else set())
     }
+    links = {of_action[x.id]["id"]: x.id for lane in every for x in lane.started}  # activity -> action
     async with runtime.db.service(actor="pods") as conn:
         await lanes.record(conn, every)
         now = utcnow()
@@ -274,9 +281,12 @@ async def _round(runtime: Runtime, round_: _Round, lanes_at_once: asyncio.Semaph
             if i not in pending_answer and i not in late and i not in lane.unrecorded
         }
         done = [of_action[i]["id"] for i, o in decided.items() if o.status == "done"]
-        await scoring.complete_many(conn, done, now)
+        await scoring.complete_many(conn, done, now, links)
         waits, rest = _waits(of_action, decided)
-        await execution_repo.reschedule_many(conn, waits)
+        await execution_repo.reschedule_many(conn, waits, links)
+        # Those settled below (an error answered, past their window, deferred past it) are linked first.
+        written = set(done) | {w[0] for w in waits}
+        await execution_repo.link_many(conn, {i: x for i, x in links.items() if i not in written})
     results = ["completed"] * len(done) + ["waiting"] * len(waits)
     for lane in every:
         answering = pending_answer & (set(lane.errors) | {x.id for x in lane.not_called})

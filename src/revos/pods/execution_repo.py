@@ -7,16 +7,19 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from psycopg.types.json import Jsonb
+
 from revos.db.pool import Conn
+from revos.pods.planning import LEDGER_KIND
 
 # --- claiming -------------------------------------------------------------------------------------------
 
 
 async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Pending activities of auto-engaging pods whose window closed before anything was started for them:
-    skipped (missed). Those with a ledger action, or leased to an executor that may be starting one, are
-    left to the executor, which settles them without resending; manual pods' are settled by their last
-    verification (revos.pods.manual)."""
+    skipped (missed). Those with a ledger action (linked, or under their ledger key: a round links them
+    when it settles them) or leased are left to the executor, which settles them without resending;
+    manual pods' are settled by their last verification (revos.pods.manual)."""
     return await (
         await conn.execute(
             """
@@ -26,6 +29,9 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
                 and a.linkedin_action_id is null
                 and (a.claimed_until is null or a.claimed_until <= %(now)s)  -- leased: may be starting its action
                 and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
+                and not exists (select 1 from pod_members m join pod_posts pp on pp.id = a.pod_post_id
+                  join linkedin_actions x on x.action_key = 'pod:' || m.linkedin_account_id || ':'  -- ledger_key
+                    || pp.social_id || ':' || (%(kinds)s::jsonb ->> a.engagement_type) where m.id = a.member_id)
                 and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
                                 where po.id = a.post_id and c.archived_at is not null)
               order by a.scheduled_for limit %(limit)s for update skip locked
@@ -42,7 +48,7 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
             from due where a.id = due.id
             returning a.id, a.member_id, a.pod_id
             """,
-            {"now": now, "limit": limit},
+            {"now": now, "limit": limit, "kinds": Jsonb(LEDGER_KIND)},
         )
     ).fetchall()
 
@@ -96,14 +102,23 @@ async def claim(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     return rows
 
 
-async def lease(conn: Conn, activity_ids: list[UUID], until: datetime, actions: dict[UUID, UUID]) -> None:
-    """Lease claimed activities until `until`, and link each of `actions` (activity id → ledger action id)
-    to its action, in one statement (one write per activity)."""
+async def lease(conn: Conn, activity_ids: list[UUID], until: datetime) -> None:
+    """Lease claimed activities until `until`, in one statement."""
+    if activity_ids:
+        await conn.execute(
+            "update pod_activities set claimed_until = %s where id = any(%s)", (until, activity_ids)
+        )
+
+
+async def link_many(conn: Conn, actions: dict[UUID, UUID]) -> None:
+    """Link each activity of `actions` (activity id → ledger action id) to its action, unless linked."""
+    if not actions:
+        return
     await conn.execute(
-        "update pod_activities a set claimed_until = %s,"
-        " linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)"
-        " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id) where a.id = v.id and a.id = any(%s)",
-        (until, activity_ids, [actions.get(i) for i in activity_ids], activity_ids),
+        "update pod_activities a set linkedin_action_id = v.action_id"
+        " from unnest(%s::uuid[], %s::uuid[]) as v(id, action_id)"
+        " where a.id = v.id and a.id = any(%s) and a.linkedin_action_id is null",
+        (list(actions), list(actions.values()), list(actions)),
     )
 
 
@@ -219,30 +234,42 @@ async def finish(
     ).fetchone()
 
 
-async def reschedule_many(conn: Conn, waits: list[tuple[UUID, datetime, str | None]]) -> None:
-    """`reschedule` for many activities (id, moment, note) in one statement."""
+async def reschedule_many(
+    conn: Conn, waits: list[tuple[UUID, datetime, str | None]], actions: dict[UUID, UUID] | None = None
+) -> None:
+    """`reschedule` for many activities (id, moment, note) in one statement, linking those of `actions`
+    (activity id → ledger action id) not linked yet to their action."""
     if not waits:
         return
+    ids = [w[0] for w in waits]
+    links = [(actions or {}).get(i) for i in ids]
     await conn.execute(
-        "update pod_activities a set scheduled_for = v.at, claimed_until = null, error_message = v.note"
-        " from unnest(%s::uuid[], %s::timestamptz[], %s::text[]) as v(id, at, note)"
+        "update pod_activities a set scheduled_for = v.at, claimed_until = null, error_message = v.note,"
+        " linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)"
+        " from unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::uuid[]) as v(id, at, note, action_id)"
         " where a.id = v.id and a.id = any(%s) and a.status = 'pending'",
-        ([w[0] for w in waits], [w[1] for w in waits], [w[2] for w in waits], [w[0] for w in waits]),
+        (ids, [w[1] for w in waits], [w[2] for w in waits], links, ids),
     )
 
 
-async def complete_many(conn: Conn, activity_ids: list[UUID], now: datetime) -> list[dict[str, Any]]:
+async def complete_many(
+    conn: Conn, activity_ids: list[UUID], now: datetime, actions: dict[UUID, UUID] | None = None
+) -> list[dict[str, Any]]:
     """`finish` as completed for many activities in one statement, each member counted once with all of
-    theirs: the activities settled now (id, member_id, pod_id) with their member's participation_score."""
+    theirs, linking those of `actions` (activity id → ledger action id) not linked yet to their action:
+    the activities settled now (id, member_id, pod_id) with their member's participation_score."""
     if not activity_ids:
         return []
     return await (
         await conn.execute(
             """
             with settled as (
-              update pod_activities set status = 'completed', error_message = null, missed = false,
-                executed_at = %(now)s, claimed_until = null
-              where id = any(%(ids)s) and status = 'pending' returning id, member_id, pod_id
+              update pod_activities a set status = 'completed', error_message = null, missed = false,
+                executed_at = %(now)s, claimed_until = null,
+                linkedin_action_id = coalesce(a.linkedin_action_id, v.action_id)
+              from unnest(%(ids)s::uuid[], %(links)s::uuid[]) as v(id, action_id)
+              where a.id = v.id and a.id = any(%(ids)s) and a.status = 'pending'
+              returning a.id, a.member_id, a.pod_id
             ), per_member as (
               select member_id, count(*) as n from settled group by member_id
             ), counted as (
@@ -253,7 +280,7 @@ async def complete_many(conn: Conn, activity_ids: list[UUID], now: datetime) -> 
             select settled.*, counted.participation_score from settled left join counted
               on counted.id = settled.member_id
             """,
-            {"now": now, "ids": activity_ids},
+            {"now": now, "ids": activity_ids, "links": [(actions or {}).get(i) for i in activity_ids]},
         )
     ).fetchall()
 
@@ -304,7 +331,7 @@ async def lock_drafts(conn: Conn, activity_ids: list[UUID]) -> set[UUID]:
 
 
 async def set_comment_texts(conn: Conn, texts: dict[UUID, str]) -> None:
-    """`set_comment_text` for many activities (id → text) in one statement."""
+    """Store drafted texts (activity id → text), each once, in one statement."""
     if not texts:
         return
     await conn.execute(
@@ -324,16 +351,6 @@ async def post_triggers(conn: Conn, pod_post_id: UUID) -> dict[str, Any] | None:
             (pod_post_id,),
         )
     ).fetchone()
-
-
-async def set_comment_text(conn: Conn, activity_id: UUID, text: str, action_id: UUID | None = None) -> bool:
-    """Store the drafted text (and link the ledger intent recorded for it, if any), once."""
-    cur = await conn.execute(
-        "update pod_activities set comment_text = %s, linkedin_action_id = coalesce(linkedin_action_id, %s)"
-        " where id = %s and comment_text is null and status = 'pending'",
-        (text, action_id, activity_id),
-    )
-    return cur.rowcount == 1
 
 
 async def drafts_wanted(conn: Conn, now: datetime, limit: int) -> list[UUID]:

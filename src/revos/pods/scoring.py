@@ -57,10 +57,13 @@ async def rescore(conn: Conn, member_id: UUID, pod_id: UUID, now: datetime) -> N
         await service.set_member_status(conn, member_id, "paused", reason, now=now)
 
 
-async def complete_many(conn: Conn, activity_ids: list[UUID], now: datetime) -> int:
-    """`settle` as completed for many activities, in one statement (each member counted once); members
-    whose stored score is below 1.00 are rescored. Returns how many were still pending."""
-    rows = await execution_repo.complete_many(conn, activity_ids, now)
+async def complete_many(
+    conn: Conn, activity_ids: list[UUID], now: datetime, actions: dict[UUID, UUID] | None = None
+) -> int:
+    """`settle` as completed for many activities, in one statement (each member counted once), linking
+    those of `actions` (activity id → ledger action id) to their action; members whose stored score is
+    below 1.00 are rescored. Returns how many were still pending."""
+    rows = await execution_repo.complete_many(conn, activity_ids, now, actions)
     rescored = {(r["member_id"], r["pod_id"]) for r in rows if r["participation_score"] != 1}
     for member_id, pod_id in rescored:
         await rescore(conn, member_id, pod_id, now)
