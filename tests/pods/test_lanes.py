@@ -243,3 +243,37 @@ async def test_an_account_a_dm_step_holds_is_not_waited_for(
     assert {r["status"] for r in _pod_rows(db_url, world.pod["id"])} == {"completed"}
     assert world.sim.engagement_duplicates() == {}
     assert set(sim_post.reactions) == {held.provider_id, free.provider_id}
+
+
+async def test_a_tick_while_another_round_is_calling_takes_none_of_its_activities(
+    world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world.make_pod(3, min_members=3, settings=SETTINGS)
+    _, one, other = world.people
+    sim_post, _ = await _publish(world, runtime, world.people[0])
+    clock.advance(minutes=2)
+    await _due_in_order(world, clock.now())
+    call = lanes.call
+    meanwhile: list[execution.Tick] = []
+    lanes_called = 0
+
+    async def another_tick_first(*args: Any, **kwargs: Any) -> None:
+        nonlocal lanes_called
+        lanes_called += 1
+        if lanes_called == 1:  # a second executor (another worker, or a tick of its own) runs now
+            meanwhile.append(await execution.run_due(runtime))
+        await call(*args, **kwargs)
+
+    monkeypatch.setattr(lanes, "call", another_tick_first)
+    tick = await execution.run_due(runtime)
+
+    # The round's actions were in flight under the activities' ledger keys: the other tick took none of
+    # them (no budget reserved, nothing asked of LinkedIn) and the round performed each once.
+    assert [(t.claimed, t.outcomes) for t in meanwhile] == [(0, None)]
+    assert tick.outcomes == {"completed": 4}
+    assert {r["status"] for r in _pod_rows(db_url, world.pod["id"])} == {"completed"}
+    for person in (one, other):
+        assert _usage(db_url, person) == {"comment": 1, "reaction": 1}
+        assert _sent(world, person) == {"comment": 1, "reaction": 1}
+    assert world.sim.engagement_duplicates() == {}
+    assert set(sim_post.reactions) == {one.provider_id, other.provider_id}

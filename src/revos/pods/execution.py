@@ -110,7 +110,8 @@ async def run_due(
         tick.drafted += len(await comments.draft_many(runtime, undrafted, voices=voices))
     lease = timedelta(seconds=runtime.settings.pods_lease_seconds)
     async with runtime.db.service(actor="pods") as conn:
-        claimed = await execution_repo.claim(conn, now, limit)
+        in_flight = timedelta(seconds=runtime.settings.action_inflight_timeout_seconds)
+        claimed = await execution_repo.claim(conn, now, limit, now - in_flight)
         accounts = await _classify(conn, claimed, now)
         round_ = await _start(conn, runtime, claimed, accounts, now + lease)
     tick.claimed = len(claimed) - round_.left

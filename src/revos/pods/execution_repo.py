@@ -1,9 +1,10 @@
-"""SQL of the pod executor, the comment drafter, the participation score and manual verification (beside
-revos.pods.repo, which holds the pods' CRUD and scheduling SQL). Runs in the caller's transaction."""
+"""SQL of the pod executor, the comment drafter and the participation score (beside revos.pods.repo, which
+holds the pods' CRUD and scheduling SQL, and revos.pods.manual_repo, manual pods' verification). Runs in
+the caller's transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -59,11 +60,13 @@ _CONTEXT = """
 """
 
 
-async def claim(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
+async def claim(conn: Conn, now: datetime, limit: int, in_flight_since: datetime) -> list[dict[str, Any]]:
     """Due activities of auto-engaging pods, oldest first, locked for this transaction (`for update skip
     locked` on the partial index of pending `scheduled_for`), with what performing them needs (as
-    `execution_context`): comments awaiting approval are not due. The caller leases them (`lease`) in the
-    same transaction.
+    `execution_context`): comments awaiting approval are not due, nor is an activity whose action another
+    round started after `in_flight_since` and has not answered for yet (in flight under its ledger key: a
+    round's lease; one older is a crashed round's, reconciled by whoever takes the activity next). The
+    caller leases those it performs one by one (`lease`) in the same transaction.
 
     The plan is pinned to walking that index in order and stopping at `limit`: the statistics seldom know
     how many activities fell due since they were gathered (new ones lie past the histogram's end), and on
@@ -90,9 +93,13 @@ async def claim(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
               and p.auto_engage
               and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
                               where po.id = a.post_id and c.archived_at is not null)
+              and not exists (select 1 from linkedin_actions x where x.action_key = 'pod:'  -- ledger_key
+                                || m.linkedin_account_id || ':' || pp.social_id || ':'
+                                || (%(kinds)s::jsonb ->> a.engagement_type)
+                              and x.status = 'in_flight' and x.started_at > %(since)s)
             order by a.scheduled_for limit %(limit)s for update of a skip locked
             """,
-            {"now": now, "limit": limit},
+            {"now": now, "limit": limit, "kinds": Jsonb(LEDGER_KIND), "since": in_flight_since},
         )
     ).fetchall()
     await conn.execute(
@@ -408,82 +415,6 @@ async def rescore(conn: Conn, member_id: UUID, since: datetime) -> dict[str, Any
 async def pod_settings(conn: Conn, pod_id: UUID) -> dict[str, Any] | None:
     row = await (await conn.execute("select settings from pods where id = %s", (pod_id,))).fetchone()
     return row["settings"] if row else None
-
-
-# --- manual pods ----------------------------------------------------------------------------------------
-
-
-async def manual_tasks(conn: Conn, member_id: UUID, now: datetime) -> list[dict[str, Any]]:
-    """The member's open activities in manual pods, soonest first."""
-    return await (
-        await conn.execute(
-            """
-            select a.id, a.engagement_type, a.post_url, a.comment_text, a.scheduled_for, a.window_ends_at,
-                   pp.social_id
-            from pod_activities a join pods p on p.id = a.pod_id
-            left join pod_posts pp on pp.id = a.pod_post_id
-            where a.member_id = %s and a.status = 'pending' and not p.auto_engage and a.window_ends_at > %s
-            order by a.scheduled_for, a.id
-            """,
-            (member_id, now),
-        )
-    ).fetchall()
-
-
-async def claim_verification(conn: Conn, now: datetime, limit: int, lease: timedelta) -> list[UUID]:
-    rows = await (
-        await conn.execute(
-            """
-            with due as (
-              select id from pod_posts where verify_next_at <= %(now)s
-              order by verify_next_at limit %(limit)s for update skip locked
-            )
-            update pod_posts pp set verify_next_at = %(until)s from due where pp.id = due.id
-            returning pp.id
-            """,
-            {"now": now, "limit": limit, "until": now + lease},
-        )
-    ).fetchall()
-    return [r["id"] for r in rows]
-
-
-async def verification_context(conn: Conn, pod_post_id: UUID) -> dict[str, Any] | None:
-    """The post, the account that reads it (its author's), and its pending activities with each
-    member's LinkedIn id."""
-    post = await (
-        await conn.execute(
-            "select pp.*, a.unipile_account_id as reader, p.settings as pod_settings from pod_posts pp"
-            " join pod_members m on m.id = pp.author_member_id"
-            " join linkedin_accounts a on a.id = m.linkedin_account_id"
-            " join pods p on p.id = pp.pod_id where pp.id = %s",
-            (pod_post_id,),
-        )
-    ).fetchone()
-    if post is None:
-        return None
-    post["pending"] = await (
-        await conn.execute(
-            "select x.id, x.engagement_type, x.window_ends_at, x.member_id,"
-            " a.profile_data ->> 'provider_id' as provider_id from pod_activities x"
-            " join pod_members m on m.id = x.member_id"
-            " join linkedin_accounts a on a.id = m.linkedin_account_id"
-            " where x.pod_post_id = %s and x.status = 'pending'",
-            (pod_post_id,),
-        )
-    ).fetchall()
-    return post
-
-
-async def mark_verified(conn: Conn, activity_id: UUID, comment_text: str | None) -> None:
-    await conn.execute(
-        "update pod_activities set verified = true, comment_text = coalesce(%s, comment_text)"
-        " where id = %s and status = 'pending'",
-        (comment_text, activity_id),
-    )
-
-
-async def next_verification(conn: Conn, pod_post_id: UUID, at: datetime | None) -> None:
-    await conn.execute("update pod_posts set verify_next_at = %s where id = %s", (at, pod_post_id))
 
 
 async def shares_action(conn: Conn, action_id: UUID, activity_id: UUID) -> bool:

@@ -24,7 +24,7 @@ from revos.clock import utcnow
 from revos.db.pool import Conn
 from revos.linkedin import UnipileClient
 from revos.linkedin.errors import UnipileError
-from revos.pods import execution_repo, scoring
+from revos.pods import manual_repo, scoring
 from revos.pods.scheduling import deep_link
 from revos.pods.schemas import PodSettings, Task
 from revos.runtime import Runtime
@@ -46,7 +46,7 @@ async def tasks_for(conn: Conn, member_id: UUID, now: datetime) -> list[Task]:
             do_after=r["scheduled_for"],
             do_before=r["window_ends_at"],
         )
-        for r in await execution_repo.manual_tasks(conn, member_id, now)
+        for r in await manual_repo.manual_tasks(conn, member_id, now)
     ]
 
 
@@ -55,7 +55,7 @@ async def verify_due(runtime: Runtime, *, limit: int | None = None, now: datetim
     now = now or utcnow()
     limit = limit or runtime.settings.pods_verify_batch
     async with runtime.db.service(actor="pods") as conn:
-        due = await execution_repo.claim_verification(conn, now, limit, timedelta(minutes=5))
+        due = await manual_repo.claim_verification(conn, now, limit, timedelta(minutes=5))
     credited = 0
     for pod_post_id in due:
         credited += await verify_post(runtime, pod_post_id, now=now)
@@ -65,20 +65,20 @@ async def verify_due(runtime: Runtime, *, limit: int | None = None, now: datetim
 async def verify_post(runtime: Runtime, pod_post_id: UUID, *, now: datetime | None = None) -> int:
     now = now or utcnow()
     async with runtime.db.service(actor="pods") as conn:
-        post = await execution_repo.verification_context(conn, pod_post_id)
+        post = await manual_repo.verification_context(conn, pod_post_id)
     if post is None:
         return 0
     settings = PodSettings.of_row(post["pod_settings"])
     if not post["pending"]:
         async with runtime.db.service(actor="pods") as conn:
-            await execution_repo.next_verification(conn, pod_post_id, None)
+            await manual_repo.next_verification(conn, pod_post_id, None)
         return 0
     try:
         reactors, commenters, reposters = await _seen(linkedin_client(runtime), post)
     except UnipileError as exc:
         log.warning("pod post %s: could not read its engagement (%s)", pod_post_id, exc)
         async with runtime.db.service(actor="pods") as conn:
-            await execution_repo.next_verification(conn, pod_post_id, now + timedelta(minutes=5))
+            await manual_repo.next_verification(conn, pod_post_id, now + timedelta(minutes=5))
         return 0
     credited, open_left = 0, False
     async with runtime.db.service(actor="pods") as conn:
@@ -86,7 +86,7 @@ async def verify_post(runtime: Runtime, pod_post_id: UUID, *, now: datetime | No
             pid = a["provider_id"]
             seen = pid in {"like": reactors, "comment": commenters, "repost": reposters}[a["engagement_type"]]
             if pid and seen:
-                await execution_repo.mark_verified(conn, a["id"], commenters.get(pid))
+                await manual_repo.mark_verified(conn, a["id"], commenters.get(pid))
                 await scoring.settle(conn, a["id"], status="completed", error=None, missed=False, now=now)
                 credited += 1
             elif now >= a["window_ends_at"]:
@@ -97,7 +97,7 @@ async def verify_post(runtime: Runtime, pod_post_id: UUID, *, now: datetime | No
         if open_left:
             last = max(a["window_ends_at"] for a in post["pending"])
             later = min(later, last) if last > now else later
-        await execution_repo.next_verification(conn, pod_post_id, later if open_left else None)
+        await manual_repo.next_verification(conn, pod_post_id, later if open_left else None)
     return credited
 
 
