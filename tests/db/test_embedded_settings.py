@@ -12,10 +12,11 @@ from revos.db import embedded
 GIB = 2**30
 
 
-def test_shared_buffers_are_an_eighth_of_the_memory_within_postgresql_s_default_and_a_gigabyte() -> None:
+def test_shared_buffers_are_an_eighth_of_the_memory_within_postgresql_s_default_and_four_gigabytes() -> None:
     assert embedded.server_settings(512 * 2**20)["shared_buffers"] == "128MB"
     assert embedded.server_settings(2 * GIB)["shared_buffers"] == "256MB"
-    assert embedded.server_settings(64 * GIB)["shared_buffers"] == "1024MB"
+    assert embedded.server_settings(24 * GIB)["shared_buffers"] == "3072MB"
+    assert embedded.server_settings(64 * GIB)["shared_buffers"] == "4096MB"
     assert embedded.server_settings(64 * GIB)["max_wal_size"] == "4GB"
 
 

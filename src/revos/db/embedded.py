@@ -55,14 +55,15 @@ def start_embedded(data_dir: Path, *, stop_at_exit: bool = False) -> str:
 def server_settings(memory_bytes: int | None = None) -> dict[str, str]:
     """What the embedded server runs with beyond PostgreSQL's defaults, for a machine with `memory_bytes`
     of memory (`machine_memory()` when None). Shared buffers: an eighth of the memory, from PostgreSQL's
-    128 MB up to 1 GB (the lead engine's hot rows and indexes; the default has a full day's pod
-    activities evict them, and every eviction of a dirty page is a write by the statement that needed
-    the buffer).
+    128 MB up to 4 GB (the lead engine's hot rows and indexes, and a day's pod activities and ledger;
+    smaller buffers have a full day evict them, every eviction of a dirty page is a write by the
+    statement that needed the buffer, and every page read back goes through the I/O workers). The
+    memory is taken as pages are first used, not at start.
     Checkpoints: at most every 15 minutes or 4 GB of WAL, not 5 minutes or 1 GB, so a page written often
     is logged whole once per checkpoint less often (crash recovery replays at most that much WAL)."""
     if memory_bytes is None:
         memory_bytes = machine_memory()
-    mb = max(128, min(1024, memory_bytes // 8 // 2**20))
+    mb = max(128, min(4096, memory_bytes // 8 // 2**20))
     return {"shared_buffers": f"{mb}MB", "max_wal_size": "4GB", "checkpoint_timeout": "15min"}
 
 
