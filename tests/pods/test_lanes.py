@@ -57,6 +57,16 @@ async def _due_in_order(world: PodWorld, due: Any) -> None:
     )
 
 
+async def _pod_of_three_due(world: PodWorld, runtime: Runtime, clock: ManualClock) -> Any:
+    """A pod of three, its author's post published and every activity on it due now: the simulator's
+    post."""
+    await world.make_pod(3, min_members=3, settings=SETTINGS)
+    sim_post, _ = await _publish(world, runtime, world.people[0])
+    clock.advance(minutes=2)
+    await _due_in_order(world, clock.now())
+    return sim_post
+
+
 async def test_one_tick_over_several_accounts_holds_back_only_those_that_cannot_act(
     world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str
 ) -> None:
@@ -165,11 +175,8 @@ async def test_a_worker_dying_between_the_calls_and_their_record_sends_nothing_t
     monkeypatch: pytest.MonkeyPatch,
     back: str,
 ) -> None:
-    await world.make_pod(3, min_members=3, settings=SETTINGS)
     published = clock.now()
-    sim_post, _ = await _publish(world, runtime, world.people[0])
-    clock.advance(minutes=2)
-    await _due_in_order(world, clock.now())
+    sim_post = await _pod_of_three_due(world, runtime, clock)
 
     async def dies(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the worker died before recording what LinkedIn answered")
@@ -213,11 +220,8 @@ async def test_a_worker_dying_between_the_calls_and_their_record_sends_nothing_t
 async def test_an_account_a_dm_step_holds_is_not_waited_for(
     world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str
 ) -> None:
-    await world.make_pod(3, min_members=3, settings=SETTINGS)
+    sim_post = await _pod_of_three_due(world, runtime, clock)
     _, held, free = world.people
-    sim_post, _ = await _publish(world, runtime, world.people[0])
-    clock.advance(minutes=2)
-    await _due_in_order(world, clock.now())
 
     # Another transaction holds the account's row, as a DM step reserving its own unit does.
     async with await psycopg.AsyncConnection.connect(db_url) as other, other.transaction():
@@ -248,11 +252,8 @@ async def test_an_account_a_dm_step_holds_is_not_waited_for(
 async def test_a_tick_while_another_round_is_calling_takes_none_of_its_activities(
     world: PodWorld, runtime: Runtime, clock: ManualClock, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await world.make_pod(3, min_members=3, settings=SETTINGS)
+    sim_post = await _pod_of_three_due(world, runtime, clock)
     _, one, other = world.people
-    sim_post, _ = await _publish(world, runtime, world.people[0])
-    clock.advance(minutes=2)
-    await _due_in_order(world, clock.now())
     call = lanes.call
     meanwhile: list[execution.Tick] = []
     lanes_called = 0
