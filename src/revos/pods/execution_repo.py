@@ -15,6 +15,10 @@ from revos.pods.planning import LEDGER_KIND
 
 # --- claiming -------------------------------------------------------------------------------------------
 
+# An activity's ledger key in SQL, as `revos.pods.activity.ledger_key` makes it (member `m`, pod post `pp`,
+# activity `a`; `%(kinds)s`: `planning.LEDGER_KIND` as jsonb).
+_LEDGER_KEY = "'pod:' || m.linkedin_account_id || ':' || pp.social_id || ':' || (%(kinds)s::jsonb ->> a.engagement_type)"
+
 
 async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     """Pending activities of auto-engaging pods whose window closed before anything was started for them:
@@ -23,7 +27,7 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
     manual pods' are settled by their last verification (revos.pods.manual)."""
     return await (
         await conn.execute(
-            """
+            f"""
             with due as (
               select a.id from pod_activities a
               where a.status = 'pending' and a.scheduled_for <= %(now)s and a.window_ends_at <= %(now)s
@@ -31,8 +35,7 @@ async def lapse(conn: Conn, now: datetime, limit: int) -> list[dict[str, Any]]:
                 and (a.claimed_until is null or a.claimed_until <= %(now)s)  -- leased: may be starting its action
                 and exists (select 1 from pods p where p.id = a.pod_id and p.auto_engage)
                 and not exists (select 1 from pod_members m join pod_posts pp on pp.id = a.pod_post_id
-                  join linkedin_actions x on x.action_key = 'pod:' || m.linkedin_account_id || ':'  -- ledger_key
-                    || pp.social_id || ':' || (%(kinds)s::jsonb ->> a.engagement_type) where m.id = a.member_id)
+                  join linkedin_actions x on x.action_key = {_LEDGER_KEY} where m.id = a.member_id)
                 and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
                                 where po.id = a.post_id and c.archived_at is not null)
               order by a.scheduled_for limit %(limit)s for update skip locked
@@ -93,9 +96,7 @@ async def claim(conn: Conn, now: datetime, limit: int, in_flight_since: datetime
               and p.auto_engage
               and not exists (select 1 from posts po join campaigns c on c.id = po.campaign_id
                               where po.id = a.post_id and c.archived_at is not null)
-              and not exists (select 1 from linkedin_actions x where x.action_key = 'pod:'  -- ledger_key
-                                || m.linkedin_account_id || ':' || pp.social_id || ':'
-                                || (%(kinds)s::jsonb ->> a.engagement_type)
+              and not exists (select 1 from linkedin_actions x where x.action_key = {_LEDGER_KEY}
                               and x.status = 'in_flight' and x.started_at > %(since)s)
             order by a.scheduled_for limit %(limit)s for update of a skip locked
             """,
